@@ -1,0 +1,22 @@
+# The two Quickstart commands (`make dev`, `make test`) install what they need into .venv first.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: dev test typecheck clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+dev: $(BIN)/.installed
+	$(BIN)/o11y dev
+
+test: $(BIN)/.installed
+	$(BIN)/mypy schemas ingest alerting o11y
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) var

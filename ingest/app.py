@@ -1,0 +1,126 @@
+"""The ingest application factory: routes, resources as cleanup contexts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timezone
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from ingest import handlers
+from ingest.client_secrets import ClientSecrets
+from ingest.ingest_metrics import IngestMetrics
+from ingest.kafka_setup import build_producer, ensure_topics
+from ingest.posthog_forwarder import PostHogForwarder, build_posthog_client
+from ingest.publisher import EventPublisher
+from o11y.health import READINESS, add_health_routes, tcp_reachable
+from o11y.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EDGE = web.AppKey("ingest_edge", handlers.IngestEdge)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _route_handler(fn: Callable[[web.Request, handlers.IngestEdge], Awaitable[web.Response]]) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await fn(request, request.app[EDGE])
+
+    return handle
+
+
+@web.middleware
+async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    metrics: IngestMetrics = request.app[METRICS]
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        metrics.requests.labels(route, str(exc.status)).inc()
+        raise
+    except Exception:
+        log.exception("unhandled error on %s", route)
+        metrics.requests.labels(route, "500").inc()
+        return web.json_response({"success": False, "error": "Internal server error"}, status=500)
+    metrics.requests.labels(route, str(response.status)).inc()
+    return response
+
+
+METRICS = web.AppKey("ingest_metrics", IngestMetrics)
+
+
+async def _ensure_topics(settings: Settings) -> None:
+    try:
+        await asyncio.wait_for(asyncio.to_thread(ensure_topics, settings), timeout=15)
+    except Exception as err:  # noqa: BLE001 - the broker may come later; produce answers 503 meanwhile
+        log.warning("could not ensure Kafka topics: %s", type(err).__name__)
+
+
+def _publisher_context(settings: Settings, secrets: ClientSecrets, clock: Callable[[], datetime]):
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        metrics = app[METRICS]
+        await _ensure_topics(settings)
+
+        def outcome(kind: str, seconds: float) -> None:
+            metrics.produce_latency.labels(kind).observe(seconds)
+
+        publisher = EventPublisher(
+            lambda: build_producer(settings),
+            settings.kafka_topic,
+            ack_timeout_s=settings.kafka_ack_timeout_ms / 1000,
+            max_in_flight=settings.kafka_max_in_flight_events,
+            on_outcome=outcome,
+        )
+        metrics.producer_in_flight.set_function(lambda: publisher.in_flight)
+        publisher.start()
+        posthog_client = None
+        forwarder = None
+        if settings.posthog_api_key is not None:
+            posthog_client = build_posthog_client(
+                settings.posthog_api_key.get_secret_value(), settings.posthog_host, metrics.posthog_failures.inc
+            )
+            forwarder = PostHogForwarder(posthog_client, metrics.posthog_failures.inc)
+        app[EDGE] = handlers.IngestEdge(
+            secrets=secrets,
+            publisher=publisher,
+            metrics=metrics,
+            posthog=forwarder,
+            clock=clock,
+            max_body_bytes=settings.http_max_body_bytes,
+            max_batch_bytes=settings.http_max_batch_bytes,
+            max_batch_events=settings.http_max_batch_events,
+        )
+        app[READINESS]["kafka"] = lambda: tcp_reachable(settings.kafka_bootstrap_servers or "")
+        yield
+        await asyncio.to_thread(publisher.close)
+        if posthog_client is not None:
+            await asyncio.to_thread(posthog_client.shutdown)
+
+    return context
+
+
+def create_app(
+    settings: Settings,
+    registry: CollectorRegistry | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> web.Application:
+    if not settings.kafka_bootstrap_servers:
+        raise ValueError("O11Y_KAFKA_BOOTSTRAP_SERVERS is not set")
+    secrets = ClientSecrets(settings.client_secrets)
+    if len(secrets) == 0:
+        raise ValueError("O11Y_CLIENT_SECRETS holds no client: no gateway could authenticate")
+    registry = registry or CollectorRegistry()
+    app = web.Application(client_max_size=settings.http_max_batch_bytes, middlewares=[count_requests])
+    app[METRICS] = IngestMetrics.create(registry)
+    add_health_routes(app, registry)
+    app.cleanup_ctx.append(_publisher_context(settings, secrets, clock))
+    app.router.add_post("/ingest/api-metrics", _route_handler(handlers.ingest_one))
+    app.router.add_post("/ingest/api-metrics/batch", _route_handler(handlers.ingest_batch))
+    return app

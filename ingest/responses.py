@@ -1,0 +1,52 @@
+"""The ingest API's answers: the seed worker's bodies, plus 413/415/503."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+RETRY_AFTER_SECONDS = "1"
+
+Issue = dict[str, Any]
+
+
+def issues_from(error: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[Issue]:
+    """Pydantic errors as seed-style issues: each names the field path and the problem."""
+    issues: list[Issue] = []
+    for item in error.errors(include_url=False, include_input=False, include_context=False):
+        if item["type"] == "json_invalid":
+            issues.append({"code": "invalid_json", "path": list(prefix), "message": f"Malformed JSON: {item['msg']}"})
+            continue
+        issues.append({"code": item["type"], "path": [*prefix, *item["loc"]], "message": item["msg"]})
+    return issues
+
+
+def invalid_body(issues: list[Issue]) -> web.Response:
+    return web.json_response({"success": False, "error": "Invalid request body", "issues": issues}, status=400)
+
+
+def authentication_failed() -> web.Response:
+    return web.json_response({"success": False, "error": "Authentication failed"}, status=403)
+
+
+def too_large(limit: int) -> web.Response:
+    return web.json_response(
+        {"success": False, "error": f"Request body too large: the limit is {limit} bytes"}, status=413
+    )
+
+
+def unsupported_media_type(content_type: str) -> web.Response:
+    return web.json_response(
+        {"success": False, "error": f"Unsupported media type {content_type!r}: send application/json"},
+        status=415,
+    )
+
+
+def unavailable(reason: str) -> web.Response:
+    return web.json_response(
+        {"success": False, "error": f"Service unavailable, retry later: {reason}"},
+        status=503,
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )

@@ -1,0 +1,59 @@
+"""The `o11y` command: one subcommand per process kind."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from o11y.settings import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as err:
+        lines = [f"  O11Y_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in err.errors()]
+        sys.exit("invalid configuration:\n" + "\n".join(lines))
+
+
+def cmd_schema(_: argparse.Namespace) -> int:
+    from schemas.api_metrics import wire_json_schema
+
+    print(json.dumps(wire_json_schema(), indent=2))
+    return 0
+
+
+def cmd_ingest(_: argparse.Namespace) -> int:
+    from o11y.serve import serve_ingest
+
+    return serve_ingest(_settings())
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from o11y.dev import run_dev
+
+    return run_dev(_settings())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="o11y", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("dev", help="run every part in one process tree on the embedded defaults").set_defaults(
+        run=cmd_dev
+    )
+    sub.add_parser("ingest", help="run the HTTP ingest edge").set_defaults(run=cmd_ingest)
+    sub.add_parser("schema", help="print the JSON Schema of one ingested event").set_defaults(run=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""`o11y dev`: every part in one process tree on the embedded defaults."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+from contextlib import ExitStack
+from pathlib import Path
+
+from aiohttp import web
+from pydantic import SecretStr
+
+from o11y.embedded import EmbeddedKafka
+from o11y.logs import configure_logging
+from o11y.settings import Settings
+
+log = logging.getLogger("o11y.dev")
+
+DEV_CLIENT = "dev-gateway"
+
+
+def _dev_secret(data_dir: Path) -> str:
+    """A development client secret, kept under the data dir so it survives restarts."""
+    path = data_dir / "dev-client-secret"
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(24)
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value
+
+
+def _announce(component: str, where: str) -> None:
+    print(f"o11y dev: {component:<10} {where}", flush=True)
+
+
+def prepare(settings: Settings, stack: ExitStack) -> Settings:
+    """Start embedded components for whatever is not configured; return the effective settings."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    updates: dict[str, object] = {}
+    if not settings.kafka_bootstrap_servers:
+        kafka = EmbeddedKafka(log_path=settings.data_dir / "kafka.log")
+        stack.enter_context(kafka)
+        updates["kafka_bootstrap_servers"] = kafka.bootstrap_servers
+        _announce("kafka", f"{kafka.bootstrap_servers} (embedded tansu, memory storage)")
+    else:
+        _announce("kafka", settings.kafka_bootstrap_servers)
+    if not settings.client_secrets:
+        secret = _dev_secret(settings.data_dir)
+        updates["client_secrets"] = {DEV_CLIENT: [SecretStr(secret)]}
+        _announce("client", f"{DEV_CLIENT} with secret {secret} (from {settings.data_dir / 'dev-client-secret'})")
+    return settings.model_copy(update=updates)
+
+
+async def _serve(settings: Settings) -> None:
+    from ingest.app import create_app
+
+    runner = web.AppRunner(create_app(settings), access_log=None, shutdown_timeout=5)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http_host, settings.http_port)
+    await site.start()
+    _announce("ingest", f"http://{settings.http_host}:{settings.http_port}/ingest/api-metrics")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print("o11y dev: ready (Ctrl-C to stop)", flush=True)
+    await stop.wait()
+    print("o11y dev: stopping", flush=True)
+    await runner.cleanup()
+
+
+def run_dev(settings: Settings) -> int:
+    configure_logging(settings.log_level)
+    with ExitStack() as stack:
+        effective = prepare(settings, stack)
+        asyncio.run(_serve(effective))
+    print("o11y dev: stopped", flush=True)
+    return 0

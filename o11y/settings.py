@@ -1,0 +1,89 @@
+"""All configuration, read from O11Y_* environment variables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ClientSecretMap = dict[str, list[SecretStr]]
+
+
+def _load_client_secrets(raw: Any) -> Any:
+    """Accept a JSON object, `@/path/file.json`, or an already-parsed mapping."""
+    if not isinstance(raw, str):
+        return raw
+    text = raw.strip()
+    if not text:
+        return {}
+    if text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as err:
+            raise ValueError(f"cannot read client secrets file {path}: {err.strerror}") from err
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(
+            'must be a JSON object mapping client name to a list of secrets, e.g. {"kilo-gateway": ["s1"]}'
+            f" (JSON error at line {err.lineno} column {err.colno})"
+        ) from None
+    if not isinstance(parsed, dict):
+        raise ValueError("must be a JSON object mapping client name to a list of secrets")
+    return {name: [v] if isinstance(v, str) else v for name, v in parsed.items()}
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; README "Configuration" documents each one."""
+
+    model_config = SettingsConfigDict(env_prefix="O11Y_", extra="ignore")
+
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    http_max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    http_max_batch_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    http_max_batch_events: int = Field(default=1000, gt=0)
+
+    kafka_bootstrap_servers: str | None = None
+    kafka_topic: str = "api-metrics"
+    kafka_partitions: int = Field(default=6, gt=0)
+    kafka_ack_timeout_ms: int = Field(default=5000, gt=0, le=30000)
+    kafka_linger_ms: int = Field(default=5, ge=0)
+    kafka_batch_bytes: int = Field(default=256 * 1024, gt=0)
+    kafka_compression: Literal["lz4", "gzip", "zstd", "none"] = "lz4"
+    kafka_max_in_flight_events: int = Field(default=20000, gt=0)
+
+    clickhouse_url: str | None = None
+    redis_url: str | None = None
+
+    client_secrets: Annotated[ClientSecretMap, NoDecode] = Field(default_factory=dict)
+
+    slack_page_webhook_url: SecretStr | None = None
+    slack_ticket_webhook_url: SecretStr | None = None
+    slo_config: Path | None = None
+    recommended_models_url: str | None = None
+
+    posthog_api_key: SecretStr | None = None
+    posthog_host: str = "https://us.i.posthog.com"
+
+    log_level: str = "INFO"
+    data_dir: Path = Path("var")
+
+    _check_secrets = field_validator("client_secrets", mode="before")(_load_client_secrets)
+
+    @field_validator("client_secrets")
+    @classmethod
+    def _no_blank_secrets(cls, value: ClientSecretMap) -> ClientSecretMap:
+        for name, secrets in value.items():
+            if not name.strip():
+                raise ValueError("client names must not be blank")
+            if not secrets or any(not s.get_secret_value().strip() for s in secrets):
+                raise ValueError(f"client {name!r} needs at least one non-blank secret")
+        return value
+
+    def topic_dlq(self) -> str:
+        return f"{self.kafka_topic}-dlq"

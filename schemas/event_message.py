@@ -1,0 +1,90 @@
+"""The Kafka message: one accepted event, snake_case, with no secret and no IP address."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.api_metrics import ApiMetricsParams, Count, NonEmptyStr, StatusCode
+
+SCHEMA_VERSION = 1
+
+
+class EventMessage(BaseModel):
+    """Value of a message on the api-metrics topic (also what the loader validates)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    schema_version: int = Field(ge=1)
+    event_id: uuid.UUID
+    received_at: datetime
+    client_name: NonEmptyStr
+    kilo_user_id: NonEmptyStr
+    organization_id: str | None = None
+    is_anonymous: bool
+    is_streaming: bool
+    user_byok: bool
+    mode: str | None = None
+    provider: NonEmptyStr
+    requested_model: NonEmptyStr
+    resolved_model: NonEmptyStr
+    inference_provider: str | None = None
+    tools_available: list[str]
+    tools_used: list[str]
+    ttfb_ms: Count
+    complete_request_ms: Count
+    status_code: StatusCode
+    input_tokens: Count | None = None
+    output_tokens: Count | None = None
+    cache_write_tokens: Count | None = None
+    cache_hit_tokens: Count | None = None
+    total_tokens: Count | None = None
+
+
+def message_from_event(
+    event: ApiMetricsParams, client_name: str, received_at: datetime, event_id: uuid.UUID | None = None
+) -> EventMessage:
+    """Build the message from an already validated event (no second validation)."""
+    tokens = event.tokens
+    return EventMessage.model_construct(
+        schema_version=SCHEMA_VERSION,
+        event_id=event_id or uuid.uuid4(),
+        received_at=_to_millisecond(received_at),
+        client_name=client_name,
+        kilo_user_id=event.kilo_user_id,
+        organization_id=event.organization_id,
+        is_anonymous=event.is_anonymous,
+        is_streaming=event.is_streaming,
+        user_byok=event.user_byok,
+        mode=event.mode,
+        provider=event.provider,
+        requested_model=event.requested_model,
+        resolved_model=event.resolved_model,
+        inference_provider=event.inference_provider,
+        tools_available=event.tools_available,
+        tools_used=event.tools_used,
+        ttfb_ms=event.ttfb_ms,
+        complete_request_ms=event.complete_request_ms,
+        status_code=event.status_code,
+        input_tokens=tokens.input_tokens if tokens else None,
+        output_tokens=tokens.output_tokens if tokens else None,
+        cache_write_tokens=tokens.cache_write_tokens if tokens else None,
+        cache_hit_tokens=tokens.cache_hit_tokens if tokens else None,
+        total_tokens=tokens.total_tokens if tokens else None,
+    )
+
+
+def _to_millisecond(moment: datetime) -> datetime:
+    moment = moment.astimezone(timezone.utc)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def message_key(message: EventMessage) -> bytes:
+    """Partition key: same client, provider and model land on one partition, in order."""
+    return f"{message.client_name}\x1f{message.provider}\x1f{message.resolved_model}".encode()
+
+
+def encode_message(message: EventMessage) -> bytes:
+    return message.__pydantic_serializer__.to_json(message)

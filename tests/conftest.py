@@ -1,0 +1,103 @@
+"""Real components for the whole test session: a tansu broker (and later chDB, redis-server)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+from prometheus_client import CollectorRegistry
+
+from o11y.embedded import EmbeddedKafka
+from o11y.settings import Settings
+
+SECRET = "test-secret-0123456789"
+ROTATED_SECRET = "test-secret-rotated-abcdef"
+OTHER_CLIENT_SECRET = "other-client-secret-xyz"
+
+
+def seed_event(**overrides: Any) -> dict[str, Any]:
+    """The seed worker's test fixture (facts §6)."""
+    event: dict[str, Any] = {
+        "clientSecret": SECRET,
+        "kiloUserId": "user_123",
+        "organizationId": "org_456",
+        "isAnonymous": False,
+        "isStreaming": True,
+        "userByok": False,
+        "mode": "build",
+        "provider": "openai",
+        "requestedModel": "kilo/auto",
+        "resolvedModel": "anthropic/claude-sonnet-4.5",
+        "toolsAvailable": ["function:get_weather", "function:searchDocs"],
+        "toolsUsed": ["function:searchDocs"],
+        "ttfbMs": 45,
+        "completeRequestMs": 123,
+        "statusCode": 200,
+        "tokens": {"inputTokens": 10, "outputTokens": 20, "cacheWriteTokens": 0, "cacheHitTokens": 3, "totalTokens": 30},
+    }
+    event.update(overrides)
+    return {k: v for k, v in event.items() if v is not ...}
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[EmbeddedKafka]:
+    with EmbeddedKafka() as broker:
+        yield broker  # type: ignore[misc]
+
+
+@pytest.fixture
+def topic() -> str:
+    return f"api-metrics-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def settings(kafka: EmbeddedKafka, topic: str) -> Settings:
+    return Settings(
+        kafka_bootstrap_servers=kafka.bootstrap_servers,
+        kafka_topic=topic,
+        kafka_partitions=3,
+        kafka_ack_timeout_ms=2000,
+        client_secrets={"kilo-gateway": [SECRET, ROTATED_SECRET], "other-client": [OTHER_CLIENT_SECRET]},
+        http_max_body_bytes=64 * 1024,
+    )
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings, registry: CollectorRegistry) -> AsyncIterator[Any]:
+    from ingest.app import create_app
+
+    yield await aiohttp_client(create_app(settings, registry=registry))
+
+
+def read_topic(servers: str, topic: str, expected: int, timeout_s: float = 15.0) -> list[Any]:
+    """Every message of `topic` from the beginning, waiting until at least `expected` arrived."""
+    consumer = KafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False, fetch_max_wait_ms=50)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        messages: list[Any] = []
+        deadline = time.monotonic() + timeout_s
+        while len(messages) < expected and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=200).values():
+                messages.extend(batch)
+        # A short extra poll shows whether anything beyond `expected` is there.
+        for batch in consumer.poll(timeout_ms=300).values():
+            messages.extend(batch)
+        return messages
+    finally:
+        consumer.close()
+
+
+def values(messages: list[Any]) -> list[dict[str, Any]]:
+    return [json.loads(m.value) for m in messages]
