@@ -28,18 +28,38 @@ class Producer(Protocol):
     def close(self, timeout: float | None = None) -> None: ...
 
 
+class _Pending:
+    """One publish call: resolved when all its records are acknowledged or the first one fails."""
+
+    __slots__ = ("future", "remaining")
+
+    def __init__(self, future: asyncio.Future[None], remaining: int) -> None:
+        self.future = future
+        self.remaining = remaining
+
+    def settle(self, error: BaseException | None) -> None:
+        if self.future.done():
+            return
+        if error is not None:
+            self.future.set_exception(error)
+            return
+        self.remaining -= 1
+        if self.remaining == 0:
+            self.future.set_result(None)
+
+
 class _Completions:
-    """Hands acknowledgements from the producer's thread to the loop, one wake-up per burst."""
+    """Hands acknowledgements from the producer's threads to the loop, one wake-up per burst."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._lock = threading.Lock()
-        self._pending: list[tuple[asyncio.Future[None], BaseException | None]] = []
+        self._done: list[tuple[_Pending, BaseException | None]] = []
 
-    def put(self, future: asyncio.Future[None], error: BaseException | None) -> None:
+    def put(self, pending: _Pending, error: BaseException | None) -> None:
         with self._lock:
-            self._pending.append((future, error))
-            first = len(self._pending) == 1
+            self._done.append((pending, error))
+            first = len(self._done) == 1
         if first:
             try:
                 self._loop.call_soon_threadsafe(self._drain)
@@ -48,22 +68,19 @@ class _Completions:
 
     def _drain(self) -> None:
         with self._lock:
-            done, self._pending = self._pending, []
-        for future, error in done:
-            if future.done():
-                continue
-            if error is None:
-                future.set_result(None)
-            else:
-                future.set_exception(error)
+            done, self._done = self._done, []
+        for pending, error in done:
+            pending.settle(error)
 
 
 class EventPublisher:
-    """One producer per process, driven by a dedicated sender thread.
+    """One producer per process.
 
-    `send()` of kafka-python may block (metadata, connection setup); it runs on the
-    sender thread, never on the loop. An idempotent producer whose delivery failed is
-    replaced, since its sequence numbers can no longer be trusted by the broker.
+    Records go straight to the producer from the loop while it is healthy and knows the
+    topic, since `send()` then only appends to its buffer. Anything that may block
+    (building the producer, waiting for metadata) happens on a sender thread instead.
+    An idempotent producer whose delivery failed is replaced: the broker can no longer
+    trust its sequence numbers.
     """
 
     def __init__(
@@ -79,16 +96,13 @@ class EventPublisher:
         self._ack_timeout_s = ack_timeout_s
         self._max_in_flight = max_in_flight
         self._on_outcome = on_outcome
-        self._queue: queue.SimpleQueue[tuple[Record, asyncio.Future[None], _Completions] | None] = (
-            queue.SimpleQueue()
-        )
+        self._queue: queue.SimpleQueue[tuple[Record, _Pending] | None] = queue.SimpleQueue()
         self._producer: Producer | None = None
         self._reset_requested = False
         self._last_build = 0.0
         self._build_failed = False
         self._in_flight = 0
-        self.last_success: float | None = None
-        self.last_failure: float | None = None
+        self._burst: list[tuple[Record, _Pending]] = []
         self._thread = threading.Thread(target=self._run, name="kafka-sender", daemon=True)
         self._completions: _Completions | None = None
 
@@ -102,38 +116,47 @@ class EventPublisher:
 
     async def publish(self, records: Sequence[Record]) -> None:
         """Return once the broker acknowledged every record; raise PublishFailed otherwise."""
-        if self._completions is None:
-            raise RuntimeError("publisher not started")
         if self._in_flight + len(records) > self._max_in_flight:
             self._on_outcome("overloaded", 0.0)
             raise PublishFailed("too many events waiting for the broker")
         loop = asyncio.get_running_loop()
         started = loop.time()
-        futures = [loop.create_future() for _ in records]
+        pending = _Pending(loop.create_future(), len(records))
+        timer = loop.call_later(self._ack_timeout_s, pending.settle, _Timeout())
         self._in_flight += len(records)
         try:
-            for record, future in zip(records, futures):
-                self._queue.put((record, future, self._completions))
-            await asyncio.wait_for(asyncio.gather(*futures), self._ack_timeout_s)
-        except asyncio.TimeoutError:
-            self._failed(loop, started, "timeout")
+            self._dispatch(records, pending)
+            await pending.future
+        except _Timeout:
+            self._on_outcome("timeout", loop.time() - started)
             raise PublishFailed("the broker did not acknowledge in time") from None
         except PublishFailed:
-            self._failed(loop, started, "error")
+            self._on_outcome("error", loop.time() - started)
             raise
         finally:
+            timer.cancel()
             self._in_flight -= len(records)
-            for future in futures:
-                if not future.done():
-                    future.cancel()
-                elif not future.cancelled():
-                    future.exception()  # retrieved: no "never retrieved" noise for siblings
-        self.last_success = time.monotonic()
         self._on_outcome("acked", loop.time() - started)
 
-    def _failed(self, loop: asyncio.AbstractEventLoop, started: float, outcome: str) -> None:
-        self.last_failure = time.monotonic()
-        self._on_outcome(outcome, loop.time() - started)
+    def _dispatch(self, records: Sequence[Record], pending: _Pending) -> None:
+        """Records of one loop iteration go to the producer together, so they share produce requests."""
+        if not self._burst:
+            asyncio.get_running_loop().call_soon(self._flush_burst)
+        self._burst.extend((record, pending) for record in records)
+
+    def _flush_burst(self) -> None:
+        burst, self._burst = self._burst, []
+        producer = self._producer
+        if producer is not None and not self._reset_requested and self._knows_topic(producer):
+            for record, pending in burst:
+                self._send(producer, record, pending)
+            return
+        for item in burst:
+            self._queue.put(item)
+
+    def _knows_topic(self, producer: Producer) -> bool:
+        metadata = getattr(producer, "_metadata", None)
+        return metadata is not None and bool(metadata.partitions_for_topic(self._topic))
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the sender thread and flush what the producer still holds."""
@@ -145,26 +168,32 @@ class EventPublisher:
             self._producer = None
 
     def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            self._send(*item)
+        while (item := self._queue.get()) is not None:
+            record, pending = item
+            try:
+                producer = self._current_producer()
+            except Exception as err:  # noqa: BLE001 - any failure means "not acknowledged"
+                self._failed(pending, PublishFailed(f"cannot reach the broker: {type(err).__name__}"))
+                continue
+            self._send(producer, record, pending)
 
-    def _send(self, record: Record, future: asyncio.Future[None], done: _Completions) -> None:
+    def _send(self, producer: Producer, record: Record, pending: _Pending) -> None:
+        assert self._completions is not None
+        done = self._completions
         try:
-            producer = self._current_producer()
             sent = producer.send(self._topic, value=record[1], key=record[0])
         except Exception as err:  # noqa: BLE001 - any failure means "not acknowledged"
-            self._reset_requested = True
-            done.put(future, PublishFailed(f"cannot send to the broker: {type(err).__name__}"))
+            self._failed(pending, PublishFailed(f"cannot send to the broker: {type(err).__name__}"))
             return
-        sent.add_callback(lambda _meta: done.put(future, None))
-        sent.add_errback(lambda err: self._delivery_failed(err, future, done))
+        sent.add_callback(lambda _meta: done.put(pending, None))
+        sent.add_errback(
+            lambda err: self._failed(pending, PublishFailed(f"the broker did not acknowledge: {type(err).__name__}"))
+        )
 
-    def _delivery_failed(self, err: BaseException, future: asyncio.Future[None], done: _Completions) -> None:
+    def _failed(self, pending: _Pending, error: PublishFailed) -> None:
         self._reset_requested = True
-        done.put(future, PublishFailed(f"the broker did not acknowledge: {type(err).__name__}"))
+        assert self._completions is not None
+        self._completions.put(pending, error)
 
     def _current_producer(self) -> Producer:
         now = time.monotonic()
@@ -188,3 +217,7 @@ class EventPublisher:
             producer.close(timeout=timeout_s)
         except Exception as err:  # noqa: BLE001 - closing a broken producer may fail; nothing to do
             log.info("closing Kafka producer: %s", type(err).__name__)
+
+
+class _Timeout(Exception):
+    """The acknowledgement bound passed."""

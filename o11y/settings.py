@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     kafka_topic: str = "api-metrics"
     kafka_partitions: int = Field(default=6, gt=0)
     kafka_ack_timeout_ms: int = Field(default=5000, gt=0, le=30000)
-    kafka_linger_ms: int = Field(default=5, ge=0)
+    kafka_linger_ms: int = Field(default=0, ge=0)
     kafka_batch_bytes: int = Field(default=256 * 1024, gt=0)
     kafka_compression: Literal["lz4", "gzip", "zstd", "none"] = "lz4"
     kafka_max_in_flight_events: int = Field(default=20000, gt=0)

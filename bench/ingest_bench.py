@@ -1,0 +1,102 @@
+"""Ingest throughput: POST /ingest/api-metrics vs a bare aiohttp handler, same machine, same run.
+
+Usage: python bench/ingest_bench.py [--seconds 20] [--connections 64]
+Needs `wrk` (Debian package) as the load generator, in its own process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from o11y.embedded import EmbeddedKafka, free_port, wait_for_port  # noqa: E402
+
+SECRET = "bench-secret"
+EVENT = {
+    "kiloUserId": "user_123", "organizationId": "org_456", "isAnonymous": False, "isStreaming": True,
+    "userByok": False, "mode": "build", "provider": "openai", "requestedModel": "kilo/auto",
+    "resolvedModel": "anthropic/claude-sonnet-4.5",
+    "toolsAvailable": ["function:get_weather", "function:searchDocs", "function:read_file", "function:write_file"],
+    "toolsUsed": ["function:searchDocs"], "ttfbMs": 45, "completeRequestMs": 123, "statusCode": 200,
+    "ipAddress": "203.0.113.9", "clientSecret": SECRET,
+    "tokens": {"inputTokens": 1000, "outputTokens": 200, "cacheWriteTokens": 0, "cacheHitTokens": 300, "totalTokens": 1200},
+}
+
+
+def wrk(url: str, body: bytes, seconds: int, connections: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(f'wrk.method = "POST"\nwrk.body = {json.dumps(body.decode())}\n'
+                     'wrk.headers["Content-Type"] = "application/json"\n'
+                     'done = function(summary, latency, requests)\n'
+                     '  io.write(string.format("P50 %d\\nP99 %d\\n", latency:percentile(50), latency:percentile(99)))\n'
+                     '  io.write(string.format("NON2XX %d\\n", summary.errors.status))\nend\n')
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
+                         capture_output=True, text=True, check=True).stdout
+    os.unlink(script.name)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = float(re.search(r"P50 (\d+)", out).group(1)) / 1000  # type: ignore[union-attr]
+    p99 = float(re.search(r"P99 (\d+)", out).group(1)) / 1000  # type: ignore[union-attr]
+    non2xx = int(re.search(r"NON2XX (\d+)", out).group(1))  # type: ignore[union-attr]
+    return {"requests_per_s": rps, "p50_ms": p50, "p99_ms": p99, "non_2xx": non2xx}
+
+
+def start(cmd: list[str], port: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port, process, cmd[-1])
+    return process
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk not found: apt-get install wrk")
+    body = json.dumps(EVENT).encode()
+    results: dict[str, object] = {"event_bytes": len(body), "connections": args.connections, "seconds": args.seconds}
+    with EmbeddedKafka() as kafka:
+        bare_port = free_port()
+        bare = start([sys.executable, str(ROOT / "bench" / "bare_server.py"), str(bare_port)], bare_port)
+        try:
+            results["bare"] = wrk(f"http://127.0.0.1:{bare_port}/ingest/api-metrics", body, args.seconds, args.connections)
+        finally:
+            bare.terminate()
+            bare.wait()
+        port = free_port()
+        env = {**os.environ, "O11Y_HTTP_PORT": str(port), "O11Y_HTTP_HOST": "127.0.0.1", "O11Y_LOG_LEVEL": "WARNING",
+               "O11Y_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,  # type: ignore[attr-defined]
+               "O11Y_CLIENT_SECRETS": json.dumps({"bench": [SECRET]})}
+        ingest = start([sys.executable, "-m", "o11y.cli", "ingest"], port, env)
+        try:
+            time.sleep(1)
+            results["ingest"] = wrk(f"http://127.0.0.1:{port}/ingest/api-metrics", body, args.seconds, args.connections)
+        finally:
+            ingest.terminate()
+            ingest.wait()
+    bare_rps = results["bare"]["requests_per_s"]  # type: ignore[index]
+    ingest_rps = results["ingest"]["requests_per_s"]  # type: ignore[index]
+    results["ratio_ingest_vs_bare"] = round(ingest_rps / bare_rps, 3)
+    out = ROOT / "bench" / "results" / "ingest.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"{'target':<8} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    for name in ("bare", "ingest"):
+        r = results[name]  # type: ignore[assignment]
+        print(f"{name:<8} {r['requests_per_s']:>10.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['non_2xx']:>8}")  # type: ignore[index]
+    print(f"ingest / bare = {results['ratio_ingest_vs_bare']:.2f}  (written to {out.relative_to(ROOT)})")
+
+
+if __name__ == "__main__":
+    main()
