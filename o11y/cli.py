@@ -39,6 +39,18 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return run_dev(_settings())
 
 
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from o11y.serve import run_migrate
+
+    return run_migrate(_settings())
+
+
+def cmd_load(_: argparse.Namespace) -> int:
+    from o11y.serve import serve_loader
+
+    return serve_loader(_settings())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="o11y", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -46,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         run=cmd_dev
     )
     sub.add_parser("ingest", help="run the HTTP ingest edge").set_defaults(run=cmd_ingest)
+    sub.add_parser("load", help="run the Kafka → ClickHouse loader").set_defaults(run=cmd_load)
+    sub.add_parser("migrate", help="create or upgrade the ClickHouse schema (idempotent)").set_defaults(run=cmd_migrate)
     sub.add_parser("schema", help="print the JSON Schema of one ingested event").set_defaults(run=cmd_schema)
     return parser
 

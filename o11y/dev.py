@@ -47,6 +47,12 @@ def prepare(settings: Settings, stack: ExitStack) -> Settings:
         _announce("kafka", f"{kafka.bootstrap_servers} (embedded tansu, memory storage)")
     else:
         _announce("kafka", settings.kafka_bootstrap_servers)
+    if not settings.clickhouse_url:
+        path = (settings.data_dir / "chdb").resolve()
+        updates["clickhouse_url"] = f"chdb://{path}"
+        _announce("clickhouse", f"chdb://{path} (embedded chDB, kept across restarts)")
+    else:
+        _announce("clickhouse", settings.clickhouse_url.split("@")[-1])
     if not settings.client_secrets:
         secret = _dev_secret(settings.data_dir)
         updates["client_secrets"] = {DEV_CLIENT: [SecretStr(secret)]}
@@ -55,13 +61,25 @@ def prepare(settings: Settings, stack: ExitStack) -> Settings:
 
 
 async def _serve(settings: Settings) -> None:
-    from ingest.app import create_app
+    from prometheus_client import CollectorRegistry
 
-    runner = web.AppRunner(create_app(settings), access_log=None, shutdown_timeout=5)
+    from ingest.app import create_app
+    from ingest.clickhouse_migrations import migrate
+    from ingest.loader_service import loader_context
+    from o11y.clickhouse import connect
+    from o11y.serve import retention
+
+    clickhouse = await asyncio.to_thread(connect, settings.clickhouse_url or "")
+    await asyncio.to_thread(migrate, clickhouse, retention(settings))
+    registry = CollectorRegistry()
+    app = create_app(settings, registry=registry)
+    app.cleanup_ctx.append(loader_context(settings, clickhouse, registry))
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
     _announce("ingest", f"http://{settings.http_host}:{settings.http_port}/ingest/api-metrics")
+    _announce("loader", f"{settings.kafka_topic} → o11y.api_metrics (group {settings.loader_group_id})")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -10,6 +10,11 @@ from aiohttp import web
 from o11y.logs import configure_logging
 from o11y.settings import Settings
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ingest.clickhouse_migrations import Retention
+
 log = logging.getLogger(__name__)
 
 
@@ -34,4 +39,51 @@ def serve_ingest(settings: Settings) -> int:
     log.info("ingest listening on http://%s:%d", settings.http_host, settings.http_port)
     web.run_app(app, host=settings.http_host, port=settings.http_port, access_log=None,
                 shutdown_timeout=10, print=None)
+    return 0
+
+
+def retention(settings: Settings) -> "Retention":
+    from ingest.clickhouse_migrations import Retention
+
+    return Retention(settings.clickhouse_raw_ttl_days, settings.clickhouse_rollup_ttl_days, settings.clickhouse_alert_ttl_days)
+
+
+def run_migrate(settings: Settings) -> int:
+    from ingest.clickhouse_migrations import applied_version, migrate
+    from o11y.clickhouse import connect
+
+    configure_logging(settings.log_level)
+    if not settings.clickhouse_url:
+        log.error("O11Y_CLICKHOUSE_URL is not set")
+        return 2
+    client = connect(settings.clickhouse_url)
+    applied = migrate(client, retention(settings))
+    print(f"ClickHouse schema at version {applied_version(client)}"
+          + (f" (applied {', '.join(map(str, applied))})" if applied else " (nothing to do)"))
+    return 0
+
+
+def serve_loader(settings: Settings) -> int:
+    from prometheus_client import CollectorRegistry
+
+    from ingest.loader_service import loader_context, require_schema
+    from o11y.clickhouse import connect
+    from o11y.health import add_health_routes
+
+    configure_logging(settings.log_level)
+    if not settings.clickhouse_url or not settings.kafka_bootstrap_servers:
+        log.error("O11Y_CLICKHOUSE_URL and O11Y_KAFKA_BOOTSTRAP_SERVERS must be set")
+        return 2
+    client = connect(settings.clickhouse_url)
+    try:
+        require_schema(client)
+    except RuntimeError as err:
+        log.error("%s", err)
+        return 2
+    registry = CollectorRegistry()
+    app = web.Application()
+    add_health_routes(app, registry)
+    app.cleanup_ctx.append(loader_context(settings, client, registry))
+    log.info("loader health and metrics on http://%s:%d", settings.http_host, settings.http_port)
+    web.run_app(app, host=settings.http_host, port=settings.http_port, access_log=None, shutdown_timeout=30, print=None)
     return 0

@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     kafka_max_in_flight_events: int = Field(default=20000, gt=0)
 
     clickhouse_url: str | None = None
+    clickhouse_raw_ttl_days: int = Field(default=90, gt=0)
+    clickhouse_rollup_ttl_days: int = Field(default=400, gt=0)
+    clickhouse_alert_ttl_days: int = Field(default=400, gt=0)
+
+    loader_group_id: str = "o11y-loader"
+    loader_batch_rows: int = Field(default=50_000, gt=0)
+    loader_batch_ms: int = Field(default=1000, gt=0)
+    loader_session_timeout_ms: int = Field(default=10_000, ge=6000)
     redis_url: str | None = None
 
     client_secrets: Annotated[ClientSecretMap, NoDecode] = Field(default_factory=dict)

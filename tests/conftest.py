@@ -101,3 +101,62 @@ def read_topic(servers: str, topic: str, expected: int, timeout_s: float = 15.0)
 
 def values(messages: list[Any]) -> list[dict[str, Any]]:
     return [json.loads(m.value) for m in messages]
+
+
+@pytest.fixture(scope="session")
+def clickhouse(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The real ClickHouse engine (chDB) for this process, migrated once; tests isolate by topic and client."""
+    from ingest.clickhouse_migrations import migrate
+    from o11y.clickhouse import connect
+
+    client = connect(f"chdb://{tmp_path_factory.mktemp('chdb')}")
+    migrate(client)
+    return client
+
+
+@pytest.fixture
+def client_name() -> str:
+    return f"client-{uuid.uuid4().hex[:8]}"
+
+
+def event_messages(count: int, client_name: str, **overrides: Any) -> list[tuple[bytes, bytes]]:
+    """Encoded (key, value) pairs exactly as ingest produces them."""
+    from datetime import datetime, timezone
+
+    from schemas.api_metrics import ApiMetricsParams
+    from schemas.event_message import encode_message, message_from_event, message_key
+
+    out = []
+    for i in range(count):
+        event = ApiMetricsParams.model_validate(seed_event(**{"kiloUserId": f"user-{i}", **overrides}))
+        message = message_from_event(event, client_name, datetime.now(timezone.utc))
+        out.append((message_key(message), encode_message(message)))
+    return out
+
+
+def produce(servers: str, topic: str, records: list[tuple[bytes | None, bytes]], partitions: int = 3) -> None:
+    from kafka import KafkaAdminClient, KafkaProducer
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(bootstrap_servers=servers)
+    try:
+        admin.create_topics([NewTopic(topic, partitions, 1), NewTopic(f"{topic}-dlq", 1, 1)])
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        admin.close()
+    producer = KafkaProducer(bootstrap_servers=servers, acks="all", linger_ms=5)
+    for key, value in records:
+        producer.send(topic, key=key, value=value)
+    producer.flush()
+    producer.close()
+
+
+def wait_until(predicate: Any, timeout_s: float = 30.0, interval_s: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval_s)
+    return predicate()

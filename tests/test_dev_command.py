@@ -12,7 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from conftest import seed_event
+from chdb_query import query_path
+from conftest import seed_event, wait_until
 
 from o11y.embedded import free_port
 
@@ -65,12 +66,21 @@ def test_dev_serves_the_ingest_api_and_stops_cleanly(tmp_path: Path) -> None:
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 204
 
+        def loaded() -> bool:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as metrics:
+                return "o11y_loader_rows_loaded_total 1.0" in metrics.read().decode()
+
+        assert wait_until(loaded, timeout_s=60), "the loader of `o11y dev` never stored the event"
+
         process.send_signal(signal.SIGINT)
         assert process.wait(30) == 0
         deadline = time.monotonic() + 10
         while any(alive(c) for c in children) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not any(alive(c) for c in children), "a child outlived `o11y dev`"
+        rows = query_path(str((tmp_path / "var" / "chdb").resolve()),
+                          "SELECT kilo_user_id, client_name FROM o11y.api_metrics")
+        assert rows == [["user_123", "dev-gateway"]], "the loader of `o11y dev` should have stored the event"
     finally:
         if process.poll() is None:
             process.kill()

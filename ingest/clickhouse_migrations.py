@@ -1,0 +1,201 @@
+"""ClickHouse DDL as numbered versions; `o11y migrate` applies the missing ones in order."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from schemas.latency_buckets import LATENCY_BOUNDS_MS
+
+log = logging.getLogger(__name__)
+
+DB = "o11y"
+DEDUP = "non_replicated_deduplication_window = 1000"
+BOUNDS = "[" + ", ".join(str(b) for b in LATENCY_BOUNDS_MS) + "]"
+
+
+class ClickHouse(Protocol):
+    def command(self, cmd: str, parameters: Any = None, settings: Any = None) -> Any: ...
+    def query(self, query: str, parameters: Any = None, settings: Any = None) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Retention:
+    raw_days: int = 90
+    rollup_days: int = 400
+    alert_days: int = 400
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+def _raw_table(retention: Retention) -> str:
+    return f"""
+CREATE TABLE IF NOT EXISTS {DB}.api_metrics (
+    event_id UUID,
+    received_at DateTime64(3, 'UTC'),
+    client_name LowCardinality(String),
+    kilo_user_id String,
+    organization_id Nullable(String),
+    is_anonymous Bool,
+    is_streaming Bool,
+    user_byok Bool,
+    mode LowCardinality(Nullable(String)),
+    provider LowCardinality(String),
+    requested_model LowCardinality(String),
+    resolved_model LowCardinality(String),
+    inference_provider LowCardinality(Nullable(String)),
+    tools_available Array(LowCardinality(String)),
+    tools_used Array(LowCardinality(String)),
+    ttfb_ms UInt64,
+    complete_request_ms UInt64,
+    status_code UInt16,
+    is_error Bool MATERIALIZED status_code >= 400,
+    input_tokens Nullable(UInt64),
+    output_tokens Nullable(UInt64),
+    cache_write_tokens Nullable(UInt64),
+    cache_hit_tokens Nullable(UInt64),
+    total_tokens Nullable(UInt64),
+    kafka_topic LowCardinality(String),
+    kafka_partition UInt32,
+    kafka_offset UInt64,
+    loaded_at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = MergeTree
+PARTITION BY toDate(received_at)
+ORDER BY (client_name, provider, resolved_model, received_at)
+TTL toDateTime(received_at) + INTERVAL {retention.raw_days} DAY
+SETTINGS {DEDUP}, ttl_only_drop_parts = 1"""
+
+
+LOADED_OFFSETS = f"""
+CREATE TABLE IF NOT EXISTS {DB}.loaded_offsets (
+    kafka_topic LowCardinality(String),
+    kafka_partition UInt32,
+    max_offset SimpleAggregateFunction(max, UInt64)
+) ENGINE = AggregatingMergeTree
+ORDER BY (kafka_topic, kafka_partition)
+SETTINGS {DEDUP}"""
+
+LOADED_OFFSETS_MV = f"""
+CREATE MATERIALIZED VIEW IF NOT EXISTS {DB}.loaded_offsets_mv TO {DB}.loaded_offsets AS
+SELECT kafka_topic, kafka_partition, max(kafka_offset) AS max_offset
+FROM {DB}.api_metrics GROUP BY kafka_topic, kafka_partition"""
+
+
+def _alert_events(retention: Retention) -> str:
+    return f"""
+CREATE TABLE IF NOT EXISTS {DB}.alert_events (
+    event_time DateTime64(3, 'UTC'),
+    tick DateTime('UTC'),
+    decision LowCardinality(String),
+    severity LowCardinality(String),
+    slo LowCardinality(String),
+    tier LowCardinality(String),
+    provider LowCardinality(String),
+    model LowCardinality(String),
+    client_name LowCardinality(String),
+    threshold Float64,
+    burn_long Float64,
+    burn_short Float64,
+    bad_long UInt64,
+    total_long UInt64,
+    bad_short UInt64,
+    total_short UInt64,
+    observed_p50_ms Nullable(Float64),
+    observed_p90_ms Nullable(Float64),
+    detail String
+) ENGINE = MergeTree
+PARTITION BY toYYYYMM(event_time)
+ORDER BY (event_time, slo, provider, model, client_name)
+TTL toDateTime(event_time) + INTERVAL {retention.alert_days} DAY"""
+
+
+def _rollup(retention: Retention) -> str:
+    return f"""
+CREATE TABLE IF NOT EXISTS {DB}.api_metrics_1m (
+    minute DateTime('UTC'),
+    client_name LowCardinality(String),
+    provider LowCardinality(String),
+    resolved_model LowCardinality(String),
+    user_byok Bool,
+    status_code UInt16,
+    requests SimpleAggregateFunction(sum, UInt64),
+    complete_ms_over AggregateFunction(sumForEach, Array(UInt64)),
+    ttfb_ms_over AggregateFunction(sumForEach, Array(UInt64)),
+    complete_ms_digest AggregateFunction(quantilesTDigest(0.5, 0.9, 0.99), UInt64),
+    ttfb_ms_digest AggregateFunction(quantilesTDigest(0.5, 0.9, 0.99), UInt64)
+) ENGINE = AggregatingMergeTree
+PARTITION BY toDate(minute)
+ORDER BY (minute, client_name, provider, resolved_model, user_byok, status_code)
+TTL minute + INTERVAL {retention.rollup_days} DAY
+SETTINGS {DEDUP}, ttl_only_drop_parts = 1"""
+
+
+ROLLUP_SELECT = f"""
+SELECT
+    toStartOfMinute(received_at) AS minute,
+    client_name, provider, resolved_model, user_byok, status_code,
+    count() AS requests,
+    sumForEachState(arrayMap(b -> toUInt64(complete_request_ms > b), {BOUNDS})) AS complete_ms_over,
+    sumForEachState(arrayMap(b -> toUInt64(ttfb_ms > b), {BOUNDS})) AS ttfb_ms_over,
+    quantilesTDigestState(0.5, 0.9, 0.99)(complete_request_ms) AS complete_ms_digest,
+    quantilesTDigestState(0.5, 0.9, 0.99)(ttfb_ms) AS ttfb_ms_digest
+FROM {DB}.api_metrics
+GROUP BY minute, client_name, provider, resolved_model, user_byok, status_code"""
+
+
+def migrations(retention: Retention) -> tuple[Migration, ...]:
+    return (
+        Migration(1, "raw events, loaded offsets, alert log", (
+            _raw_table(retention), LOADED_OFFSETS, LOADED_OFFSETS_MV, _alert_events(retention),
+        )),
+        Migration(2, "per-minute rollup for the SLO evaluator, backfilled from the raw table", (
+            _rollup(retention),
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {DB}.api_metrics_1m_mv TO {DB}.api_metrics_1m AS {ROLLUP_SELECT}",
+            f"INSERT INTO {DB}.api_metrics_1m {ROLLUP_SELECT}",
+        )),
+    )
+
+
+def applied_version(client: ClickHouse) -> int:
+    client.command(f"CREATE DATABASE IF NOT EXISTS {DB}")
+    client.command(
+        f"CREATE TABLE IF NOT EXISTS {DB}.schema_migrations (version UInt32, description String, "
+        "applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version"
+    )
+    return int(client.query(f"SELECT max(version) FROM {DB}.schema_migrations").result_rows[0][0])
+
+
+def migrate(client: ClickHouse, retention: Retention = Retention(), target: int | None = None) -> list[int]:
+    """Apply every version above the recorded one (up to `target`); return the versions applied."""
+    current = applied_version(client)
+    done: list[int] = []
+    for migration in migrations(retention):
+        if migration.version <= current or (target is not None and migration.version > target):
+            continue
+        for statement in migration.statements:
+            client.command(statement)
+        client.command(
+            f"INSERT INTO {DB}.schema_migrations (version, description) VALUES ({migration.version}, %(d)s)",
+            parameters={"d": migration.description},
+        )
+        log.info("applied ClickHouse schema version %d: %s", migration.version, migration.description)
+        done.append(migration.version)
+    if target is None or target >= 2:
+        _apply_retention(client, retention, max([current, *done]))
+    return done
+
+
+def _apply_retention(client: ClickHouse, retention: Retention, version: int) -> None:
+    """Retention follows the configuration on every run, not only when a table is created."""
+    ttls = [(f"{DB}.api_metrics", f"toDateTime(received_at) + INTERVAL {retention.raw_days} DAY"),
+            (f"{DB}.alert_events", f"toDateTime(event_time) + INTERVAL {retention.alert_days} DAY")]
+    if version >= 2:
+        ttls.append((f"{DB}.api_metrics_1m", f"minute + INTERVAL {retention.rollup_days} DAY"))
+    for table, ttl in ttls:
+        client.command(f"ALTER TABLE {table} MODIFY TTL {ttl}", settings={"materialize_ttl_after_modify": 0})

@@ -1,0 +1,49 @@
+"""Where the loader writes: the raw table, with a dedup token, and what it has already loaded."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ingest.loader_batch import Batch
+from ingest.loader_rows import COLUMN_NAMES, COLUMN_TYPES
+
+RAW_TABLE = "o11y.api_metrics"
+
+
+class InsertFailed(Exception):
+    """ClickHouse did not take the batch; retry the same batch later."""
+
+
+class ClickHouseSink:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def insert(self, batch: Batch) -> float:
+        """Insert the batch's rows column-oriented; return the seconds it took."""
+        started = time.monotonic()
+        if batch.rows:
+            try:
+                self._client.insert(
+                    RAW_TABLE,
+                    batch.columns(),
+                    column_names=COLUMN_NAMES,
+                    column_type_names=COLUMN_TYPES,
+                    column_oriented=True,
+                    settings={
+                        "insert_deduplication_token": batch.dedup_token(),
+                        "deduplicate_blocks_in_dependent_materialized_views": 1,
+                    },
+                )
+            except Exception as err:  # noqa: BLE001 - every ClickHouse failure means "retry this batch"
+                raise InsertFailed(f"{type(err).__name__}: {str(err)[:300]}") from err
+        return time.monotonic() - started
+
+    def loaded_offsets(self, topic: str) -> dict[int, int]:
+        """partition -> highest offset already in the raw table (from the offsets view)."""
+        result = self._client.query(
+            "SELECT kafka_partition, max(max_offset) FROM o11y.loaded_offsets "
+            "WHERE kafka_topic = {topic:String} GROUP BY kafka_partition",
+            parameters={"topic": topic},
+        )
+        return {int(p): int(o) for p, o in result.result_rows}

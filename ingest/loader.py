@@ -1,0 +1,211 @@
+"""The loader: Kafka → ClickHouse, at least once, stored exactly once.
+
+Each step of the loop is small: poll → decode (bad messages to the DLQ) → batch →
+insert → commit. Offsets are committed only after the insert (and the dead letters)
+landed. While ClickHouse fails, the same batch is retried with backoff and every
+partition is paused, so memory stays bounded and the group membership is kept.
+On assignment a partition starts after the highest offset ClickHouse already holds,
+so a crash between insert and commit does not load anything twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.structs import OffsetAndMetadata
+
+from ingest.clickhouse_sink import ClickHouseSink, InsertFailed
+from ingest.dead_letters import DeadLetters, DeadLettersNotAcknowledged
+from ingest.loader_batch import Batch
+from ingest.loader_metrics import LoaderMetrics
+from ingest.loader_rows import InvalidMessage, decode_row
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoaderPolicy:
+    batch_rows: int = 50_000
+    batch_age_s: float = 1.0
+    poll_timeout_ms: int = 100
+    max_poll_records: int = 10_000
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 30.0
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    """Runs on the consumer's I/O loop: only bookkeeping here, positioning happens in the main loop."""
+
+    def __init__(self, loader: "Loader") -> None:
+        self._loader = loader
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        self._loader.revoke({tp.partition for tp in revoked})
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self._loader.assign(set(assigned))
+
+
+class Loader:
+    def __init__(
+        self,
+        consumer: Any,
+        sink: ClickHouseSink,
+        dead_letters: DeadLetters,
+        topic: str,
+        metrics: LoaderMetrics,
+        policy: LoaderPolicy = LoaderPolicy(),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._consumer = consumer
+        self._sink = sink
+        self._dead_letters = dead_letters
+        self._topic = topic
+        self._metrics = metrics
+        self._policy = policy
+        self._clock = clock
+        self._batch = Batch(topic, policy.batch_rows, policy.batch_age_s)
+        self._lock = threading.Lock()
+        self._to_position: set[TopicPartition] = set()
+        self._backoff_s = 0.0
+        self._retry_at = 0.0
+        self.failing = False
+
+    def start(self) -> None:
+        self._consumer.subscribe([self._topic], listener=_Rebalance(self))
+
+    def run(self, stop: threading.Event) -> None:
+        self.start()
+        try:
+            while not stop.is_set():
+                self.step()
+        finally:
+            self.shutdown()
+
+    def step(self) -> None:
+        """One turn of the loop: flush if due, position new partitions, then take what poll returns."""
+        now = self._clock()
+        if self._batch.due(now) and now >= self._retry_at:
+            self.flush()
+        self._position_assigned()
+        if self.failing or self._batch.full():
+            self._consumer.poll(timeout_ms=self._policy.poll_timeout_ms, max_records=1)  # paused: keeps membership
+            return
+        records = self._consumer.poll(timeout_ms=self._policy.poll_timeout_ms, max_records=self._policy.max_poll_records)
+        with self._lock:
+            for tp, messages in records.items():
+                if tp in self._to_position:
+                    continue  # fetched before the pause took effect; read again after positioning
+                for message in messages:
+                    self._take(tp.partition, message)
+
+    def _take(self, partition: int, message: Any) -> None:
+        try:
+            row = decode_row(message.value, self._topic, partition, message.offset)
+        except InvalidMessage as invalid:
+            source = f"{self._topic}/{partition}/{message.offset}"
+            self._dead_letters.send(message.key, message.value, invalid.reason, source)
+            self._metrics.dead_letters.inc()
+            log.warning("dead-lettered %s: %s", source, invalid.reason)
+            row = None
+        self._batch.take(partition, message.offset, row, self._clock())
+
+    def flush(self) -> bool:
+        """Insert, then make the dead letters durable, then commit. False (and paused) when it must retry."""
+        with self._lock:
+            if not self._batch:
+                return True
+            try:
+                seconds = self._sink.insert(self._batch)
+                self._dead_letters.flush()
+                self._commit(self._batch.next_offsets())
+            except (InsertFailed, DeadLettersNotAcknowledged) as err:
+                self._retry_later(err)
+                return False
+            self._metrics.rows_loaded.inc(len(self._batch.rows))
+            self._metrics.batch_rows.observe(len(self._batch.rows))
+            self._metrics.insert_latency.observe(seconds)
+            self._batch.clear()
+            self._recovered()
+            return True
+
+    def _commit(self, offsets: dict[int, int]) -> None:
+        commit = {TopicPartition(self._topic, p): OffsetAndMetadata(o, "", -1) for p, o in offsets.items()}
+        try:
+            self._consumer.commit(commit)
+        except Exception as err:  # noqa: BLE001 - rows are in ClickHouse; the next owner skips them
+            log.warning("offset commit failed (%s); stored rows are skipped on reassignment", type(err).__name__)
+            return
+        for tp, offset in commit.items():
+            highwater = self._consumer.highwater(tp)
+            if highwater is not None:
+                self._metrics.consumer_lag.labels(str(tp.partition)).set(max(0, highwater - offset.offset))
+
+    def _retry_later(self, err: Exception) -> None:
+        self._metrics.insert_retries.inc()
+        self._backoff_s = min(self._policy.backoff_max_s, max(self._policy.backoff_initial_s, self._backoff_s * 2))
+        self._retry_at = self._clock() + self._backoff_s
+        if not self.failing:
+            log.error("loading paused, retrying every ≤%.0fs: %s", self._policy.backoff_max_s, err)
+        self.failing = True
+        self._consumer.pause(*self._consumer.assignment())
+
+    def _recovered(self) -> None:
+        if self.failing:
+            log.info("loading resumed")
+            self._consumer.resume(*(self._consumer.assignment() - self._to_position))
+        self.failing = False
+        self._backoff_s = 0.0
+        self._retry_at = 0.0
+
+    def revoke(self, partitions: set[int]) -> None:
+        with self._lock:
+            self._batch.drop_partitions(partitions)
+            self._to_position = {tp for tp in self._to_position if tp.partition not in partitions}
+
+    def assign(self, partitions: set[TopicPartition]) -> None:
+        with self._lock:
+            self._to_position |= partitions
+            self._consumer.pause(*partitions)
+
+    def _position_assigned(self) -> None:
+        """Start each new partition after what ClickHouse already holds, if that is past the commit."""
+        with self._lock:
+            pending = set(self._to_position)
+        if not pending or self._clock() < self._retry_at:
+            return
+        try:
+            loaded = self._sink.loaded_offsets(self._topic)
+        except Exception as err:  # noqa: BLE001 - cannot tell what is loaded: wait rather than load twice
+            self._retry_later(InsertFailed(f"cannot read loaded offsets: {type(err).__name__}"))
+            return
+        for tp in pending:
+            committed = self._consumer.committed(tp)
+            if tp.partition in loaded and loaded[tp.partition] + 1 > (committed or 0):
+                start = loaded[tp.partition] + 1
+                self._metrics.skipped_reloads.inc(start - (committed or 0))
+                self._consumer.seek(tp, start)
+        with self._lock:
+            self._to_position -= pending
+            if self.failing and not self._batch:
+                self._recovered()
+            elif not self.failing:
+                self._consumer.resume(*(pending & self._consumer.assignment()))
+
+    def shutdown(self, attempts: int = 3) -> None:
+        """Flush and commit what is held (a few tries), then leave the group."""
+        for _ in range(attempts):
+            if self.flush():
+                break
+            time.sleep(min(1.0, self._backoff_s))
+        try:
+            self._consumer.close(autocommit=False)
+        finally:
+            self._dead_letters.close()

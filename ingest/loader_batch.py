@@ -1,0 +1,57 @@
+"""A batch of decoded rows and the offsets it covers, cut by size or age."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Batch:
+    topic: str
+    max_rows: int
+    max_age_s: float
+    started_at: float | None = None
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """partition -> (first offset, last offset) of every message taken, loaded or dead-lettered."""
+
+    def take(self, partition: int, offset: int, row: tuple[Any, ...] | None, now: float) -> None:
+        if self.started_at is None:
+            self.started_at = now
+        if row is not None:
+            self.rows.append(row)
+        first, _ = self.ranges.get(partition, (offset, offset))
+        self.ranges[partition] = (first, offset)
+
+    def __bool__(self) -> bool:
+        return bool(self.ranges)
+
+    def full(self) -> bool:
+        return len(self.rows) >= self.max_rows
+
+    def due(self, now: float) -> bool:
+        return bool(self) and (self.full() or now - (self.started_at or now) >= self.max_age_s)
+
+    def dedup_token(self) -> str:
+        """Identical for an identical retry, so ClickHouse drops the repeat of a batch that did land."""
+        spans = ",".join(f"{p}:{a}-{b}" for p, (a, b) in sorted(self.ranges.items()))
+        return f"{self.topic}/{spans}"
+
+    def next_offsets(self) -> dict[int, int]:
+        return {p: last + 1 for p, (_, last) in self.ranges.items()}
+
+    def columns(self) -> list[list[Any]]:
+        return [list(column) for column in zip(*self.rows)] if self.rows else []
+
+    def drop_partitions(self, partitions: set[int]) -> None:
+        """Forget what came from revoked partitions: their next owner reads it again."""
+        if not partitions & set(self.ranges):
+            return
+        self.rows = [row for row in self.rows if row[-2] not in partitions]
+        self.ranges = {p: r for p, r in self.ranges.items() if p not in partitions}
+        if not self.ranges:
+            self.started_at = None
+
+    def clear(self) -> None:
+        self.rows, self.ranges, self.started_at = [], {}, None

@@ -1,0 +1,80 @@
+"""Wiring the loader to real Kafka and ClickHouse, and running it beside its HTTP endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+from kafka import KafkaConsumer, KafkaProducer
+from prometheus_client import CollectorRegistry
+
+from ingest.clickhouse_migrations import DB, Retention, applied_version, migrations
+from ingest.clickhouse_sink import ClickHouseSink
+from ingest.dead_letters import DeadLetters
+from ingest.loader import Loader, LoaderPolicy
+from ingest.loader_metrics import LoaderMetrics
+from o11y.health import READINESS, tcp_reachable
+from o11y.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def build_loader(settings: Settings, clickhouse: Any, registry: CollectorRegistry) -> Loader:
+    servers = settings.kafka_bootstrap_servers
+    consumer = KafkaConsumer(
+        bootstrap_servers=servers,
+        client_id="o11y-loader",
+        group_id=settings.loader_group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.loader_session_timeout_ms,
+        heartbeat_interval_ms=settings.loader_session_timeout_ms // 3,
+        max_poll_interval_ms=300_000,
+        fetch_max_wait_ms=100,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+    )
+    dlq = KafkaProducer(bootstrap_servers=servers, client_id="o11y-loader-dlq", acks="all", linger_ms=5)
+    policy = LoaderPolicy(batch_rows=settings.loader_batch_rows, batch_age_s=settings.loader_batch_ms / 1000)
+    return Loader(
+        consumer,
+        ClickHouseSink(clickhouse),
+        DeadLetters(dlq, settings.topic_dlq()),
+        settings.kafka_topic,
+        LoaderMetrics.create(registry),
+        policy,
+    )
+
+
+def require_schema(clickhouse: Any) -> None:
+    latest = max(m.version for m in migrations(Retention()))
+    current = applied_version(clickhouse)
+    if current < latest:
+        raise RuntimeError(f"ClickHouse schema {DB} is at version {current} of {latest}: run `o11y migrate` first")
+
+
+def loader_context(settings: Settings, clickhouse: Any, registry: CollectorRegistry):
+    """A cleanup context running the loader on its own thread for the life of the application."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        loader = await asyncio.to_thread(build_loader, settings, clickhouse, registry)
+        stop = threading.Event()
+        thread = threading.Thread(target=loader.run, args=(stop,), name="loader", daemon=True)
+        thread.start()
+        app[READINESS]["loader"] = lambda: _loader_ready(settings, loader, thread)
+        yield
+        stop.set()
+        await asyncio.to_thread(thread.join, 30)
+
+    return context
+
+
+async def _loader_ready(settings: Settings, loader: Loader, thread: threading.Thread) -> str | None:
+    if not thread.is_alive():
+        return "the loader thread stopped"
+    if loader.failing:
+        return "ClickHouse inserts are failing; loading is paused and retried"
+    return await tcp_reachable(settings.kafka_bootstrap_servers or "")
