@@ -51,6 +51,27 @@ def cmd_load(_: argparse.Namespace) -> int:
     return serve_loader(_settings())
 
 
+def cmd_alert(args: argparse.Namespace) -> int:
+    from o11y.serve import run_alert_once, serve_alert
+
+    settings = _settings()
+    return run_alert_once(settings, args.at) if args.once else serve_alert(settings)
+
+
+def cmd_slo_check(_: argparse.Namespace) -> int:
+    from alerting.slo_config import SloConfigError, describe, load_policy
+    from alerting.window_query import uses_rollup
+
+    settings = _settings()
+    try:
+        policy = load_policy(settings.slo_config)
+    except SloConfigError as err:
+        print(f"invalid SLO config: {err}", file=sys.stderr)
+        return 2
+    print(describe(policy, uses_rollup(policy)), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="o11y", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -60,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("ingest", help="run the HTTP ingest edge").set_defaults(run=cmd_ingest)
     sub.add_parser("load", help="run the Kafka → ClickHouse loader").set_defaults(run=cmd_load)
     sub.add_parser("migrate", help="create or upgrade the ClickHouse schema (idempotent)").set_defaults(run=cmd_migrate)
+    alert = sub.add_parser("alert", help="evaluate the SLOs every minute and notify Slack")
+    alert.add_argument("--once", action="store_true", help="evaluate one tick, print each decision as a JSON line, exit")
+    alert.add_argument("--at", help="with --once: evaluate as if it were this ISO-8601 time (default: now)")
+    alert.set_defaults(run=cmd_alert)
+    slo = sub.add_parser("slo", help="SLO tools").add_subparsers(dest="slo_command", required=True)
+    slo.add_parser("check", help="validate O11Y_SLO_CONFIG and print the effective SLOs").set_defaults(run=cmd_slo_check)
     sub.add_parser("schema", help="print the JSON Schema of one ingested event").set_defaults(run=cmd_schema)
     return parser
 

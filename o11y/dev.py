@@ -8,11 +8,12 @@ import secrets
 import signal
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from pydantic import SecretStr
 
-from o11y.embedded import EmbeddedKafka
+from o11y.embedded import EmbeddedKafka, EmbeddedRedis
 from o11y.logs import configure_logging
 from o11y.settings import Settings
 
@@ -53,6 +54,13 @@ def prepare(settings: Settings, stack: ExitStack) -> Settings:
         _announce("clickhouse", f"chdb://{path} (embedded chDB, kept across restarts)")
     else:
         _announce("clickhouse", settings.clickhouse_url.split("@")[-1])
+    if not settings.redis_url:
+        redis = EmbeddedRedis(log_path=settings.data_dir / "redis.log")
+        stack.enter_context(redis)
+        updates["redis_url"] = redis.url
+        _announce("redis", f"{redis.url} (embedded redis-server)")
+    else:
+        _announce("redis", settings.redis_url.split("@")[-1])
     if not settings.client_secrets:
         secret = _dev_secret(settings.data_dir)
         updates["client_secrets"] = {DEV_CLIENT: [SecretStr(secret)]}
@@ -74,12 +82,15 @@ async def _serve(settings: Settings) -> None:
     registry = CollectorRegistry()
     app = create_app(settings, registry=registry)
     app.cleanup_ctx.append(loader_context(settings, clickhouse, registry))
+    app.cleanup_ctx.append(_alerting(settings, clickhouse, registry))
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
     _announce("ingest", f"http://{settings.http_host}:{settings.http_port}/ingest/api-metrics")
     _announce("loader", f"{settings.kafka_topic} → o11y.api_metrics (group {settings.loader_group_id})")
+    where = "Slack webhooks" if settings.slack_page_webhook_url or settings.slack_ticket_webhook_url else "this console"
+    _announce("alerting", f"every minute at :05, notifying {where}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -88,6 +99,18 @@ async def _serve(settings: Settings) -> None:
     await stop.wait()
     print("o11y dev: stopping", flush=True)
     await runner.cleanup()
+
+
+def _alerting(settings: Settings, clickhouse: object, registry: object) -> Any:
+    from alerting.alert_metrics import AlertMetrics
+    from alerting.alert_service import build_evaluator, build_notifier, connect_redis
+    from alerting.slo_config import load_policy
+    from o11y.serve import alert_context
+
+    metrics = AlertMetrics.create(registry)  # type: ignore[arg-type]
+    redis = connect_redis(settings.redis_url or "")
+    evaluator = build_evaluator(settings, load_policy(settings.slo_config), clickhouse, redis, build_notifier(settings), metrics)
+    return alert_context(settings, evaluator, redis, metrics)
 
 
 def run_dev(settings: Settings) -> int:

@@ -10,7 +10,7 @@ from aiohttp import web
 from o11y.logs import configure_logging
 from o11y.settings import Settings
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ingest.clickhouse_migrations import Retention
@@ -86,4 +86,86 @@ def serve_loader(settings: Settings) -> int:
     app.cleanup_ctx.append(loader_context(settings, client, registry))
     log.info("loader health and metrics on http://%s:%d", settings.http_host, settings.http_port)
     web.run_app(app, host=settings.http_host, port=settings.http_port, access_log=None, shutdown_timeout=30, print=None)
+    return 0
+
+
+def _alert_parts(settings: Settings) -> tuple[Any, Any, Any, Any]:
+    """(policy, evaluator, redis, metrics registry) for `o11y alert`."""
+    from prometheus_client import CollectorRegistry
+
+    from alerting.alert_metrics import AlertMetrics
+    from alerting.alert_service import build_evaluator, build_notifier, connect_redis
+    from alerting.slo_config import load_policy
+    from o11y.clickhouse import connect
+
+    if not settings.clickhouse_url or not settings.redis_url:
+        raise ValueError("O11Y_CLICKHOUSE_URL and O11Y_REDIS_URL must be set")
+    policy = load_policy(settings.slo_config)
+    registry = CollectorRegistry()
+    metrics = AlertMetrics.create(registry)
+    redis = connect_redis(settings.redis_url)
+    evaluator = build_evaluator(settings, policy, connect(settings.clickhouse_url), redis, build_notifier(settings), metrics)
+    return evaluator, redis, metrics, registry
+
+
+def run_alert_once(settings: Settings, at: str | None) -> int:
+    import json
+    from datetime import datetime, timezone
+
+    from alerting.slo_config import SloConfigError
+
+    configure_logging(settings.log_level)
+    try:
+        evaluator, _, _, _ = _alert_parts(settings)
+        now = datetime.fromisoformat(at) if at else datetime.now(timezone.utc)
+    except (ValueError, SloConfigError) as err:
+        log.error("%s", err)
+        return 2
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    for decision in evaluator.evaluate_tick(now):
+        print(json.dumps(decision.as_dict()), flush=True)
+    return 0
+
+
+def alert_context(settings: Settings, evaluator: Any, redis: Any, metrics: Any) -> Any:
+    """A cleanup context running the minute scheduler for the life of the application."""
+    from collections.abc import AsyncIterator
+
+    from alerting.alert_service import LeasedTicks, build_scheduler
+    from o11y.health import READINESS
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        scheduler = build_scheduler(LeasedTicks(evaluator, redis, metrics))
+        scheduler.start()
+        app[READINESS]["redis"] = lambda: _redis_ready(redis)
+        yield
+        scheduler.shutdown(wait=True)
+
+    return context
+
+
+async def _redis_ready(redis: Any) -> str | None:
+    try:
+        await asyncio.to_thread(redis.ping)
+    except Exception as err:  # noqa: BLE001 - any failure means not reachable
+        return f"Redis unreachable ({type(err).__name__}); pages still go out without dedup"
+    return None
+
+
+def serve_alert(settings: Settings) -> int:
+    from alerting.slo_config import SloConfigError
+    from o11y.health import add_health_routes
+
+    configure_logging(settings.log_level)
+    try:
+        evaluator, redis, metrics, registry = _alert_parts(settings)
+    except (ValueError, SloConfigError) as err:
+        log.error("%s", err)
+        return 2
+    app = web.Application()
+    add_health_routes(app, registry)
+    app.cleanup_ctx.append(alert_context(settings, evaluator, redis, metrics))
+    log.info("alerting every minute; health and metrics on http://%s:%d", settings.http_host, settings.http_port)
+    web.run_app(app, host=settings.http_host, port=settings.http_port, access_log=None, shutdown_timeout=10, print=None)
     return 0

@@ -160,3 +160,28 @@ def wait_until(predicate: Any, timeout_s: float = 30.0, interval_s: float = 0.1)
             return True
         time.sleep(interval_s)
     return predicate()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Any]:
+    from o11y.embedded import EmbeddedRedis
+
+    with EmbeddedRedis() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_client(redis_server: Any) -> Any:
+    from redis import Redis
+
+    client = Redis.from_url(redis_server.url)
+    client.flushall()
+    return client
+
+
+@pytest.fixture
+def slack() -> Iterator[Any]:
+    from fake_slack import FakeSlack
+
+    with FakeSlack() as server:
+        yield server

@@ -1,0 +1,37 @@
+"""Loading the SLO policy: the YAML file of O11Y_SLO_CONFIG, or the built-in seed defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from schemas.slo_spec import AlertPolicy, default_policy, policy_from_document
+
+
+class SloConfigError(Exception):
+    """The SLO file cannot be used; the message says where and why."""
+
+
+def load_policy(path: Path | None) -> AlertPolicy:
+    if path is None:
+        return default_policy()
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise SloConfigError(f"{path}: {err}") from err
+    try:
+        return policy_from_document(document)
+    except ValidationError as err:
+        problems = "\n".join(f"  {'.'.join(map(str, e['loc'])) or 'document'}: {e['msg']}" for e in err.errors())
+        raise SloConfigError(f"{path}:\n{problems}") from err
+    except ValueError as err:
+        raise SloConfigError(f"{path}: {err}") from err
+
+
+def describe(policy: AlertPolicy, rollup: bool) -> str:
+    """`o11y slo check`: the effective SLOs as YAML, plus where the evaluator reads them."""
+    body = policy.model_dump(mode="json")
+    body["evaluated_from"] = "o11y.api_metrics_1m (rollup)" if rollup else "o11y.api_metrics (raw: a latency threshold is not a rollup bound)"
+    return yaml.safe_dump(body, sort_keys=False)
