@@ -8,7 +8,7 @@ import socket
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -91,9 +91,14 @@ class LeasedTicks:
             self._metrics.evaluation_duration.observe(time.monotonic() - started)
 
 
-def build_scheduler(ticks: LeasedTicks) -> BackgroundScheduler:
+class TickRunner(Protocol):
+    def run(self, now: datetime) -> Any: ...
+
+
+def build_scheduler(ticks: TickRunner, trigger: CronTrigger | None = None) -> BackgroundScheduler:
     """Every minute at :05; never two runs at once; missed ticks collapse into one."""
     scheduler = BackgroundScheduler(timezone=timezone.utc)
+    trigger = trigger or CronTrigger(second=TICK_SECOND, timezone=timezone.utc)
 
     def job() -> None:
         try:
@@ -101,6 +106,6 @@ def build_scheduler(ticks: LeasedTicks) -> BackgroundScheduler:
         except Exception:  # noqa: BLE001 - one bad tick must not stop the schedule
             log.exception("evaluation tick failed")
 
-    scheduler.add_job(job, CronTrigger(second=TICK_SECOND, timezone=timezone.utc), id="evaluate",
+    scheduler.add_job(job, trigger, id="evaluate",
                       max_instances=1, coalesce=True, misfire_grace_time=50)
     return scheduler

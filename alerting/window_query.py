@@ -42,6 +42,8 @@ def _status_predicate(slo: SloSpec) -> str:
 
 
 def _columns(slo: SloSpec, minutes: int, end: str, rollup: bool) -> list[str]:
+    """Total and bad counts of one window; observed percentiles only for long windows (the message shows those)."""
+    wants_percentiles = any(w.long_minutes == minutes for w in slo.windows)
     time_col = "minute" if rollup else "received_at"
     cond = f"{time_col} >= {end} - INTERVAL {minutes} MINUTE"
     if not slo.include_byok:
@@ -59,16 +61,19 @@ def _columns(slo: SloSpec, minutes: int, end: str, rollup: bool) -> list[str]:
         assert index is not None
         prefix = "complete_ms" if field == "complete_request_ms" else "ttfb_ms"
         columns.append(f"sumForEachMergeIf({prefix}_over, {cond})[{index + 1}] AS b_{name}")
-        columns.append(f"quantilesTDigestMergeIf(0.5, 0.9, 0.99)({prefix}_digest, {cond}) AS q_{name}")
+        if wants_percentiles:
+            columns.append(f"quantilesTDigestMergeIf(0.5, 0.9, 0.99)({prefix}_digest, {cond}) AS q_{name}")
     else:
         columns.append(f"countIf({cond} AND {field} > {slo.latency.threshold_ms}) AS b_{name}")
-        columns.append(f"quantilesIf(0.5, 0.9, 0.99)({field}, {cond}) AS q_{name}")
+        if wants_percentiles:
+            columns.append(f"quantilesIf(0.5, 0.9, 0.99)({field}, {cond}) AS q_{name}")
     return columns
 
 
-def build_query(policy: AlertPolicy, now: datetime) -> str:
+def build_query(policy: AlertPolicy, now: datetime, raw: bool = False) -> str:
+    """The tick's query; `raw` forces the raw table (what the rollup saves is measured against it)."""
     end_at = window_end(now)
-    rollup = uses_rollup(policy)
+    rollup = uses_rollup(policy) and not raw
     longest = max(m for slo in policy.slos for m in _minutes_of(slo))
     end = f"toDateTime('{end_at:%Y-%m-%d %H:%M:%S}', 'UTC')"
     time_col = "minute" if rollup else "received_at"

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -36,7 +37,41 @@ def cmd_ingest(_: argparse.Namespace) -> int:
 def cmd_dev(args: argparse.Namespace) -> int:
     from o11y.dev import run_dev
 
-    return run_dev(_settings())
+    return run_dev(_settings(), demo=_incident(args) if args.demo else False)
+
+
+def _incident(args: argparse.Namespace) -> "Any":
+    from o11y.demo import Incident
+
+    if args.incident == "none":
+        return None
+    return Incident(kind=args.incident, start_s=args.incident_after, duration_s=args.incident_for)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from o11y.demo import run_demo
+
+    settings = _settings()
+    secret = args.secret
+    if secret is None:
+        path = settings.data_dir / "dev-client-secret"
+        if not path.exists():
+            sys.exit(f"no --secret given and no {path}: start `o11y dev` first or pass the client secret")
+        secret = path.read_text().strip()
+    try:
+        asyncio.run(run_demo(args.url, secret, args.rate, args.duration, _incident(args)))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _demo_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--incident", choices=["errors", "slow", "none"], default="errors",
+                        help="errors: 20%% of one model's requests fail; slow: they take over 15 s")
+    parser.add_argument("--incident-after", type=float, default=20.0, metavar="SECONDS")
+    parser.add_argument("--incident-for", type=float, default=180.0, metavar="SECONDS")
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
@@ -75,9 +110,17 @@ def cmd_slo_check(_: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="o11y", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("dev", help="run every part in one process tree on the embedded defaults").set_defaults(
-        run=cmd_dev
-    )
+    dev = sub.add_parser("dev", help="run every part in one process tree on the embedded defaults")
+    dev.add_argument("--demo", action="store_true", help="also send demo traffic with a scripted incident to itself")
+    _demo_options(dev)
+    dev.set_defaults(run=cmd_dev)
+    demo = sub.add_parser("demo", help="send realistic gateway traffic (and an incident) to an ingest URL")
+    demo.add_argument("--url", default="http://127.0.0.1:8080")
+    demo.add_argument("--secret", help="client secret (default: the one `o11y dev` created)")
+    demo.add_argument("--rate", type=float, default=20.0, help="events per second")
+    demo.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="default: until Ctrl-C")
+    _demo_options(demo)
+    demo.set_defaults(run=cmd_demo)
     sub.add_parser("ingest", help="run the HTTP ingest edge").set_defaults(run=cmd_ingest)
     sub.add_parser("load", help="run the Kafka → ClickHouse loader").set_defaults(run=cmd_load)
     sub.add_parser("migrate", help="create or upgrade the ClickHouse schema (idempotent)").set_defaults(run=cmd_migrate)

@@ -68,7 +68,7 @@ def prepare(settings: Settings, stack: ExitStack) -> Settings:
     return settings.model_copy(update=updates)
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings, demo: Any = None) -> None:
     from prometheus_client import CollectorRegistry
 
     from ingest.app import create_app
@@ -96,7 +96,17 @@ async def _serve(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     print("o11y dev: ready (Ctrl-C to stop)", flush=True)
+    demo_task = None
+    if demo is not False:
+        from o11y.demo import run_demo
+
+        secret = next(iter(settings.client_secrets.values()))[0].get_secret_value()
+        url = f"http://127.0.0.1:{settings.http_port}"
+        demo_task = asyncio.create_task(run_demo(url, secret, 20.0, None, demo))
+        _announce("demo", f"20 events/s to {url}" + (f", {demo.kind} incident after {demo.start_s:.0f}s" if demo else ""))
     await stop.wait()
+    if demo_task is not None:
+        demo_task.cancel()
     print("o11y dev: stopping", flush=True)
     await runner.cleanup()
 
@@ -113,10 +123,11 @@ def _alerting(settings: Settings, clickhouse: object, registry: object) -> Any:
     return alert_context(settings, evaluator, redis, metrics)
 
 
-def run_dev(settings: Settings) -> int:
+def run_dev(settings: Settings, demo: Any = False) -> int:
+    """`demo`: False for no traffic, None for traffic without an incident, or an Incident."""
     configure_logging(settings.log_level)
     with ExitStack() as stack:
         effective = prepare(settings, stack)
-        asyncio.run(_serve(effective))
+        asyncio.run(_serve(effective, demo))
     print("o11y dev: stopped", flush=True)
     return 0

@@ -212,3 +212,18 @@ async def test_health_readiness_and_metrics(client: Any) -> None:
     assert 'o11y_ingest_requests_total{route="/ingest/api-metrics",status="400"} 1.0' in text
     assert 'o11y_kafka_produce_latency_seconds_count{outcome="acked"} 1.0' in text
     assert SECRET not in text
+
+
+async def test_no_log_line_carries_a_secret_or_an_ip(client: Any, caplog: Any) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    await post(client, seed_event(ipAddress="198.51.100.23"))
+    await post(client, seed_event(clientSecret="wrong-secret-value-123"))
+    await post(client, seed_event(statusCode=1000, clientSecret=ROTATED_SECRET))
+    await post(client, seed_event(clientSecret=...), headers={"Authorization": f"Bearer {OTHER_CLIENT_SECRET}"})
+    await client.post(URL, data=b"{broken " + SECRET.encode(), headers={"Content-Type": "application/json"})
+    text = caplog.text
+    assert caplog.records, "expected some log output at DEBUG level"
+    for secret in (SECRET, ROTATED_SECRET, OTHER_CLIENT_SECRET, "wrong-secret-value-123", "198.51.100.23"):
+        assert secret not in text

@@ -1,0 +1,91 @@
+"""Evaluation tick: 6 hours at 1,000 events/s over 500 dimensions (21.6 M rows), rollup vs raw table.
+
+Usage: python bench/evaluation_bench.py [--rate 1000] [--hours 6] [--dimensions 500] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from alerting.window_query import build_query, parse_rows  # noqa: E402
+from ingest.clickhouse_migrations import migrate  # noqa: E402
+from o11y.clickhouse import connect  # noqa: E402
+from schemas.slo_spec import default_policy  # noqa: E402
+
+
+def generate(client: object, start: datetime, rows: int, seconds: int, dimensions: int) -> float:
+    started = time.monotonic()
+    chunk = 2_000_000
+    for offset in range(0, rows, chunk):
+        n = min(chunk, rows - offset)
+        client.command(  # type: ignore[attr-defined]
+            "INSERT INTO o11y.api_metrics (event_id, received_at, client_name, kilo_user_id, is_anonymous, is_streaming,"
+            " user_byok, provider, requested_model, resolved_model, tools_available, tools_used, ttfb_ms,"
+            " complete_request_ms, status_code, kafka_topic, kafka_partition, kafka_offset) "
+            f"SELECT generateUUIDv4(), toDateTime64('{start:%Y-%m-%d %H:%M:%S}', 3, 'UTC')"
+            f" + toIntervalMillisecond(intDiv(n * {seconds * 1000}, {rows})), "
+            f" concat('client-', toString(n % {dimensions} % 5)), 'user', false, true, n % 17 = 0,"
+            f" concat('provider-', toString(n % {dimensions} % 10)), 'm', concat('model-', toString(n % {dimensions})),"
+            " [], [], 40 + n % 300, 100 + (n * 7919) % 20000, if(n % 97 = 0, 500, 200), 'bench', 0, n"
+            f" FROM (SELECT number + {offset} AS n FROM numbers({n}))",
+            settings={"max_insert_block_size": 1_000_000},
+        )
+    return time.monotonic() - started
+
+
+def timed(client: object, sql: str, runs: int) -> tuple[float, int]:
+    durations, rows = [], 0
+    for _ in range(runs):
+        started = time.monotonic()
+        result = client.query(sql)  # type: ignore[attr-defined]
+        parse_rows(default_policy(), list(result.column_names), result.result_rows)
+        durations.append(time.monotonic() - started)
+        rows = len(result.result_rows)
+    return statistics.median(durations), rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--hours", type=int, default=6)
+    parser.add_argument("--dimensions", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    seconds = args.hours * 3600
+    rows = args.rate * seconds
+    now = datetime.now(timezone.utc).replace(second=5, microsecond=0)
+    start = now.replace(second=0) - timedelta(seconds=seconds)
+    with tempfile.TemporaryDirectory() as tmp:
+        client = connect(f"chdb://{tmp}/ch")
+        migrate(client)
+        generate_s = generate(client, start, rows, seconds, args.dimensions)
+        client.command("OPTIMIZE TABLE o11y.api_metrics_1m FINAL")
+        rollup_rows = client.query("SELECT count() FROM o11y.api_metrics_1m").result_rows[0][0]
+        policy = default_policy()
+        rollup_s, dims = timed(client, build_query(policy, now), args.runs)
+        raw_s, raw_dims = timed(client, build_query(policy, now, raw=True), args.runs)
+    results = {
+        "raw_rows": rows, "rollup_rows": rollup_rows, "dimensions": dims, "generate_s": round(generate_s, 1),
+        "tick_rollup_s": round(rollup_s, 3), "tick_raw_s": round(raw_s, 3), "speedup_rollup_vs_raw": round(raw_s / rollup_s, 1),
+    }
+    assert dims == raw_dims == args.dimensions
+    out = ROOT / "bench" / "results" / "evaluation.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"{rows:,} raw rows ({rollup_rows:,} rollup rows), {dims} dimensions")
+    print(f"one tick from the rollup   {rollup_s * 1000:8.0f} ms (median of {args.runs})")
+    print(f"one tick from the raw table {raw_s * 1000:7.0f} ms")
+    print(f"rollup speedup {results['speedup_rollup_vs_raw']}x  ({out.relative_to(ROOT)})")
+
+
+if __name__ == "__main__":
+    main()
