@@ -34,9 +34,13 @@ class Batch:
         return bool(self) and (self.full() or now - (self.started_at or now) >= self.max_age_s)
 
     def dedup_token(self) -> str:
-        """Identical for an identical retry, so ClickHouse drops the repeat of a batch that did land."""
+        """Identical for an identical retry, so ClickHouse drops the repeat of a batch that did land.
+
+        The first and last event ids tell apart equal offsets of a log that was recreated.
+        """
         spans = ",".join(f"{p}:{a}-{b}" for p, (a, b) in sorted(self.ranges.items()))
-        return f"{self.topic}/{spans}"
+        ids = f"{self.rows[0][0]}..{self.rows[-1][0]}" if self.rows else ""
+        return f"{self.topic}/{spans}/{ids}"
 
     def next_offsets(self) -> dict[int, int]:
         return {p: last + 1 for p, (_, last) in self.ranges.items()}

@@ -68,7 +68,7 @@ def prepare(settings: Settings, stack: ExitStack) -> Settings:
     return settings.model_copy(update=updates)
 
 
-async def _serve(settings: Settings, demo: Any = None) -> None:
+async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = False) -> None:
     from prometheus_client import CollectorRegistry
 
     from ingest.app import create_app
@@ -79,6 +79,9 @@ async def _serve(settings: Settings, demo: Any = None) -> None:
 
     clickhouse = await asyncio.to_thread(connect, settings.clickhouse_url or "")
     await asyncio.to_thread(migrate, clickhouse, retention(settings))
+    if embedded_kafka:
+        # The embedded broker starts empty every time: offsets loaded from an earlier run do not apply.
+        await asyncio.to_thread(clickhouse.command, "TRUNCATE TABLE o11y.loaded_offsets")
     registry = CollectorRegistry()
     app = create_app(settings, registry=registry)
     app.cleanup_ctx.append(loader_context(settings, clickhouse, registry))
@@ -128,6 +131,6 @@ def run_dev(settings: Settings, demo: Any = False) -> int:
     configure_logging(settings.log_level)
     with ExitStack() as stack:
         effective = prepare(settings, stack)
-        asyncio.run(_serve(effective, demo))
+        asyncio.run(_serve(effective, demo, embedded_kafka=not settings.kafka_bootstrap_servers))
     print("o11y dev: stopped", flush=True)
     return 0
