@@ -52,6 +52,38 @@ def wrk(url: str, body: bytes, seconds: int, connections: int) -> dict[str, floa
     return {"requests_per_s": rps, "p50_ms": p50, "p99_ms": p99, "non_2xx": non2xx}
 
 
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def batch_rate(port: int, seconds: int, size: int = 1000, connections: int = 8) -> float:
+    """Events/s through POST /ingest/api-metrics/batch with 1000-event batches, from a client process."""
+    script = f"""
+import asyncio, json, sys, time
+import aiohttp
+EVENT = json.loads(sys.argv[1]); EVENT.pop("clientSecret")
+BODY = json.dumps([EVENT] * {size}).encode()
+async def worker(session, deadline, done):
+    while time.monotonic() < deadline:
+        async with session.post("http://127.0.0.1:{port}/ingest/api-metrics/batch", data=BODY,
+                                headers={{"Content-Type": "application/json", "Authorization": "Bearer {SECRET}"}}) as r:
+            assert r.status == 200, r.status
+            done[0] += (await r.json())["accepted"]
+async def main():
+    done = [0]
+    async with aiohttp.ClientSession() as session:
+        started = time.monotonic()
+        await asyncio.gather(*(worker(session, started + {seconds}, done) for _ in range({connections})))
+        print(done[0] / (time.monotonic() - started))
+asyncio.run(main())
+"""
+    out = subprocess.run([sys.executable, "-c", script, json.dumps(EVENT)], capture_output=True, text=True, check=True)
+    return round(float(out.stdout.strip()))
+
+
 def start(cmd: list[str], port: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(port, process, cmd[-1])
@@ -83,6 +115,8 @@ def main() -> None:
         try:
             time.sleep(1)
             results["ingest"] = wrk(f"http://127.0.0.1:{port}/ingest/api-metrics", body, args.seconds, args.connections)
+            results["ingest_peak_rss_mb"] = peak_rss_mb(ingest.pid)
+            results["batch_events_per_s"] = batch_rate(port, args.seconds)
         finally:
             ingest.terminate()
             ingest.wait()
@@ -95,7 +129,8 @@ def main() -> None:
     for name in ("bare", "ingest"):
         r = results[name]  # type: ignore[assignment]
         print(f"{name:<8} {r['requests_per_s']:>10.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['non_2xx']:>8}")  # type: ignore[index]
-    print(f"ingest / bare = {results['ratio_ingest_vs_bare']:.2f}  (written to {out.relative_to(ROOT)})")
+    print(f"ingest / bare = {results['ratio_ingest_vs_bare']:.2f}; batch endpoint {results['batch_events_per_s']:,} events/s; "
+          f"ingest peak RSS {results['ingest_peak_rss_mb']} MB  (written to {out.relative_to(ROOT)})")
 
 
 if __name__ == "__main__":

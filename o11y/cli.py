@@ -54,14 +54,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from o11y.demo import run_demo
 
     settings = _settings()
-    secret = args.secret
-    if secret is None:
-        path = settings.data_dir / "dev-client-secret"
+    if args.secret:
+        secrets = dict(s.split("=", 1) if "=" in s else ("kilo-gateway", s) for s in args.secret)
+    else:
+        path = settings.data_dir / "dev-clients.json"
         if not path.exists():
-            sys.exit(f"no --secret given and no {path}: start `o11y dev` first or pass the client secret")
-        secret = path.read_text().strip()
+            sys.exit(f"no --secret given and no {path}: start `o11y dev` first or pass --secret NAME=SECRET")
+        secrets = json.loads(path.read_text())
     try:
-        asyncio.run(run_demo(args.url, secret, args.rate, args.duration, _incident(args)))
+        asyncio.run(run_demo(args.url, secrets, args.rate, args.duration, _incident(args)))
     except KeyboardInterrupt:
         pass
     return 0
@@ -116,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     dev.set_defaults(run=cmd_dev)
     demo = sub.add_parser("demo", help="send realistic gateway traffic (and an incident) to an ingest URL")
     demo.add_argument("--url", default="http://127.0.0.1:8080")
-    demo.add_argument("--secret", help="client secret (default: the one `o11y dev` created)")
+    demo.add_argument("--secret", action="append", metavar="[NAME=]SECRET",
+                      help="a client's secret, repeatable (default: the clients `o11y dev` created)")
     demo.add_argument("--rate", type=float, default=20.0, help="events per second")
     demo.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="default: until Ctrl-C")
     _demo_options(demo)

@@ -12,14 +12,16 @@ from typing import Any, TextIO
 
 import aiohttp
 
-CLIENTS = ("kilo-gateway", "kilo-gateway", "kilo-gateway", "batch-jobs")
+MAIN_CLIENT = "kilo-gateway"
 ROUTES = (  # (provider, model, typical complete_request_ms)
-    ("openrouter", "anthropic/claude-sonnet-4.5", 4200),
-    ("openrouter", "openai/gpt-5.2", 3100),
-    ("vercel", "google/gemini-3-flash-preview", 1300),
-    ("openrouter", "x-ai/grok-code-fast-1", 900),
-    ("mistral", "mistralai/codestral", 700),
+    ("openrouter", "anthropic/claude-sonnet-4.5", 1800),
+    ("openrouter", "openai/gpt-5.2", 1500),
+    ("vercel", "google/gemini-3-flash-preview", 900),
+    ("openrouter", "x-ai/grok-code-fast-1", 700),
+    ("mistral", "mistralai/codestral", 500),
 )
+HEALTHY_MAX_MS = 4500
+"""Healthy traffic stays under the default 5 s latency threshold, so only a scripted incident alerts."""
 TOOLS = ("function:read_file", "function:write_to_file", "function:execute_command", "function:search_files",
          "function:list_files", "function:ask_followup_question")
 MODES = ("code", "architect", "ask", "debug", "orchestrator")
@@ -27,7 +29,7 @@ MODES = ("code", "architect", "ask", "debug", "orchestrator")
 
 @dataclass(frozen=True)
 class Incident:
-    """From `start_s` for `duration_s`, the first route of kilo-gateway fails (`errors`) or is slow (`slow`)."""
+    """From `start_s` for `duration_s`, one route of the main client fails (`errors`) or is slow (`slow`)."""
 
     kind: str = "errors"
     start_s: float = 20.0
@@ -39,16 +41,17 @@ class Incident:
         return self.start_s <= elapsed_s < self.start_s + self.duration_s
 
 
-def make_event(rng: random.Random, elapsed_s: float, incident: Incident | None) -> dict[str, Any]:
-    client = rng.choice(CLIENTS)
+def make_event(rng: random.Random, elapsed_s: float, incident: Incident | None, client: str = MAIN_CLIENT) -> dict[str, Any]:
+    """One gateway request as `client` would report it (the client itself is known from its secret)."""
     provider, model, typical_ms = rng.choice(ROUTES)
-    if incident and client == "kilo-gateway" and rng.random() < 0.4:
-        provider, model, typical_ms = incident.provider, incident.model, 4200
+    if incident and client == MAIN_CLIENT and rng.random() < 0.4:
+        provider, model = incident.provider, incident.model
+        typical_ms = next((t for p, m, t in ROUTES if (p, m) == (provider, model)), 1500)
     anonymous = rng.random() < 0.15
-    ttfb = int(rng.lognormvariate(math.log(typical_ms / 8), 0.5))
-    complete = ttfb + int(rng.lognormvariate(math.log(typical_ms), 0.45))
+    ttfb = int(rng.lognormvariate(math.log(typical_ms / 8), 0.4))
+    complete = min(HEALTHY_MAX_MS, ttfb + int(rng.lognormvariate(math.log(typical_ms), 0.35)))
     status = rng.choices((200, 429, 500, 502, 400), weights=(99_950, 20, 10, 10, 10))[0]
-    hit = incident is not None and incident.active(elapsed_s) and (client, provider, model) == ("kilo-gateway", incident.provider, incident.model)
+    hit = incident is not None and incident.active(elapsed_s) and (client, provider, model) == (MAIN_CLIENT, incident.provider, incident.model)
     if hit and incident is not None and incident.kind == "errors" and rng.random() < 0.2:
         status = rng.choice((500, 502, 503))
     if hit and incident is not None and incident.kind == "slow":
@@ -79,20 +82,24 @@ class Progress:
     failed: int = 0
 
 
-async def run_demo(url: str, secret: str, rate: float, duration_s: float | None, incident: Incident | None,
+async def run_demo(url: str, secrets: dict[str, str], rate: float, duration_s: float | None, incident: Incident | None,
                    out: TextIO = sys.stdout, seed: int | None = None) -> Progress:
-    """Send `rate` events/s until `duration_s` (None: until cancelled); print progress every 5 s."""
+    """Send `rate` events/s, three in four from the main client, until `duration_s` (None: until cancelled)."""
     rng = random.Random(seed)
     progress = Progress()
     endpoint = url.rstrip("/") + "/ingest/api-metrics"
+    clients = list(secrets)
+    weights = [3 if name == MAIN_CLIENT else 1 for name in clients]
     started = time.monotonic()
     last_report = started
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {secret}"}) as session:
+    async with aiohttp.ClientSession() as session:
         pending: set[asyncio.Task[None]] = set()
         while duration_s is None or time.monotonic() - started < duration_s:
             elapsed = time.monotonic() - started
-            event = make_event(rng, elapsed, incident)
-            task = asyncio.create_task(_send(session, endpoint, event, progress))
+            client = rng.choices(clients, weights)[0]
+            event = make_event(rng, elapsed, incident, client)
+            headers = {"Authorization": f"Bearer {secrets[client]}"}
+            task = asyncio.create_task(_send(session, endpoint, event, headers, progress))
             pending.add(task)
             task.add_done_callback(pending.discard)
             if time.monotonic() - last_report >= 5:
@@ -105,10 +112,11 @@ async def run_demo(url: str, secret: str, rate: float, duration_s: float | None,
     return progress
 
 
-async def _send(session: aiohttp.ClientSession, endpoint: str, event: dict[str, Any], progress: Progress) -> None:
+async def _send(session: aiohttp.ClientSession, endpoint: str, event: dict[str, Any], headers: dict[str, str],
+                progress: Progress) -> None:
     progress.sent += 1
     try:
-        async with session.post(endpoint, json=event, timeout=aiohttp.ClientTimeout(total=10)) as response:
+        async with session.post(endpoint, json=event, headers=headers, timeout=aiohttp.ClientTimeout(total=10)) as response:
             if response.status == 204:
                 progress.accepted += 1
             else:

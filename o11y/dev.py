@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 import signal
@@ -19,18 +20,23 @@ from o11y.settings import Settings
 
 log = logging.getLogger("o11y.dev")
 
-DEV_CLIENT = "dev-gateway"
+DEV_CLIENTS = ("kilo-gateway", "batch-jobs")
+"""Development clients: the page-eligible gateway, and one whose alerts are tickets."""
 
 
-def _dev_secret(data_dir: Path) -> str:
-    """A development client secret, kept under the data dir so it survives restarts."""
-    path = data_dir / "dev-client-secret"
-    if path.exists():
-        return path.read_text().strip()
-    value = secrets.token_urlsafe(24)
-    path.write_text(value + "\n")
-    path.chmod(0o600)
-    return value
+def dev_secrets(data_dir: Path) -> dict[str, str]:
+    """Development client secrets, kept under the data dir so they survive restarts."""
+    path = data_dir / "dev-clients.json"
+    known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    missing = [name for name in DEV_CLIENTS if name not in known]
+    if missing:
+        known.update({name: secrets.token_urlsafe(24) for name in missing})
+        path.write_text(json.dumps(known, indent=2) + "\n")
+        path.chmod(0o600)
+        main = data_dir / "dev-client-secret"
+        main.write_text(known[DEV_CLIENTS[0]] + "\n")
+        main.chmod(0o600)
+    return known
 
 
 def _announce(component: str, where: str) -> None:
@@ -62,9 +68,11 @@ def prepare(settings: Settings, stack: ExitStack) -> Settings:
     else:
         _announce("redis", settings.redis_url.split("@")[-1])
     if not settings.client_secrets:
-        secret = _dev_secret(settings.data_dir)
-        updates["client_secrets"] = {DEV_CLIENT: [SecretStr(secret)]}
-        _announce("client", f"{DEV_CLIENT} with secret {secret} (from {settings.data_dir / 'dev-client-secret'})")
+        known = dev_secrets(settings.data_dir)
+        updates["client_secrets"] = {name: [SecretStr(value)] for name, value in known.items()}
+        main = DEV_CLIENTS[0]
+        _announce("client", f"{main} with secret {known[main]} (in {settings.data_dir / 'dev-client-secret'}; "
+                            f"all dev clients in {settings.data_dir / 'dev-clients.json'})")
     return settings.model_copy(update=updates)
 
 
@@ -103,9 +111,9 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
     if demo is not False:
         from o11y.demo import run_demo
 
-        secret = next(iter(settings.client_secrets.values()))[0].get_secret_value()
+        demo_secrets = {name: values[0].get_secret_value() for name, values in settings.client_secrets.items()}
         url = f"http://127.0.0.1:{settings.http_port}"
-        demo_task = asyncio.create_task(run_demo(url, secret, 20.0, None, demo))
+        demo_task = asyncio.create_task(run_demo(url, demo_secrets, 20.0, None, demo))
         _announce("demo", f"20 events/s to {url}" + (f", {demo.kind} incident after {demo.start_s:.0f}s" if demo else ""))
     await stop.wait()
     if demo_task is not None:

@@ -14,6 +14,7 @@ from live_server import LiveServer
 class FakeSlack:
     def __init__(self) -> None:
         self.posts: list[tuple[str, dict[str, Any]]] = []
+        self.page_times: dict[str, float] = {}
         self.attempts = 0
         self.failures: list[int] = []
         """Statuses to answer, one per attempt, before answering 200 again."""

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from alerting_harness import make_evaluator
-from conftest import SECRET, wait_until
+from conftest import OTHER_CLIENT_SECRET, SECRET, wait_until
 from live_server import LiveServer
 from loader_harness import count, loader_settings, running_loader
 
@@ -24,7 +24,8 @@ def test_a_scripted_error_incident_pages(settings: Settings, clickhouse: Any, re
         time.sleep(61 - second)  # keep the burst inside one minute, the window the tick judges
     out = io.StringIO()
     with LiveServer(lambda: create_app(settings)) as ingest:
-        progress = asyncio.run(run_demo(ingest.url, SECRET, rate=60, duration_s=8, seed=7, out=out,
+        secrets = {"kilo-gateway": SECRET, "other-client": OTHER_CLIENT_SECRET}
+        progress = asyncio.run(run_demo(ingest.url, secrets, rate=60, duration_s=8, seed=7, out=out,
                                         incident=Incident(kind="errors", start_s=0, duration_s=60)))
     sent_at = datetime.now(timezone.utc)
     assert progress.accepted == progress.sent > 400 and progress.failed == 0
@@ -41,6 +42,9 @@ def test_a_scripted_error_incident_pages(settings: Settings, clickhouse: Any, re
     paged = {(d.slo, d.provider, d.model, d.client_name) for d in pages}
     assert ("error_rate", "openrouter", "anthropic/claude-sonnet-4.5", "kilo-gateway") in paged
     assert ("page", ":rotating_light: PAGE — LLM Error Rate SLO Breach") in slack.headers()
+    clients = clickhouse.query("SELECT DISTINCT client_name FROM o11y.api_metrics WHERE kafka_topic = {t:String} ORDER BY 1",
+                               parameters={"t": settings.kafka_topic}).result_rows
+    assert clients == [("kilo-gateway",), ("other-client",)]
 
 
 def test_demo_events_are_all_valid_and_varied() -> None:

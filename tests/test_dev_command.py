@@ -87,4 +87,4 @@ def test_dev_serves_loads_stops_cleanly_and_keeps_its_data_across_restarts(tmp_p
     secret_line = [line for line in first if "with secret" in line]
     assert secret_line == [line for line in second if "with secret" in line], "the dev secret survives a restart"
     rows = query_path(str((data_dir / "chdb").resolve()), "SELECT kilo_user_id, client_name FROM o11y.api_metrics ORDER BY kilo_user_id")
-    assert rows == [["first-run", "dev-gateway"], ["second-run", "dev-gateway"]]
+    assert rows == [["first-run", "kilo-gateway"], ["second-run", "kilo-gateway"]]

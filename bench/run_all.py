@@ -1,0 +1,56 @@
+"""Run every benchmark in sequence and print one summary from bench/results/*.json.
+
+Usage: python bench/run_all.py [--quick]   (--quick: shorter runs, smaller data; not the reported figures)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+
+def run(script: str, *args: str) -> None:
+    print(f"== {script} {' '.join(args)}", flush=True)
+    subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    quick = parser.parse_args().quick
+    run("ingest_bench.py", "--seconds", "5" if quick else "20")
+    run("loader_bench.py", "--events", "100000" if quick else "1000000")
+    run("evaluation_bench.py", *(["--hours", "1", "--runs", "2"] if quick else []))
+    run("detection_bench.py", "--incidents", "1" if quick else "3")
+    summary(quick)
+
+
+def summary(quick: bool) -> None:
+    ingest = json.loads((RESULTS / "ingest.json").read_text())
+    loader = json.loads((RESULTS / "loader.json").read_text())
+    evaluation = json.loads((RESULTS / "evaluation.json").read_text())
+    detection = json.loads((RESULTS / "detection.json").read_text())
+    rows = [
+        ("ingest single events", f"{ingest['ingest']['requests_per_s']:,.0f} req/s", f"{ingest['ratio_ingest_vs_bare']:.2f}x bare aiohttp", "≥ 0.5x"),
+        ("ingest p50 / p99", f"{ingest['ingest']['p50_ms']:.1f} / {ingest['ingest']['p99_ms']:.1f} ms", f"bare {ingest['bare']['p50_ms']:.1f} / {ingest['bare']['p99_ms']:.1f} ms", ""),
+        ("ingest batch endpoint", f"{ingest['batch_events_per_s']:,} events/s", "", "≥ 50,000"),
+        ("ingest peak RSS", f"{ingest['ingest_peak_rss_mb']} MB", "", "≤ 200 MB"),
+        ("loader", f"{loader['loader_events_per_s']:,} events/s", f"{loader['ratio_loader_vs_raw']:.2f}x raw consumption", "≥ 50,000 and ≥ 0.5x"),
+        ("loader process peak RSS", f"{loader['peak_rss_mb']} MB", "includes chDB and the prefill", ""),
+        ("one evaluation tick", f"{evaluation['tick_rollup_s'] * 1000:.0f} ms", f"{evaluation['speedup_rollup_vs_raw']}x faster than raw ({evaluation['tick_raw_s'] * 1000:.0f} ms)", "≤ 1 s"),
+        ("detection delay (median)", f"{detection['median_s']} s", f"{detection['incidents']} incidents", "≤ 90 s"),
+    ]
+    print(f"\n{platform.node()} · {platform.machine()} · Python {platform.python_version()}{' · QUICK' if quick else ''}")
+    for name, figure, ratio, goal in rows:
+        print(f"{name:<26} {figure:>22}  {ratio:<40} {goal}")
+
+
+if __name__ == "__main__":
+    main()
