@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from ingest.loader_batch import Batch
-from ingest.loader_rows import COLUMN_NAMES, COLUMN_TYPES
+from ingest.loader_rows import INSERT_FORMAT, INSERT_SETTINGS
 
 RAW_TABLE = "o11y.api_metrics"
 
@@ -20,17 +20,16 @@ class ClickHouseSink:
         self._client = client
 
     def insert(self, batch: Batch) -> float:
-        """Insert the batch's rows column-oriented; return the seconds it took."""
+        """Insert the batch's rows (parsed by ClickHouse itself); return the seconds it took."""
         started = time.monotonic()
         if batch.rows:
             try:
-                self._client.insert(
+                self._client.raw_insert(
                     RAW_TABLE,
-                    batch.columns(),
-                    column_names=COLUMN_NAMES,
-                    column_type_names=COLUMN_TYPES,
-                    column_oriented=True,
+                    insert_block=batch.payload(),
+                    fmt=INSERT_FORMAT,
                     settings={
+                        **INSERT_SETTINGS,
                         "insert_deduplication_token": batch.dedup_token(),
                         "deduplicate_blocks_in_dependent_materialized_views": 1,
                     },

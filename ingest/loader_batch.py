@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from ingest.loader_rows import Row
 
 
 @dataclass
@@ -12,11 +13,11 @@ class Batch:
     max_rows: int
     max_age_s: float
     started_at: float | None = None
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
     """partition -> (first offset, last offset) of every message taken, loaded or dead-lettered."""
 
-    def take(self, partition: int, offset: int, row: tuple[Any, ...] | None, now: float) -> None:
+    def take(self, partition: int, offset: int, row: Row | None, now: float) -> None:
         if self.started_at is None:
             self.started_at = now
         if row is not None:
@@ -39,20 +40,20 @@ class Batch:
         The first and last event ids tell apart equal offsets of a log that was recreated.
         """
         spans = ",".join(f"{p}:{a}-{b}" for p, (a, b) in sorted(self.ranges.items()))
-        ids = f"{self.rows[0][0]}..{self.rows[-1][0]}" if self.rows else ""
+        ids = f"{self.rows[0].event_id}..{self.rows[-1].event_id}" if self.rows else ""
         return f"{self.topic}/{spans}/{ids}"
 
     def next_offsets(self) -> dict[int, int]:
         return {p: last + 1 for p, (_, last) in self.ranges.items()}
 
-    def columns(self) -> list[list[Any]]:
-        return [list(column) for column in zip(*self.rows)] if self.rows else []
+    def payload(self) -> bytes:
+        return b"\n".join(row.line for row in self.rows)
 
     def drop_partitions(self, partitions: set[int]) -> None:
         """Forget what came from revoked partitions: their next owner reads it again."""
         if not partitions & set(self.ranges):
             return
-        self.rows = [row for row in self.rows if row[-2] not in partitions]
+        self.rows = [row for row in self.rows if row.partition not in partitions]
         self.ranges = {p: r for p, r in self.ranges.items() if p not in partitions}
         if not self.ranges:
             self.started_at = None

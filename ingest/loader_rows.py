@@ -2,46 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NamedTuple
 
 from pydantic import ValidationError
+from pydantic_core import to_json
 
 from schemas.event_message import SCHEMA_VERSION, EventMessage
 
-EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("event_id", "UUID"),
-    ("received_at", "DateTime64(3, 'UTC')"),
-    ("client_name", "LowCardinality(String)"),
-    ("kilo_user_id", "String"),
-    ("organization_id", "Nullable(String)"),
-    ("is_anonymous", "Bool"),
-    ("is_streaming", "Bool"),
-    ("user_byok", "Bool"),
-    ("mode", "LowCardinality(Nullable(String))"),
-    ("provider", "LowCardinality(String)"),
-    ("requested_model", "LowCardinality(String)"),
-    ("resolved_model", "LowCardinality(String)"),
-    ("inference_provider", "LowCardinality(Nullable(String))"),
-    ("tools_available", "Array(LowCardinality(String))"),
-    ("tools_used", "Array(LowCardinality(String))"),
-    ("ttfb_ms", "UInt64"),
-    ("complete_request_ms", "UInt64"),
-    ("status_code", "UInt16"),
-    ("input_tokens", "Nullable(UInt64)"),
-    ("output_tokens", "Nullable(UInt64)"),
-    ("cache_write_tokens", "Nullable(UInt64)"),
-    ("cache_hit_tokens", "Nullable(UInt64)"),
-    ("total_tokens", "Nullable(UInt64)"),
-)
-SOURCE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("kafka_topic", "LowCardinality(String)"),
-    ("kafka_partition", "UInt32"),
-    ("kafka_offset", "UInt64"),
-)
-COLUMNS = EVENT_COLUMNS + SOURCE_COLUMNS
-COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
-COLUMN_TYPES = tuple(kind for _, kind in COLUMNS)
-_FIELDS = tuple(name for name, _ in EVENT_COLUMNS)
+INSERT_FORMAT = "JSONEachRow"
+INSERT_SETTINGS = {"input_format_skip_unknown_fields": 1, "date_time_input_format": "best_effort"}
+
+
+class Row(NamedTuple):
+    """One validated event as a JSONEachRow line, with where it came from."""
+
+    partition: int
+    event_id: str
+    line: bytes
 
 
 class InvalidMessage(Exception):
@@ -52,7 +29,8 @@ class InvalidMessage(Exception):
         self.reason = reason
 
 
-def decode_row(value: bytes | None, topic: str, partition: int, offset: int) -> tuple[Any, ...]:
+def decode_row(value: bytes | None, topic: str, partition: int, offset: int) -> Row:
+    """Validate the message and re-serialize it normalized, so ClickHouse parses exactly what was validated."""
     if value is None:
         raise InvalidMessage("empty message (tombstone)")
     try:
@@ -63,4 +41,6 @@ def decode_row(value: bytes | None, topic: str, partition: int, offset: int) -> 
         raise InvalidMessage(f"{err.error_count()} problem(s), first at {where}: {first['msg']}") from None
     if message.schema_version > SCHEMA_VERSION:
         raise InvalidMessage(f"schema_version {message.schema_version} is newer than this loader ({SCHEMA_VERSION})")
-    return tuple(getattr(message, name) for name in _FIELDS) + (topic, partition, offset)
+    line = message.__pydantic_serializer__.to_json(message)
+    source = b',"kafka_topic":%s,"kafka_partition":%d,"kafka_offset":%d}' % (to_json(topic), partition, offset)
+    return Row(partition, str(message.event_id), line[:-1] + source)
