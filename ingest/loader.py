@@ -1,8 +1,9 @@
 """The loader: Kafka → ClickHouse, at least once, stored exactly once.
 
 Each step of the loop is small: poll → decode (bad messages to the DLQ) → batch →
-insert → commit. Offsets are committed only after the insert (and the dead letters)
-landed. While ClickHouse fails, the same batch is retried with backoff and every
+insert → commit. One sealed batch is inserted on a worker thread while the next one
+fills (ClickHouse works outside the GIL); batches land strictly in order, and offsets
+are committed only after the insert (and the dead letters) landed. While ClickHouse fails, the same batch is retried with backoff and every
 partition is paused, so memory stays bounded and the group membership is kept.
 On assignment a partition starts after the highest offset ClickHouse already holds,
 so a crash between insert and commit does not load anything twice.
@@ -14,6 +15,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,8 +74,11 @@ class Loader:
         self._metrics = metrics
         self._policy = policy
         self._clock = clock
-        self._batch = Batch(topic, policy.batch_rows, policy.batch_age_s)
-        self._lock = threading.Lock()
+        self._batch = self._new_batch()
+        self._sealed: Batch | None = None
+        self._insert: Future[float] | None = None
+        self._inserter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loader-insert")
+        self._lock = threading.RLock()
         self._to_position: set[TopicPartition] = set()
         self._backoff_s = 0.0
         self._retry_at = 0.0
@@ -89,14 +95,25 @@ class Loader:
         finally:
             self.shutdown()
 
+    def _new_batch(self) -> Batch:
+        return Batch(self._topic, self._policy.batch_rows, self._policy.batch_age_s)
+
     def step(self) -> None:
-        """One turn of the loop: flush if due, position new partitions, then take what poll returns."""
+        """One turn of the loop: settle the insert in flight, seal a due batch, position new partitions, poll."""
+        self._settle()
         now = self._clock()
-        if self._batch.due(now) and now >= self._retry_at:
-            self.flush()
+        with self._lock:
+            if self._sealed is not None and self._insert is None and now >= self._retry_at:
+                self._submit()
+            if self._sealed is None and self._batch.due(now):
+                self._sealed, self._batch = self._batch, self._new_batch()
+                self._submit()
         self._position_assigned()
-        if self.failing or self._batch.full():
+        if self.failing:
             self._consumer.poll(timeout_ms=self._policy.poll_timeout_ms, max_records=1)  # paused: keeps membership
+            return
+        if self._batch.full():
+            self._wait_for_insert(self._policy.poll_timeout_ms / 1000)  # backpressure: at most two batches held
             return
         records = self._consumer.poll(timeout_ms=self._policy.poll_timeout_ms, max_records=self._policy.max_poll_records)
         with self._lock:
@@ -117,24 +134,51 @@ class Loader:
             row = None
         self._batch.take(partition, message.offset, row, self._clock())
 
-    def flush(self) -> bool:
-        """Insert, then make the dead letters durable, then commit. False (and paused) when it must retry."""
+    def _submit(self) -> None:
+        assert self._sealed is not None
+        self._insert = self._inserter.submit(self._sink.insert, self._sealed)
+
+    def _wait_for_insert(self, timeout_s: float) -> None:
+        insert = self._insert
+        if insert is not None:
+            futures_wait([insert], timeout=timeout_s)
+
+    def _settle(self) -> None:
+        """When the insert in flight is done: make the dead letters durable, then commit; or schedule a retry."""
         with self._lock:
-            if not self._batch:
-                return True
+            insert, sealed = self._insert, self._sealed
+            if insert is None or sealed is None or not insert.done():
+                return
+            self._insert = None
             try:
-                seconds = self._sink.insert(self._batch)
+                seconds = insert.result()
                 self._dead_letters.flush()
-                self._commit(self._batch.next_offsets())
+                self._commit(sealed.next_offsets())
             except (InsertFailed, DeadLettersNotAcknowledged) as err:
                 self._retry_later(err)
-                return False
-            self._metrics.rows_loaded.inc(len(self._batch.rows))
-            self._metrics.batch_rows.observe(len(self._batch.rows))
+                return
+            self._metrics.rows_loaded.inc(len(sealed.rows))
+            self._metrics.batch_rows.observe(len(sealed.rows))
             self._metrics.insert_latency.observe(seconds)
-            self._batch.clear()
+            self._sealed = None
             self._recovered()
-            return True
+
+    def flush(self) -> bool:
+        """Insert everything held, in order, and commit it. False (and paused) when it must retry."""
+        for _ in range(2):
+            self._wait_for_insert(60)
+            self._settle()
+            with self._lock:
+                if self._sealed is not None and self._insert is None:
+                    self._submit()
+                elif self._sealed is None and self._batch:
+                    self._sealed, self._batch = self._batch, self._new_batch()
+                    self._submit()
+            self._wait_for_insert(60)
+            self._settle()
+            if self._sealed is not None:
+                return False
+        return self._sealed is None and not self._batch
 
     def _commit(self, offsets: dict[int, int]) -> None:
         commit = {TopicPartition(self._topic, p): OffsetAndMetadata(o, "", -1) for p, o in offsets.items()}
@@ -166,8 +210,15 @@ class Loader:
         self._retry_at = 0.0
 
     def revoke(self, partitions: set[int]) -> None:
+        """Let the insert in flight land first, so the next owner sees it in ClickHouse; drop the rest."""
+        self._wait_for_insert(30)
         with self._lock:
             self._batch.drop_partitions(partitions)
+            landed = self._insert is not None and self._insert.done() and self._insert.exception() is None
+            if self._sealed is not None and not landed:
+                self._sealed.drop_partitions(partitions)
+                if not self._sealed:
+                    self._sealed, self._insert = None, None
             self._to_position = {tp for tp in self._to_position if tp.partition not in partitions}
 
     def assign(self, partitions: set[TopicPartition]) -> None:
@@ -194,7 +245,7 @@ class Loader:
                 self._consumer.seek(tp, start)
         with self._lock:
             self._to_position -= pending
-            if self.failing and not self._batch:
+            if self.failing and not self._batch and self._sealed is None:
                 self._recovered()
             elif not self.failing:
                 self._consumer.resume(*(pending & self._consumer.assignment()))
@@ -208,4 +259,5 @@ class Loader:
         try:
             self._consumer.close(autocommit=False)
         finally:
+            self._inserter.shutdown(wait=True)
             self._dead_letters.close()
