@@ -15,6 +15,7 @@ from ingest.client_secrets import ClientSecrets
 from ingest.ingest_metrics import IngestMetrics
 from ingest.kafka_setup import build_producer, ensure_topics
 from ingest.posthog_forwarder import PostHogForwarder, build_posthog_client
+from ingest.openapi import openapi_document
 from ingest.publisher import EventPublisher
 from o11y.health import READINESS, add_health_routes, tcp_reachable
 from o11y.settings import Settings
@@ -96,6 +97,7 @@ def _publisher_context(settings: Settings, secrets: ClientSecrets, clock: Callab
             max_body_bytes=settings.http_max_body_bytes,
             max_batch_bytes=settings.http_max_batch_bytes,
             max_batch_events=settings.http_max_batch_events,
+            body_timeout_s=settings.http_body_timeout_s,
         )
         app[READINESS]["kafka"] = lambda: tcp_reachable(settings.kafka_bootstrap_servers or "")
         yield
@@ -123,4 +125,10 @@ def create_app(
     app.cleanup_ctx.append(_publisher_context(settings, secrets, clock))
     app.router.add_post("/ingest/api-metrics", _route_handler(handlers.ingest_one))
     app.router.add_post("/ingest/api-metrics/batch", _route_handler(handlers.ingest_batch))
+    document = openapi_document()
+
+    async def openapi(_: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    app.router.add_get("/openapi.json", openapi)
     return app

@@ -40,6 +40,7 @@ class IngestEdge:
     max_body_bytes: int
     max_batch_bytes: int
     max_batch_events: int
+    body_timeout_s: float = 10.0
 
     def record(self, event: ApiMetricsParams, client: str, received_at: datetime) -> Record:
         message = message_from_event(event, client, received_at)
@@ -62,7 +63,7 @@ def header_secret(request: web.Request) -> str | None:
 
 async def ingest_one(request: web.Request, edge: IngestEdge) -> web.Response:
     try:
-        body = await read_json_body(request, edge.max_body_bytes)
+        body = await read_json_body(request, edge.max_body_bytes, edge.body_timeout_s)
         event = ApiMetricsParams.model_validate_json(body)
     except BodyRejected as rejected:
         return rejected.response
@@ -117,7 +118,7 @@ def _batch_secret(request: web.Request, items: list[Any]) -> str | None:
 
 async def ingest_batch(request: web.Request, edge: IngestEdge) -> web.Response:
     try:
-        items = _parse_batch(await read_json_body(request, edge.max_batch_bytes), edge.max_batch_events)
+        items = _parse_batch(await read_json_body(request, edge.max_batch_bytes, edge.body_timeout_s), edge.max_batch_events)
         secret = _batch_secret(request, items)
     except BodyRejected as refused:
         return refused.response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from ingest import responses
@@ -21,8 +23,16 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-async def read_json_body(request: web.Request, limit: int) -> bytes:
-    """The raw body; a missing Content-Type is taken as JSON, any other non-JSON type is refused."""
+async def read_json_body(request: web.Request, limit: int, timeout_s: float = 10.0) -> bytes:
+    """The raw body within `timeout_s`; a missing Content-Type is taken as JSON, any other non-JSON type is refused."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await _read(request, limit)
+    except TimeoutError:
+        raise BodyRejected(responses.too_slow(timeout_s)) from None
+
+
+async def _read(request: web.Request, limit: int) -> bytes:
     if request.headers.get("Content-Type") and not _is_json(request.content_type):
         raise BodyRejected(responses.unsupported_media_type(request.content_type))
     declared = request.content_length

@@ -37,6 +37,13 @@ def too_large(limit: int) -> web.Response:
     )
 
 
+def too_slow(timeout_s: float) -> web.Response:
+    return web.json_response(
+        {"success": False, "error": f"Request body not received within {timeout_s:g} s"}, status=408,
+        headers={"Connection": "close"},
+    )
+
+
 def unsupported_media_type(content_type: str) -> web.Response:
     return web.json_response(
         {"success": False, "error": f"Unsupported media type {content_type!r}: send application/json"},

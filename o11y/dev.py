@@ -94,7 +94,7 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
     app = create_app(settings, registry=registry)
     app.cleanup_ctx.append(loader_context(settings, clickhouse, registry))
     app.cleanup_ctx.append(_alerting(settings, clickhouse, registry))
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5, keepalive_timeout=settings.http_keepalive_timeout_s)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()

@@ -38,7 +38,7 @@ def serve_ingest(settings: Settings) -> int:
         return 2
     log.info("ingest listening on http://%s:%d", settings.http_host, settings.http_port)
     web.run_app(app, host=settings.http_host, port=settings.http_port, access_log=None,
-                shutdown_timeout=10, print=None)
+                shutdown_timeout=10, print=None, keepalive_timeout=settings.http_keepalive_timeout_s)
     return 0
 
 

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     http_max_body_bytes: int = Field(default=64 * 1024, gt=0)
     http_max_batch_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     http_max_batch_events: int = Field(default=1000, gt=0)
+    http_body_timeout_s: float = Field(default=10.0, gt=0)
+    http_keepalive_timeout_s: float = Field(default=75.0, gt=0)
 
     kafka_bootstrap_servers: str | None = None
     kafka_topic: str = "api-metrics"

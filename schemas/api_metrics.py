@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 from pydantic.alias_generators import to_camel
 
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -29,7 +29,9 @@ def _ip_address(value: str) -> str:
 NonEmptyStr = Annotated[str, Field(min_length=1)]
 Count = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER), BeforeValidator(_whole_number)]
 StatusCode = Annotated[int, Field(ge=100, le=599), BeforeValidator(_whole_number)]
-IpAddress = Annotated[str, AfterValidator(_ip_address)]
+IpAddress = Annotated[
+    str, AfterValidator(_ip_address), WithJsonSchema({"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]})
+]
 
 
 def _reject_null(value: Any) -> Any:

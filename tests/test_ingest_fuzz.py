@@ -94,13 +94,15 @@ def live_ingest(kafka: EmbeddedKafka) -> Iterator[LiveServer]:
         yield server
 
 
-def post_raw(server: LiveServer, body: bytes, content_type: str = "application/json", path: str = "/ingest/api-metrics") -> int:
+def post_raw(server: LiveServer, body: bytes, content_type: str = "application/json", path: str = "/ingest/api-metrics",
+             headers: dict[str, str] | None = None, with_body: bool = False) -> Any:
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     try:
-        connection.request("POST", path, body=body, headers={"Content-Type": content_type})
+        connection.request("POST", path, body=body, headers={"Content-Type": content_type, **(headers or {})})
         response = connection.getresponse()
-        response.read()
-        return response.status
+        data = response.read()
+        assert response.status < 500 or response.status == 503, (response.status, data[:300])
+        return (response.status, data) if with_body else response.status
     finally:
         connection.close()
 
@@ -146,3 +148,19 @@ def test_hostile_bodies_are_400(live_ingest: LiveServer, body: bytes) -> None:
     expected = 204 if b"statusCode " in body else 400
     assert post_raw(live_ingest, body) == expected
     assert post_raw(live_ingest, body, path="/ingest/api-metrics/batch") == 400
+
+
+def test_a_slow_body_is_answered_408_in_bounded_time(kafka: EmbeddedKafka) -> None:
+    import socket
+    import time
+
+    settings = Settings(kafka_bootstrap_servers=kafka.bootstrap_servers, kafka_topic="slow",
+                        client_secrets={"kilo-gateway": [SECRET]}, http_body_timeout_s=0.5)
+    with LiveServer(lambda: create_app(settings)) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(b"POST /ingest/api-metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 500\r\n\r\n{\"kiloUserId\": ")
+            started = time.monotonic()
+            answer = sock.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+            assert time.monotonic() - started < 5
