@@ -88,6 +88,8 @@ class Evaluator:
 
     def _notify(self, tick: str, trip: Trip, now: datetime) -> list[Decision]:
         key = trip.key
+        if self._local.suppressed(key):
+            return [_decision(tick, "suppressed", trip.severity, trip.reading, "already sent by this evaluator while Redis was down")]
         try:
             if self.state.suppressed(key):
                 return [_decision(tick, "suppressed", trip.severity, trip.reading, "cooldown or an open page")]
