@@ -22,15 +22,15 @@ class ClickHouseSink:
     def insert(self, batch: Batch) -> float:
         """Insert the batch's rows (parsed by ClickHouse itself); return the seconds it took."""
         started = time.monotonic()
-        if batch.rows:
+        for token, payload in batch.blocks():
             try:
                 self._client.raw_insert(
                     RAW_TABLE,
-                    insert_block=batch.payload(),
+                    insert_block=payload,
                     fmt=INSERT_FORMAT,
                     settings={
                         **INSERT_SETTINGS,
-                        "insert_deduplication_token": batch.dedup_token(),
+                        "insert_deduplication_token": token,
                         "deduplicate_blocks_in_dependent_materialized_views": 1,
                     },
                 )

@@ -43,6 +43,10 @@ class LoaderPolicy:
     backoff_max_s: float = 30.0
 
 
+class CommitFailed(Exception):
+    """The broker did not take the offsets; the batch is retried (its insert is deduplicated)."""
+
+
 class _Rebalance(ConsumerRebalanceListener):
     """Runs on the consumer's I/O loop: only bookkeeping here, positioning happens in the main loop."""
 
@@ -80,6 +84,10 @@ class Loader:
         self._inserter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loader-insert")
         self._lock = threading.RLock()
         self._to_position: set[TopicPartition] = set()
+        self._replay_until: dict[int, int] = {}
+        """partition -> last offset of a range that landed but was not committed: it is inserted again, cut exactly there."""
+        self._replay_reached: set[int] = set()
+        self._sealed_replays: set[int] = set()
         self._backoff_s = 0.0
         self._retry_at = 0.0
         self.failing = False
@@ -105,9 +113,8 @@ class Loader:
         with self._lock:
             if self._sealed is not None and self._insert is None and now >= self._retry_at:
                 self._submit()
-            if self._sealed is None and self._batch.due(now):
-                self._sealed, self._batch = self._batch, self._new_batch()
-                self._submit()
+            if self._sealed is None and (self._batch.due(now) or (self._replay_reached and self._batch)):
+                self._seal()
         self._position_assigned()
         if self.failing:
             self._consumer.poll(timeout_ms=self._policy.poll_timeout_ms, max_records=1)  # paused: keeps membership
@@ -120,8 +127,15 @@ class Loader:
             for tp, messages in records.items():
                 if tp in self._to_position:
                     continue  # fetched before the pause took effect; read again after positioning
+                limit = self._replay_until.get(tp.partition)
                 for message in messages:
+                    if limit is not None and message.offset > limit:
+                        break  # read again after the replayed range is committed
                     self._take(tp.partition, message)
+                    if message.offset == limit:
+                        self._replay_reached.add(tp.partition)
+                        self._consumer.pause(tp)
+                        break
 
     def _take(self, partition: int, message: Any) -> None:
         try:
@@ -133,6 +147,11 @@ class Loader:
             log.warning("dead-lettered %s: %s", source, invalid.reason)
             row = None
         self._batch.take(partition, message.offset, row, self._clock())
+
+    def _seal(self) -> None:
+        self._sealed, self._batch = self._batch, self._new_batch()
+        self._sealed_replays, self._replay_reached = self._replay_reached, set()
+        self._submit()
 
     def _submit(self) -> None:
         assert self._sealed is not None
@@ -154,14 +173,25 @@ class Loader:
                 seconds = insert.result()
                 self._dead_letters.flush()
                 self._commit(sealed.next_offsets())
-            except (InsertFailed, DeadLettersNotAcknowledged) as err:
+            except (InsertFailed, DeadLettersNotAcknowledged, CommitFailed) as err:
                 self._retry_later(err)
                 return
             self._metrics.rows_loaded.inc(len(sealed.rows))
             self._metrics.batch_rows.observe(len(sealed.rows))
             self._metrics.insert_latency.observe(seconds)
             self._sealed = None
+            self._finish_replays()
             self._recovered()
+
+    def _finish_replays(self) -> None:
+        for partition in self._sealed_replays:
+            tp = TopicPartition(self._topic, partition)
+            until = self._replay_until.pop(partition, None)
+            if until is not None and tp in self._consumer.assignment():
+                self._consumer.seek(tp, until + 1)
+                if not self.failing:
+                    self._consumer.resume(tp)
+        self._sealed_replays = set()
 
     def flush(self) -> bool:
         """Insert everything held, in order, and commit it. False (and paused) when it must retry."""
@@ -184,9 +214,8 @@ class Loader:
         commit = {TopicPartition(self._topic, p): OffsetAndMetadata(o, "", -1) for p, o in offsets.items()}
         try:
             self._consumer.commit(commit)
-        except Exception as err:  # noqa: BLE001 - rows are in ClickHouse; the next owner skips them
-            log.warning("offset commit failed (%s); stored rows are skipped on reassignment", type(err).__name__)
-            return
+        except Exception as err:  # noqa: BLE001 - retried: the insert is repeated (deduplicated), then the commit
+            raise CommitFailed(f"offset commit failed: {type(err).__name__}") from err
         for tp, offset in commit.items():
             highwater = self._consumer.highwater(tp)
             if highwater is not None:
@@ -214,8 +243,12 @@ class Loader:
         self._wait_for_insert(30)
         with self._lock:
             self._batch.drop_partitions(partitions)
-            landed = self._insert is not None and self._insert.done() and self._insert.exception() is None
-            if self._sealed is not None and not landed:
+            for partition in partitions:
+                self._replay_until.pop(partition, None)
+            self._replay_reached -= partitions
+            self._sealed_replays -= partitions
+            if self._sealed is not None:
+                # Landed or not, the next owner reads the uncommitted range again with the same blocks.
                 self._sealed.drop_partitions(partitions)
                 if not self._sealed:
                     self._sealed, self._insert = None, None
@@ -239,10 +272,18 @@ class Loader:
             return
         for tp in pending:
             committed = self._consumer.committed(tp)
-            if tp.partition in loaded and loaded[tp.partition] + 1 > (committed or 0):
-                start = loaded[tp.partition] + 1
-                self._metrics.skipped_reloads.inc(start - (committed or 0))
-                self._consumer.seek(tp, start)
+            last_loaded = loaded.get(tp.partition)
+            if last_loaded is None:
+                continue
+            if committed is None:
+                # Another lineage loaded this (a new group replaying the log): start after it.
+                self._metrics.skipped_reloads.inc(last_loaded + 1)
+                self._consumer.seek(tp, last_loaded + 1)
+            elif last_loaded >= committed:
+                # This group crashed between insert and commit: insert that exact range again, so the
+                # same dedup tokens drop what landed and fill in any view that missed it.
+                with self._lock:
+                    self._replay_until[tp.partition] = last_loaded
         with self._lock:
             self._to_position -= pending
             if self.failing and not self._batch and self._sealed is None:

@@ -34,20 +34,27 @@ class Batch:
     def due(self, now: float) -> bool:
         return bool(self) and (self.full() or now - (self.started_at or now) >= self.max_age_s)
 
-    def dedup_token(self) -> str:
-        """Identical for an identical retry, so ClickHouse drops the repeat of a batch that did land.
+    def blocks(self) -> list[tuple[str, bytes]]:
+        """One insert per partition: (dedup token, JSONEachRow payload).
 
-        The first and last event ids tell apart equal offsets of a log that was recreated.
+        A partition's block covers exactly the offsets since its last commit, so after a crash
+        the same range can be read again and inserted with the same token: ClickHouse drops what
+        landed and fills in what did not (a materialized view's part included). The first and last
+        event ids tell apart equal offsets of a log that was recreated.
         """
-        spans = ",".join(f"{p}:{a}-{b}" for p, (a, b) in sorted(self.ranges.items()))
-        ids = f"{self.rows[0].event_id}..{self.rows[-1].event_id}" if self.rows else ""
-        return f"{self.topic}/{spans}/{ids}"
+        by_partition: dict[int, list[Row]] = {p: [] for p in self.ranges}
+        for row in self.rows:
+            by_partition[row.partition].append(row)
+        blocks = []
+        for partition, rows in sorted(by_partition.items()):
+            if rows:
+                first, last = self.ranges[partition]
+                token = f"{self.topic}/{partition}:{first}-{last}/{rows[0].event_id}..{rows[-1].event_id}"
+                blocks.append((token, b"\n".join(row.line for row in rows)))
+        return blocks
 
     def next_offsets(self) -> dict[int, int]:
         return {p: last + 1 for p, (_, last) in self.ranges.items()}
-
-    def payload(self) -> bytes:
-        return b"\n".join(row.line for row in self.rows)
 
     def drop_partitions(self, partitions: set[int]) -> None:
         """Forget what came from revoked partitions: their next owner reads it again."""
