@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -18,6 +19,35 @@ from o11y.settings import Settings
 SECRET = "test-secret-0123456789"
 ROTATED_SECRET = "test-secret-rotated-abcdef"
 OTHER_CLIENT_SECRET = "other-client-secret-xyz"
+ALL_SECRETS = (SECRET, ROTATED_SECRET, OTHER_CLIENT_SECRET, "oracle-secret-value", "sustained-secret")
+
+
+class _EveryLogLine(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # noqa: BLE001 - a record that cannot be formatted carries nothing to leak
+            pass
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_log_line() -> Iterator[None]:
+    """Every log line of the whole suite (INFO and up) is checked for the secrets the tests use."""
+    handler = _EveryLogLine()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    level = root.level
+    root.setLevel(min(level, logging.INFO) if level else logging.INFO)
+    yield
+    root.removeHandler(handler)
+    root.setLevel(level)
+    assert handler.lines, "no log line was captured"
+    leaked = [line for line in handler.lines if any(secret in line for secret in ALL_SECRETS)]
+    assert leaked == [], leaked[:3]
 
 
 def seed_event(**overrides: Any) -> dict[str, Any]:

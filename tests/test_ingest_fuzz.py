@@ -138,11 +138,13 @@ def test_arbitrary_bytes_get_an_actionable_answer(live_ingest: LiveServer, body:
         b'{"a":' * 3000 + b"1" + b"}" * 3000,
         b'{"kiloUserId": "\xff\xfe"}',
         json.dumps({**seed_event(), "statusCode": 200, "statusCode ": 500}).encode(),
+        json.dumps(seed_event(statusCode=200))[:-1].encode() + b', "statusCode": 700}',
         json.dumps(seed_event(statusCode=10**400)).encode(),
         b"null",
         b"",
     ],
-    ids=["nan", "infinity", "deep-array", "deep-object", "invalid-utf8", "near-duplicate-key", "huge-number", "null", "empty"],
+    ids=["nan", "infinity", "deep-array", "deep-object", "invalid-utf8", "near-duplicate-key", "duplicate-key-last-wins",
+         "huge-number", "null", "empty"],
 )
 def test_hostile_bodies_are_400(live_ingest: LiveServer, body: bytes) -> None:
     expected = 204 if b"statusCode " in body else 400
