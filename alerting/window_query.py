@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from alerting.burn_rate import WindowCount
@@ -108,7 +108,3 @@ def parse_rows(policy: AlertPolicy, column_names: list[str], rows: list[Any]) ->
 def fetch_window_counts(clickhouse: Any, policy: AlertPolicy, now: datetime) -> dict[Dimension, WindowCounts]:
     result = clickhouse.query(build_query(policy, now))
     return parse_rows(policy, list(result.column_names), result.result_rows)
-
-
-def longest_window(policy: AlertPolicy) -> timedelta:
-    return timedelta(minutes=max(m for slo in policy.slos for m in _minutes_of(slo)))

@@ -9,7 +9,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
@@ -124,15 +124,3 @@ def _redis_server_binary() -> str:
         if path and os.access(path, os.X_OK):
             return str(path)
     return "redis-server"
-
-
-@contextlib.contextmanager
-def running(*children: ChildProcess) -> Iterator[None]:
-    started: list[ChildProcess] = []
-    try:
-        for child in children:
-            started.append(child.start())
-        yield
-    finally:
-        for child in reversed(started):
-            child.stop()

@@ -71,33 +71,36 @@ class Load:
 
 
 class Loaders:
-    """The loader on a thread; `crash` kills it the hard way: its consumer vanishes, nothing flushed or committed."""
+    """The loader on a thread; `crash` makes that thread die the hard way: nothing flushed, nothing committed."""
 
     def __init__(self, settings: Settings, clickhouse: Any) -> None:
         self._settings, self._clickhouse = settings, clickhouse
-        self._current: Any = None
         self._stop = threading.Event()
+        self._crash = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._current = build_loader(self._settings, self._clickhouse, CollectorRegistry())
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(self._current, self._stop), daemon=True)
+        loader = build_loader(self._settings, self._clickhouse, CollectorRegistry())
+        self._stop, self._crash = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(loader, self._stop, self._crash), daemon=True)
         self._thread.start()
 
     @staticmethod
-    def _run(loader: Any, stop: threading.Event) -> None:
-        try:
-            loader.run(stop)
-        except Exception:  # noqa: BLE001 - the crash we caused
-            pass
+    def _run(loader: Any, stop: threading.Event, crash: threading.Event) -> None:
+        loader.start()
+        while not stop.is_set():
+            if crash.is_set():
+                # Only this thread touches the consumer (kafka-python's is not thread-safe).
+                loader._consumer.close(autocommit=False)
+                return
+            loader.step()
+        loader.shutdown()
 
     def crash(self) -> None:
-        loader = self._current
-        loader._batch.clear()  # whatever it held in memory is gone
-        loader._consumer.close(autocommit=False)
+        self._crash.set()
         assert self._thread is not None
-        self._thread.join(30)
+        self._thread.join(60)
+        assert not self._thread.is_alive()
 
     def stop(self) -> None:
         self._stop.set()
