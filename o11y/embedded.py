@@ -59,10 +59,21 @@ class ChildProcess:
         wait_for_port(self.port, self.process, self.name)
         return self
 
-    def pause(self) -> None:
-        """Freeze the process (SIGSTOP): it holds its port but answers nothing."""
+    def pause(self, timeout_s: float = 5.0) -> None:
+        """Freeze the process (SIGSTOP): it holds its port but answers nothing. Returns once every thread stopped."""
         assert self.process is not None
         self.process.send_signal(signal.SIGSTOP)
+        tasks = Path(f"/proc/{self.process.pid}/task")
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            states = []
+            for task in tasks.iterdir():
+                with contextlib.suppress(OSError):
+                    states.append((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
+            if states and all(state in {"T", "t"} for state in states):
+                return
+            time.sleep(0.005)
+        raise TimeoutError(f"{self.name} did not stop within {timeout_s}s")
 
     def resume(self) -> None:
         assert self.process is not None
