@@ -64,6 +64,3 @@ class Batch:
         self.ranges = {p: r for p, r in self.ranges.items() if p not in partitions}
         if not self.ranges:
             self.started_at = None
-
-    def clear(self) -> None:
-        self.rows, self.ranges, self.started_at = [], {}, None

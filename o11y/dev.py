@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import json
 import logging
 import secrets
@@ -47,26 +48,32 @@ def prepare(settings: Settings, stack: ExitStack) -> Settings:
     """Start embedded components for whatever is not configured; return the effective settings."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     updates: dict[str, object] = {}
-    if not settings.kafka_bootstrap_servers:
-        kafka = EmbeddedKafka(log_path=settings.data_dir / "kafka.log")
-        stack.enter_context(kafka)
-        updates["kafka_bootstrap_servers"] = kafka.bootstrap_servers
-        _announce("kafka", f"{kafka.bootstrap_servers} (embedded tansu, memory storage)")
-    else:
-        _announce("kafka", settings.kafka_bootstrap_servers)
-    if not settings.clickhouse_url:
-        path = (settings.data_dir / "chdb").resolve()
-        updates["clickhouse_url"] = f"chdb://{path}"
-        _announce("clickhouse", f"chdb://{path} (embedded chDB, kept across restarts)")
-    else:
-        _announce("clickhouse", settings.clickhouse_url.split("@")[-1])
-    if not settings.redis_url:
-        redis = EmbeddedRedis(log_path=settings.data_dir / "redis.log")
-        stack.enter_context(redis)
-        updates["redis_url"] = redis.url
-        _announce("redis", f"{redis.url} (embedded redis-server)")
-    else:
-        _announce("redis", settings.redis_url.split("@")[-1])
+
+    def use(component: str, field: str, configured: str | None, embedded: Callable[[], tuple[str, str]]) -> None:
+        """A configured service replaces the embedded one; credentials in its URL are never printed."""
+        if configured:
+            _announce(component, configured.split("@")[-1])
+            return
+        address, note = embedded()
+        updates[field] = address
+        _announce(component, f"{address} ({note})")
+
+    def kafka() -> tuple[str, str]:
+        broker = EmbeddedKafka(log_path=settings.data_dir / "kafka.log")
+        stack.enter_context(broker)
+        return broker.bootstrap_servers, "embedded tansu, memory storage"
+
+    def redis() -> tuple[str, str]:
+        server = EmbeddedRedis(log_path=settings.data_dir / "redis.log")
+        stack.enter_context(server)
+        return server.url, "embedded redis-server"
+
+    def chdb() -> tuple[str, str]:
+        return f"chdb://{(settings.data_dir / 'chdb').resolve()}", "embedded chDB, kept across restarts"
+
+    use("kafka", "kafka_bootstrap_servers", settings.kafka_bootstrap_servers, kafka)
+    use("clickhouse", "clickhouse_url", settings.clickhouse_url, chdb)
+    use("redis", "redis_url", settings.redis_url, redis)
     if not settings.client_secrets:
         known = dev_secrets(settings.data_dir)
         updates["client_secrets"] = {name: [SecretStr(value)] for name, value in known.items()}
