@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 @dataclass(frozen=True)
@@ -13,24 +13,38 @@ class AlertMetrics:
     decisions: Counter
     redis_degraded: Counter
     ticks_skipped: Counter
+    heartbeat_failures: Counter
+    data_lag: Gauge
+    open_incidents: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> "AlertMetrics":
         return cls(
             evaluation_duration=Histogram(
                 "o11y_alert_evaluation_duration_seconds", "Duration of one evaluation tick.",
-                buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=registry,
+                buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60), registry=registry,
             ),
             decisions=Counter(
                 "o11y_alert_decisions_total", "Alerting decisions by severity and outcome.",
                 ["severity", "decision"], registry=registry,
             ),
             redis_degraded=Counter(
-                "o11y_alert_redis_degraded_total", "Times alerting went on without Redis (pages sent without dedup).",
+                "o11y_alert_redis_degraded_total", "Times alerting went on without Redis (messages sent without a claim).",
                 registry=registry,
             ),
             ticks_skipped=Counter(
-                "o11y_alert_ticks_skipped_total", "Ticks another replica evaluated (it held the lease).",
+                "o11y_alert_ticks_skipped_total",
+                "Ticks not run here: another replica held the lease, the previous tick was still running, or it was missed.",
+                ["reason"], registry=registry,
+            ),
+            heartbeat_failures=Counter(
+                "o11y_alert_heartbeat_failures_total", "Calls of O11Y_ALERT_HEARTBEAT_URL that failed.", registry=registry,
+            ),
+            data_lag=Gauge(
+                "o11y_alert_data_lag_seconds", "How far behind the tick's time the loaded data was (0 without loader progress).",
                 registry=registry,
+            ),
+            open_incidents=Gauge(
+                "o11y_alert_open_incidents", "Open incidents after the last tick, by severity.", ["severity"], registry=registry,
             ),
         )

@@ -1,72 +1,72 @@
-"""One evaluation tick: counts → trips → dedup → Slack → markers → alert log. Time is a parameter."""
+"""One evaluation tick. Time is a parameter: `evaluate_tick(now)` judges what is loaded up to `now`.
+
+freshness → minutes to judge → per minute: counts → trips → incident transitions → claims → Slack →
+then incidents, alert log and judged ticks to ClickHouse, markers to Redis, the heartbeat.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
-from typing import Any
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from redis.exceptions import RedisError
-
-from alerting.alert_state import AlertKey, AlertState, LocalCooldowns
-from alerting.decisions import TierReading, Trip, find_trips, read_tier
-from alerting.slack_messages import alert_message, resolve_message
-from alerting.slack_notifier import Notifier
-from alerting.window_query import Dimension, WindowCounts, window_end
-from schemas.slo_spec import AlertPolicy
+from alerting.alert_log import Decision, decision
+from alerting.alert_marks import AlertMarks
+from alerting.alert_store import AlertStore, TickRecord
+from alerting.decisions import find_trips
+from alerting.dispatch import Dispatch, Sender, claim_notices, refresh_marks, send
+from alerting.freshness import Freshness, ends_to_judge
+from alerting.incidents import FLAP_WINDOW, Incident
+from alerting.judgement import Minute, judge
+from alerting.notice_plan import Outbound, also_failing, plan
+from alerting.stale_data import STALE_KEY, fresh_message, judge_stale, stale_message
+from alerting.window_query import longest_window, window_end
+from schemas.alert_policy import AlertPolicy
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Decision:
-    tick: str
-    decision: str  # fired, suppressed, delivered, failed, resolved, degraded
-    severity: str
-    slo: str
-    tier: str
-    provider: str
-    model: str
-    client_name: str
-    threshold: float
-    burn_long: float
-    burn_short: float
-    bad_long: int
-    total_long: int
-    bad_short: int
-    total_short: int
-    observed_p50_ms: float | None
-    observed_p90_ms: float | None
-    detail: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+class EvaluatorOptions:
+    topic: str = "api-metrics"
+    stale_after: timedelta = timedelta(seconds=120)
+    data_wait_s: float = 0.0
+    """How long a tick waits for the loader to pass the end of the minute before judging what is there."""
+    catch_up: int = 10
+    """At most this many minutes judged in one tick after loading lagged."""
 
 
-def _decision(tick: str, what: str, severity: str, reading: TierReading, detail: str = "") -> Decision:
-    provider, model, client = reading.dimension
-    p50, p90 = reading.percentiles or (None, None)
-    return Decision(
-        tick, what, severity, reading.slo.name, reading.window.name, provider, model, client,
-        float(reading.window.burn_rate), float(reading.burn_long), float(reading.burn_short),
-        reading.long.bad, reading.long.total, reading.short.bad, reading.short.total, p50, p90, detail,
-    )
+@dataclass(frozen=True)
+class TickStatus:
+    """What the last tick saw, for metrics and /readyz."""
+
+    freshness: str
+    data_lag_s: float
+    open_incidents: dict[str, int]
 
 
 @dataclass
-class Evaluator:
-    policy: AlertPolicy
-    counts: Callable[[datetime], dict[Dimension, WindowCounts]]
-    state: AlertState
-    notifier: Notifier
-    page_models: Callable[[], frozenset[str] | None]
-    record: Callable[[list[Decision]], None] = lambda decisions: None
-    on_degraded: Callable[[], None] = lambda: None
+class _Tick:
+    dispatch: Dispatch
+    records: list[TickRecord] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        self._local = LocalCooldowns()
+
+class Evaluator:
+    def __init__(self, policy: AlertPolicy, store: AlertStore, marks: AlertMarks | None, sender: Sender,
+                 page_models: Callable[[], frozenset[str] | None], options: EvaluatorOptions = EvaluatorOptions(),
+                 write: bool = True, sleep: Callable[[float], None] = time.sleep,
+                 new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
+        self.policy = policy
+        self._store, self._marks, self._sender = store, marks, sender
+        self._page_models = page_models
+        self._options = options
+        self._write = write
+        self._sleep = sleep
+        self._new_id = new_id
+        self.status: TickStatus | None = None
 
     def page_eligible(self, client: str, model: str, models: frozenset[str] | None) -> bool:
         if client not in self.policy.page_clients:
@@ -74,87 +74,92 @@ class Evaluator:
         allowed = (models or frozenset()) | set(self.policy.page_models)
         return not allowed or model in allowed
 
+    def freshness(self, now: datetime, wait: bool = True) -> Freshness:
+        """The loader's progress, waiting (a bounded time) for it to pass the end of the minute."""
+        deadline = time.monotonic() + (self._options.data_wait_s if wait else 0.0)
+        while True:
+            fresh = Freshness(tuple(self._store.progress()), now, self._options.stale_after)
+            if not fresh.active or fresh.stale or fresh.ready_end() >= window_end(now) or time.monotonic() >= deadline:
+                return fresh
+            self._sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
     def evaluate_tick(self, now: datetime) -> list[Decision]:
-        tick = window_end(now).isoformat()
-        by_dimension = self.counts(now)
-        models = self.page_models()
-        trips = find_trips(self.policy, by_dimension, lambda c, m: self.page_eligible(c, m, models))
-        decisions: list[Decision] = []
-        for trip in trips:
-            decisions.extend(self._notify(tick, trip, now))
-        decisions.extend(self._resolve(tick, by_dimension))
-        self.record(decisions)
-        return decisions
+        started = time.monotonic()
+        if self._marks is not None:
+            self._marks.begin_tick()
+        freshness = self.freshness(now)
+        label = window_end(now)
+        tick = _Tick(Dispatch(self._store.incidents(label - self._horizon())))
+        self._judge_freshness(label, freshness, tick)
+        if freshness.stale:
+            tick.records.append(TickRecord(label, "stale", freshness.watermark, 0.0, 0))
+        else:
+            self._judge_minutes(freshness, tick)
+        if self._marks is not None and self._marks.down:
+            tick.dispatch.decisions.append(decision(label, "degraded", "", None, None,
+                                                    "Redis unavailable: messages sent without a claim"))
+        self._finish(tick, time.monotonic() - started)
+        self.status = _status(freshness, tick.dispatch.incidents.values())
+        return tick.dispatch.decisions
 
-    def _notify(self, tick: str, trip: Trip, now: datetime) -> list[Decision]:
-        key = trip.key
-        if self._local.suppressed(key):
-            return [_decision(tick, "suppressed", trip.severity, trip.reading, "already sent by this evaluator while Redis was down")]
-        try:
-            if self.state.suppressed(key):
-                return [_decision(tick, "suppressed", trip.severity, trip.reading, "cooldown or an open page")]
-            if not self.state.claim(tick, key):
-                return [_decision(tick, "suppressed", trip.severity, trip.reading, "claimed by another evaluator")]
-        except RedisError as err:
-            return self._notify_degraded(tick, trip, err)
-        fired = _decision(tick, "fired", trip.severity, trip.reading, "downgraded to ticket" if trip.downgraded else "")
-        if not self.notifier.send(trip.severity, alert_message(trip)):
-            self._release(tick, key)
-            return [fired, _decision(tick, "failed", trip.severity, trip.reading, "Slack did not accept; retried next tick")]
-        try:
-            self.state.mark_fired(key, self.policy.cooldown(trip.severity), now.astimezone(timezone.utc).isoformat(),
-                                  trip.reading.window.name)
-        except RedisError as err:
-            self._local.mark_fired(key, self.policy.cooldown(trip.severity))
-            self.on_degraded()
-            log.error("alert marker not written to Redis (%s); remembered in this process", type(err).__name__)
-        return [fired, _decision(tick, "delivered", trip.severity, trip.reading)]
+    def _horizon(self) -> timedelta:
+        cooldowns = timedelta(seconds=max(self.policy.page_cooldown_seconds, self.policy.ticket_cooldown_seconds))
+        return max(cooldowns, FLAP_WINDOW, timedelta(minutes=longest_window(self.policy)))
 
-    def _notify_degraded(self, tick: str, trip: Trip, err: Exception) -> list[Decision]:
-        """Redis is down: a page still goes out (once per cooldown per process); tickets wait."""
-        self.on_degraded()
-        reason = f"Redis unavailable ({type(err).__name__})"
-        if trip.severity != "page":
-            return [_decision(tick, "degraded", trip.severity, trip.reading, f"{reason}: ticket deferred")]
-        if self._local.suppressed(trip.key):
-            return [_decision(tick, "suppressed", trip.severity, trip.reading, f"{reason}: already paged by this process")]
-        fired = _decision(tick, "fired", trip.severity, trip.reading, f"{reason}: paging without dedup")
-        if not self.notifier.send(trip.severity, alert_message(trip)):
-            return [fired, _decision(tick, "failed", trip.severity, trip.reading, "Slack did not accept; retried next tick")]
-        self._local.mark_fired(trip.key, self.policy.cooldown(trip.severity))
-        return [fired, _decision(tick, "delivered", trip.severity, trip.reading, reason)]
+    def _judge_freshness(self, label: datetime, freshness: Freshness, tick: _Tick) -> None:
+        out = tick.dispatch
+        incident, notice = judge_stale(out.incidents.get(STALE_KEY), freshness, label, self._new_id)
+        if incident is None:
+            return
+        out.incidents[STALE_KEY] = incident
+        out.changed.add(STALE_KEY)
+        if freshness.stale:
+            out.decisions.append(decision(label, "stale", "page", None, incident, freshness.describe()))
+        if incident.status == "resolved" and incident.resolved_at == label:
+            out.decisions.append(decision(label, "resolved", "page", None, incident, freshness.describe()))
+        if notice is None:
+            return
+        if notice.kind != "resolved":
+            out.decisions.append(decision(label, "fired", "page", None, incident, "data stale"))
+        if not claim_notices(self._marks, label, [notice], out):
+            return
+        opened = sum(1 for key, i in out.incidents.items() if i.open and key != STALE_KEY)
+        body = (stale_message(incident, freshness, self._options.topic, opened) if notice.kind != "resolved"
+                else fresh_message(incident, self._options.topic))
+        send(self._sender, self._marks, label, [Outbound("page", (notice,), body)], out)
 
-    def _release(self, tick: str, key: AlertKey) -> None:
-        try:
-            self.state.release(tick, key)
-        except RedisError:
-            self.on_degraded()
+    def _judge_minutes(self, freshness: Freshness, tick: _Tick) -> None:
+        out = tick.dispatch
+        models = self._page_models()
+        ends = ends_to_judge(self._store.last_judged(), freshness.ready_end(), self._options.catch_up)
+        if not ends:
+            tick.records.append(TickRecord(freshness.ready_end(), "waiting", freshness.watermark, 0.0, 0))
+        for end in ends:
+            by_dimension = self._store.window_counts(end)
+            trips = find_trips(self.policy, end, by_dimension, lambda c, m: self.page_eligible(c, m, models))
+            judged = judge(self.policy, Minute(end, by_dimension), trips, out.incidents, self._new_id)
+            out.incidents = judged.incidents
+            out.changed |= judged.changed
+            out.decisions += [decision(end, e.decision, e.severity, e.reading, e.incident, e.detail) for e in judged.events]
+            notices = claim_notices(self._marks, end, judged.notices, out)
+            send(self._sender, self._marks, end, plan(notices, self.policy.group_notifications_above, also_failing(trips)), out)
+            tick.records.append(TickRecord(end, "judged", freshness.watermark, 0.0, len(judged.events)))
 
-    def _resolve(self, tick: str, by_dimension: dict[Dimension, WindowCounts]) -> list[Decision]:
-        try:
-            open_alerts = self.state.open_alerts()
-        except RedisError:
-            self.on_degraded()
-            return []
-        slos = {slo.name: slo for slo in self.policy.slos}
-        decisions = []
-        for key, tier in open_alerts:
-            severity, slo_name, provider, model, client = key
-            slo = slos.get(slo_name)
-            window = next((w for w in slo.windows if w.name == tier), None) if slo else None
-            if slo is None or window is None:
-                self.state.close(key)  # the SLO or tier left the config
-                continue
-            dimension = (provider, model, client)
-            reading = read_tier(slo, window, dimension, by_dimension.get(dimension, WindowCounts({}, {})))
-            if not reading.recovered():
-                continue
-            if self.notifier.send(severity, resolve_message(reading, severity)):
-                try:
-                    self.state.close(key)
-                except RedisError:
-                    self.on_degraded()
-                decisions.append(_decision(tick, "resolved", severity, reading))
-            else:
-                decisions.append(_decision(tick, "failed", severity, reading, "resolve not accepted; retried next tick"))
-        return decisions
+    def _finish(self, tick: _Tick, seconds: float) -> None:
+        out = tick.dispatch
+        refresh_marks(self._marks, out.incidents, lambda severity: self.policy.cooldown(severity))  # type: ignore[arg-type]
+        if not self._write:
+            return
+        records = [TickRecord(r.tick, r.outcome, r.watermark, seconds, r.decisions) for r in tick.records]
+        changed: list[Incident] = [out.incidents[key] for key in sorted(out.changed)]
+        self._store.save(changed, out.decisions, records)
+
+
+def _status(freshness: Freshness, incidents: Iterable[Incident]) -> TickStatus:
+    watermark = freshness.watermark
+    lag = max(0.0, (freshness.now - watermark).total_seconds()) if watermark else 0.0
+    counts = {"page": 0, "ticket": 0}
+    for incident in incidents:
+        if incident.open:
+            counts[incident.severity] = counts.get(incident.severity, 0) + 1
+    return TickStatus(freshness.describe(), lag, counts)

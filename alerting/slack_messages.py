@@ -1,90 +1,127 @@
-"""Slack Block Kit bodies for alerts and resolves: pure rendering, pinned by golden files."""
+"""Slack Block Kit bodies for every message kind: pure rendering, pinned by golden files."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from alerting.decisions import TierReading, Trip
+from alerting.decisions import TierReading
+from alerting.incidents import Incident, Notice
+from alerting.message_words import burn, clock, counted, duration, tier_words, times, what_happened
+
+Body = dict[str, Any]
+ICONS = {"page": ":rotating_light: PAGE", "ticket": ":ticket: TICKET"}
 
 
-def _pct(value: Any) -> str:
-    return f"{float(value) * 100:.2f}%"
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-def _burn(value: Any) -> str:
-    return f"{float(value):.1f}x"
+def _context(lines: list[str]) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": "\n".join(line for line in lines if line)}]}
 
 
-def _numbers(reading: TierReading) -> str:
-    slo, long = reading.slo, reading.long
-    minutes = reading.window.long_minutes
-    if slo.latency is None:
-        lines = [
-            f"Error rate: {_pct(long.fraction())} (SLO: {_pct(slo.objective)})",
-            f"*{long.bad:,} of {long.total:,} requests failed* in the last {minutes} min",
-        ]
-    else:
-        lines = [
-            f"Slow request rate above {slo.latency.threshold_ms}ms threshold: {_pct(long.fraction())} (SLO: {_pct(slo.objective)})",
-            f"*{long.bad:,} of {long.total:,} requests* took longer than {slo.latency.threshold_ms:,} ms "
-            f"({slo.latency.field}) in the last {minutes} min",
-        ]
-        if reading.percentiles is not None:
-            p50, p90 = reading.percentiles
-            lines.append(f"Observed {slo.latency.field}: p50 {p50:,.0f} ms, p90 {p90:,.0f} ms")
-    return "\n".join(lines)
-
-
-def _fields(reading: TierReading, threshold: Decimal) -> dict[str, Any]:
+def _fields(reading: TierReading) -> dict[str, Any]:
+    """The seed's fields: provider, model, the long window's burn rate against the tier's, the window."""
     provider, model, _ = reading.dimension
     return {
         "type": "section",
         "fields": [
             {"type": "mrkdwn", "text": f"*Provider:*\n{provider}"},
             {"type": "mrkdwn", "text": f"*Model:*\n{model}"},
-            {"type": "mrkdwn", "text": f"*Burn rate:*\n{_burn(reading.burn_long)} (threshold: {threshold}x)"},
+            {"type": "mrkdwn", "text": f"*Burn rate:*\n{burn(reading.burn_long)} (threshold: {reading.window.burn_rate}x)"},
             {"type": "mrkdwn", "text": f"*Window:*\n{reading.window.long_minutes} min"},
         ],
     }
 
 
-def alert_message(trip: Trip) -> dict[str, Any]:
-    reading = trip.reading
-    icon = ":rotating_light: PAGE" if trip.severity == "page" else ":ticket: TICKET"
-    client = reading.dimension[2]
-    tier = (
-        f"Tier {reading.window.name} ({reading.window.severity}) tripped: long window {_burn(reading.burn_long)}, "
-        f"short window ({reading.window.short_minutes} min) {_burn(reading.burn_short)}"
-    )
-    if trip.downgraded:
-        tier += " — sent as a ticket: this client or model is not page-eligible"
-    text = f"{icon} — LLM {reading.slo.title} SLO Breach"
+def _links(incident: Incident, reading: TierReading) -> list[str]:
+    values = {"slo": incident.slo, "severity": incident.severity, "provider": incident.key[2], "model": incident.key[3],
+              "client": incident.key[4], "incident_id": incident.id, "tick": f"{reading.end:%Y-%m-%dT%H:%M:%SZ}"}
+    runbook = reading.slo.link(reading.slo.runbook_url, **values)
+    dashboard = reading.slo.link(reading.slo.dashboard_url, **values)
+    return [f"<{runbook}|Runbook>" if runbook else "", f"<{dashboard}|Dashboard>" if dashboard else ""]
+
+
+def _title(incident: Incident, reading: TierReading) -> str:
+    return f"{reading.slo.title}: {incident.key[2]} {incident.key[3]} ({incident.key[4]})"
+
+
+def alert_message(notice: Notice, also: tuple[str, ...] = ()) -> Body:
+    """An incident opened or re-opened: what burns, since when, how bad, in plain words."""
+    incident, reading = notice.incident, notice.reading
+    assert reading is not None
+    icon = ICONS[incident.severity]
+    if notice.kind == "reopened":
+        header = f":repeat: {icon.split(' ', 1)[1]} RE-OPENED — LLM {reading.slo.title} SLO Breach"
+        since = (f"Re-opened at {clock(reading.end)}: it had resolved less than a cooldown ago and burns again "
+                 f"(re-opened {times(incident.flaps(reading.end))} in the last hour). "
+                 f"First bad minute {clock(incident.started_at)}.")
+    else:
+        header = f"{icon} — LLM {reading.slo.title} SLO Breach"
+        since = (f"Started {clock(incident.started_at)} (first bad minute), "
+                 f"{duration(reading.end - incident.started_at)} ago.")
+    context = [tier_words(reading)]
+    if notice.downgraded:
+        context.append("Sent as a ticket: this client or model is not page-eligible.")
+    if also:
+        context.append(f"Also failing on {incident.key[2]}: {counted(len(also), 'more model')} ({', '.join(also[:5])}"
+                       f"{', …' if len(also) > 5 else ''}).")
+    context.append(" · ".join(link for link in _links(incident, reading) if link))
     return {
-        "text": f"{text}: {reading.dimension[0]} {reading.dimension[1]} ({client})",
+        "text": f"{header}: {incident.key[2]} {incident.key[3]} ({incident.key[4]})",
         "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": text}},
-            _fields(reading, reading.window.burn_rate),
-            {"type": "section", "text": {"type": "mrkdwn", "text": _numbers(reading)
-                                          + f"\nRequests in window: {reading.long.total:,}\nClient: {client}"}},
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": tier}]},
+            {"type": "header", "text": {"type": "plain_text", "text": header}},
+            _fields(reading),
+            _section("\n".join(what_happened(reading)) + f"\nClient: {incident.key[4]}"),
+            _section(f"{since}\nIncident `{incident.id}`"),
+            _context(context),
         ],
     }
 
 
-def resolve_message(reading: TierReading, severity: str) -> dict[str, Any]:
-    client = reading.dimension[2]
-    text = f":white_check_mark: RESOLVED ({severity.upper()}) — LLM {reading.slo.title} SLO"
-    summary = (
-        f"Burn rate is back below {reading.window.burn_rate}x in both windows: "
-        f"{reading.window.long_minutes} min {_burn(reading.burn_long)}, {reading.window.short_minutes} min {_burn(reading.burn_short)}"
-    )
-    return {
-        "text": f"{text}: {reading.dimension[0]} {reading.dimension[1]} ({client})",
-        "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": text}},
-            _fields(reading, reading.window.burn_rate),
-            {"type": "section", "text": {"type": "mrkdwn", "text": _numbers(reading) + f"\nClient: {client}"}},
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": summary}]},
-        ],
-    }
+def resolve_message(notice: Notice) -> Body:
+    """How long it lasted, how many bad events it had, its peak burn; and whether traffic simply stopped."""
+    incident, reading = notice.incident, notice.reading
+    header = f":white_check_mark: RESOLVED ({incident.severity.upper()}) — LLM {incident.slo} SLO"
+    if reading is not None:
+        header = f":white_check_mark: RESOLVED ({incident.severity.upper()}) — LLM {reading.slo.title} SLO"
+    unit = reading.slo.unit if reading is not None else "request"
+    summary = (f"Lasted {duration(incident.lasted())}, from {clock(incident.started_at)} to {clock(incident.resolved_at or incident.judged_at)}. "
+               f"{incident.bad:,} bad {unit}s of {incident.total:,} while it was open; peak burn {burn(incident.peak_burn)}.")
+    lines = [summary]
+    if reading is None:
+        lines.append("Its SLO is no longer in the policy.")
+    elif reading.short.total < reading.slo.gate_for_window():
+        lines.append(f"Too little traffic to judge in the last {reading.window.short_minutes} min "
+                     f"({reading.short.total} {unit}s): the route may have been taken out of rotation.")
+    else:
+        lines.append(f"No tier of this severity trips any more: {tier_words(reading)}")
+    if incident.reopened:
+        lines.append(f"It re-opened {times(len(incident.reopened))}.")
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": header}}]
+    if reading is not None:
+        blocks.append(_fields(reading))
+    blocks += [_section("\n".join(lines) + f"\nClient: {incident.key[4]}"), _context([f"Incident `{incident.id}`"])]
+    return {"text": f"{header}: {incident.key[2]} {incident.key[3]} ({incident.key[4]})", "blocks": blocks}
+
+
+def group_message(severity: str, notices: list[Notice], grouped_by: str) -> Body:
+    """Many incidents of one provider or client in one minute: one message that lists them."""
+    resolved = notices[0].kind == "resolved"
+    header = (f":white_check_mark: RESOLVED ({severity.upper()}) — {len(notices)} SLO incidents {grouped_by}" if resolved
+              else f"{ICONS[severity]} — {len(notices)} SLO breaches {grouped_by}")
+    lines = []
+    for notice in notices[:20]:
+        incident, reading = notice.incident, notice.reading
+        what = f"{incident.slo} · {incident.key[3]} · {incident.key[4]}" if reading is None else _title(incident, reading)
+        if resolved:
+            lines.append(f"• {what} — lasted {duration(incident.lasted())}, peak burn {burn(incident.peak_burn)}")
+        else:
+            numbers = f"{reading.long.bad:,} of {reading.long.total:,} bad, burn {burn(reading.burn_long)}" if reading else ""
+            lines.append(f"• {what} — {numbers}, since {clock(incident.started_at)}"
+                         + (" (re-opened)" if notice.kind == "reopened" else ""))
+    if len(notices) > 20:
+        lines.append(f"…and {len(notices) - 20} more.")
+    note = "Each incident is tracked, and resolves, on its own."
+    return {"text": header, "blocks": [{"type": "header", "text": {"type": "plain_text", "text": header}},
+                                       _section("\n".join(lines)), _context([note])]}

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from schemas.slo_spec import AlertPolicy, default_policy, policy_from_document
+from schemas.alert_policy import AlertPolicy, default_policy, policy_from_document
 
 
 class SloConfigError(Exception):

@@ -1,35 +1,48 @@
-"""The one query per tick: bad and total counts of every SLO window, per dimension (SQL text only, no I/O)."""
+"""The one query per tick: per dimension and minute first, then every SLO window (SQL text and parsing, no I/O).
+
+The inner query folds the rollup into one row per dimension and minute, which is where per-minute
+SLOs decide whether a minute is bad; the outer query sums minutes into windows.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from fractions import Fraction
 from typing import Any
 
 from alerting.burn_rate import WindowCount
-from schemas.latency_buckets import bound_index
-from schemas.slo_spec import AlertPolicy, SloSpec
+from schemas.alert_policy import AlertPolicy
+from schemas.latency_buckets import LATENCY_BOUNDS_MS, bound_index
+from schemas.slo_spec import BurnWindow, SloSpec
 
 Dimension = tuple[str, str, str]
 """(provider, model, client), the seed's order."""
 
+StatusClasses = tuple[int, int, int]
+"""Bad requests answered 429, 5xx, and any other status."""
+
+Key = tuple[str, int]
+"""(SLO name, window minutes)"""
+
 
 @dataclass(frozen=True)
 class WindowCounts:
-    """Counts per (slo, window minutes), and observed p50/p90 per (slo, window minutes) for latency SLOs."""
+    """One dimension's numbers for a tick; details (status classes, latency histogram, first bad minute) for long windows."""
 
-    counts: dict[tuple[str, int], WindowCount]
-    percentiles: dict[tuple[str, int], tuple[float, float]]
+    counts: dict[Key, WindowCount]
+    status_classes: dict[Key, StatusClasses]
+    over: dict[Key, tuple[int, ...]]
+    requests: dict[Key, int]
+    first_bad: dict[tuple[str, str], datetime]
+
+
+EMPTY = WindowCounts({}, {}, {}, {}, {})
 
 
 def window_end(now: datetime) -> datetime:
     """Windows end at the start of the current minute: only complete minutes are judged."""
-    now = now.astimezone(timezone.utc)
-    return now.replace(second=0, microsecond=0)
-
-
-def _minutes_of(slo: SloSpec) -> list[int]:
-    return sorted({m for w in slo.windows for m in (w.long_minutes, w.short_minutes)})
+    return now.astimezone(timezone.utc).replace(second=0, microsecond=0)
 
 
 def uses_rollup(policy: AlertPolicy) -> bool:
@@ -37,74 +50,183 @@ def uses_rollup(policy: AlertPolicy) -> bool:
     return all(slo.latency is None or bound_index(slo.latency.threshold_ms) is not None for slo in policy.slos)
 
 
+def longest_window(policy: AlertPolicy) -> int:
+    return max(w.long_minutes for slo in policy.slos for w in slo.windows)
+
+
+def _minutes_of(slo: SloSpec) -> list[int]:
+    """Every window length of the SLO, and the last minute alone (what an open incident adds each tick)."""
+    return sorted({1} | {m for w in slo.windows for m in (w.long_minutes, w.short_minutes)})
+
+
+def _long_minutes(slo: SloSpec) -> list[int]:
+    return sorted({w.long_minutes for w in slo.windows})
+
+
+def _detail_minutes(slo: SloSpec) -> list[int]:
+    """Windows whose details a message shows: every long window, and for latency the short ones too."""
+    shorts = {w.short_minutes for w in slo.windows} if slo.latency is not None else set()
+    return sorted(set(_long_minutes(slo)) | shorts)
+
+
+def ratio_reaches_sql(bad: str, total: str, limit: Fraction) -> str:
+    """SQL of `burn_rate.reaches`: bad / total >= limit, in integers."""
+    return f"({total} > 0 AND {bad} * {limit.denominator} >= {limit.numerator} * {total})"
+
+
+def percentile_exceeds_sql(over: str, total: str, quantile: Fraction) -> str:
+    """SQL of `burn_rate.percentile_exceeds`: over > (1 − q)·n."""
+    rest = 1 - quantile
+    return f"({total} > 0 AND {over} * {rest.denominator} > {rest.numerator} * {total})"
+
+
+class _Source:
+    """The rollup or the raw table: how the inner query counts, filters and reads latency arrays."""
+
+    def __init__(self, rollup: bool) -> None:
+        self.rollup = rollup
+        self.table = "o11y.api_metrics_1m" if rollup else "o11y.api_metrics"
+        self.time = "minute" if rollup else "received_at"
+
+    def count(self, cond: str) -> str:
+        if not cond:
+            return "sum(requests)" if self.rollup else "count()"
+        return f"sumIf(requests, {cond})" if self.rollup else f"countIf({cond})"
+
+    def over_array(self, slo: SloSpec, cond: str) -> str:
+        assert slo.latency is not None
+        if self.rollup:
+            prefix = "complete_ms" if slo.latency.field == "complete_request_ms" else "ttfb_ms"
+            return f"sumForEachMergeIf({prefix}_over, {cond or 'true'})"
+        bounds = "[" + ", ".join(map(str, LATENCY_BOUNDS_MS)) + "]"
+        return f"sumForEachIf(arrayMap(b -> toUInt64({slo.latency.field} > b), {bounds}), {cond or 'true'})"
+
+    def over_threshold(self, slo: SloSpec, cond: str) -> str:
+        assert slo.latency is not None
+        index = bound_index(slo.latency.threshold_ms)
+        if self.rollup and index is not None:
+            return f"h_{slo.name}[{index + 1}]"
+        return f"countIf({_all(cond, f'{slo.latency.field} > {slo.latency.threshold_ms}')})"
+
+
+def _all(*conditions: str) -> str:
+    return " AND ".join(c for c in conditions if c)
+
+
 def _status_predicate(slo: SloSpec) -> str:
     return "(" + " OR ".join(f"status_code BETWEEN {a} AND {b}" for a, b in slo.status_ranges()) + ")"
 
 
-def _columns(slo: SloSpec, minutes: int, end: str, rollup: bool) -> list[str]:
-    """Total and bad counts of one window; observed percentiles only for long windows (the message shows those)."""
-    wants_percentiles = any(w.long_minutes == minutes for w in slo.windows)
-    time_col = "minute" if rollup else "received_at"
-    cond = f"{time_col} >= {end} - INTERVAL {minutes} MINUTE"
-    if not slo.include_byok:
-        cond += " AND NOT user_byok"
-    name = f"{slo.name}_{minutes}"
-    total = f"sumIf(requests, {cond})" if rollup else f"countIf({cond})"
-    columns = [f"{total} AS t_{name}"]
+def _inner(slo: SloSpec, source: _Source) -> list[str]:
+    """Per-minute columns of one SLO."""
+    base = "" if slo.include_byok else "NOT user_byok"
+    name = slo.name
     if slo.latency is None:
-        bad_cond = f"{cond} AND {_status_predicate(slo)}"
-        columns.append(f"sumIf(requests, {bad_cond}) AS b_{name}" if rollup else f"countIf({bad_cond}) AS b_{name}")
-        return columns
-    field = slo.latency.field
-    if rollup:
-        index = bound_index(slo.latency.threshold_ms)
-        assert index is not None
-        prefix = "complete_ms" if field == "complete_request_ms" else "ttfb_ms"
-        columns.append(f"sumForEachMergeIf({prefix}_over, {cond})[{index + 1}] AS b_{name}")
-        if wants_percentiles:
-            columns.append(f"quantilesTDigestMergeIf(0.5, 0.9, 0.99)({prefix}_digest, {cond}) AS q_{name}")
-    else:
-        columns.append(f"countIf({cond} AND {field} > {slo.latency.threshold_ms}) AS b_{name}")
-        if wants_percentiles:
-            columns.append(f"quantilesIf(0.5, 0.9, 0.99)({field}, {cond}) AS q_{name}")
+        bad = _all(base, _status_predicate(slo))
+        return [
+            f"{source.count(base)} AS n_{name}", f"{source.count(bad)} AS b_{name}",
+            f"{source.count(_all(bad, 'status_code = 429'))} AS c429_{name}",
+            f"{source.count(_all(bad, 'status_code >= 500'))} AS c5xx_{name}",
+        ]
+    cond = _all(base, "" if slo.latency.statuses == "all" else "status_code < 400")
+    return [f"{source.count(cond)} AS n_{name}", f"{source.over_array(slo, cond)} AS h_{name}",
+            f"{source.over_threshold(slo, cond)} AS b_{name}"]
+
+
+def _minute_bad(slo: SloSpec, window: BurnWindow | None = None) -> str:
+    """SQL: this minute alone is bad (per-minute SLOs), or burns at the tier's rate (to find where an incident began)."""
+    name = slo.name
+    if slo.per_minute:
+        assert slo.latency is not None
+        return f"(n_{name} >= {slo.min_requests} AND {percentile_exceeds_sql(f'b_{name}', f'n_{name}', slo.latency.quantile)})"
+    assert window is not None
+    return f"(b_{name} > 0 AND {ratio_reaches_sql(f'b_{name}', f'n_{name}', window.threshold * slo.budget)})"
+
+
+def _outer(slo: SloSpec, end: str) -> list[str]:
+    """Window columns of one SLO: totals and bad counts, and details for its long windows."""
+    name = slo.name
+
+    def within(minutes: int) -> str:
+        return f"minute >= {end} - INTERVAL {minutes} MINUTE"
+
+    columns = []
+    for m in _minutes_of(slo):
+        if slo.per_minute:
+            judged = f"n_{name} >= {slo.min_requests}"
+            columns += [f"countIf({judged} AND {within(m)}) AS t_{name}_{m}",
+                        f"countIf({_minute_bad(slo)} AND {within(m)}) AS b_{name}_{m}"]
+        else:
+            columns += [f"sumIf(n_{name}, {within(m)}) AS t_{name}_{m}", f"sumIf(b_{name}, {within(m)}) AS b_{name}_{m}"]
+    for m in _detail_minutes(slo):
+        if slo.latency is None:
+            columns += [f"sumIf(c429_{name}, {within(m)}) AS k429_{name}_{m}", f"sumIf(c5xx_{name}, {within(m)}) AS k5xx_{name}_{m}"]
+        else:
+            columns += [f"sumForEachIf(h_{name}, {within(m)}) AS o_{name}_{m}", f"sumIf(n_{name}, {within(m)}) AS r_{name}_{m}"]
+    for w in slo.windows:
+        columns.append(f"minIf(minute, {_minute_bad(slo, w)} AND {within(w.long_minutes)}) AS f_{name}_{w.long_minutes}_{w.short_minutes}")
     return columns
 
 
-def build_query(policy: AlertPolicy, now: datetime, raw: bool = False) -> str:
-    """The tick's query; `raw` forces the raw table (what the rollup saves is measured against it)."""
-    end_at = window_end(now)
-    rollup = uses_rollup(policy) and not raw
-    longest = max(m for slo in policy.slos for m in _minutes_of(slo))
+def build_query(policy: AlertPolicy, end_at: datetime, raw: bool = False) -> str:
+    """The tick's query for windows ending at `end_at`; `raw` forces the raw table (what the rollup saves is measured against it)."""
+    source = _Source(uses_rollup(policy) and not raw)
     end = f"toDateTime('{end_at:%Y-%m-%d %H:%M:%S}', 'UTC')"
-    time_col = "minute" if rollup else "received_at"
-    columns = [c for slo in policy.slos for minutes in _minutes_of(slo) for c in _columns(slo, minutes, end, rollup)]
-    select = ",\n    ".join(["provider", "resolved_model", "client_name", *columns])
-    table = "o11y.api_metrics_1m" if rollup else "o11y.api_metrics"
+    dims = "provider, resolved_model, client_name"
+    minute = "minute" if source.rollup else "toStartOfMinute(received_at) AS minute"
+    inner = ",\n        ".join(c for slo in policy.slos for c in _inner(slo, source))
+    outer = ",\n    ".join(c for slo in policy.slos for c in _outer(slo, end))
     return (
-        f"SELECT\n    {select}\nFROM {table}\n"
-        f"WHERE {time_col} >= {end} - INTERVAL {longest} MINUTE AND {time_col} < {end}\n"
-        "GROUP BY provider, resolved_model, client_name"
+        f"SELECT\n    {dims},\n    {outer}\nFROM (\n    SELECT {dims}, {minute},\n        {inner}\n"
+        f"    FROM {source.table}\n"
+        f"    WHERE {source.time} >= {end} - INTERVAL {longest_window(policy)} MINUTE AND {source.time} < {end}\n"
+        f"    GROUP BY {dims}, minute\n)\nGROUP BY {dims}"
     )
+
+
+def _first_bad(value: Any) -> datetime | None:
+    if not isinstance(value, datetime) or value.year <= 1970:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _padded(values: Any) -> tuple[int, ...]:
+    counts = [int(v) for v in values or ()]
+    return tuple(counts + [0] * (len(LATENCY_BOUNDS_MS) - len(counts)))
+
+
+def _parse_row(policy: AlertPolicy, values: dict[str, Any]) -> WindowCounts:
+    counts: dict[Key, WindowCount] = {}
+    classes: dict[Key, StatusClasses] = {}
+    over: dict[Key, tuple[int, ...]] = {}
+    requests: dict[Key, int] = {}
+    first_bad: dict[tuple[str, str], datetime] = {}
+    for slo in policy.slos:
+        name = slo.name
+        for m in _minutes_of(slo):
+            counts[(name, m)] = WindowCount(int(values[f"b_{name}_{m}"]), int(values[f"t_{name}_{m}"]))
+        for m in _detail_minutes(slo):
+            if slo.latency is None:
+                k429, k5xx = int(values[f"k429_{name}_{m}"]), int(values[f"k5xx_{name}_{m}"])
+                classes[(name, m)] = (k429, k5xx, counts[(name, m)].bad - k429 - k5xx)
+            else:
+                over[(name, m)] = _padded(values[f"o_{name}_{m}"])
+                requests[(name, m)] = int(values[f"r_{name}_{m}"])
+        for w in slo.windows:
+            found = _first_bad(values[f"f_{name}_{w.long_minutes}_{w.short_minutes}"])
+            if found is not None:
+                first_bad[(name, w.name)] = found
+    return WindowCounts(counts, classes, over, requests, first_bad)
 
 
 def parse_rows(policy: AlertPolicy, column_names: list[str], rows: list[Any]) -> dict[Dimension, WindowCounts]:
     result: dict[Dimension, WindowCounts] = {}
     for row in rows:
         values = dict(zip(column_names, row))
-        counts: dict[tuple[str, int], WindowCount] = {}
-        percentiles: dict[tuple[str, int], tuple[float, float]] = {}
-        for slo in policy.slos:
-            for minutes in _minutes_of(slo):
-                name = f"{slo.name}_{minutes}"
-                counts[(slo.name, minutes)] = WindowCount(int(values[f"b_{name}"]), int(values[f"t_{name}"]))
-                quantiles = values.get(f"q_{name}")
-                if quantiles:
-                    percentiles[(slo.name, minutes)] = (float(quantiles[0]), float(quantiles[1]))
         dimension = (str(values["provider"]), str(values["resolved_model"]), str(values["client_name"]))
-        result[dimension] = WindowCounts(counts, percentiles)
+        result[dimension] = _parse_row(policy, values)
     return result
 
 
-def fetch_window_counts(clickhouse: Any, policy: AlertPolicy, now: datetime) -> dict[Dimension, WindowCounts]:
-    result = clickhouse.query(build_query(policy, now))
-    return parse_rows(policy, list(result.column_names), result.result_rows)
+def window_start(end: datetime, minutes: int) -> datetime:
+    return end - timedelta(minutes=minutes)

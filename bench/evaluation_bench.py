@@ -17,10 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from alerting.window_query import build_query, parse_rows  # noqa: E402
+from alerting.window_query import build_query, parse_rows, window_end  # noqa: E402
 from ingest.clickhouse_migrations import migrate  # noqa: E402
 from o11y.clickhouse import connect  # noqa: E402
-from schemas.slo_spec import default_policy  # noqa: E402
+from schemas.alert_policy import default_policy  # noqa: E402
 
 
 def generate(client: object, start: datetime, rows: int, seconds: int, dimensions: int) -> float:
@@ -72,8 +72,8 @@ def main() -> None:
         client.command("OPTIMIZE TABLE o11y.api_metrics_1m FINAL")
         rollup_rows = client.query("SELECT count() FROM o11y.api_metrics_1m").result_rows[0][0]
         policy = default_policy()
-        rollup_s, dims = timed(client, build_query(policy, now), args.runs)
-        raw_s, raw_dims = timed(client, build_query(policy, now, raw=True), args.runs)
+        rollup_s, dims = timed(client, build_query(policy, window_end(now)), args.runs)
+        raw_s, raw_dims = timed(client, build_query(policy, window_end(now), raw=True), args.runs)
     results = {
         "raw_rows": rows, "rollup_rows": rollup_rows, "dimensions": dims, "generate_s": round(generate_s, 1),
         "tick_rollup_s": round(rollup_s, 3), "tick_raw_s": round(raw_s, 3), "speedup_rollup_vs_raw": round(raw_s / rollup_s, 1),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import sys
 
+from ingest import clickhouse_state_tables as state
 from ingest.clickhouse_migrations import DB, LOADED_OFFSETS, LOADED_OFFSETS_MV, ROLLUP_SELECT, Retention, _alert_events, _raw_table, _rollup
 
 SHARDING = {
@@ -15,6 +16,9 @@ SHARDING = {
     "api_metrics_1m": "cityHash64(client_name, provider, resolved_model)",
     "loaded_offsets": "kafka_partition",
     "alert_events": "rand()",
+    "loader_progress": "kafka_partition",
+    "incidents": "cityHash64(incident_id)",
+    "alert_ticks": "rand()",
 }
 
 
@@ -22,7 +26,8 @@ def _local_table(ddl: str, table: str, cluster: str) -> str:
     ddl = ddl.replace(f"CREATE TABLE IF NOT EXISTS {DB}.{table} (",
                       f"CREATE TABLE IF NOT EXISTS {DB}.{table}_local ON CLUSTER '{cluster}' (")
     path = f"'/clickhouse/tables/{{shard}}/{DB}/{table}_local', '{{replica}}'"
-    ddl = re.sub(r"ENGINE = (Aggregating)?MergeTree", lambda m: f"ENGINE = Replicated{m.group(1) or ''}MergeTree({path})", ddl)
+    ddl = re.sub(r"ENGINE = (Aggregating|Replacing)?MergeTree(?:\((\w+)\))?",
+                 lambda m: f"ENGINE = Replicated{m.group(1) or ''}MergeTree({path}{', ' + m.group(2) if m.group(2) else ''})", ddl)
     ddl = ddl.replace("non_replicated_deduplication_window = 1000", "replicated_deduplication_window = 1000")
     return ddl.strip()
 
@@ -45,8 +50,11 @@ def cluster_ddl(cluster: str, retention: Retention = Retention()) -> str:
     tables = {
         "api_metrics": _raw_table(retention),
         "loaded_offsets": LOADED_OFFSETS,
-        "alert_events": _alert_events(retention),
+        "alert_events": _alert_events(retention, current=True),
         "api_metrics_1m": _rollup(retention),
+        "loader_progress": state.loader_progress(retention.alert_days),
+        "incidents": state.incidents(retention.alert_days),
+        "alert_ticks": state.alert_ticks(retention.alert_days),
     }
     statements = [f"CREATE DATABASE IF NOT EXISTS {DB} ON CLUSTER '{cluster}'"]
     statements += [_local_table(ddl, name, cluster) for name, ddl in tables.items()]

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ingest import clickhouse_state_tables as state
 from schemas.latency_buckets import LATENCY_BOUNDS_MS
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,9 @@ SELECT kafka_topic, kafka_partition, max(kafka_offset) AS max_offset
 FROM {DB}.api_metrics GROUP BY kafka_topic, kafka_partition"""
 
 
-def _alert_events(retention: Retention) -> str:
+def _alert_events(retention: Retention, current: bool = False) -> str:
+    """Version 1's alert log; `current` adds what later versions added (for DDL generated whole, e.g. a cluster)."""
+    later = ",\n    incident_id String" if current else ""
     return f"""
 CREATE TABLE IF NOT EXISTS {DB}.alert_events (
     event_time DateTime64(3, 'UTC'),
@@ -108,7 +111,7 @@ CREATE TABLE IF NOT EXISTS {DB}.alert_events (
     total_short UInt64,
     observed_p50_ms Nullable(Float64),
     observed_p90_ms Nullable(Float64),
-    detail String
+    detail String{later}
 ) ENGINE = MergeTree
 PARTITION BY toYYYYMM(event_time)
 ORDER BY (event_time, slo, provider, model, client_name)
@@ -159,6 +162,10 @@ def migrations(retention: Retention) -> tuple[Migration, ...]:
             f"CREATE MATERIALIZED VIEW IF NOT EXISTS {DB}.api_metrics_1m_mv TO {DB}.api_metrics_1m AS {ROLLUP_SELECT}",
             f"INSERT INTO {DB}.api_metrics_1m {ROLLUP_SELECT}",
         )),
+        Migration(3, "loader progress, incidents and judged ticks; incident ids in the alert log", (
+            state.loader_progress(retention.alert_days), state.incidents(retention.alert_days),
+            state.alert_ticks(retention.alert_days), state.ALERT_EVENTS_INCIDENT,
+        )),
     )
 
 
@@ -169,6 +176,14 @@ def applied_version(client: ClickHouse) -> int:
         "applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version"
     )
     return int(client.query(f"SELECT max(version) FROM {DB}.schema_migrations").result_rows[0][0])
+
+
+def require_schema(client: ClickHouse) -> None:
+    """Processes other than `o11y migrate` refuse to run on an older schema, with one line saying what to do."""
+    latest = max(m.version for m in migrations(Retention()))
+    current = applied_version(client)
+    if current < latest:
+        raise RuntimeError(f"ClickHouse schema {DB} is at version {current} of {latest}: run `o11y migrate` first")
 
 
 def migrate(client: ClickHouse, retention: Retention = Retention(), target: int | None = None) -> list[int]:
@@ -197,5 +212,9 @@ def _apply_retention(client: ClickHouse, retention: Retention, version: int) -> 
             (f"{DB}.alert_events", f"toDateTime(event_time) + INTERVAL {retention.alert_days} DAY")]
     if version >= 2:
         ttls.append((f"{DB}.api_metrics_1m", f"minute + INTERVAL {retention.rollup_days} DAY"))
+    if version >= 3:
+        ttls += [(f"{DB}.incidents", f"toDateTime(updated_at) + INTERVAL {retention.alert_days} DAY"),
+                 (f"{DB}.alert_ticks", f"toDateTime(evaluated_at) + INTERVAL {retention.alert_days} DAY"),
+                 (f"{DB}.loader_progress", f"toDateTime(updated_at) + INTERVAL {retention.alert_days} DAY")]
     for table, ttl in ttls:
         client.command(f"ALTER TABLE {table} MODIFY TTL {ttl}", settings={"materialize_ttl_after_modify": 0})

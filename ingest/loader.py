@@ -28,6 +28,7 @@ from ingest.clickhouse_sink import ClickHouseSink, InsertFailed
 from ingest.dead_letters import DeadLetters, DeadLettersNotAcknowledged
 from ingest.loader_batch import Batch
 from ingest.loader_metrics import LoaderMetrics
+from ingest.loader_progress import LoaderProgress
 from ingest.loader_rows import InvalidMessage, decode_row
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class Loader:
         metrics: LoaderMetrics,
         policy: LoaderPolicy = LoaderPolicy(),
         clock: Callable[[], float] = time.monotonic,
+        progress: LoaderProgress | None = None,
     ) -> None:
         self._consumer = consumer
         self._sink = sink
@@ -78,6 +80,7 @@ class Loader:
         self._metrics = metrics
         self._policy = policy
         self._clock = clock
+        self._progress = progress
         self._batch = self._new_batch()
         self._sealed: Batch | None = None
         self._insert: Future[float] | None = None
@@ -116,6 +119,7 @@ class Loader:
             if self._sealed is None and (self._batch.due(now) or (self._replay_reached and self._batch)):
                 self._seal()
         self._position_assigned()
+        self._record_progress()
         if self.failing:
             self._consumer.poll(timeout_ms=self._policy.poll_timeout_ms, max_records=1)  # paused: keeps membership
             return
@@ -136,6 +140,27 @@ class Loader:
                         self._replay_reached.add(tp.partition)
                         self._consumer.pause(tp)
                         break
+
+    def _record_progress(self) -> None:
+        """Every few seconds, traffic or not: how far loading got against the broker's end offsets."""
+        if self._progress is None or not self._progress.due():
+            return
+        rows = self._progress.measure(self._consumer, self._loaded_next)
+        if rows:
+            self._inserter.submit(self._progress.write, rows)  # after the insert in flight, off this thread
+
+    def _loaded_next(self, tp: TopicPartition) -> int | None:
+        """The next offset of `tp` not yet in ClickHouse; None while the partition is being positioned or replayed."""
+        with self._lock:
+            if tp in self._to_position or tp.partition in self._replay_until:
+                return None
+            held = [b.ranges[tp.partition][0] for b in (self._batch, self._sealed) if b is not None and tp.partition in b.ranges]
+        if held:
+            return min(held)
+        try:
+            return int(self._consumer.position(tp, timeout_ms=500))
+        except Exception:  # noqa: BLE001 - unknown for now; measured again in a moment
+            return None
 
     def _take(self, partition: int, message: Any) -> None:
         try:

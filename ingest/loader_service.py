@@ -12,11 +12,11 @@ from aiohttp import web
 from kafka import KafkaConsumer, KafkaProducer
 from prometheus_client import CollectorRegistry
 
-from ingest.clickhouse_migrations import DB, Retention, applied_version, migrations
 from ingest.clickhouse_sink import ClickHouseSink
 from ingest.dead_letters import DeadLetters
 from ingest.loader import Loader, LoaderPolicy
 from ingest.loader_metrics import LoaderMetrics
+from ingest.loader_progress import LoaderProgress
 from o11y.health import READINESS, tcp_reachable
 from o11y.settings import Settings
 
@@ -46,14 +46,8 @@ def build_loader(settings: Settings, clickhouse: Any, registry: CollectorRegistr
         settings.kafka_topic,
         LoaderMetrics.create(registry),
         policy,
+        progress=LoaderProgress(clickhouse, settings.kafka_topic, settings.loader_group_id),
     )
-
-
-def require_schema(clickhouse: Any) -> None:
-    latest = max(m.version for m in migrations(Retention()))
-    current = applied_version(clickhouse)
-    if current < latest:
-        raise RuntimeError(f"ClickHouse schema {DB} is at version {current} of {latest}: run `o11y migrate` first")
 
 
 def loader_context(settings: Settings, clickhouse: Any, registry: CollectorRegistry):

@@ -45,7 +45,8 @@ def _incident(args: argparse.Namespace) -> "Any":
 
     if args.incident == "none":
         return None
-    return Incident(kind=args.incident, start_s=args.incident_after, duration_s=args.incident_for)
+    duration = args.incident_for if args.incident_for is not None else (420.0 if args.incident == "slow" else 180.0)
+    return Incident(kind=args.incident, start_s=args.incident_after, duration_s=duration)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -70,9 +71,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _demo_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--incident", choices=["errors", "slow", "none"], default="errors",
-                        help="errors: 20%% of one model's requests fail; slow: they take over 15 s")
+                        help="errors: 20%% of one model's requests fail; slow: they take 16-46 s")
     parser.add_argument("--incident-after", type=float, default=20.0, metavar="SECONDS")
-    parser.add_argument("--incident-for", type=float, default=180.0, metavar="SECONDS")
+    parser.add_argument("--incident-for", type=float, default=None, metavar="SECONDS",
+                        help="default 180 for errors, 420 for slow (a latency page needs five bad minutes)")
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
@@ -91,7 +93,9 @@ def cmd_alert(args: argparse.Namespace) -> int:
     from o11y.serve import run_alert_once, serve_alert
 
     settings = _settings()
-    return run_alert_once(settings, args.at) if args.once else serve_alert(settings)
+    if args.dry_run and not args.once:
+        sys.exit("--dry-run goes with --once")
+    return run_alert_once(settings, args.at, args.dry_run) if args.once else serve_alert(settings)
 
 
 def cmd_slo_check(_: argparse.Namespace) -> int:
@@ -105,7 +109,27 @@ def cmd_slo_check(_: argparse.Namespace) -> int:
         print(f"invalid SLO config: {err}", file=sys.stderr)
         return 2
     print(describe(policy, uses_rollup(policy)), end="")
+    print(f"freshness_guard: {_freshness_guard(settings)}")
     return 0
+
+
+def _freshness_guard(settings: Settings) -> str:
+    """Whether stale data can be told apart from recovery: it needs the loader's progress in ClickHouse."""
+    from datetime import datetime, timedelta, timezone
+
+    from alerting.alert_store import AlertStore
+    from alerting.freshness import Freshness
+    from o11y.clickhouse import connect
+
+    if not settings.clickhouse_url:
+        return "not checked (O11Y_CLICKHOUSE_URL is not set)"
+    try:
+        store = AlertStore(connect(settings.clickhouse_url), None, settings.kafka_topic)  # type: ignore[arg-type]
+        progress = tuple(store.progress())
+    except Exception as err:  # noqa: BLE001 - reported, not fatal: the policy itself is valid
+        return f"not checked ({type(err).__name__}: {str(err)[:200]})"
+    now = datetime.now(timezone.utc)
+    return Freshness(progress, now, timedelta(seconds=settings.alert_stale_after_s)).describe()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     alert = sub.add_parser("alert", help="evaluate the SLOs every minute and notify Slack")
     alert.add_argument("--once", action="store_true", help="evaluate one tick, print each decision as a JSON line, exit")
     alert.add_argument("--at", help="with --once: evaluate as if it were this ISO-8601 time (default: now)")
+    alert.add_argument("--dry-run", action="store_true",
+                       help="with --once: send nothing, write nothing (no Redis, no ClickHouse rows); print what it would do")
     alert.set_defaults(run=cmd_alert)
     slo = sub.add_parser("slo", help="SLO tools").add_subparsers(dest="slo_command", required=True)
     slo.add_parser("check", help="validate O11Y_SLO_CONFIG and print the effective SLOs").set_defaults(run=cmd_slo_check)

@@ -7,8 +7,19 @@ from typing import Any
 import clickhouse_connect
 
 
+class ClickHouseUnavailable(Exception):
+    """ClickHouse cannot be opened; the message is one line an operator can act on."""
+
+
 def connect(url: str) -> Any:
     """A clickhouse-connect client; `chdb:///abs/path` runs the real engine in-process (one process per path)."""
     if url.startswith("chdb:"):
-        return clickhouse_connect.get_client(dsn=url)
+        try:
+            return clickhouse_connect.get_client(dsn=url)
+        except Exception as err:
+            path = url.split("://", 1)[-1] or url
+            if "Unable to open the chdb engine" in str(err):
+                raise ClickHouseUnavailable(
+                    f"the ClickHouse data at {path} is in use by another o11y process (o11y dev?)") from err
+            raise ClickHouseUnavailable(f"cannot open the ClickHouse data at {path}: {type(err).__name__}") from err
     return clickhouse_connect.get_client(dsn=url, compress="lz4", autogenerate_session_id=False)

@@ -20,8 +20,8 @@ ROUTES = (  # (provider, model, typical complete_request_ms)
     ("openrouter", "x-ai/grok-code-fast-1", 700),
     ("mistral", "mistralai/codestral", 500),
 )
-HEALTHY_MAX_MS = 4500
-"""Healthy traffic stays under the default 5 s latency threshold, so only a scripted incident alerts."""
+STREAM_TIMEOUT_MS = 60_000
+"""The gateway gives up on a stream after a minute: latencies have a long tail up to there, as real LLM traffic does."""
 TOOLS = ("function:read_file", "function:write_to_file", "function:execute_command", "function:search_files",
          "function:list_files", "function:ask_followup_question")
 MODES = ("code", "architect", "ask", "debug", "orchestrator")
@@ -34,6 +34,7 @@ class Incident:
     kind: str = "errors"
     start_s: float = 20.0
     duration_s: float = 180.0
+    """Errors page at the first tick; a latency page needs five bad minutes, so a slow incident should last longer."""
     provider: str = ROUTES[0][0]
     model: str = ROUTES[0][1]
 
@@ -49,7 +50,7 @@ def make_event(rng: random.Random, elapsed_s: float, incident: Incident | None, 
         typical_ms = next((t for p, m, t in ROUTES if (p, m) == (provider, model)), 1500)
     anonymous = rng.random() < 0.15
     ttfb = int(rng.lognormvariate(math.log(typical_ms / 8), 0.4))
-    complete = min(HEALTHY_MAX_MS, ttfb + int(rng.lognormvariate(math.log(typical_ms), 0.35)))
+    complete = min(STREAM_TIMEOUT_MS, ttfb + int(rng.lognormvariate(math.log(typical_ms), 0.9)))
     status = rng.choices((200, 429, 500, 502, 400), weights=(99_950, 20, 10, 10, 10))[0]
     hit = incident is not None and incident.active(elapsed_s) and (client, provider, model) == (MAIN_CLIENT, incident.provider, incident.model)
     if hit and incident is not None and incident.kind == "errors" and rng.random() < 0.2:

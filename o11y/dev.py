@@ -64,9 +64,9 @@ def prepare(settings: Settings, stack: ExitStack) -> Settings:
         return broker.bootstrap_servers, "embedded tansu, memory storage"
 
     def redis() -> tuple[str, str]:
-        server = EmbeddedRedis(log_path=settings.data_dir / "redis.log")
+        server = EmbeddedRedis(log_path=settings.data_dir / "redis.log", data_dir=settings.data_dir / "redis")
         stack.enter_context(server)
-        return server.url, "embedded redis-server"
+        return server.url, "embedded redis-server, kept across restarts"
 
     def chdb() -> tuple[str, str]:
         return f"chdb://{(settings.data_dir / 'chdb').resolve()}", "embedded chDB, kept across restarts"
@@ -129,15 +129,17 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
     await runner.cleanup()
 
 
-def _alerting(settings: Settings, clickhouse: object, registry: object) -> Any:
+def _alerting(settings: Settings, clickhouse: Any, registry: Any) -> Any:
+    """Alerting with the console standing in for any webhook that is not set."""
     from alerting.alert_metrics import AlertMetrics
-    from alerting.alert_service import build_evaluator, build_notifier, connect_redis
+    from alerting.alert_service import build_evaluator, build_notifier, connect_redis, courier
     from alerting.slo_config import load_policy
     from o11y.serve import alert_context
 
-    metrics = AlertMetrics.create(registry)  # type: ignore[arg-type]
+    metrics = AlertMetrics.create(registry)
     redis = connect_redis(settings.redis_url or "")
-    evaluator = build_evaluator(settings, load_policy(settings.slo_config), clickhouse, redis, build_notifier(settings), metrics)
+    sender = courier(settings, build_notifier(settings, console_allowed=True))
+    evaluator = build_evaluator(settings, load_policy(settings.slo_config), clickhouse, redis, sender, metrics)
     return alert_context(settings, evaluator, redis, metrics)
 
 

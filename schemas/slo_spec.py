@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+import string
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from schemas.noise import significant
+
 Severity = Literal["page", "ticket"]
 LatencyField = Literal["complete_request_ms", "ttfb_ms"]
+SloKind = Literal["error_rate", "latency_percentile", "latency_ratio"]
+TEMPLATE_FIELDS = frozenset({"slo", "severity", "provider", "model", "client", "incident_id", "tick"})
 
 _STATUS_RULE = re.compile(r"^\s*(?:>=\s*(\d{3})|(\d{3})\s*-\s*(\d{3})|(\d{3}))\s*$")
 
@@ -43,19 +48,33 @@ class BurnWindow(_Spec):
 
 
 class LatencyRule(_Spec):
+    """Which latency, over which requests; `percentile` for per-minute percentile SLOs."""
+
     field: LatencyField = "complete_request_ms"
     threshold_ms: int = Field(gt=0)
+    percentile: Decimal | None = Field(default=None, gt=0, lt=100)
+    statuses: Literal["success", "all"] = "success"
+
+    @property
+    def quantile(self) -> Fraction:
+        assert self.percentile is not None
+        return Fraction(self.percentile) / 100
 
 
 class SloSpec(_Spec):
     name: str = Field(pattern=r"^[a-z0-9_]+$")
     title: str
+    kind: SloKind | None = None
     objective: Decimal = Field(gt=0, lt=1)
     error_statuses: tuple[str, ...] | None = None
     latency: LatencyRule | None = None
     windows: tuple[BurnWindow, ...]
     min_requests: int = Field(ge=1)
+    min_bad_events: int = Field(default=5, ge=1)
+    confidence: Decimal = Field(default=Decimal("0.999"), ge=0, lt=1)
     include_byok: bool = True
+    runbook_url: str | None = None
+    dashboard_url: str | None = None
 
     @field_validator("error_statuses", mode="before")
     @classmethod
@@ -72,27 +91,92 @@ class SloSpec(_Spec):
                 raise ValueError(f"status rule {rule!r} is not one of 'NNN', 'NNN-NNN' or '>=NNN'")
         return value
 
+    @field_validator("runbook_url", "dashboard_url")
+    @classmethod
+    def _known_placeholders(cls, value: str | None) -> str | None:
+        for _, name, _, _ in string.Formatter().parse(value or ""):
+            if name is not None and name not in TEMPLATE_FIELDS:
+                raise ValueError(f"unknown placeholder {{{name}}}: use {', '.join(sorted(TEMPLATE_FIELDS))}")
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _infer_kind(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("kind"):
+            return data
+        if data.get("error_statuses") is not None and data.get("latency") is None:
+            return {**data, "kind": "error_rate"}
+        latency = data.get("latency")
+        if isinstance(latency, dict) and latency.get("percentile") is not None:
+            return {**data, "kind": "latency_percentile"}
+        return data
+
     @model_validator(mode="after")
-    def _one_kind_and_reachable(self) -> "SloSpec":
-        if (self.error_statuses is None) == (self.latency is None):
-            raise ValueError(f"SLO {self.name}: give exactly one of error_statuses or latency")
-        ceiling = 1 / (1 - Fraction(self.objective))
+    def _consistent_and_reachable(self) -> "SloSpec":
+        self._check_kind()
+        ceiling = 1 / self.budget
         for window in self.windows:
             if window.threshold > ceiling:
                 raise ValueError(
                     f"SLO {self.name}, window {window.name}: burn rate {window.burn_rate} can never be reached — "
                     f"with objective {self.objective} the budget is {1 - self.objective} and the highest possible "
-                    f"burn rate (every request bad) is {float(ceiling):g}"
+                    f"burn rate (every {self.unit} bad) is {float(ceiling):g}"
                 )
+            if self.per_minute:
+                self._check_minute_window(window)
         return self
 
+    def _check_kind(self) -> None:
+        where = f"SLO {self.name}"
+        if self.kind is None and self.error_statuses is not None:
+            raise ValueError(f"{where}: give error_statuses (kind error_rate) or latency, not both")
+        if self.kind is None:
+            raise ValueError(
+                f"{where}: say `kind: latency_percentile` with `latency.percentile` (a minute is bad when its pN "
+                "exceeds the threshold) or `kind: latency_ratio` (the share of requests slower than the threshold)"
+            )
+        if self.kind == "error_rate" and (self.error_statuses is None or self.latency is not None):
+            raise ValueError(f"{where}: kind error_rate needs error_statuses and no latency")
+        if self.kind != "error_rate" and (self.latency is None or self.error_statuses is not None):
+            raise ValueError(f"{where}: kind {self.kind} needs latency and no error_statuses")
+        if self.latency is not None and (self.latency.percentile is None) != (self.kind == "latency_ratio"):
+            raise ValueError(f"{where}: latency.percentile belongs to kind latency_percentile only")
+
+    def _check_minute_window(self, window: BurnWindow) -> None:
+        """Counted in minutes, a window holds at most its length in bad minutes: say when that can never trip."""
+        most = window.long_minutes
+        if self.min_bad_events > most:
+            raise ValueError(
+                f"SLO {self.name}, window {window.name}: min_bad_events {self.min_bad_events} can never be reached — "
+                f"the long window holds at most {most} bad minutes"
+            )
+        if self.confidence and not significant(most, most, float(self.budget), float(1 - self.confidence)):
+            raise ValueError(
+                f"SLO {self.name}, window {window.name}: even {most} bad minutes of {most} are not unlikely enough "
+                f"at objective {self.objective} for confidence {self.confidence}: lengthen the window or lower the confidence"
+            )
+
     @property
-    def kind(self) -> Literal["error_rate", "latency"]:
-        return "latency" if self.latency else "error_rate"
+    def per_minute(self) -> bool:
+        """Percentile SLOs count minutes (good or bad), the others count requests."""
+        return self.kind == "latency_percentile"
+
+    @property
+    def unit(self) -> str:
+        return "minute" if self.per_minute else "request"
 
     @property
     def budget(self) -> Fraction:
         return 1 - Fraction(self.objective)
+
+    @property
+    def noise_alpha(self) -> float:
+        """Largest chance that a route exactly at its objective shows the bad count by luck (0: gate off)."""
+        return float(1 - self.confidence) if self.confidence else 1.0
+
+    def gate_for_window(self) -> int:
+        """Requests a window needs to be judged; for per-minute SLOs `min_requests` applies to each minute instead."""
+        return 1 if self.per_minute else self.min_requests
 
     def status_ranges(self) -> list[tuple[int, int]]:
         """Error statuses as inclusive ranges."""
@@ -109,58 +193,5 @@ class SloSpec(_Spec):
                 ranges.append((int(single), int(single)))
         return ranges
 
-
-class AlertPolicy(_Spec):
-    """Everything the evaluator needs: the SLOs, cooldowns, and who may be paged."""
-
-    slos: tuple[SloSpec, ...]
-    page_clients: tuple[str, ...]
-    page_models: tuple[str, ...] = ()
-    page_cooldown_seconds: int = Field(gt=0)
-    ticket_cooldown_seconds: int = Field(gt=0)
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> "AlertPolicy":
-        names = [s.name for s in self.slos]
-        if len(set(names)) != len(names):
-            raise ValueError(f"SLO names must be unique, got {names}")
-        return self
-
-    def cooldown(self, severity: Severity) -> int:
-        return self.page_cooldown_seconds if severity == "page" else self.ticket_cooldown_seconds
-
-
-SEED_WINDOWS: list[dict[str, Any]] = [
-    {"severity": "page", "long_minutes": 5, "short_minutes": 1, "burn_rate": "14.4"},
-    {"severity": "page", "long_minutes": 30, "short_minutes": 3, "burn_rate": "6"},
-    {"severity": "ticket", "long_minutes": 360, "short_minutes": 30, "burn_rate": "1"},
-]
-
-DEFAULT_POLICY: dict[str, Any] = {
-    "page_clients": ["kilo-gateway"],
-    "page_models": [],
-    "page_cooldown_seconds": 900,
-    "ticket_cooldown_seconds": 14400,
-    "defaults": {"objective": "0.999", "min_requests": 10, "windows": SEED_WINDOWS, "include_byok": True},
-    "slos": [
-        {"name": "error_rate", "title": "Error Rate", "error_statuses": [">=400"]},
-        {"name": "latency_p50", "title": "Latency (p50)", "latency": {"field": "complete_request_ms", "threshold_ms": 5000}},
-        {"name": "latency_p90", "title": "Latency (p90)", "latency": {"field": "complete_request_ms", "threshold_ms": 15000}},
-    ],
-}
-
-
-def policy_from_document(document: dict[str, Any]) -> AlertPolicy:
-    """A policy from a YAML document: each SLO inherits `defaults` for keys it does not set."""
-    if not isinstance(document, dict):
-        raise ValueError("the SLO document must be a mapping")
-    document = dict(document)
-    defaults = document.pop("defaults", {}) or {}
-    slos = [{**defaults, **slo} for slo in document.pop("slos", [])]
-    if not slos:
-        raise ValueError("the SLO document declares no SLOs")
-    return AlertPolicy.model_validate({**document, "slos": slos})
-
-
-def default_policy() -> AlertPolicy:
-    return policy_from_document(DEFAULT_POLICY)
+    def link(self, template: str | None, **values: str) -> str | None:
+        return template.format(**{k: values.get(k, "") for k in TEMPLATE_FIELDS}) if template else None

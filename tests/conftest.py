@@ -19,7 +19,10 @@ from o11y.settings import Settings
 SECRET = "test-secret-0123456789"
 ROTATED_SECRET = "test-secret-rotated-abcdef"
 OTHER_CLIENT_SECRET = "other-client-secret-xyz"
-ALL_SECRETS = (SECRET, ROTATED_SECRET, OTHER_CLIENT_SECRET, "oracle-secret-value", "sustained-secret")
+WEBHOOK_TOKEN = "xWebhookToken0o11yTestSecret"
+HEARTBEAT_TOKEN = "hb-token-0o11y-test-secret"
+ALL_SECRETS = (SECRET, ROTATED_SECRET, OTHER_CLIENT_SECRET, "oracle-secret-value", "sustained-secret", WEBHOOK_TOKEN,
+               HEARTBEAT_TOKEN)
 
 
 class _EveryLogLine(logging.Handler):

@@ -12,8 +12,9 @@ from o11y.embedded import free_port
 
 
 class LiveServer:
-    def __init__(self, app_factory: Callable[[], web.Application]) -> None:
+    def __init__(self, app_factory: Callable[[], web.Application], shutdown_timeout: float = 60.0) -> None:
         self._factory = app_factory
+        self._shutdown_timeout = shutdown_timeout
         self.port = free_port()
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
@@ -29,7 +30,7 @@ class LiveServer:
         return self
 
     async def _start(self) -> None:
-        self._runner = web.AppRunner(self._factory(), access_log=None)
+        self._runner = web.AppRunner(self._factory(), access_log=None, shutdown_timeout=self._shutdown_timeout)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
 

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from aiohttp import web
 from alerting_harness import make_evaluator, outcomes
+from conftest import wait_until
 from live_server import LiveServer
 from prometheus_client import CollectorRegistry
 from redis import Redis
 from timeline import Timeline
 
 from alerting.alert_metrics import AlertMetrics
-from alerting.alert_service import LeasedTicks
+from alerting.alert_service import LeasedTicks, build_scheduler
+from alerting.heartbeat import Heartbeat
 from o11y.embedded import EmbeddedRedis
+from schemas.alert_policy import DEFAULT_POLICY, policy_from_document
 
 
 def failing_burst(clickhouse: Any) -> Timeline:
@@ -80,7 +84,7 @@ def test_the_lease_lets_one_replica_evaluate_each_tick(clickhouse: Any, redis_cl
     replicas = [LeasedTicks(make_evaluator(clickhouse, redis_client, slack), redis_client, metrics, owner=f"r{i}") for i in range(2)]
     assert replicas[0].run(timeline.at(2)) is not None
     assert replicas[1].run(timeline.at(2)) is None
-    assert registry.get_sample_value("o11y_alert_ticks_skipped_total") == 1
+    assert registry.get_sample_value("o11y_alert_ticks_skipped_total", {"reason": "another_replica"}) == 1
     assert replicas[1].run(timeline.at(3)) is not None
 
 
@@ -139,13 +143,15 @@ def test_redis_down_pages_still_go_out_once_and_are_counted(clickhouse: Any, sla
     redis = Redis.from_url(server.url, socket_timeout=1, socket_connect_timeout=1)  # type: ignore[attr-defined]
     registry = CollectorRegistry()
     timeline = failing_burst(clickhouse)
+    timeline.traffic(0, 2, 100, 0.5, client="batch-jobs")  # its tickets need no Redis either: incidents live in ClickHouse
     evaluator = make_evaluator(clickhouse, redis, slack, registry=registry)
     server.stop()
     first = evaluator.evaluate_tick(timeline.at(2))
     second = evaluator.evaluate_tick(timeline.at(3))
     assert ("delivered", "page", "error_rate", "5m/1m") in outcomes(first)
-    assert [s for s, _ in slack.posts] == ["page"], "a page, and not again every minute"
-    assert all(d.decision in {"suppressed", "degraded"} for d in second)
+    assert ("degraded", "", "", "") in outcomes(first)
+    assert sorted(s for s, _ in slack.posts) == ["page", "ticket"], "a page (and the other client's ticket), not again every minute"
+    assert "delivered" not in [d.decision for d in second]
     assert (registry.get_sample_value("o11y_alert_redis_degraded_total") or 0) >= 1
 
 
@@ -158,3 +164,124 @@ def test_every_decision_lands_in_the_alert_log(clickhouse: Any, redis_client: An
         parameters={"t": timeline.at(2).replace(second=0, tzinfo=None)}).result_rows
     assert ("delivered", "page", "error_rate", "5m/1m", 100, 200, 500.0) in rows
     assert ("suppressed", "ticket", "error_rate", "360m/30m", 100, 200, 500.0) in rows
+
+
+def test_every_decision_names_its_incident(clickhouse: Any, redis_client: Any, slack: Any) -> None:
+    timeline = failing_burst(clickhouse)
+    decisions = make_evaluator(clickhouse, redis_client, slack).evaluate_tick(timeline.at(2))
+    ids = {d.incident_id for d in decisions if d.slo == "error_rate" and d.severity == "page"}
+    assert len(ids) == 1 and "" not in ids
+    [row] = clickhouse.query("SELECT status, started_at, notified, bad_events FROM o11y.incidents WHERE incident_id = {i:String} "
+                             "ORDER BY revision DESC LIMIT 1", parameters={"i": ids.pop()}).result_rows
+    assert row[0] == "open" and row[1] == timeline.at(0).replace(second=0, tzinfo=None) and row[2] is True and row[3] == 100
+
+
+def test_redis_stopped_in_the_middle_of_a_tick_loses_nothing_and_pages_once(clickhouse: Any, slack: Any) -> None:
+    server = EmbeddedRedis().start()
+    redis = Redis.from_url(server.url, socket_timeout=1, socket_connect_timeout=1)  # type: ignore[attr-defined]
+    registry = CollectorRegistry()
+    timeline = failing_burst(clickhouse)
+    timeline.traffic(0, 2, 100, 0.5, model="gpt-4o")
+    evaluator = make_evaluator(clickhouse, redis, slack, registry=registry)
+    slack.on_post = lambda *_: server.stop()  # Redis dies once the first message is out, before markers are written
+    try:
+        first = evaluator.evaluate_tick(timeline.at(2))
+        second = evaluator.evaluate_tick(timeline.at(3))
+    finally:
+        server.stop()
+    assert sorted(d.model for d in first if d.decision == "delivered" and d.severity == "page") == ["gpt-4", "gpt-4o"]
+    assert [s for s, _ in slack.posts] == ["page", "page"] and not any(d.decision == "delivered" for d in second)
+    logged = clickhouse.query("SELECT decision, model FROM o11y.alert_events WHERE tick = {t:DateTime} AND severity = 'page'",
+                              parameters={"t": timeline.at(2).replace(second=0, tzinfo=None)}).result_rows
+    assert sorted(r for r in logged if r[0] in ("fired", "delivered")) == [
+        ("delivered", "gpt-4"), ("delivered", "gpt-4o"), ("fired", "gpt-4"), ("fired", "gpt-4o")]
+    assert (registry.get_sample_value("o11y_alert_redis_degraded_total") or 0) >= 1
+
+
+def test_a_redis_flush_in_the_middle_of_an_incident_does_not_page_again(clickhouse: Any, redis_client: Any, slack: Any) -> None:
+    timeline = Timeline(clickhouse)
+    timeline.traffic(0, 10, 100, 0.3)
+    evaluator = make_evaluator(clickhouse, redis_client, slack)
+    evaluator.evaluate_tick(timeline.at(2))
+    marker = "o11y:alert:page:error_rate:openai:gpt-4:kilo-gateway"
+    assert redis_client.exists(marker)
+    redis_client.flushall()
+    later = [evaluator.evaluate_tick(timeline.at(m)) for m in range(3, 8)]
+    assert [s for s, _ in slack.posts] == ["page"]
+    assert not any(d.decision == "fired" for ds in later for d in ds)
+    assert redis_client.exists(marker), "the seed's marker is rebuilt from the incident"
+
+
+def test_a_restarted_evaluator_does_not_notify_old_incidents_again(clickhouse: Any, redis_client: Any, slack: Any) -> None:
+    timeline = Timeline(clickhouse)
+    timeline.traffic(0, 400, 1000, 0.003)  # 3x for hours: a ticket that stays open
+    make_evaluator(clickhouse, redis_client, slack).evaluate_tick(timeline.at(360))
+    redis_client.flushall()  # a restart with an empty Redis
+    restarted = make_evaluator(clickhouse, redis_client, slack, fresh_state=False)
+    assert not any(d.decision == "fired" for m in range(361, 366) for d in restarted.evaluate_tick(timeline.at(m)))
+    assert [s for s, _ in slack.posts] == ["ticket"]
+
+
+def test_a_slack_that_never_answers_cannot_stall_the_tick_or_cause_duplicates(clickhouse: Any, redis_client: Any, slack: Any) -> None:
+    timeline = Timeline(clickhouse)
+    for i in range(6):
+        timeline.traffic(0, 3, 100, 0.5, provider=f"provider-{i}", model=f"model-{i}")
+    slack.hang = True
+    ungrouped = policy_from_document({**DEFAULT_POLICY, "group_notifications_above": 10})
+    evaluator = make_evaluator(clickhouse, redis_client, slack, policy=ungrouped, alert_send_budget_s=2, alert_send_timeout_s=1)
+    started = time.monotonic()
+    first = evaluator.evaluate_tick(timeline.at(2))
+    took = time.monotonic() - started
+    second = evaluator.evaluate_tick(timeline.at(3))
+    assert took < 15, f"the tick took {took:.0f} s"  # bounded by the send budget, not 6 × timeouts × retries
+    assert sorted(d.model for d in first if d.decision == "unconfirmed") == [f"model-{i}" for i in range(6)]
+    assert not any(d.decision in ("fired", "delivered", "unconfirmed") for d in second)
+    assert len(slack.posts) == 6, "each page reached Slack once, and was never sent again"
+
+
+def test_a_tick_that_overruns_the_next_one_is_counted_as_skipped(clickhouse: Any, redis_client: Any, slack: Any) -> None:
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    timeline = failing_burst(clickhouse)
+    slack.hang = True
+    registry = CollectorRegistry()
+    metrics = AlertMetrics.create(registry)
+    evaluator = make_evaluator(clickhouse, redis_client, slack, alert_send_budget_s=2.5, alert_send_timeout_s=1)
+
+    class AtTheBurst:
+        def run(self, _: Any) -> Any:
+            return evaluator.evaluate_tick(timeline.at(2))
+
+    scheduler = build_scheduler(AtTheBurst(), IntervalTrigger(seconds=1), metrics)
+    scheduler.start()
+    try:
+        assert wait_until(lambda: (registry.get_sample_value("o11y_alert_ticks_skipped_total", {"reason": "overrun"}) or 0) >= 1,
+                          timeout_s=20)
+    finally:
+        scheduler.shutdown(wait=True)
+
+
+def test_the_heartbeat_is_called_after_every_completed_tick(clickhouse: Any, redis_client: Any, slack: Any) -> None:
+    from conftest import HEARTBEAT_TOKEN
+
+    hits: list[str] = []
+
+    def app() -> web.Application:
+        async def ping(request: web.Request) -> web.Response:
+            hits.append(request.path)
+            return web.Response(text="OK")
+
+        application = web.Application()
+        application.router.add_get("/ping/{token}", ping)
+        return application
+
+    timeline = failing_burst(clickhouse)
+    with LiveServer(app) as server:
+        registry = CollectorRegistry()
+        metrics = AlertMetrics.create(registry)
+        ticks = LeasedTicks(make_evaluator(clickhouse, redis_client, slack), redis_client, metrics,
+                            heartbeat=Heartbeat(f"{server.url}/ping/{HEARTBEAT_TOKEN}", metrics.heartbeat_failures.inc))
+        for m in range(2, 5):
+            ticks.run(timeline.at(m))
+    assert hits == [f"/ping/{HEARTBEAT_TOKEN}"] * 3
+    assert registry.get_sample_value("o11y_alert_heartbeat_failures_total") == 0

@@ -88,7 +88,7 @@ def test_the_image_is_multi_stage_non_root_and_serves_on_the_probed_port() -> No
 
 def test_the_deployed_slo_file_is_the_validated_default() -> None:
     from alerting.slo_config import load_policy
-    from schemas.slo_spec import default_policy
+    from schemas.alert_policy import default_policy
 
     assert load_policy(ROOT / "deploy" / "slo.yaml") == default_policy()
     [slo_map] = [d for d in MANIFESTS if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "o11y-slo"]
@@ -113,6 +113,6 @@ def columns(ddl: str, table: str) -> list[str]:
 def test_the_checked_in_cluster_ddl_is_current_and_matches_the_single_node_schema(clickhouse: Any) -> None:
     ddl = (ROOT / "deploy" / "clickhouse" / "cluster.sql").read_text()
     assert ddl == cluster_ddl("o11y"), "regenerate: python -m ingest.clickhouse_cluster o11y > deploy/clickhouse/cluster.sql"
-    for table in ("api_metrics", "api_metrics_1m", "loaded_offsets", "alert_events"):
+    for table in ("api_metrics", "api_metrics_1m", "loaded_offsets", "alert_events", "loader_progress", "incidents", "alert_ticks"):
         live = [r[0] for r in clickhouse.query(f"SELECT name FROM system.columns WHERE database = 'o11y' AND table = '{table}' ORDER BY position").result_rows]
         assert columns(ddl, f"{table}_local") == live, table

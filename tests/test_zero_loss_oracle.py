@@ -27,7 +27,7 @@ from ingest.app import create_app
 from ingest.loader_service import build_loader
 from o11y.embedded import EmbeddedKafka, EmbeddedRedis
 from o11y.settings import Settings
-from schemas.slo_spec import DEFAULT_POLICY, policy_from_document
+from schemas.alert_policy import DEFAULT_POLICY, policy_from_document
 
 CLIENT, SECRET, TOPIC = "oracle-gateway", "oracle-secret-value", "oracle"
 BAD_MODEL = "oracle/failing-model"

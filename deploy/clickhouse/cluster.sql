@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS o11y.alert_events_local ON CLUSTER 'o11y' (
     total_short UInt64,
     observed_p50_ms Nullable(Float64),
     observed_p90_ms Nullable(Float64),
-    detail String
+    detail String,
+    incident_id String
 ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/o11y/alert_events_local', '{replica}')
 PARTITION BY toYYYYMM(event_time)
 ORDER BY (event_time, slo, provider, model, client_name)
@@ -90,6 +91,56 @@ ORDER BY (minute, client_name, provider, resolved_model, user_byok, status_code)
 TTL minute + INTERVAL 400 DAY
 SETTINGS replicated_deduplication_window = 1000, ttl_only_drop_parts = 1;
 
+CREATE TABLE IF NOT EXISTS o11y.loader_progress_local ON CLUSTER 'o11y' (
+    kafka_topic LowCardinality(String),
+    kafka_partition UInt32,
+    consumer_group LowCardinality(String),
+    reached_end_at SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
+    updated_at SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
+    lag AggregateFunction(argMax, UInt64, DateTime64(3, 'UTC'))
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/o11y/loader_progress_local', '{replica}')
+ORDER BY (kafka_topic, kafka_partition, consumer_group)
+TTL toDateTime(updated_at) + INTERVAL 400 DAY;
+
+CREATE TABLE IF NOT EXISTS o11y.incidents_local ON CLUSTER 'o11y' (
+    incident_id String,
+    revision UInt32,
+    updated_at DateTime64(3, 'UTC'),
+    severity LowCardinality(String),
+    slo LowCardinality(String),
+    provider LowCardinality(String),
+    model LowCardinality(String),
+    client_name LowCardinality(String),
+    status LowCardinality(String),
+    tier LowCardinality(String),
+    started_at DateTime('UTC'),
+    opened_at DateTime('UTC'),
+    judged_at DateTime('UTC'),
+    resolved_at Nullable(DateTime('UTC')),
+    clear_ticks UInt16,
+    reopened Array(DateTime('UTC')),
+    notified Bool,
+    resolve_notified Bool,
+    bad_events UInt64,
+    total_events UInt64,
+    peak_burn Float64
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/o11y/incidents_local', '{replica}', revision)
+ORDER BY incident_id
+TTL toDateTime(updated_at) + INTERVAL 400 DAY;
+
+CREATE TABLE IF NOT EXISTS o11y.alert_ticks_local ON CLUSTER 'o11y' (
+    tick DateTime('UTC'),
+    evaluated_at DateTime64(3, 'UTC'),
+    outcome LowCardinality(String),
+    watermark Nullable(DateTime64(3, 'UTC')),
+    duration_s Float64,
+    decisions UInt32,
+    evaluator String
+) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/o11y/alert_ticks_local', '{replica}')
+PARTITION BY toYYYYMM(evaluated_at)
+ORDER BY (tick, evaluated_at)
+TTL toDateTime(evaluated_at) + INTERVAL 400 DAY;
+
 CREATE TABLE IF NOT EXISTS o11y.api_metrics ON CLUSTER 'o11y' AS o11y.api_metrics_local
 ENGINE = Distributed('o11y', o11y, api_metrics_local, cityHash64(client_name, provider, resolved_model));
 
@@ -101,6 +152,15 @@ ENGINE = Distributed('o11y', o11y, alert_events_local, rand());
 
 CREATE TABLE IF NOT EXISTS o11y.api_metrics_1m ON CLUSTER 'o11y' AS o11y.api_metrics_1m_local
 ENGINE = Distributed('o11y', o11y, api_metrics_1m_local, cityHash64(client_name, provider, resolved_model));
+
+CREATE TABLE IF NOT EXISTS o11y.loader_progress ON CLUSTER 'o11y' AS o11y.loader_progress_local
+ENGINE = Distributed('o11y', o11y, loader_progress_local, kafka_partition);
+
+CREATE TABLE IF NOT EXISTS o11y.incidents ON CLUSTER 'o11y' AS o11y.incidents_local
+ENGINE = Distributed('o11y', o11y, incidents_local, cityHash64(incident_id));
+
+CREATE TABLE IF NOT EXISTS o11y.alert_ticks ON CLUSTER 'o11y' AS o11y.alert_ticks_local
+ENGINE = Distributed('o11y', o11y, alert_ticks_local, rand());
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS o11y.loaded_offsets_mv ON CLUSTER 'o11y' TO o11y.loaded_offsets_local AS
 SELECT kafka_topic, kafka_partition, max(kafka_offset) AS max_offset
