@@ -75,11 +75,15 @@ class Evaluator:
         return not allowed or model in allowed
 
     def freshness(self, now: datetime, wait: bool = True) -> Freshness:
-        """The loader's progress, waiting (a bounded time) for it to pass the end of the minute."""
+        """The loader's progress, waiting (a bounded time) for it to pass the end of the minute.
+
+        A loader that is merely starting, or a few seconds behind, gets that time before data is called stale.
+        """
         deadline = time.monotonic() + (self._options.data_wait_s if wait else 0.0)
         while True:
             fresh = Freshness(tuple(self._store.progress()), now, self._options.stale_after)
-            if not fresh.active or fresh.stale or fresh.ready_end() >= window_end(now) or time.monotonic() >= deadline:
+            done = not fresh.active or (not fresh.stale and fresh.ready_end() >= window_end(now))
+            if done or time.monotonic() >= deadline:
                 return fresh
             self._sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,19 +23,50 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 class ProgressRow:
     partition: int
     reached_end_at: datetime | None
-    """When the broker's end offset was asked for, if everything before it was loaded; else None."""
+    """The latest time at which the broker's end offset was asked for and everything before it is now loaded."""
     lag: int
     updated_at: datetime
 
 
-def progress_rows(loaded: dict[int, int], ends: dict[int, int], asked_at: datetime) -> list[ProgressRow]:
-    """Compare what is loaded (next offset per partition) with the end offsets the broker gave at `asked_at`."""
+class EndOffsets:
+    """Per partition, the end offsets the broker gave and when: an observation is reached once loading passes it.
+
+    Under steady traffic the loader is rarely exactly at the end when it asks, so "caught up" is judged
+    against what the broker held at an earlier moment, not only against the present one.
+    """
+
+    def __init__(self, keep: int = 64) -> None:
+        self._seen: dict[int, deque[tuple[datetime, int]]] = {}
+        self._keep = keep
+
+    def observe(self, partition: int, asked_at: datetime, end: int) -> None:
+        self._seen.setdefault(partition, deque(maxlen=self._keep)).append((asked_at, end))
+
+    def reached(self, partition: int, loaded: int) -> datetime | None:
+        """The newest observation whose end offset is loaded (older ones are forgotten), or None."""
+        seen = self._seen.get(partition)
+        found = None
+        while seen and seen[0][1] <= loaded:
+            found = seen.popleft()[0]
+        return found
+
+    def keep_only(self, partitions: set[int]) -> None:
+        """Forget partitions this loader no longer owns (their next owner observes them itself)."""
+        for partition in set(self._seen) - partitions:
+            del self._seen[partition]
+
+
+def progress_rows(loaded: dict[int, int], ends: dict[int, int], asked_at: datetime,
+                  seen: EndOffsets | None = None) -> list[ProgressRow]:
+    """Compare what is loaded (next offset per partition) with the end offsets the broker gave, now and before."""
+    seen = seen or EndOffsets()
     rows = []
     for partition in sorted(ends):
+        seen.observe(partition, asked_at, ends[partition])
         if partition not in loaded:
             continue  # being positioned: its progress is not known yet
         behind = max(0, ends[partition] - loaded[partition])
-        rows.append(ProgressRow(partition, asked_at if behind == 0 else None, behind, asked_at))
+        rows.append(ProgressRow(partition, seen.reached(partition, loaded[partition]), behind, asked_at))
     return rows
 
 
@@ -66,6 +98,7 @@ class LoaderProgress:
         self._interval_s = interval_s
         self._clock = clock
         self._next_at = 0.0
+        self._seen = EndOffsets()
 
     def due(self) -> bool:
         return self._clock() >= self._next_at
@@ -83,7 +116,8 @@ class LoaderProgress:
             log.debug("end offsets unavailable: %s", type(err).__name__)
             return []
         known = {tp.partition: offset for tp in assigned if (offset := loaded(tp)) is not None}
-        return progress_rows(known, {tp.partition: int(end) for tp, end in ends.items()}, asked_at)
+        self._seen.keep_only({tp.partition for tp in assigned})
+        return progress_rows(known, {tp.partition: int(end) for tp, end in ends.items()}, asked_at, self._seen)
 
     def write(self, rows: list[ProgressRow]) -> None:
         if not rows:

@@ -59,3 +59,26 @@ def test_runs_never_overlap_and_a_failing_tick_does_not_stop_the_schedule(redis_
     finally:
         scheduler.shutdown(wait=True)
     assert evaluator.most_at_once == 1
+
+
+async def test_readyz_of_the_alert_process_says_whether_the_stale_data_guard_works(
+    aiohttp_client: Any, clickhouse: Any, redis_client: Any, slack: Any
+) -> None:
+    from aiohttp import web
+    from alerting_harness import make_evaluator
+
+    from o11y.health import add_health_routes
+    from o11y.serve import alert_context
+    from o11y.settings import Settings
+
+    registry = CollectorRegistry()
+    metrics = AlertMetrics.create(registry)
+    evaluator = make_evaluator(clickhouse, redis_client, slack, kafka_topic="no-loader-ever-ran")
+    app = web.Application()
+    add_health_routes(app, registry)
+    app.cleanup_ctx.append(alert_context(Settings(), evaluator, redis_client, metrics))
+    client = await aiohttp_client(app)
+    response = await client.get("/readyz")
+    body = await response.json()
+    assert response.status == 200 and body["components"] == {"redis": "ok", "clickhouse": "ok"}
+    assert body["notes"]["data"].startswith("inactive: no loader progress recorded")

@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from chdb_query import query_path
+from redis import Redis
 from conftest import seed_event, wait_until
 
 from o11y.embedded import free_port
@@ -70,6 +71,13 @@ def dev_session(data_dir: Path, user: str) -> list[str]:
                 return "o11y_loader_rows_loaded_total 1.0" in metrics.read().decode()
 
         assert wait_until(loaded, timeout_s=60), "the loader of `o11y dev` never stored the event"
+        redis_url = re.search(r"o11y dev: redis\s+(redis://\S+)", "".join(lines))
+        assert redis_url, "".join(lines)
+        redis = Redis.from_url(redis_url.group(1))
+        remembered = redis.get("o11y:test:remembered")
+        lines.append(f"remembered: {remembered.decode() if remembered else None}\n")
+        redis.set("o11y:test:remembered", user)
+        redis.close()
         process.send_signal(signal.SIGINT)
         assert process.wait(30) == 0
         assert wait_until(lambda: not any(alive(c) for c in children), timeout_s=10), "a child outlived `o11y dev`"
@@ -88,3 +96,5 @@ def test_dev_serves_loads_stops_cleanly_and_keeps_its_data_across_restarts(tmp_p
     assert secret_line == [line for line in second if "with secret" in line], "the dev secret survives a restart"
     rows = query_path(str((data_dir / "chdb").resolve()), "SELECT kilo_user_id, client_name FROM o11y.api_metrics ORDER BY kilo_user_id")
     assert rows == [["first-run", "kilo-gateway"], ["second-run", "kilo-gateway"]]
+    assert "remembered: None\n" in first and "remembered: first-run\n" in second, "Redis state survives a restart"
+    assert (data_dir / "redis").is_dir()
