@@ -17,7 +17,9 @@ from ingest.kafka_setup import build_producer, ensure_topics
 from ingest.posthog_forwarder import PostHogForwarder, build_posthog_client
 from ingest.openapi import openapi_document
 from ingest.publisher import EventPublisher
+from ingest.request_body import InflightBytes
 from o11y.health import READINESS, add_health_routes, tcp_reachable
+from o11y.http_server import harden, quiet_malformed_requests
 from o11y.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,7 @@ def _publisher_context(settings: Settings, secrets: ClientSecrets, clock: Callab
             max_batch_bytes=settings.http_max_batch_bytes,
             max_batch_events=settings.http_max_batch_events,
             body_timeout_s=settings.http_body_timeout_s,
+            inflight=InflightBytes(settings.http_max_inflight_bytes),
         )
         app[READINESS]["kafka"] = lambda: tcp_reachable(settings.kafka_bootstrap_servers or "")
         yield
@@ -112,7 +115,9 @@ def create_app(
     settings: Settings,
     registry: CollectorRegistry | None = None,
     clock: Callable[[], datetime] = utc_now,
+    admin: web.Application | None = None,
 ) -> web.Application:
+    """The ingest application; with `admin`, /readyz and /metrics are served by that one instead (another port)."""
     if not settings.kafka_bootstrap_servers:
         raise ValueError("O11Y_KAFKA_BOOTSTRAP_SERVERS is not set")
     secrets = ClientSecrets(settings.client_secrets)
@@ -120,8 +125,9 @@ def create_app(
         raise ValueError("O11Y_CLIENT_SECRETS holds no client: no gateway could authenticate")
     registry = registry or CollectorRegistry()
     app = web.Application(client_max_size=settings.http_max_batch_bytes, middlewares=[count_requests])
-    app[METRICS] = IngestMetrics.create(registry)
-    add_health_routes(app, registry)
+    metrics = app[METRICS] = IngestMetrics.create(registry)
+    add_health_routes(app, registry, admin, ClientSecrets(settings.admin_tokens))
+    quiet_malformed_requests(metrics.requests.labels("malformed", "400").inc)
     app.cleanup_ctx.append(_publisher_context(settings, secrets, clock))
     app.router.add_post("/ingest/api-metrics", _route_handler(handlers.ingest_one))
     app.router.add_post("/ingest/api-metrics/batch", _route_handler(handlers.ingest_batch))
@@ -131,4 +137,4 @@ def create_app(
         return web.json_response(document)
 
     app.router.add_get("/openapi.json", openapi)
-    return app
+    return harden(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-Letter = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
+Letter = tuple[bytes | None, bytes, list[tuple[str, bytes]], int | None]
 
 
 class DeadLettersNotAcknowledged(Exception):
@@ -18,13 +18,14 @@ class DeadLetters:
         self._pending: list[tuple[Letter, Any]] = []
         self.sent = 0
 
-    def send(self, key: bytes | None, value: bytes | None, reason: str, source: str) -> None:
-        letter: Letter = (key, value or b"", [("dlq_reason", reason.encode()), ("dlq_source", source.encode())])
+    def send(self, key: bytes | None, value: bytes | None, reason: str, source: str, timestamp_ms: int | None = None) -> None:
+        """Keeps the message's own timestamp, so that a fixed message produced back keeps its place in time."""
+        letter: Letter = (key, value or b"", [("dlq_reason", reason.encode()), ("dlq_source", source.encode())], timestamp_ms)
         self._pending.append((letter, self._send(letter)))
 
     def _send(self, letter: Letter) -> Any:
-        key, value, headers = letter
-        return self._producer.send(self._topic, key=key, value=value, headers=headers)
+        key, value, headers, timestamp_ms = letter
+        return self._producer.send(self._topic, key=key, value=value, headers=headers, timestamp_ms=timestamp_ms)
 
     def flush(self, timeout_s: float = 10.0) -> None:
         """Wait until the broker holds every dead letter; resend and raise for those it does not."""

@@ -1,4 +1,9 @@
-"""POST /ingest/api-metrics and /ingest/api-metrics/batch."""
+"""POST /ingest/api-metrics and /ingest/api-metrics/batch: authenticate first, then read, parse, publish.
+
+Where a secret comes from, the same on both endpoints: `Authorization: Bearer <secret>`, else
+`X-O11Y-Client-Secret`, else the body (`clientSecret` of the event, or of a batch's first item). A
+header secret is checked before the body is read, and when one is sent, secrets in the body are ignored.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,12 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from ingest import responses
+from ingest.batch_body import BatchReader, Item
 from ingest.client_secrets import ClientSecrets
 from ingest.ingest_metrics import IngestMetrics
 from ingest.posthog_forwarder import PostHogForwarder
 from ingest.publisher import EventPublisher, PublishFailed, Record
-from ingest.request_body import BodyRejected, read_json_body
+from ingest.request_body import BodyRejected, InflightBytes, json_body
 from schemas.api_metrics import ApiMetricsParams
 from schemas.event_message import encode_message, message_from_event, message_key
 
@@ -40,6 +46,7 @@ class IngestEdge:
     max_body_bytes: int
     max_batch_bytes: int
     max_batch_events: int
+    inflight: InflightBytes
     body_timeout_s: float = 10.0
 
     def record(self, event: ApiMetricsParams, client: str, received_at: datetime) -> Record:
@@ -51,6 +58,10 @@ class IngestEdge:
             for event in events:
                 self.posthog.forward(event, client)
 
+    def refuse(self, events: int) -> web.Response:
+        self.metrics.events.labels("unauthorized").inc(events)
+        return responses.authentication_failed()
+
 
 def header_secret(request: web.Request) -> str | None:
     auth = request.headers.get("Authorization")
@@ -61,89 +72,115 @@ def header_secret(request: web.Request) -> str | None:
     return request.headers.get(SECRET_HEADER)
 
 
+def _body_secret(value: Any) -> str | None:
+    secret = value.get("clientSecret") if isinstance(value, dict) else None
+    return secret if isinstance(secret, str) else None
+
+
 async def ingest_one(request: web.Request, edge: IngestEdge) -> web.Response:
+    from_header = header_secret(request)
+    if from_header is not None and edge.secrets.client_for(from_header) is None:
+        return edge.refuse(1)
     try:
-        body = await read_json_body(request, edge.max_body_bytes, edge.body_timeout_s)
-        event = ApiMetricsParams.model_validate_json(body)
+        async with json_body(request, edge.max_body_bytes, edge.body_timeout_s, edge.inflight) as body:
+            return await _one(body, from_header, edge)
     except BodyRejected as rejected:
         return rejected.response
+
+
+async def _one(body: bytes, from_header: str | None, edge: IngestEdge) -> web.Response:
+    try:
+        event = ApiMetricsParams.model_validate_json(body)
     except ValidationError as err:
+        if from_header is None and _unknown(_secret_of(body), edge):
+            return edge.refuse(1)
         edge.metrics.events.labels("invalid").inc()
         return responses.invalid_body(responses.issues_from(err))
-    secret = header_secret(request) or event.client_secret
+    secret = from_header or event.client_secret
     if secret is None:
         edge.metrics.events.labels("invalid").inc()
         return responses.invalid_body([MISSING_SECRET])
     client = edge.secrets.client_for(secret)
     if client is None:
-        edge.metrics.events.labels("unauthorized").inc()
-        return responses.authentication_failed()
+        return edge.refuse(1)
+    return await _publish([event], client, edge, lambda: web.Response(status=204))
+
+
+def _secret_of(body: bytes) -> str | None:
+    """The body's clientSecret, looked up only when the body is not a valid event (to answer 403 before 400)."""
     try:
-        await edge.publisher.publish([edge.record(event, client, edge.clock())])
+        return _body_secret(pydantic_core.from_json(body, allow_inf_nan=False))
+    except ValueError:
+        return None
+
+
+def _unknown(secret: str | None, edge: IngestEdge) -> bool:
+    return secret is not None and edge.secrets.client_for(secret) is None
+
+
+async def _publish(events: list[ApiMetricsParams], client: str, edge: IngestEdge,
+                   answer: Callable[[], web.Response]) -> web.Response:
+    try:
+        received_at = edge.clock()
+        await edge.publisher.publish([edge.record(e, client, received_at) for e in events])
     except PublishFailed as failed:
-        edge.metrics.events.labels("unavailable").inc()
+        edge.metrics.events.labels("unavailable").inc(len(events))
         return responses.unavailable(failed.reason)
-    edge.metrics.events.labels("accepted").inc()
-    edge.forward([event], client)
-    return web.Response(status=204)
-
-
-def _parse_batch(body: bytes, limit: int) -> list[Any]:
-    try:
-        items = pydantic_core.from_json(body, allow_inf_nan=False)
-    except ValueError as err:
-        raise BodyRejected(
-            responses.invalid_body([{"code": "invalid_json", "path": [], "message": f"Malformed JSON: {err}"}])
-        ) from None
-    if not isinstance(items, list) or not items or len(items) > limit:
-        message = f"Expected a JSON array of 1 to {limit} events"
-        raise BodyRejected(responses.invalid_body([{"code": "invalid_batch", "path": [], "message": message}]))
-    return items
-
-
-def _batch_secret(request: web.Request, items: list[Any]) -> str | None:
-    """The one secret of the batch; BodyRejected when items carry different ones."""
-    found = {item.get("clientSecret") for item in items if isinstance(item, dict)} - {None}
-    from_header = header_secret(request)
-    if from_header is not None:
-        found.add(from_header)
-    if len(found) > 1:
-        issue = {"code": "mixed_clients", "path": [], "message": "All events of a batch must carry the same client secret"}
-        raise BodyRejected(responses.invalid_body([issue]))
-    if not found:
-        raise BodyRejected(responses.invalid_body([MISSING_SECRET]))
-    secret = found.pop()
-    return secret if isinstance(secret, str) else None
+    edge.metrics.events.labels("accepted").inc(len(events))
+    edge.forward(events, client)
+    return answer()
 
 
 async def ingest_batch(request: web.Request, edge: IngestEdge) -> web.Response:
+    from_header = header_secret(request)
+    if from_header is not None and edge.secrets.client_for(from_header) is None:
+        return edge.refuse(1)
     try:
-        items = _parse_batch(await read_json_body(request, edge.max_batch_bytes, edge.body_timeout_s), edge.max_batch_events)
-        secret = _batch_secret(request, items)
-    except BodyRejected as refused:
-        return refused.response
-    client = edge.secrets.client_for(secret)
+        async with json_body(request, edge.max_batch_bytes, edge.body_timeout_s, edge.inflight) as body:
+            return await _batch(BatchReader(body, edge.max_batch_events, edge.max_body_bytes), from_header, edge)
+    except BodyRejected as rejected:
+        return rejected.response
+
+
+def _batch_client(first: Item, from_header: str | None, edge: IngestEdge) -> str | None:
+    """The batch's client from the header, or from its first item; BodyRejected when there is no usable secret."""
+    secret = from_header if from_header is not None else _body_secret(first.value)
+    if secret is None:
+        raw = first.value.get("clientSecret") if isinstance(first.value, dict) else None
+        issue = MISSING_SECRET if raw is None else {"code": "string_type", "path": [0, "clientSecret"],
+                                                   "message": "Input should be a valid string"}
+        raise BodyRejected(responses.invalid_body([issue]))
+    return edge.secrets.client_for(secret)
+
+
+def _same_client(items: list[Item], secret: str | None) -> None:
+    """Without a header, every item that carries a secret must carry the first item's."""
+    for item in items:
+        raw = item.value.get("clientSecret") if isinstance(item.value, dict) else None
+        if raw is not None and raw != secret:
+            issue = {"code": "mixed_clients", "path": [item.index], "message": "All events of a batch must carry the same client secret"}
+            raise BodyRejected(responses.invalid_body([issue]))
+
+
+async def _batch(reader: BatchReader, from_header: str | None, edge: IngestEdge) -> web.Response:
+    first = reader.next()
+    assert first is not None  # an empty array is refused by the reader
+    client = _batch_client(first, from_header, edge)
     if client is None:
-        edge.metrics.events.labels("unauthorized").inc(len(items))
-        return responses.authentication_failed()
+        return edge.refuse(1)
+    items = [first, *reader.rest()]
+    if from_header is None:
+        _same_client(items, _body_secret(first.value))
     accepted: list[ApiMetricsParams] = []
     rejected: list[dict[str, Any]] = []
-    for index, item in enumerate(items):
+    for item in items:
         try:
-            accepted.append(ApiMetricsParams.model_validate(item))
+            accepted.append(ApiMetricsParams.model_validate_json(item.text))
         except ValidationError as err:
-            rejected.append({"index": index, "issues": responses.issues_from(err)})
+            rejected.append({"index": item.index, "issues": responses.issues_from(err)})
     edge.metrics.events.labels("invalid").inc(len(rejected))
-    if accepted:
-        received_at = edge.clock()
-        try:
-            await edge.publisher.publish([edge.record(e, client, received_at) for e in accepted])
-        except PublishFailed as failed:
-            edge.metrics.events.labels("unavailable").inc(len(accepted))
-            return responses.unavailable(failed.reason)
-        edge.metrics.events.labels("accepted").inc(len(accepted))
-        edge.forward(accepted, client)
     body: dict[str, Any] = {"success": not rejected, "accepted": len(accepted), "rejected": rejected}
     if not accepted:
         body["error"] = "Invalid request body"
-    return web.json_response(body, status=200 if accepted else 400)
+        return web.json_response(body, status=400)
+    return await _publish(accepted, client, edge, lambda: web.json_response(body))

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from kafka import TopicPartition
@@ -29,7 +30,7 @@ from ingest.dead_letters import DeadLetters, DeadLettersNotAcknowledged
 from ingest.loader_batch import Batch
 from ingest.loader_metrics import LoaderMetrics
 from ingest.loader_progress import LoaderProgress
-from ingest.loader_rows import InvalidMessage, decode_row
+from ingest.loader_rows import DEFAULT_MAX_SKEW, InvalidMessage, decode_row
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,12 @@ class LoaderPolicy:
     max_poll_records: int = 10_000
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 30.0
+    batch_bytes: int = 16 * 1024 * 1024
+    max_skew: timedelta = DEFAULT_MAX_SKEW
+
+
+LARGEST_ROW_BYTES = 96 * 1024
+"""An event is at most 64 KiB on the wire (O11Y_HTTP_MAX_BODY_BYTES); its row adds the message's own fields."""
 
 
 class CommitFailed(Exception):
@@ -81,6 +88,7 @@ class Loader:
         self._policy = policy
         self._clock = clock
         self._progress = progress
+        self._row_bytes = LARGEST_ROW_BYTES
         self._batch = self._new_batch()
         self._sealed: Batch | None = None
         self._insert: Future[float] | None = None
@@ -107,7 +115,7 @@ class Loader:
             self.shutdown()
 
     def _new_batch(self) -> Batch:
-        return Batch(self._topic, self._policy.batch_rows, self._policy.batch_age_s)
+        return Batch(self._topic, self._policy.batch_rows, self._policy.batch_age_s, self._policy.batch_bytes)
 
     def step(self) -> None:
         """One turn of the loop: settle the insert in flight, seal a due batch, position new partitions, poll."""
@@ -126,7 +134,7 @@ class Loader:
         if self._batch.full():
             self._wait_for_insert(self._policy.poll_timeout_ms / 1000)  # backpressure: at most two batches held
             return
-        records = self._consumer.poll(timeout_ms=self._policy.poll_timeout_ms, max_records=self._policy.max_poll_records)
+        records = self._consumer.poll(timeout_ms=self._policy.poll_timeout_ms, max_records=self._room())
         with self._lock:
             for tp, messages in records.items():
                 if tp in self._to_position:
@@ -140,6 +148,17 @@ class Loader:
                         self._replay_reached.add(tp.partition)
                         self._consumer.pause(tp)
                         break
+
+    def _room(self) -> int:
+        """Records to ask for: what still fits the batch's byte budget, at the row size seen so far.
+
+        Until rows were seen, each is assumed as large as an event may be, so a first poll cannot overshoot.
+        """
+        batch = self._batch
+        if batch.rows:
+            self._row_bytes = max(1, batch.size // len(batch.rows))
+        fits = (self._policy.batch_bytes - batch.size) // self._row_bytes + 1
+        return max(1, min(self._policy.max_poll_records, fits))
 
     def _record_progress(self) -> None:
         """Every few seconds, traffic or not: how far loading got against the broker's end offsets."""
@@ -164,10 +183,11 @@ class Loader:
 
     def _take(self, partition: int, message: Any) -> None:
         try:
-            row = decode_row(message.value, self._topic, partition, message.offset)
+            row = decode_row(message.value, self._topic, partition, message.offset, message.timestamp, self._policy.max_skew)
         except InvalidMessage as invalid:
             source = f"{self._topic}/{partition}/{message.offset}"
-            self._dead_letters.send(message.key, message.value, invalid.reason, source)
+            timestamp = message.timestamp if message.timestamp is not None and message.timestamp >= 0 else None
+            self._dead_letters.send(message.key, message.value, invalid.reason, source, timestamp)
             self._metrics.dead_letters.inc()
             log.warning("dead-lettered %s: %s", source, invalid.reason)
             row = None

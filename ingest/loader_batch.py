@@ -12,7 +12,9 @@ class Batch:
     topic: str
     max_rows: int
     max_age_s: float
+    max_bytes: int = 16 * 1024 * 1024
     started_at: float | None = None
+    size: int = 0
     rows: list[Row] = field(default_factory=list)
     ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
     """partition -> (first offset, last offset) of every message taken, loaded or dead-lettered."""
@@ -22,6 +24,7 @@ class Batch:
             self.started_at = now
         if row is not None:
             self.rows.append(row)
+            self.size += len(row.line)
         first, _ = self.ranges.get(partition, (offset, offset))
         self.ranges[partition] = (first, offset)
 
@@ -29,7 +32,8 @@ class Batch:
         return bool(self.ranges)
 
     def full(self) -> bool:
-        return len(self.rows) >= self.max_rows
+        """Cut by rows and by bytes: memory stays bounded whatever the size of the events."""
+        return len(self.rows) >= self.max_rows or self.size >= self.max_bytes
 
     def due(self, now: float) -> bool:
         return bool(self) and (self.full() or now - (self.started_at or now) >= self.max_age_s)
@@ -61,6 +65,7 @@ class Batch:
         if not partitions & set(self.ranges):
             return
         self.rows = [row for row in self.rows if row.partition not in partitions]
+        self.size = sum(len(row.line) for row in self.rows)
         self.ranges = {p: r for p, r in self.ranges.items() if p not in partitions}
         if not self.ranges:
             self.started_at = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
 from pydantic import ValidationError
@@ -11,6 +12,7 @@ from schemas.event_message import SCHEMA_VERSION, EventMessage
 
 INSERT_FORMAT = "JSONEachRow"
 INSERT_SETTINGS = {"input_format_skip_unknown_fields": 1, "date_time_input_format": "best_effort"}
+DEFAULT_MAX_SKEW = timedelta(minutes=5)
 
 
 class Row(NamedTuple):
@@ -29,7 +31,20 @@ class InvalidMessage(Exception):
         self.reason = reason
 
 
-def decode_row(value: bytes | None, topic: str, partition: int, offset: int) -> Row:
+def _check_clock(received_at: datetime, timestamp_ms: int | None, max_skew: timedelta) -> None:
+    """`received_at` must agree with the broker's timestamp of the message: a time from elsewhere is never half-loaded."""
+    if timestamp_ms is None or timestamp_ms < 0:
+        return
+    logged = datetime.fromtimestamp(timestamp_ms / 1000, timezone.utc)
+    if abs(received_at - logged) > max_skew:
+        raise InvalidMessage(
+            f"received_at {received_at.isoformat()} is {abs(received_at - logged)} away from the message's Kafka "
+            f"timestamp {logged.isoformat()} (allowed: {max_skew})"
+        )
+
+
+def decode_row(value: bytes | None, topic: str, partition: int, offset: int, timestamp_ms: int | None = None,
+               max_skew: timedelta = DEFAULT_MAX_SKEW) -> Row:
     """Validate the message and re-serialize it normalized, so ClickHouse parses exactly what was validated."""
     if value is None:
         raise InvalidMessage("empty message (tombstone)")
@@ -41,6 +56,7 @@ def decode_row(value: bytes | None, topic: str, partition: int, offset: int) -> 
         raise InvalidMessage(f"{err.error_count()} problem(s), first at {where}: {first['msg']}") from None
     if message.schema_version > SCHEMA_VERSION:
         raise InvalidMessage(f"schema_version {message.schema_version} is newer than this loader ({SCHEMA_VERSION})")
+    _check_clock(message.received_at, timestamp_ms, max_skew)
     line = message.__pydantic_serializer__.to_json(message)
     source = b',"kafka_topic":%s,"kafka_partition":%d,"kafka_offset":%d}' % (to_json(topic), partition, offset)
     return Row(partition, str(message.event_id), line[:-1] + source)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from datetime import timedelta
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -36,9 +37,12 @@ def build_loader(settings: Settings, clickhouse: Any, registry: CollectorRegistr
         max_poll_interval_ms=300_000,
         fetch_max_wait_ms=100,
         max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_bytes=24 * 1024 * 1024,
     )
     dlq = KafkaProducer(bootstrap_servers=servers, client_id="o11y-loader-dlq", acks="all", linger_ms=5)
-    policy = LoaderPolicy(batch_rows=settings.loader_batch_rows, batch_age_s=settings.loader_batch_ms / 1000)
+    policy = LoaderPolicy(batch_rows=settings.loader_batch_rows, batch_age_s=settings.loader_batch_ms / 1000,
+                          batch_bytes=settings.loader_batch_bytes,
+                          max_skew=timedelta(seconds=settings.loader_max_clock_skew_s))
     return Loader(
         consumer,
         ClickHouseSink(clickhouse),

@@ -57,3 +57,20 @@ def unavailable(reason: str) -> web.Response:
         status=503,
         headers={"Retry-After": RETRY_AFTER_SECONDS},
     )
+
+
+def busy() -> web.Response:
+    """The process's budget for request bodies is spent: retry shortly (nothing of this request was read)."""
+    return web.json_response(
+        {"success": False, "error": "Service busy: too many request bodies in flight, retry later"},
+        status=503,
+        headers={"Retry-After": RETRY_AFTER_SECONDS, "Connection": "close"},
+    )
+
+
+def item_too_large(index: int, limit: int) -> web.Response:
+    return web.json_response(
+        {"success": False, "error": f"Event {index} of the batch is too large: the limit is {limit} bytes per event",
+         "index": index},
+        status=413,
+    )

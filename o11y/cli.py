@@ -17,8 +17,8 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as err:
-        lines = [f"  O11Y_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in err.errors()]
-        sys.exit("invalid configuration:\n" + "\n".join(lines))
+        lines = [f"invalid configuration: O11Y_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in err.errors()]
+        sys.exit("\n".join(lines))
 
 
 def cmd_schema(_: argparse.Namespace) -> int:
@@ -49,19 +49,32 @@ def _incident(args: argparse.Namespace) -> "Any":
     return Incident(kind=args.incident, start_s=args.incident_after, duration_s=duration)
 
 
+def _demo_secrets(settings: Settings) -> dict[str, str]:
+    """Secrets never go on a command line (every user of the machine can read it): an environment variable or the dev file."""
+    import os
+
+    raw = os.environ.get("O11Y_DEMO_SECRETS")
+    if raw:
+        try:
+            secrets = json.loads(raw)
+        except json.JSONDecodeError:
+            sys.exit('O11Y_DEMO_SECRETS must be a JSON object of client name to secret, e.g. {"kilo-gateway": "…"}')
+    else:
+        path = settings.data_dir / "dev-clients.json"
+        if not path.exists():
+            sys.exit(f"no O11Y_DEMO_SECRETS and no {path}: start `o11y dev` first, or set O11Y_DEMO_SECRETS")
+        secrets = json.loads(path.read_text())
+    if not isinstance(secrets, dict) or not all(isinstance(v, str) for v in secrets.values()):
+        sys.exit("the demo secrets must map client names to secrets")
+    return secrets
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     import asyncio
 
     from o11y.demo import run_demo
 
-    settings = _settings()
-    if args.secret:
-        secrets = dict(s.split("=", 1) if "=" in s else ("kilo-gateway", s) for s in args.secret)
-    else:
-        path = settings.data_dir / "dev-clients.json"
-        if not path.exists():
-            sys.exit(f"no --secret given and no {path}: start `o11y dev` first or pass --secret NAME=SECRET")
-        secrets = json.loads(path.read_text())
+    secrets = _demo_secrets(_settings())
     try:
         asyncio.run(run_demo(args.url, secrets, args.rate, args.duration, _incident(args)))
     except KeyboardInterrupt:
@@ -141,8 +154,6 @@ def build_parser() -> argparse.ArgumentParser:
     dev.set_defaults(run=cmd_dev)
     demo = sub.add_parser("demo", help="send realistic gateway traffic (and an incident) to an ingest URL")
     demo.add_argument("--url", default="http://127.0.0.1:8080")
-    demo.add_argument("--secret", action="append", metavar="[NAME=]SECRET",
-                      help="a client's secret, repeatable (default: the clients `o11y dev` created)")
     demo.add_argument("--rate", type=float, default=20.0, help="events per second")
     demo.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="default: until Ctrl-C")
     _demo_options(demo)

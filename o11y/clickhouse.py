@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from urllib.parse import urlsplit
+
 import clickhouse_connect
 
 
@@ -22,4 +24,9 @@ def connect(url: str) -> Any:
                 raise ClickHouseUnavailable(
                     f"the ClickHouse data at {path} is in use by another o11y process (o11y dev?)") from err
             raise ClickHouseUnavailable(f"cannot open the ClickHouse data at {path}: {type(err).__name__}") from err
-    return clickhouse_connect.get_client(dsn=url, compress="lz4", autogenerate_session_id=False)
+    try:
+        return clickhouse_connect.get_client(dsn=url, compress="lz4", autogenerate_session_id=False)
+    except Exception as err:
+        where = urlsplit(url)
+        raise ClickHouseUnavailable(
+            f"cannot reach ClickHouse at {where.hostname}:{where.port or 8123} ({type(err).__name__})") from err

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from ingest.client_secrets import ClientSecrets
+
 ReadinessCheck = Callable[[], Awaitable[str | None]]
 """Returns None when the component is usable, else a short reason."""
 
@@ -15,6 +17,8 @@ READINESS = web.AppKey("readiness", dict[str, ReadinessCheck])
 NOTES = web.AppKey("notes", dict[str, Callable[[], Awaitable[str]]])
 """Facts /readyz reports without changing readiness (e.g. whether alerting can judge data freshness)."""
 REGISTRY = web.AppKey("registry", CollectorRegistry)
+ADMIN = web.AppKey("admin_tokens", ClientSecrets)
+"""Who may see /readyz's details; with no admin tokens configured, everyone may."""
 
 
 async def tcp_reachable(servers: str, timeout_s: float = 1.0) -> str | None:
@@ -27,19 +31,29 @@ async def tcp_reachable(servers: str, timeout_s: float = 1.0) -> str | None:
             continue
         writer.close()
         return None
-    return f"no broker reachable at {servers}"
+    return "no broker reachable"
 
 
 async def healthz(_: web.Request) -> web.Response:
     return web.json_response({"status": "alive"})
 
 
+def _may_see_details(request: web.Request) -> bool:
+    tokens = request.app[ADMIN]
+    if len(tokens) == 0:
+        return True
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and tokens.client_for(token) is not None
+
+
 async def readyz(request: web.Request) -> web.Response:
     checks = request.app[READINESS]
     results = await asyncio.gather(*(check() for check in checks.values()))
-    components = {name: (reason or "ok") for name, reason in zip(checks, results)}
     ready = all(reason is None for reason in results)
-    body: dict[str, object] = {"status": "ready" if ready else "not ready", "components": components}
+    body: dict[str, object] = {"status": "ready" if ready else "not ready"}
+    if not _may_see_details(request):
+        return web.json_response(body, status=200 if ready else 503)
+    body["components"] = {name: (reason or "ok") for name, reason in zip(checks, results)}
     notes = request.app[NOTES]
     if notes:
         texts = await asyncio.gather(*(note() for note in notes.values()))
@@ -52,10 +66,21 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def add_health_routes(app: web.Application, registry: CollectorRegistry) -> None:
+def add_health_routes(app: web.Application, registry: CollectorRegistry, admin: web.Application | None = None,
+                      tokens: ClientSecrets | None = None) -> None:
+    """/healthz on `app`; /readyz and /metrics on `admin` when given (another port), else on `app` too.
+
+    Components register their checks in `app[READINESS]` and `app[NOTES]`, which the admin app shares.
+    """
     app[REGISTRY] = registry
     app[READINESS] = {}
     app[NOTES] = {}
+    app[ADMIN] = tokens or ClientSecrets({})
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
+    target = app
+    if admin is not None:
+        admin[REGISTRY], admin[READINESS], admin[NOTES], admin[ADMIN] = registry, app[READINESS], app[NOTES], app[ADMIN]
+        admin.router.add_get("/healthz", healthz)
+        target = admin
+    target.router.add_get("/readyz", readyz)
+    target.router.add_get("/metrics", metrics)

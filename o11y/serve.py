@@ -26,19 +26,40 @@ def _install_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
+def admin_app(settings: Settings) -> web.Application | None:
+    """The operations app (/readyz, /metrics) when O11Y_ADMIN_PORT moves them off the service port."""
+    return web.Application() if settings.admin_port else None
+
+
+def admin_tokens(settings: Settings) -> Any:
+    from ingest.client_secrets import ClientSecrets
+
+    return ClientSecrets(settings.admin_tokens)
+
+
+def run_http(settings: Settings, app: web.Application, admin: web.Application | None, shutdown_timeout_s: float) -> None:
+    from o11y.http_server import run
+
+    apps = [(app, settings.http_host, settings.http_port)]
+    if admin is not None and settings.admin_port:
+        apps.append((admin, settings.http_host, settings.admin_port))
+        log.info("readiness and metrics on http://%s:%d", settings.http_host, settings.admin_port)
+    run(apps, settings.http_keepalive_timeout_s, shutdown_timeout_s)
+
+
 def serve_ingest(settings: Settings) -> int:
     from ingest.app import create_app
 
     configure_logging(settings.log_level)
     _install_uvloop()
+    admin = admin_app(settings)
     try:
-        app = create_app(settings)
+        app = create_app(settings, admin=admin)
     except ValueError as err:
         log.error("cannot start ingest: %s", err)
         return 2
     log.info("ingest listening on http://%s:%d", settings.http_host, settings.http_port)
-    web.run_app(app, host=settings.http_host, port=settings.http_port, access_log=None,
-                shutdown_timeout=10, print=None, keepalive_timeout=settings.http_keepalive_timeout_s)
+    run_http(settings, app, admin, 10)
     return 0
 
 
@@ -53,10 +74,16 @@ def run_migrate(settings: Settings) -> int:
     from o11y.clickhouse import connect
 
     configure_logging(settings.log_level)
+    from o11y.clickhouse import ClickHouseUnavailable
+
     if not settings.clickhouse_url:
         log.error("O11Y_CLICKHOUSE_URL is not set")
         return 2
-    client = connect(settings.clickhouse_url)
+    try:
+        client = connect(settings.clickhouse_url)
+    except ClickHouseUnavailable as err:
+        log.error("%s", err)
+        return 2
     applied = migrate(client, retention(settings))
     print(f"ClickHouse schema at version {applied_version(client)}"
           + (f" (applied {', '.join(map(str, applied))})" if applied else " (nothing to do)"))
@@ -68,25 +95,25 @@ def serve_loader(settings: Settings) -> int:
 
     from ingest.clickhouse_migrations import require_schema
     from ingest.loader_service import loader_context
-    from o11y.clickhouse import connect
+    from o11y.clickhouse import ClickHouseUnavailable, connect
     from o11y.health import add_health_routes
 
     configure_logging(settings.log_level)
     if not settings.clickhouse_url or not settings.kafka_bootstrap_servers:
         log.error("O11Y_CLICKHOUSE_URL and O11Y_KAFKA_BOOTSTRAP_SERVERS must be set")
         return 2
-    client = connect(settings.clickhouse_url)
     try:
+        client = connect(settings.clickhouse_url)
         require_schema(client)
-    except RuntimeError as err:
+    except (RuntimeError, ClickHouseUnavailable) as err:
         log.error("%s", err)
         return 2
     registry = CollectorRegistry()
-    app = web.Application()
-    add_health_routes(app, registry)
+    app, admin = web.Application(), admin_app(settings)
+    add_health_routes(app, registry, admin, admin_tokens(settings))
     app.cleanup_ctx.append(loader_context(settings, client, registry))
     log.info("loader health and metrics on http://%s:%d", settings.http_host, settings.http_port)
-    web.run_app(app, host=settings.http_host, port=settings.http_port, access_log=None, shutdown_timeout=30, print=None)
+    run_http(settings, app, admin, 30)
     return 0
 
 
@@ -218,9 +245,9 @@ def serve_alert(settings: Settings) -> int:
     except _setup_errors() as err:
         log.error("%s", err)
         return 2
-    app = web.Application()
-    add_health_routes(app, registry)
+    app, admin = web.Application(), admin_app(settings)
+    add_health_routes(app, registry, admin, admin_tokens(settings))
     app.cleanup_ctx.append(alert_context(settings, evaluator, redis, metrics))
     log.info("alerting every minute; health and metrics on http://%s:%d", settings.http_host, settings.http_port)
-    web.run_app(app, host=settings.http_host, port=settings.http_port, access_log=None, shutdown_timeout=10, print=None)
+    run_http(settings, app, admin, 10)
     return 0

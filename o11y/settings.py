@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import json
+import logging
+import stat
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ClientSecretMap = dict[str, list[SecretStr]]
+MIN_SECRET_LENGTH = 16
+"""Shorter secrets can be guessed; 16 random URL-safe characters are 96 bits."""
+log = logging.getLogger(__name__)
+
+
+def _warn_if_readable(path: Path) -> None:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("client secrets file %s can be read by group or others (mode %o): chmod 600 it", path, mode & 0o777)
 
 
 def _load_client_secrets(raw: Any) -> Any:
@@ -21,6 +35,7 @@ def _load_client_secrets(raw: Any) -> Any:
         return {}
     if text.startswith("@"):
         path = Path(text[1:])
+        _warn_if_readable(path)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as err:
@@ -49,6 +64,7 @@ class Settings(BaseSettings):
     http_max_batch_events: int = Field(default=1000, gt=0)
     http_body_timeout_s: float = Field(default=10.0, gt=0)
     http_keepalive_timeout_s: float = Field(default=75.0, gt=0)
+    http_max_inflight_bytes: int = Field(default=192 * 1024 * 1024, gt=0)
 
     kafka_bootstrap_servers: str | None = None
     kafka_topic: str = "api-metrics"
@@ -67,10 +83,14 @@ class Settings(BaseSettings):
     loader_group_id: str = "o11y-loader"
     loader_batch_rows: int = Field(default=50_000, gt=0)
     loader_batch_ms: int = Field(default=1000, gt=0)
+    loader_batch_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    loader_max_clock_skew_s: float = Field(default=300.0, gt=0)
     loader_session_timeout_ms: int = Field(default=10_000, ge=6000)
     redis_url: str | None = None
 
     client_secrets: Annotated[ClientSecretMap, NoDecode] = Field(default_factory=dict)
+    admin_tokens: Annotated[ClientSecretMap, NoDecode] = Field(default_factory=dict)
+    admin_port: int | None = Field(default=None, ge=1, le=65535)
 
     slack_page_webhook_url: SecretStr | None = None
     slack_ticket_webhook_url: SecretStr | None = None
@@ -85,19 +105,31 @@ class Settings(BaseSettings):
     posthog_api_key: SecretStr | None = None
     posthog_host: str = "https://us.i.posthog.com"
 
-    log_level: str = "INFO"
+    log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(
+        lambda v: v.upper() if isinstance(v, str) else v)] = "INFO"
     data_dir: Path = Path("var")
 
-    _check_secrets = field_validator("client_secrets", mode="before")(_load_client_secrets)
+    _check_secrets = field_validator("client_secrets", "admin_tokens", mode="before")(_load_client_secrets)
 
-    @field_validator("client_secrets")
+    @field_validator("client_secrets", "admin_tokens")
     @classmethod
-    def _no_blank_secrets(cls, value: ClientSecretMap) -> ClientSecretMap:
+    def _usable_secrets(cls, value: ClientSecretMap, info: ValidationInfo) -> ClientSecretMap:
+        """Each secret can match (no padding), is long enough, and belongs to one name only."""
+        who = "client" if info.field_name == "client_secrets" else "admin"
+        owners: dict[str, str] = {}
         for name, secrets in value.items():
             if not name.strip():
-                raise ValueError("client names must not be blank")
+                raise ValueError(f"{who} names must not be blank")
             if not secrets or any(not s.get_secret_value().strip() for s in secrets):
-                raise ValueError(f"client {name!r} needs at least one non-blank secret")
+                raise ValueError(f"{who} {name!r} needs at least one non-blank secret")
+            for secret in (s.get_secret_value() for s in secrets):
+                if secret != secret.strip():
+                    raise ValueError(f"a secret of {who} {name!r} starts or ends with white space: remove it")
+                if len(secret) < MIN_SECRET_LENGTH:
+                    raise ValueError(f"a secret of {who} {name!r} is shorter than {MIN_SECRET_LENGTH} characters")
+                other = owners.setdefault(secret, name)
+                if other != name:
+                    raise ValueError(f"{who}s {other!r} and {name!r} share a secret: each secret names one {who}")
         return value
 
     def topic_dlq(self) -> str:

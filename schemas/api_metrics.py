@@ -27,6 +27,12 @@ def _ip_address(value: str) -> str:
 
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]
+Name = Annotated[str, Field(min_length=1, max_length=256)]
+"""Users, organizations, providers, models and tools: short names, never documents."""
+ShortName = Annotated[str, Field(min_length=1, max_length=64)]
+Secret = Annotated[str, Field(min_length=1, max_length=512)]
+ToolList = Annotated[list[Name], Field(max_length=256)]
+
 Count = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER), BeforeValidator(_whole_number)]
 StatusCode = Annotated[int, Field(ge=100, le=599), BeforeValidator(_whole_number)]
 IpAddress = Annotated[
@@ -66,19 +72,19 @@ class Tokens(_Wire):
 class ApiMetricsParams(_Wire):
     """One gateway request. `clientSecret` may instead come in a header."""
 
-    client_secret: NonEmptyStr | None = None
-    kilo_user_id: NonEmptyStr
-    organization_id: NonEmptyStr | None = None
+    client_secret: Secret | None = None
+    kilo_user_id: Name
+    organization_id: Name | None = None
     is_anonymous: bool
     is_streaming: bool
     user_byok: bool
-    mode: NonEmptyStr | None = None
-    provider: NonEmptyStr
-    requested_model: NonEmptyStr
-    resolved_model: NonEmptyStr
-    inference_provider: str | None = None
-    tools_available: list[NonEmptyStr]
-    tools_used: list[NonEmptyStr]
+    mode: ShortName | None = None
+    provider: Name
+    requested_model: Name
+    resolved_model: Name
+    inference_provider: Annotated[str, Field(max_length=256)] | None = None
+    tools_available: ToolList
+    tools_used: ToolList
     ttfb_ms: Count
     complete_request_ms: Count
     status_code: StatusCode

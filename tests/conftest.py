@@ -21,8 +21,9 @@ ROTATED_SECRET = "test-secret-rotated-abcdef"
 OTHER_CLIENT_SECRET = "other-client-secret-xyz"
 WEBHOOK_TOKEN = "xWebhookToken0o11yTestSecret"
 HEARTBEAT_TOKEN = "hb-token-0o11y-test-secret"
+ADMIN_TOKEN = "admin-token-0123456789abcdef"
 ALL_SECRETS = (SECRET, ROTATED_SECRET, OTHER_CLIENT_SECRET, "oracle-secret-value", "sustained-secret", WEBHOOK_TOKEN,
-               HEARTBEAT_TOKEN)
+               HEARTBEAT_TOKEN, ADMIN_TOKEN)
 
 
 class _EveryLogLine(logging.Handler):
@@ -167,7 +168,9 @@ def event_messages(count: int, client_name: str, **overrides: Any) -> list[tuple
     return out
 
 
-def produce(servers: str, topic: str, records: list[tuple[bytes | None, bytes]], partitions: int = 3) -> None:
+def produce(servers: str, topic: str, records: list[tuple[bytes | None, bytes]], partitions: int = 3,
+            timestamps_ms: list[int] | None = None) -> None:
+    """Produce `records` (creating the topic and its DLQ); `timestamps_ms` backdates them, as if sent back then."""
     from kafka import KafkaAdminClient, KafkaProducer
     from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
@@ -180,8 +183,8 @@ def produce(servers: str, topic: str, records: list[tuple[bytes | None, bytes]],
     finally:
         admin.close()
     producer = KafkaProducer(bootstrap_servers=servers, acks="all", linger_ms=5)
-    for key, value in records:
-        producer.send(topic, key=key, value=value)
+    for i, (key, value) in enumerate(records):
+        producer.send(topic, key=key, value=value, timestamp_ms=timestamps_ms[i] if timestamps_ms else None)
     producer.flush()
     producer.close()
 

@@ -285,3 +285,21 @@ def test_the_heartbeat_is_called_after_every_completed_tick(clickhouse: Any, red
             ticks.run(timeline.at(m))
     assert hits == [f"/ping/{HEARTBEAT_TOKEN}"] * 3
     assert registry.get_sample_value("o11y_alert_heartbeat_failures_total") == 0
+
+
+def test_webhook_urls_never_reach_a_log_line(slack: Any, caplog: Any) -> None:
+    import logging
+
+    from conftest import WEBHOOK_TOKEN
+
+    from alerting.slack_notifier import SlackWebhooks
+    from o11y.embedded import free_port
+
+    caplog.set_level(logging.DEBUG)
+    slack.failures, slack.retry_after = [500] * 3 + [429] * 3, "0"
+    refused = f"http://127.0.0.1:{free_port()}/services/T0O11Y/ticket/{WEBHOOK_TOKEN}"
+    webhooks = SlackWebhooks(slack.url("page"), refused, timeout_s=2)
+    body = {"text": "test", "blocks": []}
+    assert [webhooks.send("page", body), webhooks.send("page", body), webhooks.send("ticket", body)] == ["failed"] * 3
+    assert slack.attempts == 6, "500 and 429 were each tried three times"
+    assert caplog.records and WEBHOOK_TOKEN not in caplog.text and "/services/" not in caplog.text

@@ -77,11 +77,18 @@ def events_at(client: str, minute: datetime, count: int, bad: int) -> list[tuple
     return out
 
 
+def sent_at(records: list[tuple[bytes, bytes]]) -> list[int]:
+    """Kafka timestamps as ingest would have produced them: at each event's received_at."""
+    import json
+
+    return [int(datetime.fromisoformat(json.loads(value)["received_at"]).timestamp() * 1000) for _, value in records]
+
+
 def test_a_frozen_broker_is_stale_data_not_recovery(kafka: Any, topic: str, clickhouse: Any, redis_client: Any, slack: Any) -> None:
     now = datetime.now(timezone.utc)
     minute = now.replace(second=0, microsecond=0)
     burst = [m for k in range(10, 5, -1) for m in events_at("kilo-gateway", minute - timedelta(minutes=k), 100, 30)]
-    produce(kafka.bootstrap_servers, topic, burst)
+    produce(kafka.bootstrap_servers, topic, burst, timestamps_ms=sent_at(burst))
     store = AlertStore(clickhouse, default_policy(), topic)
 
     def loaded_past(when: datetime) -> bool:
@@ -112,8 +119,8 @@ def test_a_frozen_broker_is_stale_data_not_recovery(kafka: Any, topic: str, clic
 
         resumed = datetime.now(timezone.utc)  # the errors went on while the broker was frozen, up to now
         later = [minute - timedelta(minutes=5) + timedelta(minutes=k) for k in range(20)]
-        produce(kafka.bootstrap_servers, topic,
-                [m for t in later if t + timedelta(minutes=1) <= resumed for m in events_at("kilo-gateway", t, 100, 30)])
+        more = [m for t in later if t + timedelta(minutes=1) <= resumed for m in events_at("kilo-gateway", t, 100, 30)]
+        produce(kafka.bootstrap_servers, topic, more, timestamps_ms=sent_at(more))
         assert wait_until(lambda: loaded_past(resumed + timedelta(seconds=3)), timeout_s=60)
         fresh = evaluator.evaluate_tick(resumed + timedelta(seconds=3))
     assert ("resolved", "data_stale") in [(d.decision, d.slo) for d in fresh]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -12,17 +13,30 @@ from ingest.client_secrets import ClientSecrets
 from o11y.settings import Settings
 
 
+S1, S2, S3 = "secret-one-0123456789", "secret-two-0123456789", "secret-three-012345678"
+
+
 def test_client_secrets_come_from_json_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("O11Y_CLIENT_SECRETS", '{"kilo-gateway": ["s1", "s2"], "batch-job": "s3"}')
+    monkeypatch.setenv("O11Y_CLIENT_SECRETS", f'{{"kilo-gateway": ["{S1}", "{S2}"], "batch-job": "{S3}"}}')
     secrets = ClientSecrets(Settings().client_secrets)
-    assert [secrets.client_for(s) for s in ("s1", "s2", "s3", "s4")] == ["kilo-gateway", "kilo-gateway", "batch-job", None]
+    assert [secrets.client_for(s) for s in (S1, S2, S3, S1 + "x")] == ["kilo-gateway", "kilo-gateway", "batch-job", None]
 
 
 def test_client_secrets_come_from_a_file_with_an_at_sign(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     path = tmp_path / "secrets.json"
-    path.write_text(json.dumps({"kilo-gateway": ["from-file"]}))
+    path.write_text(json.dumps({"kilo-gateway": ["from-file-0123456789"]}))
+    path.chmod(0o600)
     monkeypatch.setenv("O11Y_CLIENT_SECRETS", f"@{path}")
-    assert ClientSecrets(Settings().client_secrets).client_for("from-file") == "kilo-gateway"
+    assert ClientSecrets(Settings().client_secrets).client_for("from-file-0123456789") == "kilo-gateway"
+
+
+def test_a_secrets_file_others_can_read_is_warned_about(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: Any) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text(json.dumps({"kilo-gateway": ["from-file-0123456789"]}))
+    path.chmod(0o644)
+    monkeypatch.setenv("O11Y_CLIENT_SECRETS", f"@{path}")
+    Settings()
+    assert f"client secrets file {path} can be read by group or others (mode 644): chmod 600 it" in caplog.text
 
 
 @pytest.mark.parametrize(
@@ -33,6 +47,9 @@ def test_client_secrets_come_from_a_file_with_an_at_sign(monkeypatch: pytest.Mon
         ('{"kilo-gateway": []}', "at least one non-blank secret"),
         ('{"kilo-gateway": ["  "]}', "at least one non-blank secret"),
         ("@/nonexistent/secrets.json", "cannot read client secrets file"),
+        ('{"kilo-gateway": ["padded-secret-0123456789 "]}', "a secret of client 'kilo-gateway' starts or ends with white space"),
+        ('{"kilo-gateway": ["short"]}', "a secret of client 'kilo-gateway' is shorter than 16 characters"),
+        ('{"a": ["shared-secret-0123456789"], "b": ["shared-secret-0123456789"]}', "clients 'a' and 'b' share a secret"),
     ],
 )
 def test_bad_client_secrets_fail_with_a_clear_message(monkeypatch: pytest.MonkeyPatch, raw: str, fragment: str) -> None:

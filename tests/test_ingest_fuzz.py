@@ -166,3 +166,21 @@ def test_a_slow_body_is_answered_408_in_bounded_time(kafka: EmbeddedKafka) -> No
             answer = sock.recv(4096)
             assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
             assert time.monotonic() - started < 5
+
+
+@FUZZ
+@given(items=st.lists(valid_events | broken_events() | json_values, min_size=1, max_size=8))
+def test_every_batch_item_is_accepted_or_refused_by_index(live_ingest: LiveServer, items: list[Any]) -> None:
+    status, body = post_raw(live_ingest, json.dumps(items).encode(), path="/ingest/api-metrics/batch",
+                            headers={"Authorization": f"Bearer {SECRET}"}, with_body=True)
+    assert status in {200, 400}
+    answer = json.loads(body)
+    assert answer["accepted"] + len(answer["rejected"]) == len(items)
+    assert [r["index"] for r in answer["rejected"]] == sorted(r["index"] for r in answer["rejected"])
+
+
+@pytest.mark.parametrize("secret", [["a-list"], {"an": "object"}, 12345, True])
+def test_a_secret_that_is_not_a_string_is_a_400(live_ingest: LiveServer, secret: Any) -> None:
+    assert post_raw(live_ingest, json.dumps(seed_event(clientSecret=secret)).encode()) == 400
+    batch = json.dumps([seed_event(clientSecret=secret), seed_event()]).encode()
+    assert post_raw(live_ingest, batch, path="/ingest/api-metrics/batch") == 400

@@ -108,9 +108,10 @@ async def test_malformed_json_is_400_with_the_same_shape(client: Any) -> None:
     assert body["error"] == "Invalid request body" and body["issues"][0]["code"] == "invalid_json"
 
 
-async def test_validation_comes_before_authentication_as_in_the_seed(client: Any) -> None:
-    response = await post(client, {"clientSecret": "wrong"})
-    assert response.status == 400
+async def test_an_unknown_secret_is_refused_before_the_body_is_judged(client: Any) -> None:
+    assert (await post(client, {"clientSecret": "wrong"})).status == 403  # the seed said 400 here
+    assert (await post(client, {"clientSecret": SECRET})).status == 400
+    assert (await post(client, {}, headers={"Authorization": "Bearer wrong"})).status == 403
 
 
 async def test_an_unknown_secret_is_403_and_never_reaches_kafka(client: Any, settings: Settings) -> None:

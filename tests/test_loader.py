@@ -128,6 +128,38 @@ def test_poison_messages_go_to_the_dlq_with_a_reason_and_the_rest_loads(
     assert [dict(m.headers)["dlq_source"].decode() for m in letters] == [f"{topic}/0/1", f"{topic}/0/3"]
 
 
+def test_a_received_at_far_from_the_kafka_timestamp_is_dead_lettered_never_half_loaded(
+    kafka: EmbeddedKafka, topic: str, client_name: str, clickhouse: Any
+) -> None:
+    good = event_messages(2, client_name)
+    future = json.loads(good[1][1])
+    future["received_at"] = "9999-12-31T23:59:59.000Z"
+    produce(kafka.bootstrap_servers, topic, [good[0], (good[1][0], json.dumps(future).encode())], partitions=1)
+    with running_loader(loader_settings(kafka.bootstrap_servers, topic, "skew"), clickhouse):
+        assert wait_until(lambda: committed(kafka.bootstrap_servers, topic, "skew") == {0: 2})
+    [letter] = read_topic(kafka.bootstrap_servers, f"{topic}-dlq", 1)
+    assert "away from the message's Kafka timestamp" in dict(letter.headers)["dlq_reason"].decode()
+    source = read_topic(kafka.bootstrap_servers, topic, 2)[1]
+    assert letter.timestamp == source.timestamp, "the dead letter keeps the message's own time"
+    assert count(clickhouse, RAW_BY_CLIENT, c=client_name) == 1 and count(clickhouse, ROLLUP_BY_CLIENT, c=client_name) == 1
+    assert count(clickhouse, "SELECT count() FROM o11y.api_metrics_1m WHERE minute > now() + INTERVAL 1 DAY") == 0
+
+
+def test_batches_are_cut_by_bytes_so_big_events_cannot_pile_up(
+    kafka: EmbeddedKafka, topic: str, client_name: str, clickhouse: Any
+) -> None:
+    tools = [f"function:tool_{j}_" + "x" * 20 for j in range(250)]  # about 10 KB per event
+    produce(kafka.bootstrap_servers, topic, event_messages(600, client_name, toolsAvailable=tools), partitions=1)
+    registry = CollectorRegistry()
+    settings = loader_settings(kafka.bootstrap_servers, topic, "bytes", loader_batch_bytes=1 << 20)
+    with running_loader(settings, clickhouse, registry):
+        assert wait_until(lambda: count(clickhouse, RAW_BY_CLIENT, c=client_name) == 600)
+    batches = registry.get_sample_value("o11y_loader_batch_rows_count") or 0
+    rows = registry.get_sample_value("o11y_loader_batch_rows_sum") or 0
+    assert rows == 600 and batches >= 6, "1 MiB batches of 10 KB rows: about 100 rows each"
+    assert (registry.get_sample_value("o11y_loader_batch_rows_bucket", {"le": "1000.0"}) or 0) == batches
+
+
 def test_clickhouse_outage_commits_nothing_loses_nothing_and_resumes(
     kafka: EmbeddedKafka, topic: str, client_name: str, clickhouse: Any
 ) -> None:

@@ -37,13 +37,14 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
         return st.fixed_dictionaries({k: v for k, v in properties.items() if k in required},
                                      optional={k: v for k, v in properties.items() if k not in required})
     if kind == "string":
-        return st.text(min_size=schema.get("minLength", 0), max_size=30)
+        return st.text(min_size=schema.get("minLength", 0), max_size=min(30, schema.get("maxLength", 30)))
     if kind == "integer":
         return st.integers(min_value=schema.get("minimum"), max_value=schema.get("maximum"))
     if kind == "boolean":
         return st.booleans()
     if kind == "array":
-        return st.lists(from_schema(schema["items"]), min_size=schema.get("minItems", 0), max_size=5)
+        return st.lists(from_schema(schema["items"]), min_size=schema.get("minItems", 0),
+                        max_size=min(5, schema.get("maxItems", 5)))
     raise AssertionError(f"the description uses a schema this generator does not know: {schema}")
 
 
@@ -83,7 +84,4 @@ def test_every_event_the_description_allows_is_acknowledged(live: LiveServer, ev
 def test_every_batch_the_description_allows_is_fully_accepted(live: LiveServer, items: list[dict[str, Any]]) -> None:
     status, body = post_raw(live, json.dumps(items).encode(), path="/ingest/api-metrics/batch",
                             headers={"Authorization": f"Bearer {SECRET}"}, with_body=True)
-    if any(isinstance(i.get("clientSecret"), str) and i["clientSecret"] != SECRET for i in items):
-        assert status in {400, 403}  # another client's secret inside the batch
-    else:
-        assert (status, json.loads(body)["accepted"]) == (200, len(items))
+    assert (status, json.loads(body)["accepted"]) == (200, len(items))  # a header secret: body secrets are ignored
