@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from o11y.embedded import EmbeddedKafka, free_port, wait_for_port  # noqa: E402
 
-SECRET = "bench-secret"
+SECRET = "bench-secret-0123456789"
 EVENT = {
     "kiloUserId": "user_123", "organizationId": "org_456", "isAnonymous": False, "isStreaming": True,
     "userByok": False, "mode": "build", "provider": "openai", "requestedModel": "kilo/auto",
