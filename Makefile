@@ -15,7 +15,7 @@ dev: $(BIN)/.installed
 	$(BIN)/o11y dev
 
 test: $(BIN)/.installed
-	$(BIN)/mypy schemas ingest alerting o11y
+	$(BIN)/mypy schemas ingest alerting runtime o11y
 	$(BIN)/python -m pytest
 
 clean:

@@ -1,8 +1,7 @@
-"""Redis for alerting: per-tick claims so that racing evaluators post once, and the seed-compatible markers.
+"""Claims and markers: who may send a message about an incident in a tick, and the seed-compatible markers.
 
-Incident state lives in ClickHouse; Redis holds nothing that cannot be lost. No call here raises: a Redis
-failure is counted, and the first one in a tick turns Redis off for the rest of that tick (one timeout, not
-one per incident), so a tick always finishes.
+Incident state lives in ClickHouse; what is here can be lost. `RedisMarks` shares claims between
+evaluators; `LocalMarks` keeps them in the process (a dry run, a single evaluator without Redis).
 """
 
 from __future__ import annotations
@@ -29,7 +28,53 @@ def redis_key(key: IncidentKey) -> str:
     return "o11y:alert:" + ":".join(key)
 
 
-class AlertMarks:
+class Marks(Protocol):
+    """No method raises; `down` says whether the store failed during this tick (messages then go out unclaimed)."""
+
+    def begin_tick(self) -> None: ...
+    @property
+    def down(self) -> bool: ...
+    def claim(self, tick: str, key: IncidentKey, kind: str) -> bool:
+        """True when this evaluator may send the message (also when the store cannot tell)."""
+        ...
+    def release(self, tick: str, key: IncidentKey, kind: str) -> None: ...
+    def mark(self, incident: Incident, cooldown_s: int) -> None:
+        """The seed's marker of an open, notified incident, kept for a cooldown after its last refresh."""
+        ...
+
+
+class LocalMarks:
+    """Claims in this process only: nothing leaves it."""
+
+    def __init__(self) -> None:
+        self.claims: set[str] = set()
+        self.markers: dict[str, str] = {}
+
+    def begin_tick(self) -> None:
+        pass
+
+    @property
+    def down(self) -> bool:
+        return False
+
+    def claim(self, tick: str, key: IncidentKey, kind: str) -> bool:
+        name = f"{tick}:{kind}:{redis_key(key)}"
+        if name in self.claims:
+            return False
+        self.claims.add(name)
+        return True
+
+    def release(self, tick: str, key: IncidentKey, kind: str) -> None:
+        self.claims.discard(f"{tick}:{kind}:{redis_key(key)}")
+
+    def mark(self, incident: Incident, cooldown_s: int) -> None:
+        self.markers[redis_key(incident.key)] = incident.opened_at.isoformat()
+
+
+class RedisMarks:
+    """Claims shared by every evaluator through Redis. The first Redis failure in a tick turns Redis off for the
+    rest of that tick (one timeout, not one per incident), so a tick always finishes; failures are counted."""
+
     def __init__(self, redis: RedisCommands, on_degraded: Callable[[], None] = lambda: None) -> None:
         self._redis = redis
         self._on_degraded = on_degraded

@@ -17,7 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from redis import Redis
 
 from alerting.alert_log import Decision
-from alerting.alert_marks import AlertMarks
+from alerting.alert_marks import LocalMarks, Marks, RedisMarks
 from alerting.alert_metrics import AlertMetrics
 from alerting.alert_store import AlertStore, ClickHouseClient
 from alerting.dispatch import Sender
@@ -26,7 +26,7 @@ from alerting.heartbeat import Heartbeat
 from alerting.recommended_models import RecommendedModels
 from alerting.slack_notifier import ConsoleNotifier, Courier, Delivery, Notifier, SlackWebhooks
 from alerting.window_query import window_end
-from o11y.settings import Settings
+from runtime.settings import Settings
 from schemas.alert_policy import AlertPolicy
 
 log = logging.getLogger(__name__)
@@ -66,14 +66,14 @@ def connect_redis(url: str) -> Redis:
 
 def build_evaluator(settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient, redis: Redis | None,
                     sender: Sender, metrics: AlertMetrics, write: bool = True) -> Evaluator:
-    """`redis` None and `write` False make a dry run: nothing claimed, marked or stored."""
+    """Without `redis`, claims stay in the process; `write` False stores nothing (a dry run)."""
     models: Callable[[], frozenset[str] | None] = lambda: None
     if settings.recommended_models_url:
         models = RecommendedModels(settings.recommended_models_url, redis).current
     options = EvaluatorOptions(settings.kafka_topic, timedelta(seconds=settings.alert_stale_after_s),
                                settings.alert_data_wait_s)
     store = AlertStore(clickhouse, policy, settings.kafka_topic, f"{socket.gethostname()}:{os.getpid()}")
-    marks = AlertMarks(redis, metrics.redis_degraded.inc) if redis is not None else None
+    marks: Marks = RedisMarks(redis, metrics.redis_degraded.inc) if redis is not None else LocalMarks()
     return Evaluator(policy, store, marks, sender, models, options, write=write)
 
 
@@ -111,7 +111,7 @@ class LeasedTicks:
             self._metrics.data_lag.set(status.data_lag_s)
             for severity, count in status.open_incidents.items():
                 self._metrics.open_incidents.labels(severity).set(count)
-        log.info("evaluation tick %s done in %.2f s: %d decisions", tick, seconds, len(decisions))
+            log.info("%s", status.summary(window_end(now), seconds))
         if self._heartbeat is not None:
             self._heartbeat.beat()
         return list(decisions)

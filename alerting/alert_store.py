@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Any
 
 from alerting.alert_log import COLUMNS, Decision
 from alerting.decisions import IncidentKey
 from alerting.freshness import PartitionProgress
 from alerting.incidents import Incident
 from alerting.window_query import Dimension, WindowCounts, build_query, parse_rows
+from runtime.clickhouse import ClickHouseClient
 from schemas.alert_policy import AlertPolicy
 
 log = logging.getLogger(__name__)
@@ -22,16 +23,6 @@ INCIDENT_COLUMNS = (
     "bad_events", "total_events", "peak_burn",
 )
 TICK_COLUMNS = ("tick", "evaluated_at", "outcome", "watermark", "duration_s", "decisions", "evaluator")
-
-
-class ClickHouseClient(Protocol):
-    """The part of clickhouse-connect's client that alerting uses."""
-
-    def query(self, query: str, parameters: Any = None, settings: Any = None) -> Any: ...
-    def command(self, cmd: str, parameters: Any = None, settings: Any = None) -> Any: ...
-    def insert(self, table: str | None = None, data: Any = None, column_names: Any = None, settings: Any = None,
-               context: Any = None) -> Any: ...
-    def create_insert_context(self, table: str, column_names: Any = None) -> Any: ...
 
 
 @dataclass(frozen=True)

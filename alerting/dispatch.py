@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from alerting.alert_log import Decision, decision
-from alerting.alert_marks import AlertMarks
+from alerting.alert_marks import Marks
 from alerting.decisions import IncidentKey
 from alerting.incidents import Incident, Notice, delivered
 from alerting.notice_plan import Outbound
@@ -31,10 +31,8 @@ class Dispatch:
     decisions: list[Decision] = field(default_factory=list)
 
 
-def claim_notices(marks: AlertMarks | None, end: datetime, notices: list[Notice], out: Dispatch) -> list[Notice]:
+def claim_notices(marks: Marks, end: datetime, notices: list[Notice], out: Dispatch) -> list[Notice]:
     """Keep the notices this evaluator won; the others are another replica's to send."""
-    if marks is None:
-        return notices
     kept = []
     for notice in notices:
         if marks.claim(end.isoformat(), notice.incident.key, notice.kind):
@@ -45,7 +43,7 @@ def claim_notices(marks: AlertMarks | None, end: datetime, notices: list[Notice]
     return kept
 
 
-def send(sender: Sender, marks: AlertMarks | None, end: datetime, outbound: list[Outbound], out: Dispatch) -> None:
+def send(sender: Sender, marks: Marks, end: datetime, outbound: list[Outbound], out: Dispatch) -> None:
     """A delivered or unknown message marks its incidents notified; a failed one is released, to go again next tick."""
     outcomes = sender.deliver([(o.severity, o.body) for o in outbound])
     for message, outcome in zip(outbound, outcomes):
@@ -55,17 +53,14 @@ def send(sender: Sender, marks: AlertMarks | None, end: datetime, outbound: list
             out.decisions.append(decision(end, OUTCOME_DECISIONS[outcome], notice.incident.severity, notice.reading,
                                           notice.incident, notice.kind + grouped))
             if outcome == "failed":
-                if marks is not None:
-                    marks.release(end.isoformat(), key, notice.kind)
+                marks.release(end.isoformat(), key, notice.kind)
                 continue
             out.incidents[key] = delivered(out.incidents[key], notice.kind)
             out.changed.add(key)
 
 
-def refresh_marks(marks: AlertMarks | None, incidents: dict[IncidentKey, Incident], cooldown: Callable[[str], int]) -> None:
+def refresh_marks(marks: Marks, incidents: dict[IncidentKey, Incident], cooldown: Callable[[str], int]) -> None:
     """Rebuild the seed's markers of every open, notified incident (a flushed Redis gets them back next tick)."""
-    if marks is None:
-        return
     for incident in incidents.values():
         if incident.open and incident.notified:
             marks.mark(incident, cooldown(incident.severity))

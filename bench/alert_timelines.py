@@ -25,7 +25,7 @@ from redis import Redis  # noqa: E402
 from timeline import Timeline, realistic  # noqa: E402
 
 from ingest.clickhouse_migrations import migrate  # noqa: E402
-from o11y.clickhouse import connect  # noqa: E402
+from runtime.clickhouse import connect  # noqa: E402
 from o11y.embedded import EmbeddedRedis  # noqa: E402
 
 

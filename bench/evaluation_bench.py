@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from alerting.window_query import build_query, parse_rows, window_end  # noqa: E402
 from ingest.clickhouse_migrations import migrate  # noqa: E402
-from o11y.clickhouse import connect  # noqa: E402
+from runtime.clickhouse import connect  # noqa: E402
 from schemas.alert_policy import default_policy  # noqa: E402
 
 

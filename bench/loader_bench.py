@@ -25,9 +25,9 @@ from prometheus_client import CollectorRegistry  # noqa: E402
 
 from ingest.clickhouse_migrations import migrate  # noqa: E402
 from ingest.loader_service import build_loader  # noqa: E402
-from o11y.clickhouse import connect  # noqa: E402
+from runtime.clickhouse import connect  # noqa: E402
 from o11y.embedded import EmbeddedKafka  # noqa: E402
-from o11y.settings import Settings  # noqa: E402
+from runtime.settings import Settings  # noqa: E402
 from schemas.api_metrics import ApiMetricsParams  # noqa: E402
 from schemas.event_message import encode_message, message_from_event, message_key  # noqa: E402
 

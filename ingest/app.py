@@ -11,16 +11,16 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from ingest import handlers
-from ingest.client_secrets import ClientSecrets
+from runtime.client_secrets import ClientSecrets
 from ingest.ingest_metrics import IngestMetrics
 from ingest.kafka_setup import build_producer, ensure_topics
 from ingest.posthog_forwarder import PostHogForwarder, build_posthog_client
 from ingest.openapi import openapi_document
 from ingest.publisher import EventPublisher
 from ingest.request_body import InflightBytes
-from o11y.health import READINESS, add_health_routes, tcp_reachable
-from o11y.http_server import harden, quiet_malformed_requests
-from o11y.settings import Settings
+from runtime.health import READINESS, add_health_routes, tcp_reachable
+from runtime.http_server import harden, quiet_malformed_requests
+from runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,14 @@ async def _ensure_topics(settings: Settings) -> None:
         log.warning("could not ensure Kafka topics: %s", type(err).__name__)
 
 
-def _publisher_context(settings: Settings, secrets: ClientSecrets, clock: Callable[[], datetime]):
+PUBLISHER = web.AppKey("publisher", EventPublisher)
+POSTHOG = web.AppKey("posthog", list[PostHogForwarder])
+"""The PostHog copy, if configured: an empty list when it is off."""
+
+
+def _publisher_context(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The Kafka producer for the life of the app (topics ensured first); closed after the last request."""
+
     async def context(app: web.Application) -> AsyncIterator[None]:
         metrics = app[METRICS]
         await _ensure_topics(settings)
@@ -83,18 +90,47 @@ def _publisher_context(settings: Settings, secrets: ClientSecrets, clock: Callab
         )
         metrics.producer_in_flight.set_function(lambda: publisher.in_flight)
         publisher.start()
-        posthog_client = None
-        forwarder = None
-        if settings.posthog_api_key is not None:
-            posthog_client = build_posthog_client(
-                settings.posthog_api_key.get_secret_value(), settings.posthog_host, metrics.posthog_failures.inc
-            )
-            forwarder = PostHogForwarder(posthog_client, metrics.posthog_failures.inc)
+        app[PUBLISHER] = publisher
+        app[READINESS]["kafka"] = lambda: tcp_reachable(settings.kafka_bootstrap_servers or "")
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(publisher.close)
+
+    return context
+
+
+def _posthog_context(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The optional PostHog copy, a resource of its own: its failure to start stops nothing else half-way."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        if settings.posthog_api_key is None:
+            app[POSTHOG] = []
+            yield
+            return
+        metrics = app[METRICS]
+        client = build_posthog_client(settings.posthog_api_key.get_secret_value(), settings.posthog_host,
+                                      metrics.posthog_failures.inc)
+        app[POSTHOG] = [PostHogForwarder(client, metrics.posthog_failures.inc)]
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(client.shutdown)
+
+    return context
+
+
+def _edge_context(settings: Settings, secrets: ClientSecrets,
+                  clock: Callable[[], datetime]) -> Callable[[web.Application], AsyncIterator[None]]:
+    """What the handlers need, once the publisher and PostHog are up."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        forwarders: list[PostHogForwarder] = app[POSTHOG]
         app[EDGE] = handlers.IngestEdge(
             secrets=secrets,
-            publisher=publisher,
-            metrics=metrics,
-            posthog=forwarder,
+            publisher=app[PUBLISHER],
+            metrics=app[METRICS],
+            posthog=forwarders[0] if forwarders else None,
             clock=clock,
             max_body_bytes=settings.http_max_body_bytes,
             max_batch_bytes=settings.http_max_batch_bytes,
@@ -102,11 +138,7 @@ def _publisher_context(settings: Settings, secrets: ClientSecrets, clock: Callab
             body_timeout_s=settings.http_body_timeout_s,
             inflight=InflightBytes(settings.http_max_inflight_bytes),
         )
-        app[READINESS]["kafka"] = lambda: tcp_reachable(settings.kafka_bootstrap_servers or "")
         yield
-        await asyncio.to_thread(publisher.close)
-        if posthog_client is not None:
-            await asyncio.to_thread(posthog_client.shutdown)
 
     return context
 
@@ -128,7 +160,7 @@ def create_app(
     metrics = app[METRICS] = IngestMetrics.create(registry)
     add_health_routes(app, registry, admin, ClientSecrets(settings.admin_tokens))
     quiet_malformed_requests(metrics.requests.labels("malformed", "400").inc)
-    app.cleanup_ctx.append(_publisher_context(settings, secrets, clock))
+    app.cleanup_ctx.extend([_publisher_context(settings), _posthog_context(settings), _edge_context(settings, secrets, clock)])
     app.router.add_post("/ingest/api-metrics", _route_handler(handlers.ingest_one))
     app.router.add_post("/ingest/api-metrics/batch", _route_handler(handlers.ingest_batch))
     document = openapi_document()

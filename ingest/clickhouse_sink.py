@@ -7,6 +7,7 @@ from typing import Any
 
 from ingest.loader_batch import Batch
 from ingest.loader_rows import INSERT_FORMAT, INSERT_SETTINGS
+from runtime.clickhouse import ClickHouseClient
 
 RAW_TABLE = "o11y.api_metrics"
 
@@ -16,7 +17,7 @@ class InsertFailed(Exception):
 
 
 class ClickHouseSink:
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: ClickHouseClient) -> None:
         self._client = client
 
     def insert(self, batch: Batch) -> float:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ingest.kafka_ports import Producer
+
 Letter = tuple[bytes | None, bytes, list[tuple[str, bytes]], int | None]
 
 
@@ -12,7 +14,7 @@ class DeadLettersNotAcknowledged(Exception):
 
 
 class DeadLetters:
-    def __init__(self, producer: Any, topic: str) -> None:
+    def __init__(self, producer: Producer, topic: str) -> None:
         self._producer = producer
         self._topic = topic
         self._pending: list[tuple[Letter, Any]] = []

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from ingest import responses
 from ingest.batch_body import BatchReader, Item
-from ingest.client_secrets import ClientSecrets
+from runtime.client_secrets import ClientSecrets
 from ingest.ingest_metrics import IngestMetrics
 from ingest.posthog_forwarder import PostHogForwarder
 from ingest.publisher import EventPublisher, PublishFailed, Record

@@ -8,7 +8,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from o11y.settings import Settings
+from runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 

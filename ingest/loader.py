@@ -3,10 +3,12 @@
 Each step of the loop is small: poll → decode (bad messages to the DLQ) → batch →
 insert → commit. One sealed batch is inserted on a worker thread while the next one
 fills (ClickHouse works outside the GIL); batches land strictly in order, and offsets
-are committed only after the insert (and the dead letters) landed. While ClickHouse fails, the same batch is retried with backoff and every
-partition is paused, so memory stays bounded and the group membership is kept.
-On assignment a partition starts after the highest offset ClickHouse already holds,
-so a crash between insert and commit does not load anything twice.
+are committed only after the insert (and the dead letters) landed. While ClickHouse
+fails, the same batch is retried with backoff and nothing new is taken (what a poll
+returns is read again later), so memory stays bounded and the group membership is kept.
+On assignment, a partition whose range ClickHouse holds past the group's commit (a crash
+between insert and commit) has exactly that range inserted again with the same dedup
+tokens; a group with no commit starts after what ClickHouse holds.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from kafka.structs import OffsetAndMetadata
 
 from ingest.clickhouse_sink import ClickHouseSink, InsertFailed
 from ingest.dead_letters import DeadLetters, DeadLettersNotAcknowledged
+from ingest.kafka_ports import Consumer
 from ingest.loader_batch import Batch
 from ingest.loader_metrics import LoaderMetrics
 from ingest.loader_progress import LoaderProgress
@@ -71,7 +74,7 @@ class _Rebalance(ConsumerRebalanceListener):
 class Loader:
     def __init__(
         self,
-        consumer: Any,
+        consumer: Consumer,
         sink: ClickHouseSink,
         dead_letters: DeadLetters,
         topic: str,
@@ -129,7 +132,9 @@ class Loader:
         self._position_assigned()
         self._record_progress()
         if self.failing:
-            self._consumer.poll(timeout_ms=self._policy.poll_timeout_ms, max_records=1)  # paused: keeps membership
+            # Keep polling (the group keeps us) but take nothing: what comes back is read again later.
+            for tp, messages in self._consumer.poll(timeout_ms=self._policy.poll_timeout_ms, max_records=1).items():
+                self._hold(tp, messages[0].offset)
             return
         if self._batch.full():
             self._wait_for_insert(self._policy.poll_timeout_ms / 1000)  # backpressure: at most two batches held
@@ -138,16 +143,24 @@ class Loader:
         with self._lock:
             for tp, messages in records.items():
                 if tp in self._to_position:
-                    continue  # fetched before the pause took effect; read again after positioning
+                    self._hold(tp, messages[0].offset)  # read again after positioning
+                    continue
                 limit = self._replay_until.get(tp.partition)
                 for message in messages:
                     if limit is not None and message.offset > limit:
-                        break  # read again after the replayed range is committed
+                        self._hold(tp, message.offset)  # read again after the replayed range is committed
+                        break
                     self._take(tp.partition, message)
                     if message.offset == limit:
                         self._replay_reached.add(tp.partition)
-                        self._consumer.pause(tp)
-                        break
+
+    def _hold(self, tp: TopicPartition, offset: int) -> None:
+        """Not now: the partition is read again from `offset`.
+
+        The loader never pauses partitions: kafka-python 3.0 can leave data fetched for a paused partition
+        parked for good after it is resumed, and then stops fetching that partition (seen under load).
+        """
+        self._consumer.seek(tp, offset)
 
     def _room(self) -> int:
         """Records to ask for: what still fits the batch's byte budget, at the row size seen so far.
@@ -177,7 +190,7 @@ class Loader:
         if held:
             return min(held)
         try:
-            return int(self._consumer.position(tp, timeout_ms=500))
+            return self._consumer.position(tp, timeout_ms=500)
         except Exception:  # noqa: BLE001 - unknown for now; measured again in a moment
             return None
 
@@ -234,12 +247,10 @@ class Loader:
             until = self._replay_until.pop(partition, None)
             if until is not None and tp in self._consumer.assignment():
                 self._consumer.seek(tp, until + 1)
-                if not self.failing:
-                    self._consumer.resume(tp)
         self._sealed_replays = set()
 
     def flush(self) -> bool:
-        """Insert everything held, in order, and commit it. False (and paused) when it must retry."""
+        """Insert everything held, in order, and commit it. False when it must retry."""
         for _ in range(2):
             self._wait_for_insert(60)
             self._settle()
@@ -273,12 +284,10 @@ class Loader:
         if not self.failing:
             log.error("loading paused, retrying every ≤%.0fs: %s", self._policy.backoff_max_s, err)
         self.failing = True
-        self._consumer.pause(*self._consumer.assignment())
 
     def _recovered(self) -> None:
         if self.failing:
             log.info("loading resumed")
-            self._consumer.resume(*(self._consumer.assignment() - self._to_position))
         self.failing = False
         self._backoff_s = 0.0
         self._retry_at = 0.0
@@ -302,7 +311,6 @@ class Loader:
     def assign(self, partitions: set[TopicPartition]) -> None:
         with self._lock:
             self._to_position |= partitions
-            self._consumer.pause(*partitions)
 
     def _position_assigned(self) -> None:
         """Start each new partition after what ClickHouse already holds, if that is past the commit."""
@@ -333,8 +341,6 @@ class Loader:
             self._to_position -= pending
             if self.failing and not self._batch and self._sealed is None:
                 self._recovered()
-            elif not self.failing:
-                self._consumer.resume(*(pending & self._consumer.assignment()))
 
     def shutdown(self, attempts: int = 3) -> None:
         """Flush and commit what is held (a few tries), then leave the group."""

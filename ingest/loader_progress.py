@@ -12,7 +12,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from kafka import TopicPartition
+
+from ingest.kafka_ports import Consumer
+from runtime.clickhouse import ClickHouseClient
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +94,7 @@ def insert_statement(rows: list[ProgressRow]) -> str:
 class LoaderProgress:
     """Asks the broker for end offsets every `interval_s` (on the loader's thread) and writes the rows elsewhere."""
 
-    def __init__(self, clickhouse: Any, topic: str, group: str, interval_s: float = 2.0,
+    def __init__(self, clickhouse: ClickHouseClient, topic: str, group: str, interval_s: float = 2.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._clickhouse = clickhouse
         self._parameters = {"topic": topic, "group": group}
@@ -103,7 +106,7 @@ class LoaderProgress:
     def due(self) -> bool:
         return self._clock() >= self._next_at
 
-    def measure(self, consumer: Any, loaded: Callable[[Any], int | None]) -> list[ProgressRow]:
+    def measure(self, consumer: Consumer, loaded: Callable[[TopicPartition], int | None]) -> list[ProgressRow]:
         """End offsets of the assigned partitions against what is loaded; nothing when the broker does not answer."""
         self._next_at = self._clock() + self._interval_s
         assigned = list(consumer.assignment())

@@ -11,7 +11,9 @@ from pydantic_core import to_json
 from schemas.event_message import SCHEMA_VERSION, EventMessage
 
 INSERT_FORMAT = "JSONEachRow"
-INSERT_SETTINGS = {"input_format_skip_unknown_fields": 1, "date_time_input_format": "best_effort"}
+INSERT_SETTINGS = {"input_format_skip_unknown_fields": 1, "date_time_input_format": "best_effort",
+                   "insert_distributed_sync": 1}
+"""`insert_distributed_sync`: through a cluster's Distributed table, an insert returns once every shard has its rows."""
 DEFAULT_MAX_SKEW = timedelta(minutes=5)
 
 

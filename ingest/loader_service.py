@@ -6,7 +6,7 @@ import asyncio
 import logging
 import threading
 from datetime import timedelta
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp import web
@@ -18,13 +18,15 @@ from ingest.dead_letters import DeadLetters
 from ingest.loader import Loader, LoaderPolicy
 from ingest.loader_metrics import LoaderMetrics
 from ingest.loader_progress import LoaderProgress
-from o11y.health import READINESS, tcp_reachable
-from o11y.settings import Settings
+from runtime.client_secrets import ClientSecrets
+from runtime.clickhouse import ClickHouseClient
+from runtime.health import READINESS, add_health_routes, tcp_reachable
+from runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def build_loader(settings: Settings, clickhouse: Any, registry: CollectorRegistry) -> Loader:
+def build_loader(settings: Settings, clickhouse: ClickHouseClient, registry: CollectorRegistry) -> Loader:
     servers = settings.kafka_bootstrap_servers
     consumer = KafkaConsumer(
         bootstrap_servers=servers,
@@ -36,8 +38,10 @@ def build_loader(settings: Settings, clickhouse: Any, registry: CollectorRegistr
         heartbeat_interval_ms=settings.loader_session_timeout_ms // 3,
         max_poll_interval_ms=300_000,
         fetch_max_wait_ms=100,
+        # A fetch the broker never answers (seen after a freeze) holds every partition of that broker until it
+        # times out: 20 s, not kafka-python's 305 s default.
+        request_timeout_ms=20_000,
         max_partition_fetch_bytes=8 * 1024 * 1024,
-        fetch_max_bytes=24 * 1024 * 1024,
     )
     dlq = KafkaProducer(bootstrap_servers=servers, client_id="o11y-loader-dlq", acks="all", linger_ms=5)
     policy = LoaderPolicy(batch_rows=settings.loader_batch_rows, batch_age_s=settings.loader_batch_ms / 1000,
@@ -54,7 +58,18 @@ def build_loader(settings: Settings, clickhouse: Any, registry: CollectorRegistr
     )
 
 
-def loader_context(settings: Settings, clickhouse: Any, registry: CollectorRegistry):
+def create_loader_app(settings: Settings, clickhouse: ClickHouseClient, registry: CollectorRegistry,
+                      app: web.Application | None = None, admin: web.Application | None = None) -> web.Application:
+    """The loader process: its health endpoints and the loader thread. With `app`, the loader joins that application."""
+    if app is None:
+        app = web.Application()
+        add_health_routes(app, registry, admin, ClientSecrets(settings.admin_tokens))
+    app.cleanup_ctx.append(loader_context(settings, clickhouse, registry))
+    return app
+
+
+def loader_context(settings: Settings, clickhouse: ClickHouseClient,
+                   registry: CollectorRegistry) -> Callable[[web.Application], AsyncIterator[None]]:
     """A cleanup context running the loader on its own thread for the life of the application."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from o11y.settings import Settings
+from runtime.settings import Settings
 
 
 def _settings() -> Settings:
@@ -132,7 +132,7 @@ def _freshness_guard(settings: Settings) -> str:
 
     from alerting.alert_store import AlertStore
     from alerting.freshness import Freshness
-    from o11y.clickhouse import connect
+    from runtime.clickhouse import connect
 
     if not settings.clickhouse_url:
         return "not checked (O11Y_CLICKHOUSE_URL is not set)"

@@ -16,8 +16,8 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from o11y.embedded import EmbeddedKafka, EmbeddedRedis
-from o11y.logs import configure_logging
-from o11y.settings import Settings
+from runtime.logs import configure_logging
+from runtime.settings import Settings
 
 log = logging.getLogger("o11y.dev")
 
@@ -88,8 +88,10 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
 
     from ingest.app import create_app
     from ingest.clickhouse_migrations import migrate
-    from ingest.loader_service import loader_context
-    from o11y.clickhouse import connect
+    from alerting.alert_app import create_alert_app
+    from alerting.alert_service import build_notifier
+    from ingest.loader_service import create_loader_app
+    from runtime.clickhouse import connect
     from o11y.serve import retention
 
     clickhouse = await asyncio.to_thread(connect, settings.clickhouse_url or "")
@@ -99,8 +101,8 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
         await asyncio.to_thread(clickhouse.command, "TRUNCATE TABLE o11y.loaded_offsets")
     registry = CollectorRegistry()
     app = create_app(settings, registry=registry)
-    app.cleanup_ctx.append(loader_context(settings, clickhouse, registry))
-    app.cleanup_ctx.append(_alerting(settings, clickhouse, registry))
+    create_loader_app(settings, clickhouse, registry, app=app)
+    create_alert_app(settings, clickhouse, build_notifier(settings, console_allowed=True), registry, app=app)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=5, keepalive_timeout=settings.http_keepalive_timeout_s)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
@@ -129,23 +131,9 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
     await runner.cleanup()
 
 
-def _alerting(settings: Settings, clickhouse: Any, registry: Any) -> Any:
-    """Alerting with the console standing in for any webhook that is not set."""
-    from alerting.alert_metrics import AlertMetrics
-    from alerting.alert_service import build_evaluator, build_notifier, connect_redis, courier
-    from alerting.slo_config import load_policy
-    from o11y.serve import alert_context
-
-    metrics = AlertMetrics.create(registry)
-    redis = connect_redis(settings.redis_url or "")
-    sender = courier(settings, build_notifier(settings, console_allowed=True))
-    evaluator = build_evaluator(settings, load_policy(settings.slo_config), clickhouse, redis, sender, metrics)
-    return alert_context(settings, evaluator, redis, metrics)
-
-
 def run_dev(settings: Settings, demo: Any = False) -> int:
     """`demo`: False for no traffic, None for traffic without an incident, or an Incident."""
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format or "text")
     with ExitStack() as stack:
         effective = prepare(settings, stack)
         asyncio.run(_serve(effective, demo, embedded_kafka=not settings.kafka_bootstrap_servers))

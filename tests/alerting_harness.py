@@ -11,7 +11,7 @@ from alerting.alert_log import Decision
 from alerting.alert_metrics import AlertMetrics
 from alerting.alert_service import build_evaluator, build_notifier, courier
 from alerting.evaluator import Evaluator
-from o11y.settings import Settings
+from runtime.settings import Settings
 from schemas.alert_policy import AlertPolicy, default_policy
 
 STATE_TABLES = ("o11y.incidents", "o11y.alert_ticks")

@@ -14,7 +14,7 @@ from kafka import KafkaConsumer, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from o11y.embedded import EmbeddedKafka
-from o11y.settings import Settings
+from runtime.settings import Settings
 
 SECRET = "test-secret-0123456789"
 ROTATED_SECRET = "test-secret-rotated-abcdef"
@@ -141,7 +141,7 @@ def values(messages: list[Any]) -> list[dict[str, Any]]:
 def clickhouse(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The real ClickHouse engine (chDB) for this process, migrated once; tests isolate by topic and client."""
     from ingest.clickhouse_migrations import migrate
-    from o11y.clickhouse import connect
+    from runtime.clickhouse import connect
 
     client = connect(f"chdb://{tmp_path_factory.mktemp('chdb')}")
     migrate(client)

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from ingest.loader import Loader
 from ingest.loader_service import build_loader
-from o11y.settings import Settings
+from runtime.settings import Settings
 
 
 def loader_settings(servers: str, topic: str, group: str, **extra: Any) -> Settings:

@@ -17,7 +17,7 @@ import sys
 from datetime import datetime, timezone
 sys.path.insert(0, sys.argv[2])
 from ingest.clickhouse_migrations import migrate
-from o11y.clickhouse import connect
+from runtime.clickhouse import connect
 from timeline import Timeline
 c = connect(sys.argv[1])
 if sys.argv[3] == "migrate":
@@ -95,7 +95,7 @@ def test_alert_refuses_to_start_without_its_webhooks(seeded: str, redis_server: 
 
 
 def test_a_held_chdb_path_or_a_missing_schema_is_one_clear_line(tmp_path: Path, redis_server: Any, slack: Any, seeded: str) -> None:
-    from o11y.clickhouse import connect
+    from runtime.clickhouse import connect
 
     holder = connect(f"chdb://{seeded}")  # this process holds the path, as `o11y dev` would
     try:

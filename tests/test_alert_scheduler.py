@@ -62,21 +62,20 @@ def test_runs_never_overlap_and_a_failing_tick_does_not_stop_the_schedule(redis_
 
 
 async def test_readyz_of_the_alert_process_says_whether_the_stale_data_guard_works(
-    aiohttp_client: Any, clickhouse: Any, redis_client: Any, slack: Any
+    aiohttp_client: Any, clickhouse: Any, redis_server: Any, slack: Any
 ) -> None:
-    from aiohttp import web
-    from alerting_harness import make_evaluator
+    from alerting_harness import forget_alert_state
+    from pydantic import SecretStr
 
-    from o11y.health import add_health_routes
-    from o11y.serve import alert_context
-    from o11y.settings import Settings
+    from alerting.alert_app import create_alert_app
+    from alerting.alert_service import build_notifier
+    from runtime.settings import Settings
 
-    registry = CollectorRegistry()
-    metrics = AlertMetrics.create(registry)
-    evaluator = make_evaluator(clickhouse, redis_client, slack, kafka_topic="no-loader-ever-ran")
-    app = web.Application()
-    add_health_routes(app, registry)
-    app.cleanup_ctx.append(alert_context(Settings(), evaluator, redis_client, metrics))
+    forget_alert_state(clickhouse)
+    settings = Settings(redis_url=redis_server.url, kafka_topic="no-loader-ever-ran",
+                        slack_page_webhook_url=SecretStr(slack.url("page")),
+                        slack_ticket_webhook_url=SecretStr(slack.url("ticket")))
+    app = create_alert_app(settings, clickhouse, build_notifier(settings), CollectorRegistry())
     client = await aiohttp_client(app)
     response = await client.get("/readyz")
     body = await response.json()

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from ingest.client_secrets import ClientSecrets
-from o11y.settings import Settings
+from runtime.client_secrets import ClientSecrets
+from runtime.settings import Settings
 
 
 S1, S2, S3 = "secret-one-0123456789", "secret-two-0123456789", "secret-three-012345678"

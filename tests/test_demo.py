@@ -15,7 +15,7 @@ from loader_harness import count, loader_settings, running_loader
 
 from ingest.app import create_app
 from o11y.demo import Incident, run_demo
-from o11y.settings import Settings
+from runtime.settings import Settings
 
 
 def test_a_scripted_error_incident_pages(settings: Settings, clickhouse: Any, redis_client: Any, slack: Any) -> None:

@@ -11,7 +11,7 @@ import yaml
 
 from ingest.clickhouse_cluster import cluster_ddl
 from o11y.cli import build_parser
-from o11y.settings import Settings
+from runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

@@ -13,7 +13,7 @@ from conftest import SECRET, read_topic, seed_event, values
 
 from ingest.app import create_app
 from o11y.embedded import EmbeddedKafka
-from o11y.settings import Settings
+from runtime.settings import Settings
 
 
 @pytest.fixture

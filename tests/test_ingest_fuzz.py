@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from ingest.app import create_app
 from o11y.embedded import EmbeddedKafka
-from o11y.settings import Settings
+from runtime.settings import Settings
 from live_server import LiveServer
 
 ACTIONABLE = {204, 400, 403, 413, 415, 503}
@@ -21,7 +21,7 @@ ACTIONABLE = {204, 400, 403, 413, 415, 503}
 names = st.text(min_size=1, max_size=20)
 counts = st.integers(min_value=0, max_value=2**53 - 1)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=20,
 )

@@ -9,7 +9,7 @@ from typing import Any
 
 from conftest import OTHER_CLIENT_SECRET, ROTATED_SECRET, SECRET, read_topic, seed_event, values
 
-from o11y.settings import Settings
+from runtime.settings import Settings
 
 URL = "/ingest/api-metrics"
 BATCH_URL = "/ingest/api-metrics/batch"

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from ingest.app import create_app
 from o11y.embedded import EmbeddedKafka
-from o11y.settings import Settings
+from runtime.settings import Settings
 
 RAW_BY_CLIENT = "SELECT count() FROM o11y.api_metrics WHERE client_name = {c:String}"
 DISTINCT_BY_CLIENT = "SELECT uniqExact(event_id) FROM o11y.api_metrics WHERE client_name = {c:String}"

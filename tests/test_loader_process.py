@@ -18,7 +18,7 @@ from o11y.embedded import EmbeddedKafka, free_port
 UPGRADE = """
 import sys
 from ingest.clickhouse_migrations import migrate
-from o11y.clickhouse import connect
+from runtime.clickhouse import connect
 c = connect(sys.argv[1])
 assert migrate(c, target=1) == [1]
 c.command("INSERT INTO o11y.api_metrics (event_id, received_at, client_name, kilo_user_id, is_anonymous, is_streaming,"

@@ -16,7 +16,7 @@ from ingest.app import create_app
 from ingest.openapi import openapi_document
 from live_server import LiveServer
 from o11y.embedded import EmbeddedKafka
-from o11y.settings import Settings
+from runtime.settings import Settings
 
 DOCUMENT = openapi_document()
 SCHEMAS = DOCUMENT["components"]["schemas"]

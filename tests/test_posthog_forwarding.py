@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from ingest.app import create_app
-from o11y.settings import Settings
+from runtime.settings import Settings
 
 
 async def fake_posthog(aiohttp_server: Any, status: int = 200) -> tuple[Any, list[bytes]]:

@@ -26,7 +26,7 @@ from redis import Redis
 from ingest.app import create_app
 from ingest.loader_service import build_loader
 from o11y.embedded import EmbeddedKafka, EmbeddedRedis
-from o11y.settings import Settings
+from runtime.settings import Settings
 from schemas.alert_policy import DEFAULT_POLICY, policy_from_document
 
 CLIENT, SECRET, TOPIC = "oracle-gateway", "oracle-secret-value", "oracle"

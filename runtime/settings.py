@@ -107,6 +107,8 @@ class Settings(BaseSettings):
 
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(
         lambda v: v.upper() if isinstance(v, str) else v)] = "INFO"
+    log_format: Literal["text", "json"] | None = None
+    """None: text under `o11y dev`, JSON for the services."""
     data_dir: Path = Path("var")
 
     _check_secrets = field_validator("client_secrets", "admin_tokens", mode="before")(_load_client_secrets)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from ingest.client_secrets import ClientSecrets
+from runtime.client_secrets import ClientSecrets
 
 ReadinessCheck = Callable[[], Awaitable[str | None]]
 """Returns None when the component is usable, else a short reason."""
