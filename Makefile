@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: dev test typecheck clean
+.PHONY: dev test clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,8 @@ dev: $(BIN)/.installed
 	$(BIN)/o11y dev
 
 test: $(BIN)/.installed
-	$(BIN)/mypy schemas ingest alerting runtime o11y
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 clean:

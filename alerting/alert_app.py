@@ -16,8 +16,8 @@ from alerting.evaluator import Evaluator
 from alerting.heartbeat import Heartbeat
 from alerting.slack_notifier import Notifier
 from alerting.slo_config import load_policy
-from runtime.client_secrets import ClientSecrets
 from runtime.clickhouse import ClickHouseClient
+from runtime.client_secrets import ClientSecrets
 from runtime.health import NOTES, READINESS, add_health_routes
 from runtime.settings import Settings
 

@@ -18,7 +18,7 @@ class AlertMetrics:
     open_incidents: Gauge
 
     @classmethod
-    def create(cls, registry: CollectorRegistry) -> "AlertMetrics":
+    def create(cls, registry: CollectorRegistry) -> AlertMetrics:
         return cls(
             evaluation_duration=Histogram(
                 "o11y_alert_evaluation_duration_seconds", "Duration of one evaluation tick.",

@@ -19,13 +19,14 @@ from redis import Redis
 from alerting.alert_log import Decision
 from alerting.alert_marks import LocalMarks, Marks, RedisMarks
 from alerting.alert_metrics import AlertMetrics
-from alerting.alert_store import AlertStore, ClickHouseClient
+from alerting.alert_store import AlertStore
 from alerting.dispatch import Sender
 from alerting.evaluator import Evaluator, EvaluatorOptions
 from alerting.heartbeat import Heartbeat
 from alerting.recommended_models import RecommendedModels
 from alerting.slack_notifier import ConsoleNotifier, Courier, Delivery, Notifier, SlackWebhooks
 from alerting.window_query import window_end
+from runtime.clickhouse import ClickHouseClient
 from runtime.settings import Settings
 from schemas.alert_policy import AlertPolicy
 
@@ -64,10 +65,14 @@ def connect_redis(url: str) -> Redis:
     return Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30)
 
 
+def _no_recommended_models() -> frozenset[str] | None:
+    return None
+
+
 def build_evaluator(settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient, redis: Redis | None,
                     sender: Sender, metrics: AlertMetrics, write: bool = True) -> Evaluator:
     """Without `redis`, claims stay in the process; `write` False stores nothing (a dry run)."""
-    models: Callable[[], frozenset[str] | None] = lambda: None
+    models: Callable[[], frozenset[str] | None] = _no_recommended_models
     if settings.recommended_models_url:
         models = RecommendedModels(settings.recommended_models_url, redis).current
     options = EvaluatorOptions(settings.kafka_topic, timedelta(seconds=settings.alert_stale_after_s),
@@ -130,7 +135,7 @@ def build_scheduler(ticks: TickRunner, trigger: BaseTrigger | None = None,
     def job() -> None:
         try:
             ticks.run(datetime.now(timezone.utc))
-        except Exception:  # noqa: BLE001 - one bad tick must not stop the schedule
+        except Exception:
             log.exception("evaluation tick failed")
 
     def skipped(event: JobEvent) -> None:

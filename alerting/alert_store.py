@@ -68,7 +68,9 @@ class AlertStore:
         ).result_rows
         best: dict[int, PartitionProgress] = {}
         for partition, reached, lag, updated in rows:
-            current = PartitionProgress(int(partition), _utc(reached), int(lag), _utc(updated) or datetime.min.replace(tzinfo=timezone.utc))
+            current = PartitionProgress(
+                int(partition), _utc(reached), int(lag), _utc(updated) or datetime.min.replace(tzinfo=timezone.utc)
+            )
             known = best.get(current.partition)
             if known is None or (current.reached_end_at or current.updated_at) > (known.reached_end_at or known.updated_at):
                 best[current.partition] = current
@@ -88,7 +90,7 @@ class AlertStore:
         )
         latest: dict[IncidentKey, Incident] = {}
         for row in result.result_rows:
-            incident = _incident(dict(zip(INCIDENT_COLUMNS, row)))
+            incident = _incident(dict(zip(INCIDENT_COLUMNS, row, strict=True)))
             known = latest.get(incident.key)
             if known is None or incident.opened_at > known.opened_at:
                 latest[incident.key] = incident
@@ -100,8 +102,14 @@ class AlertStore:
         writes = [
             ("o11y.incidents", [_incident_row(i, now) for i in incidents], INCIDENT_COLUMNS),
             ("o11y.alert_events", [d.row(now) for d in decisions], COLUMNS),
-            ("o11y.alert_ticks", [[_naive(t.tick), now, t.outcome, _naive(t.watermark), t.duration_s, t.decisions,
-                                   self._evaluator] for t in ticks], TICK_COLUMNS),
+            (
+                "o11y.alert_ticks",
+                [
+                    [_naive(t.tick), now, t.outcome, _naive(t.watermark), t.duration_s, t.decisions, self._evaluator]
+                    for t in ticks
+                ],
+                TICK_COLUMNS,
+            ),
         ]
         ok = True
         for table, rows, columns in writes:
@@ -128,14 +136,19 @@ def _incident(values: dict[str, Any]) -> Incident:
     return Incident(
         id=str(values["incident_id"]),
         key=(values["severity"], values["slo"], values["provider"], values["model"], values["client_name"]),
-        status=values["status"], tier=values["tier"],
+        status=values["status"],
+        tier=values["tier"],
         started_at=_utc(values["started_at"]) or datetime.min.replace(tzinfo=timezone.utc),
         opened_at=_utc(values["opened_at"]) or datetime.min.replace(tzinfo=timezone.utc),
         judged_at=_utc(values["judged_at"]) or datetime.min.replace(tzinfo=timezone.utc),
-        resolved_at=_utc(values["resolved_at"]), clear_ticks=int(values["clear_ticks"]),
+        resolved_at=_utc(values["resolved_at"]),
+        clear_ticks=int(values["clear_ticks"]),
         reopened=tuple(t for t in (_utc(v) for v in values["reopened"]) if t is not None),
-        notified=bool(values["notified"]), resolve_notified=bool(values["resolve_notified"]),
-        bad=int(values["bad_events"]), total=int(values["total_events"]), peak_burn=float(values["peak_burn"]),
+        notified=bool(values["notified"]),
+        resolve_notified=bool(values["resolve_notified"]),
+        bad=int(values["bad_events"]),
+        total=int(values["total_events"]),
+        peak_burn=float(values["peak_burn"]),
         revision=int(values["revision"]),
     )
 
@@ -143,8 +156,25 @@ def _incident(values: dict[str, Any]) -> Incident:
 def _incident_row(incident: Incident, now: datetime) -> list[Any]:
     severity, slo, provider, model, client = incident.key
     return [
-        incident.id, incident.revision + 1, now, severity, slo, provider, model, client, incident.status, incident.tier,
-        _naive(incident.started_at), _naive(incident.opened_at), _naive(incident.judged_at), _naive(incident.resolved_at),
-        incident.clear_ticks, [_naive(t) for t in incident.reopened], incident.notified, incident.resolve_notified,
-        incident.bad, incident.total, incident.peak_burn,
+        incident.id,
+        incident.revision + 1,
+        now,
+        severity,
+        slo,
+        provider,
+        model,
+        client,
+        incident.status,
+        incident.tier,
+        _naive(incident.started_at),
+        _naive(incident.opened_at),
+        _naive(incident.judged_at),
+        _naive(incident.resolved_at),
+        incident.clear_ticks,
+        [_naive(t) for t in incident.reopened],
+        incident.notified,
+        incident.resolve_notified,
+        incident.bad,
+        incident.total,
+        incident.peak_burn,
     ]

@@ -89,7 +89,7 @@ def find_trips(
             reading = read_tier(slo, window, dimension, end, by_dimension[dimension])
             if not reading.trips():
                 continue
-            provider, model, client = dimension
+            _, model, client = dimension
             downgraded = window.severity == "page" and not page_eligible(client, model)
             trips.append(Trip(reading, "ticket" if downgraded else window.severity, downgraded))
     return trips

@@ -46,7 +46,7 @@ def claim_notices(marks: Marks, end: datetime, notices: list[Notice], out: Dispa
 def send(sender: Sender, marks: Marks, end: datetime, outbound: list[Outbound], out: Dispatch) -> None:
     """A delivered or unknown message marks its incidents notified; a failed one is released, to go again next tick."""
     outcomes = sender.deliver([(o.severity, o.body) for o in outbound])
-    for message, outcome in zip(outbound, outcomes):
+    for message, outcome in zip(outbound, outcomes, strict=True):
         grouped = f"; one message for {len(message.notices)} incidents" if len(message.notices) > 1 else ""
         for notice in message.notices:
             key = notice.incident.key

@@ -91,7 +91,7 @@ def open_incident(trips: list[Trip], end: datetime, new_id: Callable[[], str]) -
 def reopen(incident: Incident, trips: list[Trip], end: datetime, minute: WindowCount) -> Incident:
     return replace(
         incident, status="open", tier=trips[0].reading.window.name, opened_at=end, judged_at=end, resolved_at=None,
-        clear_ticks=0, reopened=incident.reopened + (end,), notified=False, resolve_notified=False,
+        clear_ticks=0, reopened=(*incident.reopened, end), notified=False, resolve_notified=False,
         bad=incident.bad + minute.bad, total=incident.total + minute.total, peak_burn=_peak(trips, incident.peak_burn),
     )
 

@@ -9,7 +9,14 @@ from datetime import datetime, timedelta
 from alerting.burn_rate import WindowCount
 from alerting.decisions import IncidentKey, TierReading, Trip, read_tier
 from alerting.incidents import (
-    Incident, Notice, escalate, not_tripping, open_incident, recently_resolved, reopen, still_tripping,
+    Incident,
+    Notice,
+    escalate,
+    not_tripping,
+    open_incident,
+    recently_resolved,
+    reopen,
+    still_tripping,
 )
 from alerting.window_query import Dimension, WindowCounts
 from schemas.alert_policy import AlertPolicy
@@ -102,7 +109,7 @@ def _judge_key(policy: AlertPolicy, minute: Minute, key: IncidentKey, trips: lis
 
 def _tripping(policy: AlertPolicy, end: datetime, incident: Incident | None, trips: list[Trip], last: WindowCount,
               result: Judgement, new_id: Callable[[], str]) -> None:
-    cooldown = timedelta(seconds=policy.cooldown(trips[0].severity))  # type: ignore[arg-type]
+    cooldown = timedelta(seconds=policy.cooldown(trips[0].severity))
     if incident is not None and incident.open:
         updated = still_tripping(incident, trips, end, last)
         detail = "" if updated.notified else "not delivered yet: sending again"

@@ -67,7 +67,7 @@ def percentile_range(over: tuple[int, ...], total: int, quantile: Fraction) -> s
 
 
 def status_split(classes: tuple[int, int, int]) -> str:
-    parts = [f"{n:,} × {label}" for n, label in zip(classes, ("429", "5xx", "other 4xx")) if n]
+    parts = [f"{n:,} × {label}" for n, label in zip(classes, ("429", "5xx", "other 4xx"), strict=True) if n]
     return "By status: " + ", ".join(parts) + "." if parts else ""
 
 

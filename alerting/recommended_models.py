@@ -28,7 +28,7 @@ def parse_models(raw: Any) -> frozenset[str] | None:
 
 def http_fetch(url: str, timeout_s: float = 5.0) -> bytes:
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 - operator-configured URL
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:
         return bytes(response.read())
 
 

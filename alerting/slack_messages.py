@@ -86,14 +86,19 @@ def resolve_message(notice: Notice) -> Body:
     if reading is not None:
         header = f":white_check_mark: RESOLVED ({incident.severity.upper()}) — LLM {reading.slo.title} SLO"
     unit = reading.slo.unit if reading is not None else "request"
-    summary = (f"Lasted {duration(incident.lasted())}, from {clock(incident.started_at)} to {clock(incident.resolved_at or incident.judged_at)}. "
-               f"{incident.bad:,} bad {unit}s of {incident.total:,} while it was open; peak burn {burn(incident.peak_burn)}.")
+    summary = (
+        f"Lasted {duration(incident.lasted())}, "
+        f"from {clock(incident.started_at)} to {clock(incident.resolved_at or incident.judged_at)}. "
+        f"{incident.bad:,} bad {unit}s of {incident.total:,} while it was open; peak burn {burn(incident.peak_burn)}."
+    )
     lines = [summary]
     if reading is None:
         lines.append("Its SLO is no longer in the policy.")
     elif reading.short.total < reading.slo.gate_for_window():
-        lines.append(f"Too little traffic to judge in the last {reading.window.short_minutes} min "
-                     f"({reading.short.total} {unit}s): the route may have been taken out of rotation.")
+        lines.append(
+            f"Too little traffic to judge in the last {reading.window.short_minutes} min "
+            f"({reading.short.total} {unit}s): the route may have been taken out of rotation."
+        )
     else:
         lines.append(f"No tier of this severity trips any more: {tier_words(reading)}")
     if incident.reopened:
@@ -108,8 +113,11 @@ def resolve_message(notice: Notice) -> Body:
 def group_message(severity: str, notices: list[Notice], grouped_by: str) -> Body:
     """Many incidents of one provider or client in one minute: one message that lists them."""
     resolved = notices[0].kind == "resolved"
-    header = (f":white_check_mark: RESOLVED ({severity.upper()}) — {len(notices)} SLO incidents {grouped_by}" if resolved
-              else f"{ICONS[severity]} — {len(notices)} SLO breaches {grouped_by}")
+    header = (
+        f":white_check_mark: RESOLVED ({severity.upper()}) — {len(notices)} SLO incidents {grouped_by}"
+        if resolved
+        else f"{ICONS[severity]} — {len(notices)} SLO breaches {grouped_by}"
+    )
     lines = []
     for notice in notices[:20]:
         incident, reading = notice.incident, notice.reading
@@ -118,10 +126,18 @@ def group_message(severity: str, notices: list[Notice], grouped_by: str) -> Body
             lines.append(f"• {what} — lasted {duration(incident.lasted())}, peak burn {burn(incident.peak_burn)}")
         else:
             numbers = f"{reading.long.bad:,} of {reading.long.total:,} bad, burn {burn(reading.burn_long)}" if reading else ""
-            lines.append(f"• {what} — {numbers}, since {clock(incident.started_at)}"
-                         + (" (re-opened)" if notice.kind == "reopened" else ""))
+            lines.append(
+                f"• {what} — {numbers}, since {clock(incident.started_at)}"
+                + (" (re-opened)" if notice.kind == "reopened" else "")
+            )
     if len(notices) > 20:
         lines.append(f"…and {len(notices) - 20} more.")
     note = "Each incident is tracked, and resolves, on its own."
-    return {"text": header, "blocks": [{"type": "header", "text": {"type": "plain_text", "text": header}},
-                                       _section("\n".join(lines)), _context([note])]}
+    return {
+        "text": header,
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": header}},
+            _section("\n".join(lines)),
+            _context([note]),
+        ],
+    }

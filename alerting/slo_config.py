@@ -33,5 +33,7 @@ def load_policy(path: Path | None) -> AlertPolicy:
 def describe(policy: AlertPolicy, rollup: bool) -> str:
     """`o11y slo check`: the effective SLOs as YAML, plus where the evaluator reads them."""
     body = policy.model_dump(mode="json")
-    body["evaluated_from"] = "o11y.api_metrics_1m (rollup)" if rollup else "o11y.api_metrics (raw: a latency threshold is not a rollup bound)"
+    body["evaluated_from"] = (
+        "o11y.api_metrics_1m (rollup)" if rollup else "o11y.api_metrics (raw: a latency threshold is not a rollup bound)"
+    )
     return yaml.safe_dump(body, sort_keys=False)

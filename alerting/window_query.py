@@ -160,16 +160,21 @@ def _outer(slo: SloSpec, end: str) -> list[str]:
             columns += [f"sumIf(n_{name}, {within(m)}) AS t_{name}_{m}", f"sumIf(b_{name}, {within(m)}) AS b_{name}_{m}"]
     for m in _detail_minutes(slo):
         if slo.latency is None:
-            columns += [f"sumIf(c429_{name}, {within(m)}) AS k429_{name}_{m}", f"sumIf(c5xx_{name}, {within(m)}) AS k5xx_{name}_{m}"]
+            columns += [f"sumIf(c429_{name}, {within(m)}) AS k429_{name}_{m}",
+                        f"sumIf(c5xx_{name}, {within(m)}) AS k5xx_{name}_{m}"]
         else:
             columns += [f"sumForEachIf(h_{name}, {within(m)}) AS o_{name}_{m}", f"sumIf(n_{name}, {within(m)}) AS r_{name}_{m}"]
     for w in slo.windows:
-        columns.append(f"minIf(minute, {_minute_bad(slo, w)} AND {within(w.long_minutes)}) AS f_{name}_{w.long_minutes}_{w.short_minutes}")
+        columns.append(
+            f"minIf(minute, {_minute_bad(slo, w)} AND {within(w.long_minutes)}) AS f_{name}_{w.long_minutes}_{w.short_minutes}"
+        )
     return columns
 
 
 def build_query(policy: AlertPolicy, end_at: datetime, raw: bool = False) -> str:
-    """The tick's query for windows ending at `end_at`; `raw` forces the raw table (what the rollup saves is measured against it)."""
+    """The tick's query for windows ending at `end_at`.
+
+    `raw` forces the raw table (what the rollup saves is measured against it)."""
     source = _Source(uses_rollup(policy) and not raw)
     end = f"toDateTime('{end_at:%Y-%m-%d %H:%M:%S}', 'UTC')"
     dims = "provider, resolved_model, client_name"
@@ -222,7 +227,7 @@ def _parse_row(policy: AlertPolicy, values: dict[str, Any]) -> WindowCounts:
 def parse_rows(policy: AlertPolicy, column_names: list[str], rows: list[Any]) -> dict[Dimension, WindowCounts]:
     result: dict[Dimension, WindowCounts] = {}
     for row in rows:
-        values = dict(zip(column_names, row))
+        values = dict(zip(column_names, row, strict=True))
         dimension = (str(values["provider"]), str(values["resolved_model"]), str(values["client_name"]))
         result[dimension] = _parse_row(policy, values)
     return result

@@ -19,14 +19,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from alerting_harness import make_evaluator  # noqa: E402
-from fake_slack import FakeSlack  # noqa: E402
 from redis import Redis  # noqa: E402
-from timeline import Timeline, realistic  # noqa: E402
 
 from ingest.clickhouse_migrations import migrate  # noqa: E402
-from runtime.clickhouse import connect  # noqa: E402
 from o11y.embedded import EmbeddedRedis  # noqa: E402
+from runtime.clickhouse import connect  # noqa: E402
+from support.alerting_harness import make_evaluator  # noqa: E402
+from support.fake_slack import FakeSlack  # noqa: E402
+from support.timeline import Timeline, realistic  # noqa: E402
 
 
 def pages(evaluator: Any, timeline: Timeline, first: int, last: int) -> list[tuple[int, str, str]]:
@@ -49,7 +49,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis() as server, FakeSlack() as slack:
         clickhouse = connect(f"chdb://{tmp}/ch")
         migrate(clickhouse)
-        redis = Redis.from_url(server.url)  # type: ignore[attr-defined]
+        redis = Redis.from_url(server.url)
 
         def fresh() -> Any:
             redis.flushall()

@@ -10,22 +10,23 @@ import argparse
 import asyncio
 import io
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fake_slack import FakeSlack  # noqa: E402
-
 from o11y.demo import ROUTES, Incident, run_demo  # noqa: E402
 from o11y.embedded import free_port, wait_for_port  # noqa: E402
+from support.fake_slack import FakeSlack  # noqa: E402
+from support.processes import clean_env  # noqa: E402
 
 
 def main() -> None:
@@ -35,8 +36,7 @@ def main() -> None:
     delays: list[float] = []
     with FakeSlack() as slack, tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("O11Y_")}
-        env.update(O11Y_HTTP_PORT=str(port), O11Y_HTTP_HOST="127.0.0.1", O11Y_DATA_DIR=tmp, O11Y_LOG_LEVEL="WARNING",
+        env = clean_env(O11Y_HTTP_PORT=str(port), O11Y_HTTP_HOST="127.0.0.1", O11Y_DATA_DIR=tmp, O11Y_LOG_LEVEL="WARNING",
                    O11Y_SLACK_PAGE_WEBHOOK_URL=slack.url("page"), O11Y_SLACK_TICKET_WEBHOOK_URL=slack.url("ticket"))
         dev = subprocess.Popen([sys.executable, "-m", "o11y.cli", "dev"], env=env, stdout=subprocess.DEVNULL)
         try:
@@ -62,8 +62,8 @@ def main() -> None:
     print(f"detection delay median {results['median_s']} s over {len(delays)} incidents ({out.relative_to(ROOT)})")
 
 
-async def _until_page(demo: object, slack: FakeSlack, posts_before: int, model: str) -> None:
-    task = asyncio.ensure_future(demo)  # type: ignore[arg-type]
+async def _until_page(demo: Coroutine[Any, Any, object], slack: FakeSlack, posts_before: int, model: str) -> None:
+    task = asyncio.ensure_future(demo)
     while not task.done():
         for severity, body in slack.posts[posts_before:]:
             if severity == "page" and model in body["text"] and model not in slack.page_times:

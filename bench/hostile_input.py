@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,10 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import produce, seed_event  # noqa: E402
-from test_hardening import ATTACK_BODY, Ingest, attack_and_measure  # noqa: E402
-
 from o11y.embedded import EmbeddedKafka, free_port  # noqa: E402
+from support.events import seed_event  # noqa: E402
+from support.hostile import ATTACK_BODY, Ingest, attack_and_measure  # noqa: E402
+from support.kafka_io import produce  # noqa: E402
+from support.processes import clean_env  # noqa: E402
 
 
 def peak_rss_mb(pid: int) -> int:
@@ -65,8 +65,7 @@ def big_events(count: int) -> list[tuple[bytes, bytes]]:
 def loader_peak(kafka: EmbeddedKafka, topic: str, events: int, source: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("O11Y_")}
-        env.update(O11Y_KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap_servers, O11Y_KAFKA_TOPIC=topic,
+        env = clean_env(O11Y_KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap_servers, O11Y_KAFKA_TOPIC=topic,
                    O11Y_CLICKHOUSE_URL=f"chdb://{tmp}/ch", O11Y_HTTP_PORT=str(port), O11Y_HTTP_HOST="127.0.0.1",
                    O11Y_LOADER_GROUP_ID=f"hostile-{time.monotonic_ns()}")
         if source:

@@ -109,7 +109,7 @@ def main() -> None:
             bare.wait()
         port = free_port()
         env = {**os.environ, "O11Y_HTTP_PORT": str(port), "O11Y_HTTP_HOST": "127.0.0.1", "O11Y_LOG_LEVEL": "WARNING",
-               "O11Y_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,  # type: ignore[attr-defined]
+               "O11Y_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
                "O11Y_CLIENT_SECRETS": json.dumps({"bench": [SECRET]})}
         ingest = start([sys.executable, "-m", "o11y.cli", "ingest"], port, env)
         try:
@@ -127,7 +127,7 @@ def main() -> None:
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"{'target':<8} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for name in ("bare", "ingest"):
-        r = results[name]  # type: ignore[assignment]
+        r = results[name]
         print(f"{name:<8} {r['requests_per_s']:>10.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['non_2xx']:>8}")  # type: ignore[index]
     print(f"ingest / bare = {results['ratio_ingest_vs_bare']:.2f}; batch endpoint {results['batch_events_per_s']:,} events/s; "
           f"ingest peak RSS {results['ingest_peak_rss_mb']} MB  (written to {out.relative_to(ROOT)})")

@@ -47,7 +47,7 @@ def page_chance(p_minute: float) -> float:
     return tail(5, 30, p_minute)
 
 
-def latency_table() -> list[dict[str, object]]:
+def latency_table() -> list[dict[str, float]]:
     rows = []
     for percentile, threshold in ((50, 3000), (50, 5000), (90, 15000), (90, 20000), (90, 30000)):
         for sigma in (0.8, 1.0, 1.2):
@@ -58,7 +58,7 @@ def latency_table() -> list[dict[str, object]]:
     return rows
 
 
-def slow_route_table() -> list[dict[str, object]]:
+def slow_route_table() -> list[dict[str, float]]:
     rows = []
     for median in (4000, 6000, 10000):
         for n in (10, 20, 60):

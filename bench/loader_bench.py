@@ -25,8 +25,8 @@ from prometheus_client import CollectorRegistry  # noqa: E402
 
 from ingest.clickhouse_migrations import migrate  # noqa: E402
 from ingest.loader_service import build_loader  # noqa: E402
-from runtime.clickhouse import connect  # noqa: E402
 from o11y.embedded import EmbeddedKafka  # noqa: E402
+from runtime.clickhouse import connect  # noqa: E402
 from runtime.settings import Settings  # noqa: E402
 from schemas.api_metrics import ApiMetricsParams  # noqa: E402
 from schemas.event_message import encode_message, message_from_event, message_key  # noqa: E402
@@ -97,7 +97,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     args = parser.parse_args()
     with EmbeddedKafka() as kafka, tempfile.TemporaryDirectory() as tmp:
-        servers = kafka.bootstrap_servers  # type: ignore[attr-defined]
+        servers = kafka.bootstrap_servers
         fill_s = prefill(servers, "bench", args.events)
         raw_s = raw_consume(servers, "bench", args.events)
         load_s = load(servers, "bench", args.events, f"chdb://{tmp}/ch")

@@ -40,19 +40,47 @@ def summary(quick: bool) -> None:
     detection = json.loads((RESULTS / "detection.json").read_text())
     timelines = json.loads((RESULTS / "alert_timelines.json").read_text())
     rows = [
-        ("ingest single events", f"{ingest['ingest']['requests_per_s']:,.0f} req/s", f"{ingest['ratio_ingest_vs_bare']:.2f}x bare aiohttp", "≥ 0.5x"),
-        ("ingest p50 / p99", f"{ingest['ingest']['p50_ms']:.1f} / {ingest['ingest']['p99_ms']:.1f} ms", f"bare {ingest['bare']['p50_ms']:.1f} / {ingest['bare']['p99_ms']:.1f} ms", ""),
+        (
+            "ingest single events",
+            f"{ingest['ingest']['requests_per_s']:,.0f} req/s",
+            f"{ingest['ratio_ingest_vs_bare']:.2f}x bare aiohttp",
+            "≥ 0.5x",
+        ),
+        (
+            "ingest p50 / p99",
+            f"{ingest['ingest']['p50_ms']:.1f} / {ingest['ingest']['p99_ms']:.1f} ms",
+            f"bare {ingest['bare']['p50_ms']:.1f} / {ingest['bare']['p99_ms']:.1f} ms",
+            "",
+        ),
         ("ingest batch endpoint", f"{ingest['batch_events_per_s']:,} events/s", "", "≥ 50,000"),
         ("ingest peak RSS", f"{ingest['ingest_peak_rss_mb']} MB", "", "≤ 200 MB"),
-        ("loader", f"{loader['loader_events_per_s']:,} events/s", f"{loader['ratio_loader_vs_raw']:.2f}x raw consumption", "≥ 50,000 and ≥ 0.5x"),
+        (
+            "loader",
+            f"{loader['loader_events_per_s']:,} events/s",
+            f"{loader['ratio_loader_vs_raw']:.2f}x raw consumption",
+            "≥ 50,000 and ≥ 0.5x",
+        ),
         ("loader process peak RSS", f"{loader['peak_rss_mb']} MB", "includes chDB and the prefill", ""),
-        ("one evaluation tick", f"{evaluation['tick_rollup_s'] * 1000:.0f} ms", f"{evaluation['speedup_rollup_vs_raw']}x faster than raw ({evaluation['tick_raw_s'] * 1000:.0f} ms)", "≤ 1 s"),
-        ("one whole tick, all burning", f"{evaluation['whole_tick_steady_s'] * 1000:.0f} ms",
-         f"opening {evaluation['open_incidents']}: {evaluation['whole_tick_opening_s'] * 1000:.0f} ms", "≤ 1 s"),
+        (
+            "one evaluation tick",
+            f"{evaluation['tick_rollup_s'] * 1000:.0f} ms",
+            f"{evaluation['speedup_rollup_vs_raw']}x faster than raw ({evaluation['tick_raw_s'] * 1000:.0f} ms)",
+            "≤ 1 s",
+        ),
+        (
+            "one whole tick, all burning",
+            f"{evaluation['whole_tick_steady_s'] * 1000:.0f} ms",
+            f"opening {evaluation['open_incidents']}: {evaluation['whole_tick_opening_s'] * 1000:.0f} ms",
+            "≤ 1 s",
+        ),
         ("detection delay (median)", f"{detection['median_s']} s", f"{detection['incidents']} incidents", "≤ 90 s"),
         ("healthy 6 h, 50 routes", f"{timelines['healthy_6h_50_routes_notifications']} notifications", "", "0"),
-        ("Workbook example", f"page {timelines['workbook_page_tick']}, resolve {timelines['workbook_resolve_tick']}",
-         "errors in minutes 60-69", ""),
+        (
+            "Workbook example",
+            f"page {timelines['workbook_page_tick']}, resolve {timelines['workbook_resolve_tick']}",
+            "errors in minutes 60-69",
+            "",
+        ),
     ]
     print(f"\n{platform.node()} · {platform.machine()} · Python {platform.python_version()}{' · QUICK' if quick else ''}")
     for name, figure, ratio, goal in rows:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -19,8 +18,10 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from o11y.embedded import free_port, wait_for_port  # noqa: E402
+from support.processes import clean_env  # noqa: E402
 
 EVENT = {
     "kiloUserId": "user_123", "isAnonymous": False, "isStreaming": True, "userByok": False, "provider": "openai",
@@ -84,9 +85,8 @@ def main() -> None:
     secret = "sustained-secret"
     with EmbeddedKafka() as kafka, tempfile.TemporaryDirectory() as tmp:
         port, loader_port = free_port(), free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("O11Y_")}
-        env.update(O11Y_HTTP_HOST="127.0.0.1", O11Y_LOG_LEVEL="WARNING", O11Y_CLICKHOUSE_URL=f"chdb://{tmp}/ch",
-                   O11Y_KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap_servers,  # type: ignore[attr-defined]
+        env = clean_env(O11Y_HTTP_HOST="127.0.0.1", O11Y_LOG_LEVEL="WARNING", O11Y_CLICKHOUSE_URL=f"chdb://{tmp}/ch",
+                   O11Y_KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap_servers,
                    O11Y_CLIENT_SECRETS=json.dumps({"kilo-gateway": [secret]}))
         subprocess.run([sys.executable, "-m", "o11y.cli", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
         ingest = subprocess.Popen([sys.executable, "-m", "o11y.cli", "ingest"], env={**env, "O11Y_HTTP_PORT": str(port)})
@@ -102,7 +102,7 @@ def main() -> None:
                 process.terminate()
                 process.wait(60)
     samples = result["rss_samples_mb"]
-    after_warmup = [s for s in samples if s["t"] >= 60] or samples  # type: ignore[union-attr, attr-defined]
+    after_warmup = [s for s in samples if s["t"] >= 60] or samples  # type: ignore[attr-defined]
     result.update(rate=round(rate), minutes=args.minutes, **{
         f"{name}_rss_growth_after_first_minute_mb": round(after_warmup[-1][name] - after_warmup[0][name], 1)  # type: ignore[index]
         for name in ("ingest", "loader")})

@@ -11,13 +11,13 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from ingest import handlers
-from runtime.client_secrets import ClientSecrets
 from ingest.ingest_metrics import IngestMetrics
 from ingest.kafka_setup import build_producer, ensure_topics
-from ingest.posthog_forwarder import PostHogForwarder, build_posthog_client
 from ingest.openapi import openapi_document
+from ingest.posthog_forwarder import PostHogForwarder, build_posthog_client
 from ingest.publisher import EventPublisher
 from ingest.request_body import InflightBytes
+from runtime.client_secrets import ClientSecrets
 from runtime.health import READINESS, add_health_routes, tcp_reachable
 from runtime.http_server import harden, quiet_malformed_requests
 from runtime.settings import Settings

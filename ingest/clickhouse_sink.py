@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from ingest.loader_batch import Batch
 from ingest.loader_rows import INSERT_FORMAT, INSERT_SETTINGS
@@ -35,7 +34,7 @@ class ClickHouseSink:
                         "deduplicate_blocks_in_dependent_materialized_views": 1,
                     },
                 )
-            except Exception as err:  # noqa: BLE001 - every ClickHouse failure means "retry this batch"
+            except Exception as err:
                 raise InsertFailed(f"{type(err).__name__}: {str(err)[:300]}") from err
         return time.monotonic() - started
 

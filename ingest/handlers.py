@@ -18,11 +18,11 @@ from pydantic import ValidationError
 
 from ingest import responses
 from ingest.batch_body import BatchReader, Item
-from runtime.client_secrets import ClientSecrets
 from ingest.ingest_metrics import IngestMetrics
 from ingest.posthog_forwarder import PostHogForwarder
 from ingest.publisher import EventPublisher, PublishFailed, Record
 from ingest.request_body import BodyRejected, InflightBytes, json_body
+from runtime.client_secrets import ClientSecrets
 from schemas.api_metrics import ApiMetricsParams
 from schemas.event_message import encode_message, message_from_event, message_key
 
@@ -158,7 +158,8 @@ def _same_client(items: list[Item], secret: str | None) -> None:
     for item in items:
         raw = item.value.get("clientSecret") if isinstance(item.value, dict) else None
         if raw is not None and raw != secret:
-            issue = {"code": "mixed_clients", "path": [item.index], "message": "All events of a batch must carry the same client secret"}
+            issue = {"code": "mixed_clients", "path": [item.index],
+                     "message": "All events of a batch must carry the same client secret"}
             raise BodyRejected(responses.invalid_body([issue]))
 
 

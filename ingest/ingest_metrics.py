@@ -16,7 +16,7 @@ class IngestMetrics:
     posthog_failures: Counter
 
     @classmethod
-    def create(cls, registry: CollectorRegistry) -> "IngestMetrics":
+    def create(cls, registry: CollectorRegistry) -> IngestMetrics:
         return cls(
             requests=Counter(
                 "o11y_ingest_requests_total",

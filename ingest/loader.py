@@ -58,10 +58,10 @@ class CommitFailed(Exception):
     """The broker did not take the offsets; the batch is retried (its insert is deduplicated)."""
 
 
-class _Rebalance(ConsumerRebalanceListener):
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # kafka-python ships no types; subscribe() checks the class
     """Runs on the consumer's I/O loop: only bookkeeping here, positioning happens in the main loop."""
 
-    def __init__(self, loader: "Loader") -> None:
+    def __init__(self, loader: Loader) -> None:
         self._loader = loader
 
     def on_partitions_revoked(self, revoked: Any) -> None:
@@ -270,7 +270,7 @@ class Loader:
         commit = {TopicPartition(self._topic, p): OffsetAndMetadata(o, "", -1) for p, o in offsets.items()}
         try:
             self._consumer.commit(commit)
-        except Exception as err:  # noqa: BLE001 - retried: the insert is repeated (deduplicated), then the commit
+        except Exception as err:
             raise CommitFailed(f"offset commit failed: {type(err).__name__}") from err
         for tp, offset in commit.items():
             highwater = self._consumer.highwater(tp)

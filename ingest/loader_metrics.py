@@ -18,7 +18,7 @@ class LoaderMetrics:
     skipped_reloads: Counter
 
     @classmethod
-    def create(cls, registry: CollectorRegistry) -> "LoaderMetrics":
+    def create(cls, registry: CollectorRegistry) -> LoaderMetrics:
         return cls(
             rows_loaded=Counter("o11y_loader_rows_loaded_total", "Rows inserted into o11y.api_metrics.", registry=registry),
             batch_rows=Histogram(

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+
 from kafka import TopicPartition
 
 from ingest.kafka_ports import Consumer

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from datetime import timedelta
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -15,21 +15,22 @@ from prometheus_client import CollectorRegistry
 
 from ingest.clickhouse_sink import ClickHouseSink
 from ingest.dead_letters import DeadLetters
+from ingest.kafka_ports import Consumer
 from ingest.loader import Loader, LoaderPolicy
 from ingest.loader_metrics import LoaderMetrics
 from ingest.loader_progress import LoaderProgress
-from runtime.client_secrets import ClientSecrets
 from runtime.clickhouse import ClickHouseClient
+from runtime.client_secrets import ClientSecrets
 from runtime.health import READINESS, add_health_routes, tcp_reachable
 from runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def build_loader(settings: Settings, clickhouse: ClickHouseClient, registry: CollectorRegistry) -> Loader:
-    servers = settings.kafka_bootstrap_servers
-    consumer = KafkaConsumer(
-        bootstrap_servers=servers,
+def consumer_config(settings: Settings) -> dict[str, Any]:
+    """The loader's group member: manual commits, from the earliest offset when the group has none."""
+    return dict(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id="o11y-loader",
         group_id=settings.loader_group_id,
         enable_auto_commit=False,
@@ -43,12 +44,17 @@ def build_loader(settings: Settings, clickhouse: ClickHouseClient, registry: Col
         request_timeout_ms=20_000,
         max_partition_fetch_bytes=8 * 1024 * 1024,
     )
-    dlq = KafkaProducer(bootstrap_servers=servers, client_id="o11y-loader-dlq", acks="all", linger_ms=5)
+
+
+def build_loader(settings: Settings, clickhouse: ClickHouseClient, registry: CollectorRegistry,
+                 consumer: Consumer | None = None) -> Loader:
+    """The loader of `settings`; `consumer` replaces the group member made from `consumer_config`."""
+    dlq = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, client_id="o11y-loader-dlq", acks="all", linger_ms=5)
     policy = LoaderPolicy(batch_rows=settings.loader_batch_rows, batch_age_s=settings.loader_batch_ms / 1000,
                           batch_bytes=settings.loader_batch_bytes,
                           max_skew=timedelta(seconds=settings.loader_max_clock_skew_s))
     return Loader(
-        consumer,
+        consumer or KafkaConsumer(**consumer_config(settings)),
         ClickHouseSink(clickhouse),
         DeadLetters(dlq, settings.topic_dlq()),
         settings.kafka_topic,

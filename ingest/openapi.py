@@ -50,29 +50,68 @@ def openapi_document() -> dict[str, Any]:
     security: list[dict[str, list[str]]] = [{}, {"bearer": []}, {"clientSecretHeader": []}]
     return {
         "openapi": "3.1.0",
-        "info": {"title": "o11y ingest API", "version": "1",
-                 "description": "Per-request metrics from LLM API gateways. A 2xx means the event is in Kafka (acks=all)."},
+        "info": {
+            "title": "o11y ingest API",
+            "version": "1",
+            "description": "Per-request metrics from LLM API gateways. A 2xx means the event is in Kafka (acks=all).",
+        },
         "paths": {
-            "/ingest/api-metrics": {"post": {
-                "summary": "Report one gateway request", "operationId": "ingestEvent", "security": security,
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiMetricsEvent"}}}},
-                "responses": {"204": {"description": "Acknowledged by the broker"}, **COMMON_ERRORS},
-            }},
-            "/ingest/api-metrics/batch": {"post": {
-                "summary": "Report up to 1000 requests of one client", "operationId": "ingestBatch", "security": security,
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "array", "minItems": 1, "maxItems": 1000, "items": {"$ref": "#/components/schemas/ApiMetricsEvent"}}}}},
-                "responses": {
-                    "200": {"description": "Accepted items acknowledged; rejected items listed",
-                            "content": {"application/json": {"schema": batch_ok}}},
-                    **COMMON_ERRORS,
-                },
-            }},
-            "/healthz": {"get": {"summary": "Process alive", "operationId": "healthz", "responses": {"200": {"description": "alive"}}}},
-            "/readyz": {"get": {"summary": "Dependencies reachable, per component", "operationId": "readyz",
-                                "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
-            "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics",
-                                 "responses": {"200": {"description": "text exposition format"}}}},
+            "/ingest/api-metrics": {
+                "post": {
+                    "summary": "Report one gateway request",
+                    "operationId": "ingestEvent",
+                    "security": security,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiMetricsEvent"}}},
+                    },
+                    "responses": {"204": {"description": "Acknowledged by the broker"}, **COMMON_ERRORS},
+                }
+            },
+            "/ingest/api-metrics/batch": {
+                "post": {
+                    "summary": "Report up to 1000 requests of one client",
+                    "operationId": "ingestBatch",
+                    "security": security,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "array",
+                                    "minItems": 1,
+                                    "maxItems": 1000,
+                                    "items": {"$ref": "#/components/schemas/ApiMetricsEvent"},
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "Accepted items acknowledged; rejected items listed",
+                            "content": {"application/json": {"schema": batch_ok}},
+                        },
+                        **COMMON_ERRORS,
+                    },
+                }
+            },
+            "/healthz": {
+                "get": {"summary": "Process alive", "operationId": "healthz", "responses": {"200": {"description": "alive"}}}
+            },
+            "/readyz": {
+                "get": {
+                    "summary": "Dependencies reachable, per component",
+                    "operationId": "readyz",
+                    "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}},
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "operationId": "metrics",
+                    "responses": {"200": {"description": "text exposition format"}},
+                }
+            },
         },
         "components": {
             "schemas": schemas,

@@ -40,7 +40,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return run_dev(_settings(), demo=_incident(args) if args.demo else False)
 
 
-def _incident(args: argparse.Namespace) -> "Any":
+def _incident(args: argparse.Namespace) -> Any:
     from o11y.demo import Incident
 
     if args.incident == "none":

@@ -52,7 +52,11 @@ def make_event(rng: random.Random, elapsed_s: float, incident: Incident | None, 
     ttfb = int(rng.lognormvariate(math.log(typical_ms / 8), 0.4))
     complete = min(STREAM_TIMEOUT_MS, ttfb + int(rng.lognormvariate(math.log(typical_ms), 0.9)))
     status = rng.choices((200, 429, 500, 502, 400), weights=(99_950, 20, 10, 10, 10))[0]
-    hit = incident is not None and incident.active(elapsed_s) and (client, provider, model) == (MAIN_CLIENT, incident.provider, incident.model)
+    hit = (
+        incident is not None
+        and incident.active(elapsed_s)
+        and (client, provider, model) == (MAIN_CLIENT, incident.provider, incident.model)
+    )
     if hit and incident is not None and incident.kind == "errors" and rng.random() < 0.2:
         status = rng.choice((500, 502, 503))
     if hit and incident is not None and incident.kind == "slow":
@@ -62,13 +66,25 @@ def make_event(rng: random.Random, elapsed_s: float, incident: Incident | None, 
     input_tokens = rng.randrange(200, 60_000)
     output_tokens = rng.randrange(10, 4_000)
     event: dict[str, Any] = {
-        "kiloUserId": user, "isAnonymous": anonymous, "isStreaming": rng.random() < 0.9,
-        "userByok": rng.random() < 0.05, "mode": rng.choice(MODES), "provider": provider,
-        "requestedModel": model if rng.random() < 0.7 else "kilo/auto", "resolvedModel": model,
-        "toolsAvailable": tools, "toolsUsed": tools[: rng.randrange(0, len(tools) + 1)],
-        "ttfbMs": ttfb, "completeRequestMs": complete, "statusCode": status,
-        "tokens": {"inputTokens": input_tokens, "outputTokens": output_tokens, "cacheHitTokens": input_tokens // 3,
-                   "totalTokens": input_tokens + output_tokens},
+        "kiloUserId": user,
+        "isAnonymous": anonymous,
+        "isStreaming": rng.random() < 0.9,
+        "userByok": rng.random() < 0.05,
+        "mode": rng.choice(MODES),
+        "provider": provider,
+        "requestedModel": model if rng.random() < 0.7 else "kilo/auto",
+        "resolvedModel": model,
+        "toolsAvailable": tools,
+        "toolsUsed": tools[: rng.randrange(0, len(tools) + 1)],
+        "ttfbMs": ttfb,
+        "completeRequestMs": complete,
+        "statusCode": status,
+        "tokens": {
+            "inputTokens": input_tokens,
+            "outputTokens": output_tokens,
+            "cacheHitTokens": input_tokens // 3,
+            "totalTokens": input_tokens + output_tokens,
+        },
     }
     if not anonymous and rng.random() < 0.5:
         event["organizationId"] = f"org_{rng.randrange(1, 30)}"
@@ -83,8 +99,15 @@ class Progress:
     failed: int = 0
 
 
-async def run_demo(url: str, secrets: dict[str, str], rate: float, duration_s: float | None, incident: Incident | None,
-                   out: TextIO = sys.stdout, seed: int | None = None) -> Progress:
+async def run_demo(
+    url: str,
+    secrets: dict[str, str],
+    rate: float,
+    duration_s: float | None,
+    incident: Incident | None,
+    out: TextIO = sys.stdout,
+    seed: int | None = None,
+) -> Progress:
     """Send `rate` events/s, three in four from the main client, until `duration_s` (None: until cancelled)."""
     rng = random.Random(seed)
     progress = Progress()
@@ -113,8 +136,9 @@ async def run_demo(url: str, secrets: dict[str, str], rate: float, duration_s: f
     return progress
 
 
-async def _send(session: aiohttp.ClientSession, endpoint: str, event: dict[str, Any], headers: dict[str, str],
-                progress: Progress) -> None:
+async def _send(
+    session: aiohttp.ClientSession, endpoint: str, event: dict[str, Any], headers: dict[str, str], progress: Progress
+) -> None:
     progress.sent += 1
     try:
         async with session.post(endpoint, json=event, headers=headers, timeout=aiohttp.ClientTimeout(total=10)) as response:
@@ -122,7 +146,7 @@ async def _send(session: aiohttp.ClientSession, endpoint: str, event: dict[str, 
                 progress.accepted += 1
             else:
                 progress.refused += 1
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (TimeoutError, aiohttp.ClientError):
         progress.failed += 1
 
 
@@ -130,7 +154,16 @@ def _report(progress: Progress, elapsed: float, incident: Incident | None, out: 
     rate = progress.sent / elapsed if elapsed else 0.0
     state = ""
     if incident is not None:
-        state = " | incident " + ("ACTIVE" if incident.active(elapsed) else "over" if elapsed > incident.start_s else
-                                  f"in {incident.start_s - elapsed:.0f}s")
-    print(f"demo: {elapsed:5.0f}s sent {progress.sent:,} ({rate:.0f}/s) accepted {progress.accepted:,} "
-          f"refused {progress.refused:,} failed {progress.failed:,}{state}", file=out, flush=True)
+        state = " | incident " + (
+            "ACTIVE"
+            if incident.active(elapsed)
+            else "over"
+            if elapsed > incident.start_s
+            else f"in {incident.start_s - elapsed:.0f}s"
+        )
+    print(
+        f"demo: {elapsed:5.0f}s sent {progress.sent:,} ({rate:.0f}/s) accepted {progress.accepted:,} "
+        f"refused {progress.refused:,} failed {progress.failed:,}{state}",
+        file=out,
+        flush=True,
+    )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 import json
 import logging
 import secrets
 import signal
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -86,13 +86,13 @@ def prepare(settings: Settings, stack: ExitStack) -> Settings:
 async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = False) -> None:
     from prometheus_client import CollectorRegistry
 
-    from ingest.app import create_app
-    from ingest.clickhouse_migrations import migrate
     from alerting.alert_app import create_alert_app
     from alerting.alert_service import build_notifier
+    from ingest.app import create_app
+    from ingest.clickhouse_migrations import migrate
     from ingest.loader_service import create_loader_app
-    from runtime.clickhouse import connect
     from o11y.serve import retention
+    from runtime.clickhouse import connect
 
     clickhouse = await asyncio.to_thread(connect, settings.clickhouse_url or "")
     await asyncio.to_thread(migrate, clickhouse, retention(settings))

@@ -11,6 +11,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Self
 
 _PR_SET_PDEATHSIG = 1
 
@@ -51,7 +52,7 @@ class ChildProcess:
     def command(self) -> Sequence[str]:
         raise NotImplementedError
 
-    def start(self) -> "ChildProcess":
+    def start(self) -> Self:
         out = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
             list(self.command()), stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
@@ -90,7 +91,7 @@ class ChildProcess:
             self.process.kill()
             self.process.wait()
 
-    def __enter__(self) -> "ChildProcess":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from runtime.logs import configure_logging
 from runtime.settings import Settings
-
-from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ingest.clickhouse_migrations import Retention
@@ -20,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def _install_uvloop() -> None:
     try:
-        import uvloop  # type: ignore[import-not-found]
+        import uvloop
     except ImportError:
         return
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
@@ -57,7 +56,7 @@ def serve_ingest(settings: Settings) -> int:
     return 0
 
 
-def retention(settings: Settings) -> "Retention":
+def retention(settings: Settings) -> Retention:
     from ingest.clickhouse_migrations import Retention
 
     return Retention(settings.clickhouse_raw_ttl_days, settings.clickhouse_rollup_ttl_days, settings.clickhouse_alert_ttl_days)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any, Protocol, cast
-
 from urllib.parse import urlsplit
 
 import clickhouse_connect

@@ -27,7 +27,7 @@ async def tcp_reachable(servers: str, timeout_s: float = 1.0) -> str | None:
         host, _, port = server.strip().rpartition(":")
         try:
             _, writer = await asyncio.wait_for(asyncio.open_connection(host or "localhost", int(port)), timeout_s)
-        except (OSError, ValueError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, ValueError):
             continue
         writer.close()
         return None
@@ -53,11 +53,11 @@ async def readyz(request: web.Request) -> web.Response:
     body: dict[str, object] = {"status": "ready" if ready else "not ready"}
     if not _may_see_details(request):
         return web.json_response(body, status=200 if ready else 503)
-    body["components"] = {name: (reason or "ok") for name, reason in zip(checks, results)}
+    body["components"] = {name: (reason or "ok") for name, reason in zip(checks, results, strict=True)}
     notes = request.app[NOTES]
     if notes:
         texts = await asyncio.gather(*(note() for note in notes.values()))
-        body["notes"] = dict(zip(notes, texts))
+        body["notes"] = dict(zip(notes, texts, strict=True))
     return web.json_response(body, status=200 if ready else 503)
 
 

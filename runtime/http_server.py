@@ -40,7 +40,7 @@ class _QuietRequestHandler(web_protocol.RequestHandler):
 
 def quiet_malformed_requests(count: Callable[[], None] | None = None) -> None:
     """Install the quiet handler for this process (idempotent); `count` is called for each refused request."""
-    web_server.RequestHandler = _QuietRequestHandler  # type: ignore[misc]
+    web_server.RequestHandler = _QuietRequestHandler  # type: ignore[attr-defined]
     if count is not None and count not in _on_malformed:
         _on_malformed.append(count)
 

@@ -21,7 +21,7 @@ class AlertPolicy(_Spec):
     group_notifications_above: int = Field(default=3, ge=1)
 
     @model_validator(mode="after")
-    def _unique_names(self) -> "AlertPolicy":
+    def _unique_names(self) -> AlertPolicy:
         names = [s.name for s in self.slos]
         if len(set(names)) != len(names):
             raise ValueError(f"SLO names must be unique, got {names}")

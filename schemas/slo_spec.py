@@ -33,7 +33,7 @@ class BurnWindow(_Spec):
     burn_rate: Decimal = Field(gt=0)
 
     @model_validator(mode="after")
-    def _short_inside_long(self) -> "BurnWindow":
+    def _short_inside_long(self) -> BurnWindow:
         if self.short_minutes >= self.long_minutes:
             raise ValueError(f"short window ({self.short_minutes}m) must be shorter than the long one ({self.long_minutes}m)")
         return self
@@ -112,7 +112,7 @@ class SloSpec(_Spec):
         return data
 
     @model_validator(mode="after")
-    def _consistent_and_reachable(self) -> "SloSpec":
+    def _consistent_and_reachable(self) -> SloSpec:
         self._check_kind()
         ceiling = 1 / self.budget
         for window in self.windows:

@@ -1,0 +1,170 @@
+"""Golden files for what people and ClickHouse read: every Slack message kind and the tick's SQL.
+
+Regenerate after an intended change with: O11Y_UPDATE_GOLDEN=1 python -m pytest tests/alerting/test_golden.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alerting.burn_rate import WindowCount
+from alerting.decisions import TierReading
+from alerting.freshness import Freshness, PartitionProgress
+from alerting.incidents import Incident, Notice
+from alerting.slack_messages import alert_message, group_message, resolve_message
+from alerting.stale_data import STALE_KEY, fresh_message, stale_message
+from alerting.window_query import WindowCounts, build_query
+from schemas.alert_policy import DEFAULT_POLICY, default_policy, policy_from_document
+from schemas.slo_spec import BurnWindow, SloSpec
+
+GOLDEN = Path(__file__).parent / "golden"
+POLICY = default_policy()
+ERROR, P50, P90 = POLICY.slos
+PAGE, SLOW_PAGE, TICKET = ERROR.windows
+END = datetime(2026, 11, 22, 16, 30, tzinfo=timezone.utc)
+DIMENSION = ("openai", "anthropic/claude-sonnet-4.5", "kilo-gateway")
+LINKED = policy_from_document({**DEFAULT_POLICY, "slos": [{
+    **DEFAULT_POLICY["slos"][0], "runbook_url": "https://wiki.example/runbooks/{slo}",
+    "dashboard_url": "https://o11y.example/dimension/{provider}/{model}/{client}?incident={incident_id}"}]}).slos[0]
+RATIO = policy_from_document({**DEFAULT_POLICY, "slos": [{"name": "slow_requests", "title": "Slow requests",
+                                                         "kind": "latency_ratio", "latency": {"threshold_ms": 15000}}]}).slos[0]
+
+
+def check(name: str, actual: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("O11Y_UPDATE_GOLDEN"):
+        path.write_text(actual)
+    assert path.exists(), f"missing golden file {path}: run with O11Y_UPDATE_GOLDEN=1"
+    assert actual == path.read_text()
+
+
+def reading(slo: SloSpec, window: BurnWindow, long: tuple[int, int], short: tuple[int, int], **details: Any) -> TierReading:
+    counts = {(slo.name, window.long_minutes): WindowCount(*long), (slo.name, window.short_minutes): WindowCount(*short)}
+    return TierReading(slo, window, DIMENSION, END, WindowCounts(counts, details.get("classes", {}), details.get("over", {}),
+                                                             details.get("requests", {}), {}))
+
+
+def incident(severity: str = "page", slo: str = "error_rate", **fields: Any) -> Incident:
+    values: dict[str, Any] = {"id": "6f1c2a9e-5b1d-4c1e-9d7a-2f0b8e4c1a11", "key": (severity, slo, *DIMENSION),
+                              "status": "open", "tier": "5m/1m", "started_at": END - timedelta(minutes=4),
+                              "opened_at": END, "judged_at": END}
+    return Incident(**{**values, **fields})
+
+
+OPEN = reading(ERROR, PAGE, (37, 412), (12, 80), classes={("error_rate", 5): (7, 28, 2)})
+P90_OVER = {("latency_p90", m): tuple([8000, 6000, 4000, 3000, 2100, 1600, 1200, 900, 700, 520, 400, 180, 60, 10, 0, 0, 0, 0])
+            for m in (30, 360)}
+P90_READING = reading(
+    P90, TICKET, (14, 360), (3, 30), over=P90_OVER, requests={("latency_p90", 360): 8600, ("latency_p90", 30): 8600}
+)
+RESOLVED = incident(status="resolved", resolved_at=END, bad=212, total=2950, peak_burn=89.8, judged_at=END)
+FRESHNESS = Freshness(
+    (
+        PartitionProgress(0, END - timedelta(minutes=1), 0, END),
+        PartitionProgress(3, END - timedelta(minutes=6, seconds=12), 1204, END),
+        PartitionProgress(4, None, 52000, END),
+    ),
+    END + timedelta(seconds=5),
+    timedelta(seconds=120),
+)
+STALE = Incident("0d7e3b52-1a4f-4b8e-9c2d-7e6f5a4b3c2d", STALE_KEY, "open", "freshness", END - timedelta(minutes=6), END, END)
+
+CASES = {
+    "slack_page_error_rate.json": alert_message(Notice("opened", incident(), OPEN), ("gpt-4o", "o3-mini")),
+    "slack_page_error_rate_links.json": alert_message(
+        Notice("opened", incident(), TierReading(LINKED, LINKED.windows[0], DIMENSION, END, OPEN.counts))
+    ),
+    "slack_ticket_downgraded_error_rate.json": alert_message(Notice("opened", incident("ticket"), OPEN, downgraded=True)),
+    "slack_page_reopened_error_rate.json": alert_message(
+        Notice("reopened", incident(reopened=(END - timedelta(minutes=20), END)), OPEN)
+    ),
+    "slack_ticket_latency_p90.json": alert_message(
+        Notice("opened", incident("ticket", "latency_p90", tier="360m/30m"), P90_READING)
+    ),
+    "slack_page_latency_ratio.json": alert_message(
+        Notice("opened", incident(slo="slow_requests"), reading(RATIO, RATIO.windows[0], (60, 300), (20, 100)))
+    ),
+    "slack_resolve_error_rate.json": resolve_message(Notice("resolved", RESOLVED, reading(ERROR, PAGE, (1, 512), (0, 98)))),
+    "slack_resolve_no_traffic.json": resolve_message(Notice("resolved", RESOLVED, reading(ERROR, PAGE, (3, 40), (0, 0)))),
+    "slack_group_page.json": group_message(
+        "page",
+        [
+            Notice(
+                "opened",
+                incident(key=("page", "error_rate", "openrouter", f"made-up-{i}", "kilo-gateway")),
+                reading(ERROR, PAGE, (50, 100), (10, 20)),
+            )
+            for i in range(23)
+        ],
+        "on openrouter",
+    ),
+    "slack_group_resolve.json": group_message(
+        "page",
+        [
+            Notice(
+                "resolved",
+                incident(
+                    key=("page", "error_rate", "openrouter", f"made-up-{i}", "kilo-gateway"),
+                    status="resolved",
+                    resolved_at=END,
+                    peak_burn=500.0,
+                ),
+                None,
+            )
+            for i in range(4)
+        ],
+        "on openrouter",
+    ),
+    "slack_stale.json": stale_message(STALE, FRESHNESS, "api-metrics", 2),
+    "slack_fresh.json": fresh_message(
+        Incident(
+            STALE.id, STALE_KEY, "resolved", "freshness", STALE.started_at, END, END, resolved_at=END + timedelta(minutes=3)
+        ),
+        "api-metrics",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_slack_bodies_match_their_golden_files(name: str) -> None:
+    check(name, json.dumps(CASES[name], indent=2, ensure_ascii=False) + "\n")
+
+
+def test_the_tick_query_reads_the_rollup_once() -> None:
+    check("tick_query_rollup.sql", build_query(POLICY, END) + "\n")
+
+
+def test_an_off_bucket_latency_threshold_reads_the_raw_table_exactly() -> None:
+    document = {
+        **DEFAULT_POLICY,
+        "slos": [
+            {
+                "name": "ttfb",
+                "title": "TTFB",
+                "kind": "latency_percentile",
+                "latency": {"field": "ttfb_ms", "threshold_ms": 1234, "percentile": 90},
+            }
+        ],
+    }
+    check("tick_query_raw.sql", build_query(policy_from_document(document), END) + "\n")
+
+
+def test_the_percentile_rule_in_sql_agrees_with_the_python_rule(clickhouse: Any) -> None:
+    """ClickHouse decides bad minutes in the tick query; the same rule in Python renders messages and is property-tested."""
+    from fractions import Fraction
+
+    from alerting.burn_rate import percentile_exceeds
+    from alerting.window_query import percentile_exceeds_sql
+
+    for quantile in (Fraction(1, 2), Fraction(9, 10), Fraction(999, 1000)):
+        sql = percentile_exceeds_sql("o", "n", quantile)
+        rows = clickhouse.query(
+            f"SELECT n, o, {sql} FROM (SELECT number % 60 AS n, intDiv(number, 60) AS o FROM numbers(3600)) WHERE o <= n"
+        ).result_rows
+        assert all(bool(bad) is percentile_exceeds(o, n, quantile) for n, o, bad in rows)

@@ -1,0 +1,107 @@
+"""`o11y migrate` and `o11y load` as processes: an upgrade in place, and a loader killed hard mid-run."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from kafka import KafkaConsumer, TopicPartition
+
+from o11y.embedded import EmbeddedKafka, free_port
+from support.chdb_query import query_path
+from support.events import event_messages
+from support.kafka_io import produce
+from support.processes import clean_env
+from support.waiting import wait_until
+
+UPGRADE = """
+import sys
+from ingest.clickhouse_migrations import migrate
+from runtime.clickhouse import connect
+c = connect(sys.argv[1])
+assert migrate(c, target=1) == [1]
+c.command("INSERT INTO o11y.api_metrics (event_id, received_at, client_name, kilo_user_id, is_anonymous, is_streaming,"
+          " user_byok, provider, requested_model, resolved_model, tools_available, tools_used, ttfb_ms,"
+          " complete_request_ms, status_code, kafka_topic, kafka_partition, kafka_offset) VALUES (generateUUIDv4(),"
+          " now64(3), 'old', 'u', false, false, false, 'p', 'm', 'm', [], [], 1, 6000, 503, 't', 0, 0)")
+assert migrate(c) == [2, 3]
+assert migrate(c) == []
+assert c.query("SELECT name FROM system.columns WHERE database = 'o11y' AND table = 'alert_events' "
+               "ORDER BY position DESC LIMIT 1").result_rows == [("incident_id",)]
+print(c.query("SELECT sum(requests), sumForEachMerge(complete_ms_over)[7] FROM o11y.api_metrics_1m").result_rows)
+"""
+
+
+def test_an_older_schema_is_upgraded_in_place_and_its_rows_rolled_up(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", UPGRADE, f"chdb://{tmp_path / 'ch'}"], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[(1, 1)]"  # the old row, counted above 5000 ms
+
+
+def loader_env(kafka: EmbeddedKafka, topic: str, path: Path, port: int) -> dict[str, str]:
+    env = clean_env(
+        O11Y_KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap_servers,
+        O11Y_KAFKA_TOPIC=topic,
+        O11Y_CLICKHOUSE_URL=f"chdb://{path}",
+        O11Y_HTTP_PORT=str(port),
+        O11Y_HTTP_HOST="127.0.0.1",
+        O11Y_LOADER_BATCH_ROWS="250",
+        O11Y_LOADER_BATCH_MS="100",
+        O11Y_LOADER_SESSION_TIMEOUT_MS="6000",
+    )
+    return env
+
+
+def rows_loaded(port: int) -> float:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith("o11y_loader_rows_loaded_total "):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return 0.0
+
+
+def committed_total(kafka: EmbeddedKafka, topic: str) -> int:
+    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id="o11y-loader", enable_auto_commit=False)
+    try:
+        return sum(consumer.committed(TopicPartition(topic, p)) or 0 for p in consumer.partitions_for_topic(topic) or [])
+    finally:
+        consumer.close(autocommit=False)
+
+
+def test_a_loader_killed_hard_mid_run_and_restarted_loads_every_event_once(
+    kafka: EmbeddedKafka, topic: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "ch"
+    total = 20_000
+    produce(kafka.bootstrap_servers, topic, event_messages(total, "killed"))
+    port = free_port()
+    env = loader_env(kafka, topic, path, port)
+    assert subprocess.run([sys.executable, "-m", "o11y.cli", "migrate"], env=env, timeout=120).returncode == 0
+
+    first = subprocess.Popen([sys.executable, "-m", "o11y.cli", "load"], env=env)
+    try:
+        assert wait_until(lambda: rows_loaded(port) >= 1000, timeout_s=60)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    loaded_before_kill = rows_loaded(port)
+    assert loaded_before_kill == 0.0  # the process is gone
+
+    second = subprocess.Popen([sys.executable, "-m", "o11y.cli", "load"], env=env)
+    try:
+        assert wait_until(lambda: committed_total(kafka, topic) == total, timeout_s=120)
+        assert rows_loaded(port) < total, "the restarted loader should not have loaded everything again"
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(60) == 0
+    counts = query_path(str(path), "SELECT count(), uniqExact(event_id) FROM o11y.api_metrics")
+    assert counts == [[total, total]]
+    assert query_path(str(path), "SELECT sum(requests) FROM o11y.api_metrics_1m") == [[total]]

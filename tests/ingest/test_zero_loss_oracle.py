@@ -1,0 +1,167 @@
+"""Zero-loss oracle: load with faults injected, then every acknowledged event is counted exactly once.
+
+The load generator marks each event with a unique `kiloUserId` and records which ones got a 2xx
+(the obligations). While it runs the harness crashes the loader, detaches the raw table, freezes
+the broker, then stops Redis and makes Slack fail during alert ticks. Bounded: about a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import aiohttp
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
+from redis import Redis
+
+from ingest.app import create_app
+from ingest.loader import Loader
+from ingest.loader_service import build_loader
+from o11y.embedded import EmbeddedKafka, EmbeddedRedis
+from runtime.settings import Settings
+from schemas.alert_policy import DEFAULT_POLICY, policy_from_document
+from support.alerting_harness import make_evaluator
+from support.events import seed_event
+from support.live_server import LiveServer
+from support.loader_harness import Crashable, count, crashable, loader_settings
+from support.waiting import wait_until
+
+CLIENT, SECRET, TOPIC = "oracle-gateway", "oracle-secret-value", "oracle"
+BAD_MODEL = "oracle/failing-model"
+
+
+class Load:
+    """Concurrent senders; remembers every status per marker."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url + "/ingest/api-metrics"
+        self.statuses: dict[str, int] = {}
+        self.stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    async def _run(self) -> None:
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {SECRET}"}) as session:
+            await asyncio.gather(*(self._worker(session, w) for w in range(8)))
+
+    async def _worker(self, session: aiohttp.ClientSession, worker: int) -> None:
+        n = 0
+        while not self.stop.is_set():
+            marker = f"w{worker}-{n}"
+            n += 1
+            bad = n % 3 == 0
+            event = seed_event(clientSecret=..., kiloUserId=marker, resolvedModel=BAD_MODEL if bad else "oracle/healthy",
+                               statusCode=500 if bad and n % 2 == 0 else 200)
+            try:
+                async with session.post(self.url, json=event, timeout=aiohttp.ClientTimeout(total=10)) as response:
+                    self.statuses[marker] = response.status
+            except aiohttp.ClientError:
+                self.statuses[marker] = -1
+            await asyncio.sleep(0.002)
+
+    def __enter__(self) -> Load:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self._thread.join(30)
+
+
+class Loaders:
+    """The loader on a thread; `crash` makes that thread die the hard way: nothing flushed, nothing committed."""
+
+    def __init__(self, settings: Settings, clickhouse: Any) -> None:
+        self._settings, self._clickhouse = settings, clickhouse
+        self._stop = threading.Event()
+        self._crash = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        consumer = crashable(self._settings)
+        loader = build_loader(self._settings, self._clickhouse, CollectorRegistry(), consumer)
+        self._stop, self._crash = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(loader, consumer, self._stop, self._crash), daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _run(loader: Loader, consumer: Crashable, stop: threading.Event, crash: threading.Event) -> None:
+        loader.start()
+        while not stop.is_set():
+            if crash.is_set():
+                # Only this thread touches the consumer (kafka-python's is not thread-safe).
+                consumer.crash()
+                return
+            loader.step()
+        loader.shutdown()
+
+    def crash(self) -> None:
+        self._crash.set()
+        assert self._thread is not None
+        self._thread.join(60)
+        assert not self._thread.is_alive()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(60)
+
+
+def test_every_acknowledged_event_is_counted_exactly_once_through_faults(clickhouse: Any, slack: Any) -> None:
+    with EmbeddedKafka() as kafka:
+        servers = kafka.bootstrap_servers
+        ingest_settings = Settings(kafka_bootstrap_servers=servers, kafka_topic=TOPIC, kafka_ack_timeout_ms=1500,
+                                   client_secrets={CLIENT: [SecretStr(SECRET)]})
+        loaders = Loaders(loader_settings(servers, TOPIC, "oracle-loader"), clickhouse)
+        with LiveServer(lambda: create_app(ingest_settings)) as ingest, Load(ingest.url) as load:
+            loaders.start()
+            time.sleep(4)
+            loaders.crash()                                   # fault 1: the loader dies mid-run
+            loaders.start()
+            time.sleep(3)
+            clickhouse.command("DETACH TABLE o11y.api_metrics")  # fault 2: ClickHouse inserts fail
+            time.sleep(3)
+            clickhouse.command("ATTACH TABLE o11y.api_metrics")
+            time.sleep(2)
+            kafka.pause()                                     # fault 3: the broker stops answering
+            time.sleep(3)
+            kafka.resume()
+            time.sleep(4)
+        load_ended = datetime.now(timezone.utc)
+        statuses = Counter(load.statuses.values())
+        acked = {m for m, s in load.statuses.items() if s == 204}
+        assert set(statuses) <= {204, 503}, statuses          # valid input never got another 5xx
+        assert statuses[503] > 0 and len(acked) > 500, statuses
+
+        markers = f"SELECT kilo_user_id, count() FROM o11y.api_metrics WHERE kafka_topic = '{TOPIC}' GROUP BY kilo_user_id"
+        assert wait_until(lambda: acked <= {r[0] for r in clickhouse.query(markers).result_rows}, timeout_s=60)
+        loaders.stop()
+        stored = dict(clickhouse.query(markers).result_rows)
+        assert {m for m in acked if stored.get(m) != 1} == set(), "every acknowledged event exactly once"
+        assert set(stored) <= set(load.statuses), "nothing appears that was never sent"
+        assert all(n == 1 for n in stored.values()), "nothing appears twice"
+        rollup = count(clickhouse, f"SELECT sum(requests) FROM o11y.api_metrics_1m WHERE client_name = '{CLIENT}'")
+        assert rollup == len(stored), "the evaluator counts what analysts count"
+
+    # Alerting through faults: Redis down and Slack failing; the page still goes out, exactly once.
+    policy = policy_from_document({**DEFAULT_POLICY, "page_clients": [CLIENT]})
+    redis_server = EmbeddedRedis().start()
+    redis = Redis.from_url(redis_server.url, socket_timeout=1, socket_connect_timeout=1)
+    evaluator = make_evaluator(clickhouse, redis, slack, policy=policy)
+    redis_server.stop()
+    slack.failures = [500, 429]
+    last_loaded = load_ended - timedelta(seconds=2)  # a minute holding at least 2 s of the load
+    first_minute = last_loaded.replace(second=5, microsecond=0) + timedelta(minutes=1)
+    decisions = evaluator.evaluate_tick(first_minute)
+    restarted = EmbeddedRedis(port=redis_server.port).start()
+    try:
+        decisions += evaluator.evaluate_tick(first_minute + timedelta(minutes=1))
+    finally:
+        restarted.stop()
+    pages = [(s, b["text"]) for s, b in slack.posts if s == "page"]
+    assert len(pages) == 1 and BAD_MODEL in pages[0][1], json.dumps([d.as_dict() for d in decisions])[:2000]

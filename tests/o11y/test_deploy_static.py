@@ -1,0 +1,135 @@
+"""docker-compose.yml, the Dockerfile, the Kubernetes manifests and the cluster DDL, checked without a Docker engine."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ingest.clickhouse_cluster import cluster_ddl
+from o11y.cli import build_parser
+from runtime.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+MANIFESTS = [doc for path in sorted((ROOT / "deploy" / "k8s").glob("*.yaml"))
+             for doc in yaml.safe_load_all(path.read_text()) if doc]
+SETTINGS = {f"O11Y_{name.upper()}" for name in Settings.model_fields}
+O11Y_SERVICES = ("migrate", "ingest", "loader", "alert")
+
+
+def containers() -> list[dict[str, Any]]:
+    out = []
+    for doc in MANIFESTS:
+        spec = doc.get("spec", {})
+        pod = spec.get("template", {}).get("spec", {})
+        out.extend(pod.get("containers", []))
+    return out
+
+
+def env_names_in_manifests() -> set[str]:
+    names = set()
+    for doc in MANIFESTS:
+        if doc["kind"] in {"ConfigMap", "Secret"}:
+            names |= {k for k in {**doc.get("data", {}), **doc.get("stringData", {})} if k.startswith("O11Y_")}
+    for container in containers():
+        names |= {e["name"] for e in container.get("env", [])}
+    return names
+
+
+def test_every_o11y_variable_set_anywhere_exists_in_the_settings_model() -> None:
+    compose_vars = {k for name in O11Y_SERVICES for k in COMPOSE["services"][name]["environment"]}
+    example = {line.split("=", 1)[0] for line in (ROOT / "deploy" / "o11y.env.example").read_text().splitlines()
+               if line.startswith("O11Y_")}
+    used = compose_vars | example | env_names_in_manifests()
+    assert used and used <= SETTINGS, used - SETTINGS
+
+
+def test_every_settings_variable_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert {v for v in SETTINGS if f"`{v}`" not in readme} == set()
+
+
+@pytest.mark.parametrize("command", sorted({tuple(COMPOSE["services"][s]["command"]) for s in O11Y_SERVICES}
+                                            | {tuple(c["args"]) for c in containers()}))
+def test_every_service_command_is_an_o11y_subcommand(command: tuple[str, ...]) -> None:
+    build_parser().parse_args(list(command))
+
+
+def test_compose_wires_health_and_ordering() -> None:
+    services = COMPOSE["services"]
+    for name in ("kafka", "clickhouse", "redis", "ingest"):
+        assert "healthcheck" in services[name], name
+    assert services["loader"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["ingest"]["depends_on"]["kafka-init"]["condition"] == "service_completed_successfully"
+    assert services["ingest"]["ports"] == ["8080:8080"]
+    assert set(COMPOSE["volumes"]) == {"kafka-data", "clickhouse-data", "redis-data"}
+    assert services["ingest"]["environment"]["O11Y_HTTP_PORT"] == "8080"
+    topics = services["kafka-init"]["command"][0]
+    assert "--topic api-metrics " in topics and "--topic api-metrics-dlq " in topics
+
+
+def test_the_image_is_multi_stage_non_root_and_serves_on_the_probed_port() -> None:
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    assert len(re.findall(r"^FROM ", dockerfile, flags=re.M)) == 2
+    assert re.search(r"^USER 10001$", dockerfile, flags=re.M) and 'ENTRYPOINT ["o11y"]' in dockerfile
+    assert "EXPOSE 8080" in dockerfile
+    for container in containers():
+        ports = {p["containerPort"] for p in container.get("ports", [])}
+        assert ports in ({8080}, set()), container["name"]
+        if ports:
+            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert container["image"] == COMPOSE["services"]["ingest"]["image"]
+
+
+def test_the_deployed_slo_file_is_the_validated_default() -> None:
+    from alerting.slo_config import load_policy
+    from schemas.alert_policy import default_policy
+
+    assert load_policy(ROOT / "deploy" / "slo.yaml") == default_policy()
+    [slo_map] = [d for d in MANIFESTS if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "o11y-slo"]
+    assert yaml.safe_load(slo_map["data"]["slo.yaml"]) == yaml.safe_load((ROOT / "deploy" / "slo.yaml").read_text())
+
+
+def test_alerting_runs_two_replicas_and_loaders_fit_the_partitions() -> None:
+    by_name = {
+        d["metadata"]["name"]: d
+        for d in MANIFESTS
+        if d["kind"] not in {"PodDisruptionBudget", "Service", "HorizontalPodAutoscaler"}
+    }
+    assert by_name["o11y-alert"]["spec"]["replicas"] == 2
+    partitions = int(by_name["o11y-env"]["data"]["O11Y_KAFKA_PARTITIONS"])
+    assert by_name["o11y-loader"]["spec"]["replicas"] <= partitions
+    assert by_name["o11y-ingest"]["kind"] == "Deployment" and by_name["o11y-ingest"]["spec"]["replicas"] >= 2
+    assert any(d["kind"] == "HorizontalPodAutoscaler" for d in MANIFESTS)
+
+
+def columns(ddl: str, table: str) -> list[str]:
+    body = re.search(rf"CREATE TABLE IF NOT EXISTS o11y\.{table}\b[^(]*\((.*?)\n\) ENGINE", ddl, flags=re.S)
+    assert body, table
+    return [line.strip().split()[0] for line in body.group(1).strip().splitlines()]
+
+
+def test_the_checked_in_cluster_ddl_is_current_and_matches_the_single_node_schema(clickhouse: Any) -> None:
+    ddl = (ROOT / "deploy" / "clickhouse" / "cluster.sql").read_text()
+    assert ddl == cluster_ddl("o11y"), "regenerate: python -m ingest.clickhouse_cluster o11y > deploy/clickhouse/cluster.sql"
+    for table in (
+        "api_metrics",
+        "api_metrics_1m",
+        "loaded_offsets",
+        "alert_events",
+        "loader_progress",
+        "incidents",
+        "alert_ticks",
+    ):
+        live = [
+            r[0]
+            for r in clickhouse.query(
+                f"SELECT name FROM system.columns WHERE database = 'o11y' AND table = '{table}' ORDER BY position"
+            ).result_rows
+        ]
+        assert columns(ddl, f"{table}_local") == live, table

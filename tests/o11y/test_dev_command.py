@@ -1,0 +1,102 @@
+"""`o11y dev` as a newcomer runs it: starts, takes an event, stops with no process left behind, keeps its data."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from redis import Redis
+
+from o11y.embedded import free_port
+from support.chdb_query import query_path
+from support.events import seed_event
+from support.processes import clean_env
+from support.waiting import wait_until
+
+
+def children_of(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.extend(int(c) for c in (task / "children").read_text().split())
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status
+
+
+def dev_session(data_dir: Path, user: str) -> list[str]:
+    """Start `o11y dev`, send one event as `user`, wait until it is loaded, Ctrl-C; return what it printed."""
+    port = free_port()
+    env = clean_env(O11Y_HTTP_PORT=str(port), O11Y_HTTP_HOST="127.0.0.1", O11Y_DATA_DIR=str(data_dir))
+    process = subprocess.Popen([sys.executable, "-m", "o11y.cli", "dev"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any("ready" in line for line in lines):
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        assert any("ready" in line for line in lines), "".join(lines)
+        for component in ("kafka", "clickhouse", "redis", "ingest", "loader", "alerting"):
+            assert any(f"o11y dev: {component}" in line for line in lines), component
+        secret = re.search(r"with secret (\S+)", "".join(lines))
+        assert secret, "".join(lines)
+        children = children_of(process.pid)
+        assert len(children) >= 2, "the embedded broker and redis-server run as children"
+
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/ingest/api-metrics",
+            data=json.dumps(seed_event(clientSecret=secret.group(1), kiloUserId=user)).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 204
+
+        def loaded() -> bool:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as metrics:
+                return "o11y_loader_rows_loaded_total 1.0" in metrics.read().decode()
+
+        assert wait_until(loaded, timeout_s=60), "the loader of `o11y dev` never stored the event"
+        redis_url = re.search(r"o11y dev: redis\s+(redis://\S+)", "".join(lines))
+        assert redis_url, "".join(lines)
+        redis = Redis.from_url(redis_url.group(1))
+        remembered = redis.get("o11y:test:remembered")
+        lines.append(f"remembered: {remembered.decode() if isinstance(remembered, bytes) else remembered}\n")
+        redis.set("o11y:test:remembered", user)
+        redis.close()
+        process.send_signal(signal.SIGINT)
+        assert process.wait(30) == 0
+        assert wait_until(lambda: not any(alive(c) for c in children), timeout_s=10), "a child outlived `o11y dev`"
+        return lines
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_dev_serves_loads_stops_cleanly_and_keeps_its_data_across_restarts(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    first = dev_session(data_dir, "first-run")
+    second = dev_session(data_dir, "second-run")
+    secret_line = [line for line in first if "with secret" in line]
+    assert secret_line == [line for line in second if "with secret" in line], "the dev secret survives a restart"
+    rows = query_path(
+        str((data_dir / "chdb").resolve()), "SELECT kilo_user_id, client_name FROM o11y.api_metrics ORDER BY kilo_user_id"
+    )
+    assert rows == [["first-run", "kilo-gateway"], ["second-run", "kilo-gateway"]]
+    assert "remembered: None\n" in first and "remembered: first-run\n" in second, "Redis state survives a restart"
+    assert (data_dir / "redis").is_dir()

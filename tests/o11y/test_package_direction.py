@@ -1,0 +1,64 @@
+"""Packages point one way: o11y (the roof) → alerting, ingest → schemas, runtime (the bottom). Nothing imports the roof."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+OURS = {"o11y", "alerting", "ingest", "schemas", "runtime"}
+MAY_IMPORT = {
+    "schemas": {"schemas"},
+    "runtime": {"runtime"},
+    "ingest": {"ingest", "schemas", "runtime"},
+    "alerting": {"alerting", "schemas", "runtime"},
+    "o11y": OURS,
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Top-level modules and packages a module imports, lazily inside functions included."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def imported_packages(path: Path) -> set[str]:
+    return imported_modules(path) & OURS
+
+
+@pytest.mark.parametrize("package", sorted(MAY_IMPORT))
+def test_a_package_imports_only_what_is_below_it(package: str) -> None:
+    wrong = {
+        str(path.relative_to(ROOT)): sorted(imported_packages(path) - MAY_IMPORT[package])
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if imported_packages(path) - MAY_IMPORT[package]
+    }
+    assert wrong == {}
+
+
+def private_reaches(path: Path) -> list[str]:
+    """`thing._private` where `thing` is not the class's own `self`/`cls`: a test reaching behind an interface."""
+    return [
+        f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}"
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+        and not (isinstance(node.value, ast.Name) and node.value.id in {"self", "cls"})
+    ]
+
+
+def test_tests_use_seams_not_each_other_or_privates() -> None:
+    """Shared test code lives in tests/support; a test never imports another test module or touches a private."""
+    files = sorted((ROOT / "tests").rglob("*.py"))
+    test_modules = {path.stem for path in files if path.stem.startswith("test_")} | {"conftest"}
+    cross = {str(path.relative_to(ROOT)): sorted(mods & test_modules)
+             for path in files if (mods := imported_modules(path)) & test_modules}
+    assert cross == {}
+    assert [reach for path in files for reach in private_reaches(path)] == []
+

@@ -1,0 +1,117 @@
+"""The SLO spec: the seed's windows, explicit kinds, per-SLO overrides, and clear errors for what cannot work."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from schemas.alert_policy import DEFAULT_POLICY, default_policy, policy_from_document
+
+
+def test_the_default_policy_keeps_the_seed_windows_and_makes_latency_percentiles_per_minute() -> None:
+    policy = default_policy()
+    assert [(s.name, s.kind) for s in policy.slos] == [
+        ("error_rate", "error_rate"), ("latency_p50", "latency_percentile"), ("latency_p90", "latency_percentile")]
+    for slo in policy.slos:
+        assert slo.min_requests == 10 and slo.min_bad_events == 5 and slo.include_byok
+        assert [(w.severity, w.long_minutes, w.short_minutes, w.burn_rate) for w in slo.windows] == [
+            ("page", 5, 1, Decimal("14.4")), ("page", 30, 3, Decimal("6")), ("ticket", 360, 30, Decimal("1"))]
+    error, p50, p90 = policy.slos
+    assert error.objective == Decimal("0.999") and error.status_ranges() == [(400, 599)]
+    assert p50.objective == p90.objective == Decimal("0.99") and p50.per_minute and p50.unit == "minute"
+    assert p50.latency is not None and p90.latency is not None
+    assert (p50.latency.percentile, p50.latency.threshold_ms, p50.latency.statuses) == (Decimal(50), 5000, "success")
+    assert (p90.latency.percentile, p90.latency.threshold_ms) == (Decimal(90), 30000)
+    assert policy.page_clients == ("kilo-gateway",) and policy.resolve_after_ticks == 1
+    assert (policy.cooldown("page"), policy.cooldown("ticket")) == (900, 14400)
+
+
+def document(**slo: object) -> dict[str, object]:
+    return {**DEFAULT_POLICY, "slos": [{"name": "custom", "title": "Custom", **slo}]}
+
+
+def test_an_slo_overrides_objective_statuses_windows_gates_and_byok() -> None:
+    policy = policy_from_document(document(
+        objective="0.99", error_statuses=["429", "500-599"], include_byok=False, min_requests=50, min_bad_events=20,
+        windows=[{"severity": "ticket", "long_minutes": 60, "short_minutes": 5, "burn_rate": 2}],
+    ))
+    [slo] = policy.slos
+    assert slo.kind == "error_rate" and slo.status_ranges() == [(429, 429), (500, 599)]
+    assert not slo.include_byok and slo.min_requests == 50 and slo.min_bad_events == 20 and slo.windows[0].name == "60m/5m"
+
+
+def test_the_seed_request_ratio_stays_available_as_an_explicit_kind() -> None:
+    [slo] = policy_from_document(document(kind="latency_ratio", latency={"threshold_ms": 5000, "statuses": "all"})).slos
+    assert slo.kind == "latency_ratio" and not slo.per_minute and slo.unit == "request"
+
+
+def test_runbook_and_dashboard_links_are_templates() -> None:
+    [slo] = policy_from_document(document(error_statuses=[">=500"], runbook_url="https://wiki/run/{slo}?m={model}")).slos
+    assert slo.link(slo.runbook_url, slo="errors", model="gpt-4") == "https://wiki/run/errors?m=gpt-4"
+
+
+@pytest.mark.parametrize(
+    "slo, message",
+    [
+        ({"objective": "0.9", "error_statuses": [">=500"]}, "burn rate 14.4 can never be reached"),
+        ({"error_statuses": ["teapot"]}, "status rule 'teapot'"),
+        (
+            {"error_statuses": [">=400"], "latency": {"threshold_ms": 1}},
+            "give error_statuses (kind error_rate) or latency, not both",
+        ),
+        ({"kind": "error_rate", "latency": {"threshold_ms": 1}}, "kind error_rate needs error_statuses and no latency"),
+        ({"latency": {"threshold_ms": 5000}}, "say `kind: latency_percentile`"),
+        ({"kind": "latency_ratio", "latency": {"threshold_ms": 5000, "percentile": 50}}, "belongs to kind latency_percentile"),
+        ({"latency": {"field": "tokens", "threshold_ms": 5, "percentile": 50}}, "complete_request_ms"),
+        ({"latency": {"threshold_ms": 5, "percentile": 100}}, "less than 100"),
+        (
+            {
+                "error_statuses": [">=500"],
+                "windows": [{"severity": "page", "long_minutes": 5, "short_minutes": 5, "burn_rate": 2}],
+            },
+            "must be shorter",
+        ),
+        ({"error_statuses": [">=500"], "objective": "1"}, "less than 1"),
+        (
+            {"latency": {"threshold_ms": 5000, "percentile": 50}, "min_bad_events": 6},
+            "min_bad_events 6 can never be reached — the long window holds at most 5 bad minutes",
+        ),
+        (
+            {
+                "latency": {"threshold_ms": 5000, "percentile": 50},
+                "objective": "0.9",
+                "windows": [{"severity": "page", "long_minutes": 2, "short_minutes": 1, "burn_rate": 2}],
+                "min_bad_events": 1,
+            },
+            "even 2 bad minutes of 2 are not unlikely enough",
+        ),
+        ({"error_statuses": [">=500"], "runbook_url": "https://wiki/{service}"}, "unknown placeholder {service}"),
+    ],
+)
+def test_bad_specs_fail_with_a_message_that_says_why(slo: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        policy_from_document(document(**slo))
+    assert message in str(error.value)
+
+
+def test_the_readme_slo_file_is_valid_and_equals_the_built_in_default() -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("### The SLO file") :]
+    document = yaml.safe_load(re.search(r"```yaml\n(.*?)```", section, flags=re.S).group(1))  # type: ignore[union-attr]
+    assert policy_from_document(document) == default_policy()
+
+
+def test_the_deploy_slo_file_equals_the_built_in_default() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(__file__).resolve().parents[2] / "deploy" / "slo.yaml"
+    assert policy_from_document(yaml.safe_load(path.read_text())) == default_policy()

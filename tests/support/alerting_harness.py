@@ -1,0 +1,39 @@
+"""An evaluator wired to the real chDB, a real redis-server and the local Slack stand-in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
+
+from alerting.alert_log import Decision
+from alerting.alert_metrics import AlertMetrics
+from alerting.alert_service import build_evaluator, build_notifier, courier
+from alerting.evaluator import Evaluator
+from runtime.settings import Settings
+from schemas.alert_policy import AlertPolicy, default_policy
+
+STATE_TABLES = ("o11y.incidents", "o11y.alert_ticks")
+
+
+def forget_alert_state(clickhouse: Any) -> None:
+    """Each test's timeline starts with no incidents and no judged minutes (the chDB is shared by the session)."""
+    for table in STATE_TABLES:
+        clickhouse.command(f"TRUNCATE TABLE {table}")
+
+
+def make_evaluator(clickhouse: Any, redis: Any, slack: Any, policy: AlertPolicy | None = None,
+                   registry: CollectorRegistry | None = None, fresh_state: bool = True, **settings: Any) -> Evaluator:
+    config = Settings(slack_page_webhook_url=SecretStr(slack.url("page")),
+                      slack_ticket_webhook_url=SecretStr(slack.url("ticket")), **settings)
+    if fresh_state:
+        forget_alert_state(clickhouse)
+    metrics = AlertMetrics.create(registry or CollectorRegistry())
+    return build_evaluator(
+        config, policy or default_policy(), clickhouse, redis, courier(config, build_notifier(config)), metrics
+    )
+
+
+def outcomes(decisions: list[Decision]) -> list[tuple[str, str, str, str]]:
+    return [(d.decision, d.severity, d.slo, d.tier) for d in decisions]

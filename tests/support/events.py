@@ -1,0 +1,52 @@
+"""The secrets the suite uses (every log line is checked for them) and the seed worker's test event."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from schemas.api_metrics import ApiMetricsParams
+from schemas.event_message import encode_message, message_from_event, message_key
+
+SECRET = "test-secret-0123456789"
+ROTATED_SECRET = "test-secret-rotated-abcdef"
+OTHER_CLIENT_SECRET = "other-client-secret-xyz"
+WEBHOOK_TOKEN = "xWebhookToken0o11yTestSecret"
+HEARTBEAT_TOKEN = "hb-token-0o11y-test-secret"
+ADMIN_TOKEN = "admin-token-0123456789abcdef"
+ALL_SECRETS = (SECRET, ROTATED_SECRET, OTHER_CLIENT_SECRET, "oracle-secret-value", "sustained-secret", WEBHOOK_TOKEN,
+               HEARTBEAT_TOKEN, ADMIN_TOKEN)
+
+
+def seed_event(**overrides: Any) -> dict[str, Any]:
+    """The seed worker's test fixture (facts §6)."""
+    event: dict[str, Any] = {
+        "clientSecret": SECRET,
+        "kiloUserId": "user_123",
+        "organizationId": "org_456",
+        "isAnonymous": False,
+        "isStreaming": True,
+        "userByok": False,
+        "mode": "build",
+        "provider": "openai",
+        "requestedModel": "kilo/auto",
+        "resolvedModel": "anthropic/claude-sonnet-4.5",
+        "toolsAvailable": ["function:get_weather", "function:searchDocs"],
+        "toolsUsed": ["function:searchDocs"],
+        "ttfbMs": 45,
+        "completeRequestMs": 123,
+        "statusCode": 200,
+        "tokens": {"inputTokens": 10, "outputTokens": 20, "cacheWriteTokens": 0, "cacheHitTokens": 3, "totalTokens": 30},
+    }
+    event.update(overrides)
+    return {k: v for k, v in event.items() if v is not ...}
+
+
+def event_messages(count: int, client_name: str, **overrides: Any) -> list[tuple[bytes, bytes]]:
+    """Encoded (key, value) pairs exactly as ingest produces them."""
+    out = []
+    for i in range(count):
+        event = ApiMetricsParams.model_validate(seed_event(**{"kiloUserId": f"user-{i}", **overrides}))
+        message = message_from_event(event, client_name, datetime.now(timezone.utc))
+        out.append((message_key(message), encode_message(message)))
+    return out

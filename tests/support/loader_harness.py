@@ -1,0 +1,69 @@
+"""Running a real loader (tansu → chDB) on a thread for the duration of a test."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from kafka import KafkaConsumer
+from prometheus_client import CollectorRegistry
+
+from ingest.kafka_ports import Consumer
+from ingest.loader import Loader
+from ingest.loader_service import build_loader, consumer_config
+from runtime.clickhouse import ClickHouseClient
+from runtime.settings import Settings
+
+
+def loader_settings(servers: str, topic: str, group: str, **extra: Any) -> Settings:
+    return Settings(
+        kafka_bootstrap_servers=servers,
+        kafka_topic=topic,
+        loader_group_id=group,
+        loader_session_timeout_ms=6000,
+        loader_batch_ms=200,
+        **extra,
+    )
+
+
+class Crashable(KafkaConsumer):  # type: ignore[misc]  # kafka-python ships no types
+    """The loader's real group member; `crash` leaves the group the way a killed process does, committing nothing."""
+
+    def crash(self) -> None:
+        self.close(autocommit=False)
+
+
+class DiesBeforeEveryCommit(Crashable):
+    """...in a process that "dies" after each insert, before its commit: no offset ever reaches the broker."""
+
+    def commit(self, offsets: Any = None) -> None:
+        return None
+
+
+def dies_before_every_commit(settings: Settings) -> DiesBeforeEveryCommit:
+    return DiesBeforeEveryCommit(**consumer_config(settings))
+
+
+def crashable(settings: Settings) -> Crashable:
+    return Crashable(**consumer_config(settings))
+
+
+@contextmanager
+def running_loader(settings: Settings, clickhouse: ClickHouseClient, registry: CollectorRegistry | None = None,
+                   consumer: Consumer | None = None) -> Iterator[Loader]:
+    loader = build_loader(settings, clickhouse, registry or CollectorRegistry(), consumer)
+    stop = threading.Event()
+    thread = threading.Thread(target=loader.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield loader
+    finally:
+        stop.set()
+        thread.join(60)
+        assert not thread.is_alive(), "the loader did not stop"
+
+
+def count(clickhouse: ClickHouseClient, sql: str, **parameters: Any) -> int:
+    return int(clickhouse.query(sql, parameters=parameters).result_rows[0][0])

@@ -1,0 +1,108 @@
+"""Building alerting timelines: rows at chosen minutes, straight into the real raw table (the rollup follows)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+
+def unique_base() -> datetime:
+    """A minute far from other tests' data (and from real time), so windows only see this test's rows."""
+    offset = uuid.uuid4().int % 50_000
+    return datetime(2031, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=offset * 400)
+
+
+class Timeline:
+    def __init__(self, clickhouse: Any, base: datetime | None = None) -> None:
+        self.clickhouse = clickhouse
+        self.base = base or unique_base()
+
+    def at(self, minute: int, second: int = 5) -> datetime:
+        """The tick time `minute` minutes after the base (ticks run at :05)."""
+        return self.base + timedelta(minutes=minute, seconds=second)
+
+    def requests(self, minute: int, count: int, *, status: int = 200, complete_ms: int = 300, ttfb_ms: int = 50,
+                 client: str = "kilo-gateway", provider: str = "openai", model: str = "gpt-4", byok: bool = False) -> None:
+        if count <= 0:
+            return
+        start = self.base + timedelta(minutes=minute)
+        self.clickhouse.command(
+            "INSERT INTO o11y.api_metrics (event_id, received_at, client_name, kilo_user_id, is_anonymous, is_streaming,"
+            " user_byok, provider, requested_model, resolved_model, tools_available, tools_used, ttfb_ms,"
+            " complete_request_ms, status_code, kafka_topic, kafka_partition, kafka_offset) "
+            "SELECT generateUUIDv4(), "
+            "toDateTime64({start:DateTime64(3)}, 3, 'UTC') + toIntervalMillisecond(intDiv(number * 60000, {count:UInt64})),"
+            " {client:String}, 'user', false, true, {byok:Bool}, {provider:String}, {model:String}, {model:String},"
+            " [], [], {ttfb:UInt64}, {complete:UInt64}, {status:UInt16}, 'timeline', 0, 0 FROM numbers({count:UInt64})",
+            parameters={
+                "start": start.replace(tzinfo=None),
+                "client": client,
+                "byok": byok,
+                "provider": provider,
+                "model": model,
+                "ttfb": ttfb_ms,
+                "complete": complete_ms,
+                "status": status,
+                "count": count,
+            },
+        )
+
+    def traffic(
+        self, first: int, last: int, per_minute: int, bad_fraction: float = 0.0, *, bad_status: int = 500, **kwargs: Any
+    ) -> None:
+        """`per_minute` requests in each minute of [first, last), a fraction of them errors."""
+        for minute in range(first, last):
+            bad = round(per_minute * bad_fraction)
+            self.requests(minute, per_minute - bad, **kwargs)
+            self.requests(minute, bad, status=bad_status, **kwargs)
+
+
+def _hashed_normal(salt: int) -> str:
+    """A standard normal from two hashed uniforms (Box–Muller): the same rows every run."""
+    u1 = f"((cityHash64(n, {{seed:UInt64}}, {salt}) % 1000000000) + 0.5) / 1000000000"
+    u2 = f"((cityHash64(n, {{seed:UInt64}}, {salt + 1}) % 1000000000) + 0.5) / 1000000000"
+    return f"sqrt(-2 * ln({u1})) * cos(2 * pi() * {u2})"
+
+
+def realistic(
+    timeline: Timeline,
+    first: int,
+    last: int,
+    dimensions: int,
+    per_minute: int,
+    *,
+    seed: int = 7,
+    error_rate: float = 0.0005,
+    complete_median_ms: int = 2000,
+    ttfb_median_ms: int = 400,
+    complete_sigma: float = 1.0,
+    ttfb_sigma: float = 0.8,
+    slow: tuple[int, int, int, int] | None = None,
+    client: str = "kilo-gateway",
+) -> None:
+    """LLM-like traffic on `dimensions` routes (provider-{i % 5}, model-{i}): log-normal latencies capped at 60 s,
+    TTFB at most the complete time, random errors at `error_rate`. `slow` = (route, first, last, complete median)
+    makes one route's median that slow for minutes [first, last)."""
+    count = (last - first) * per_minute * dimensions
+    route, slow_first, slow_last, slow_median = slow or (-1, 0, 0, complete_median_ms)
+    minute = f"(intDiv(intDiv(n, {dimensions}), {per_minute}) + {first})"
+    median = (
+        f"if(n % {dimensions} = {route} AND {minute} >= {slow_first} AND {minute} < {slow_last}, "
+        f"{slow_median}, {complete_median_ms})"
+    )
+    complete = f"least(60000, toUInt64(round({median} * exp({complete_sigma} * {_hashed_normal(1)}))))"
+    ttfb = f"least({complete}, toUInt64(round({ttfb_median_ms} * exp({ttfb_sigma} * {_hashed_normal(3)}))))"
+    status = f"if((cityHash64(n, {{seed:UInt64}}, 5) % 1000000) < {int(error_rate * 1_000_000)}, 500, 200)"
+    timeline.clickhouse.command(
+        "INSERT INTO o11y.api_metrics (event_id, received_at, client_name, kilo_user_id, is_anonymous, is_streaming,"
+        " user_byok, provider, requested_model, resolved_model, tools_available, tools_used, ttfb_ms,"
+        " complete_request_ms, status_code, kafka_topic, kafka_partition, kafka_offset) "
+        f"SELECT generateUUIDv4(), toDateTime64({{base:DateTime64(3)}}, 3, 'UTC') + toIntervalMillisecond("
+        f"{minute} * 60000 + intDiv((intDiv(n, {dimensions}) % {per_minute}) * 60000, {per_minute})),"
+        f" {{client:String}}, 'user', false, true, false, concat('provider-', toString(n % {dimensions} % 5)),"
+        f" concat('model-', toString(n % {dimensions})), concat('model-', toString(n % {dimensions})), [], [],"
+        f" {ttfb}, {complete}, {status}, 'timeline', 0, 0 FROM (SELECT number AS n FROM numbers({{count:UInt64}}))",
+        parameters={"base": timeline.base.replace(tzinfo=None), "seed": seed, "count": count, "client": client},
+        settings={"max_insert_block_size": 1_000_000},
+    )
