@@ -9,6 +9,7 @@ import re
 import sys
 
 from ingest import clickhouse_state_tables as state
+from ingest.clickhouse_columns import comment_statements, count_over_function
 from ingest.clickhouse_migrations import (
     DB,
     LOADED_OFFSETS,
@@ -76,6 +77,7 @@ def cluster_ddl(cluster: str, retention: Retention | None = None) -> str:
     }
     statements = [f"CREATE DATABASE IF NOT EXISTS {DB} ON CLUSTER '{cluster}'"]
     statements += [_local_table(ddl, name, cluster) for name, ddl in tables.items()]
+    statements += [*comment_statements(cluster, suffix="_local"), count_over_function(cluster)]
     statements += [_distributed(name, cluster) for name in tables]
     statements += [v.replace(f"FROM {DB}.api_metrics GROUP", f"FROM {DB}.api_metrics_local GROUP") for v in _local_views(cluster)]
     header = (

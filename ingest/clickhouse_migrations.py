@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ingest import clickhouse_state_tables as state
+from ingest.clickhouse_columns import comment_statements, count_over_function
 from schemas.latency_buckets import LATENCY_BOUNDS_MS
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,9 @@ def migrations(retention: Retention) -> tuple[Migration, ...]:
         Migration(3, "loader progress, incidents and judged ticks; incident ids in the alert log", (
             state.loader_progress(retention.alert_days), state.incidents(retention.alert_days),
             state.alert_ticks(retention.alert_days), state.ALERT_EVENTS_INCIDENT,
+        )),
+        Migration(4, "column comments; o11y_count_over() reads the rollup's latency counts by threshold", (
+            *comment_statements(), count_over_function(),
         )),
     )
 

@@ -17,7 +17,8 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as err:
-        lines = [f"invalid configuration: O11Y_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in err.errors()]
+        lines = [f"invalid configuration: O11Y_{str(e['loc'][0]).upper()}: {e['msg'].removeprefix('Value error, ')}"
+                 for e in err.errors()]
         sys.exit("\n".join(lines))
 
 

@@ -54,8 +54,10 @@ class ChildProcess:
 
     def start(self) -> Self:
         out = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL
+        # A session of its own: Ctrl-C in a terminal reaches o11y alone, which stops its parts in order (the loader
+        # leaves its group before the broker goes); the child still dies with its parent.
         self.process = subprocess.Popen(
-            list(self.command()), stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+            list(self.command()), stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent, start_new_session=True
         )
         wait_for_port(self.port, self.process, self.name)
         return self

@@ -7,6 +7,7 @@ import logging
 import stat
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -50,6 +51,41 @@ def _load_client_secrets(raw: Any) -> Any:
     if not isinstance(parsed, dict):
         raise ValueError("must be a JSON object mapping client name to a list of secrets")
     return {name: [v] if isinstance(v, str) else v for name, v in parsed.items()}
+
+
+URL_SCHEMES: dict[str, tuple[str, ...]] = {
+    "clickhouse_url": ("http", "https", "chdb"),
+    "redis_url": ("redis", "rediss", "unix"),
+    "slack_page_webhook_url": ("https", "http"),
+    "slack_ticket_webhook_url": ("https", "http"),
+    "alert_heartbeat_url": ("https", "http"),
+    "recommended_models_url": ("https", "http"),
+    "posthog_host": ("https", "http"),
+}
+"""Which schemes each URL setting speaks; anything else is refused at start (a bare host:port was taken as HTTP)."""
+
+
+def check_url(field: str, url: str) -> None:
+    """Refuse a URL o11y cannot use; the message never repeats the URL (it may hold a password or a token)."""
+    schemes = URL_SCHEMES[field]
+    parts = urlsplit(url)
+    if parts.scheme not in schemes:
+        raise ValueError(f"must start with {' or '.join(f'{s}://' for s in schemes)}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("has a port that is not a number from 0 to 65535") from None
+    if parts.scheme not in {"chdb", "unix"} and not parts.hostname:
+        raise ValueError("names no host")
+    if port == 0:
+        raise ValueError("has port 0")
+
+
+def check_brokers(servers: str) -> None:
+    for server in servers.split(","):
+        host, colon, port = server.strip().rpartition(":")
+        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port[,host:port] with ports from 1 to 65535")
 
 
 class Settings(BaseSettings):
@@ -112,6 +148,20 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
 
     _check_secrets = field_validator("client_secrets", "admin_tokens", mode="before")(_load_client_secrets)
+
+    @field_validator(*URL_SCHEMES)
+    @classmethod
+    def _usable_url(cls, value: str | SecretStr | None, info: ValidationInfo) -> str | SecretStr | None:
+        if value is not None:
+            check_url(str(info.field_name), value.get_secret_value() if isinstance(value, SecretStr) else value)
+        return value
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _usable_brokers(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_brokers(value)
+        return value
 
     @field_validator("client_secrets", "admin_tokens")
     @classmethod

@@ -60,36 +60,46 @@ class _Wire(BaseModel):
 class Tokens(_Wire):
     """Token usage of one request; every count optional."""
 
-    input_tokens: Count | None = None
-    output_tokens: Count | None = None
-    cache_write_tokens: Count | None = None
-    cache_hit_tokens: Count | None = None
-    total_tokens: Count | None = None
+    input_tokens: Count | None = Field(default=None, description="Prompt tokens sent to the model, cache hits included.")
+    output_tokens: Count | None = Field(default=None, description="Tokens the model generated.")
+    cache_write_tokens: Count | None = Field(default=None, description="Prompt tokens written to the provider's prompt cache.")
+    cache_hit_tokens: Count | None = Field(default=None, description="Prompt tokens read from the provider's prompt cache.")
+    total_tokens: Count | None = Field(default=None, description="All tokens of the request, as the provider counted them.")
 
     _no_null = field_validator("*", mode="before")(_reject_null)
 
 
 class ApiMetricsParams(_Wire):
-    """One gateway request. `clientSecret` may instead come in a header."""
+    """One gateway request. `clientSecret` may instead come in a header.
 
-    client_secret: Secret | None = None
-    kilo_user_id: Name
-    organization_id: Name | None = None
-    is_anonymous: bool
-    is_streaming: bool
-    user_byok: bool
-    mode: ShortName | None = None
-    provider: Name
-    requested_model: Name
-    resolved_model: Name
-    inference_provider: Annotated[str, Field(max_length=256)] | None = None
-    tools_available: ToolList
-    tools_used: ToolList
-    ttfb_ms: Count
-    complete_request_ms: Count
-    status_code: StatusCode
-    ip_address: IpAddress | None = None
-    tokens: Tokens | None = None
+    Each field's description (with its unit) is what `o11y schema`, /openapi.json and the README's field table show.
+    """
+
+    client_secret: Secret | None = Field(
+        default=None,
+        description="The client's secret, unless the `Authorization: Bearer` or `X-O11Y-Client-Secret` header carries it.",
+    )
+    kilo_user_id: Name = Field(description="The user who made the request; anonymous users look like `anon:…`.")
+    organization_id: Name | None = Field(default=None, description="The user's organization, when there is one.")
+    is_anonymous: bool = Field(description="True when the user is not signed in.")
+    is_streaming: bool = Field(description="True when the response was streamed.")
+    user_byok: bool = Field(description="True when the user brought their own provider key (BYOK).")
+    mode: ShortName | None = Field(default=None, description="The client mode, e.g. `build`.")
+    provider: Name = Field(description="The gateway's upstream provider id, e.g. `openrouter`.")
+    requested_model: Name = Field(description="The model the request asked for, e.g. `kilo/auto`.")
+    resolved_model: Name = Field(description="The model that served the request, e.g. `anthropic/claude-sonnet-4.5`.")
+    inference_provider: Annotated[str, Field(max_length=256)] | None = Field(
+        default=None, description="The provider that ran the inference, when the upstream says."
+    )
+    tools_available: ToolList = Field(description="Tools offered to the model, e.g. `function:get_weather`.")
+    tools_used: ToolList = Field(description="Tools called in the request's history.")
+    ttfb_ms: Count = Field(description="Milliseconds from the request to the first byte of the upstream response.")
+    complete_request_ms: Count = Field(description="Milliseconds from the request until the response was complete.")
+    status_code: StatusCode = Field(description="The upstream HTTP status; 400 and above count as errors.")
+    ip_address: IpAddress | None = Field(
+        default=None, description="The end user's IP address: forwarded to PostHog, never stored."
+    )
+    tokens: Tokens | None = Field(default=None, description="Token usage of the request.")
 
     _no_null = field_validator(
         "client_secret",
@@ -103,7 +113,8 @@ class ApiMetricsParams(_Wire):
 
 
 def _drop_null(prop: dict[str, Any]) -> None:
-    """Optional fields may be omitted, never null: say so in the schema."""
+    """Optional fields may be omitted, never null: say so in the schema. Titles made from names ("Kilouserid") go."""
+    prop.pop("title", None)
     variants = [v for v in prop.pop("anyOf", []) if v.get("type") != "null"]
     if len(variants) == 1:
         prop.update(variants[0])

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from o11y.embedded import EmbeddedKafka, free_port
-from support.events import ADMIN_TOKEN, SECRET, seed_event
+from support.events import ADMIN_TOKEN, SECRET, WEBHOOK_TOKEN, seed_event
 from support.hostile import ATTACK_BODY, RSS_BOUND_MB, URL, Ingest, attack_and_measure
 from support.processes import clean_env
 
@@ -85,13 +85,20 @@ def test_operations_endpoints_live_on_the_admin_port_and_tell_strangers_little(i
         ("O11Y_CLIENT_SECRETS", '{"a": ["padded-secret-0123456789 "]}', "starts or ends with white space"),
         ("O11Y_CLIENT_SECRETS", '{"a": ["same-secret-0123456789"], "b": ["same-secret-0123456789"]}', "share a secret"),
         ("O11Y_LOG_LEVEL", "LOUD", "O11Y_LOG_LEVEL"),
+        ("O11Y_CLICKHOUSE_URL", "ch.internal:8123", "O11Y_CLICKHOUSE_URL: must start with http:// or https:// or chdb://"),
+        ("O11Y_CLICKHOUSE_URL", "http://ch.internal:99999", "O11Y_CLICKHOUSE_URL: has a port that is not a number"),
+        ("O11Y_REDIS_URL", "localhost:6379", "O11Y_REDIS_URL: must start with redis://"),
+        ("O11Y_KAFKA_BOOTSTRAP_SERVERS", "broker-1", "O11Y_KAFKA_BOOTSTRAP_SERVERS: must be host:port"),
+        ("O11Y_HTTP_PORT", "70000", "O11Y_HTTP_PORT: Input should be less than or equal to 65535"),
+        ("O11Y_SLACK_PAGE_WEBHOOK_URL", f"hooks.slack.com/services/T0/B0/{WEBHOOK_TOKEN}",
+         "O11Y_SLACK_PAGE_WEBHOOK_URL: must start with https:// or http://"),
     ],
 )
 def test_a_bad_setting_at_start_is_one_line(variable: str, value: str, line: str) -> None:
     env = clean_env(O11Y_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9", O11Y_CLIENT_SECRETS=json.dumps({"a": [SECRET]}))
     env[variable] = value
     out = subprocess.run([sys.executable, "-m", "o11y.cli", "ingest"], env=env, capture_output=True, text=True, timeout=60)
-    assert out.returncode != 0 and line in out.stderr
+    assert out.returncode != 0 and line in out.stderr and WEBHOOK_TOKEN not in out.stderr, out.stderr
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -39,7 +40,7 @@ def dev_session(data_dir: Path, user: str) -> list[str]:
     """Start `o11y dev`, send one event as `user`, wait until it is loaded, Ctrl-C; return what it printed."""
     port = free_port()
     env = clean_env(O11Y_HTTP_PORT=str(port), O11Y_HTTP_HOST="127.0.0.1", O11Y_DATA_DIR=str(data_dir))
-    process = subprocess.Popen([sys.executable, "-m", "o11y.cli", "dev"], env=env,
+    process = subprocess.Popen([sys.executable, "-m", "o11y.cli", "dev"], env=env, start_new_session=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     try:
@@ -78,8 +79,14 @@ def dev_session(data_dir: Path, user: str) -> list[str]:
         lines.append(f"remembered: {remembered.decode() if isinstance(remembered, bytes) else remembered}\n")
         redis.set("o11y:test:remembered", user)
         redis.close()
-        process.send_signal(signal.SIGINT)
-        assert process.wait(30) == 0
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole foreground process group
+        rest, _ = process.communicate(timeout=30)
+        assert process.returncode == 0, rest
+        lines += rest.splitlines(keepends=True)
+        stopping = "".join(lines).split("o11y dev: stopping", 1)[-1]
+        errors = re.findall(r"^\S+ +(?:error|critical)\b.*$", stopping, flags=re.M | re.I)
+        assert errors == [] and "Traceback" not in stopping, stopping
+        assert "o11y dev: stopped" in stopping
         assert wait_until(lambda: not any(alive(c) for c in children), timeout_s=10), "a child outlived `o11y dev`"
         return lines
     finally:

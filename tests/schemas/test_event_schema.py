@@ -64,5 +64,6 @@ def test_o11y_schema_prints_the_wire_json_schema() -> None:
         "resolvedModel", "toolsAvailable", "toolsUsed", "ttfbMs", "completeRequestMs", "statusCode",
     }
     assert schema["properties"]["statusCode"]["minimum"] == 100 and schema["properties"]["statusCode"]["maximum"] == 599
-    assert schema["properties"]["mode"] == {"title": "Mode", "type": "string", "minLength": 1, "maxLength": 64}
+    assert schema["properties"]["mode"] == {"description": "The client mode, e.g. `build`.", "type": "string", "minLength": 1,
+                                            "maxLength": 64}
     assert schema["properties"]["toolsUsed"]["maxItems"] == 256 and schema["properties"]["kiloUserId"]["maxLength"] == 256
