@@ -1,5 +1,8 @@
 """Loader throughput: a pre-filled topic into ClickHouse (chDB) vs raw kafka-python consumption, same run.
 
+The loader runs twice on the same topic and chDB (tables emptied in between): with the event-id dedup lookup off
+(`O11Y_DEDUP_HORIZON_S=0`) and on (the default), to measure what storing each event once costs.
+
 Usage: python bench/loader_bench.py [--events 1000000]
 """
 
@@ -26,7 +29,7 @@ from prometheus_client import CollectorRegistry  # noqa: E402
 from ingest.clickhouse_migrations import migrate  # noqa: E402
 from ingest.loader_service import build_loader  # noqa: E402
 from o11y.embedded import EmbeddedKafka  # noqa: E402
-from runtime.clickhouse import connect  # noqa: E402
+from runtime.clickhouse import ClickHouseClient, connect  # noqa: E402
 from runtime.settings import Settings  # noqa: E402
 from schemas.api_metrics import ApiMetricsParams  # noqa: E402
 from schemas.event_message import encode_message, message_from_event, message_key  # noqa: E402
@@ -72,12 +75,15 @@ def raw_consume(servers: str, topic: str, events: int) -> float:
     return elapsed
 
 
-def load(servers: str, topic: str, events: int, url: str) -> float:
-    client = connect(url)
-    migrate(client)
+TABLES = ("api_metrics", "api_metrics_1m", "loaded_offsets", "event_ids")
+
+
+def load(servers: str, topic: str, events: int, client: ClickHouseClient, horizon_s: int) -> float:
+    for table in TABLES:
+        client.command(f"TRUNCATE TABLE o11y.{table}")
     registry = CollectorRegistry()
-    settings = Settings(kafka_bootstrap_servers=servers, kafka_topic=topic, loader_group_id="bench-loader",
-                        loader_session_timeout_ms=6000)
+    settings = Settings(kafka_bootstrap_servers=servers, kafka_topic=topic, loader_group_id=f"bench-loader-{horizon_s}",
+                        loader_session_timeout_ms=6000, dedup_horizon_s=horizon_s)
     loader = build_loader(settings, client, registry)
     stop = threading.Event()
     thread = threading.Thread(target=loader.run, args=(stop,))
@@ -100,17 +106,28 @@ def main() -> None:
         servers = kafka.bootstrap_servers
         fill_s = prefill(servers, "bench", args.events)
         raw_s = raw_consume(servers, "bench", args.events)
-        load_s = load(servers, "bench", args.events, f"chdb://{tmp}/ch")
+        client = connect(f"chdb://{tmp}/ch")
+        migrate(client)
+        plain_s = load(servers, "bench", args.events, client, 0)
+        load_s = load(servers, "bench", args.events, client, 86_400)
+        ids_bytes = client.query("SELECT sum(bytes_on_disk) FROM system.parts WHERE database = 'o11y' "
+                                 "AND table = 'event_ids' AND active").result_rows[0][0]
     results = {
         "events": args.events, "partitions": PARTITIONS, "prefill_s": round(fill_s, 1),
         "raw_consume_events_per_s": round(args.events / raw_s), "loader_events_per_s": round(args.events / load_s),
         "ratio_loader_vs_raw": round(raw_s / load_s, 3),
+        "loader_without_dedup_events_per_s": round(args.events / plain_s),
+        "dedup_cost_ratio": round(plain_s / load_s, 3),
+        "event_ids_bytes_per_event": round(int(ids_bytes) / args.events, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
     out = ROOT / "bench" / "results" / "loader.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"raw kafka-python consumption {results['raw_consume_events_per_s']:>9,} events/s")
-    print(f"loader into ClickHouse       {results['loader_events_per_s']:>9,} events/s")
+    print(f"loader, dedup off            {results['loader_without_dedup_events_per_s']:>9,} events/s")
+    print(f"loader into ClickHouse       {results['loader_events_per_s']:>9,} events/s "
+          f"(dedup on: {results['dedup_cost_ratio']:.2f}x of off; o11y.event_ids "
+          f"{results['event_ids_bytes_per_event']} bytes/event on disk)")
     print(f"loader / raw = {results['ratio_loader_vs_raw']:.2f}  (peak RSS {results['peak_rss_mb']} MB; {out.relative_to(ROOT)})")
 
 

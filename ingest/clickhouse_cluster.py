@@ -12,11 +12,13 @@ from ingest import clickhouse_state_tables as state
 from ingest.clickhouse_columns import comment_statements, count_over_function
 from ingest.clickhouse_migrations import (
     DB,
+    EVENT_IDS_MV,
     LOADED_OFFSETS,
     LOADED_OFFSETS_MV,
     ROLLUP_SELECT,
     Retention,
     _alert_events,
+    _event_ids,
     _raw_table,
     _rollup,
 )
@@ -29,6 +31,7 @@ SHARDING = {
     "loader_progress": "kafka_partition",
     "incidents": "cityHash64(incident_id)",
     "alert_ticks": "rand()",
+    "event_ids": "rand()",
 }
 
 
@@ -61,7 +64,10 @@ def _local_views(cluster: str) -> list[str]:
         f"CREATE MATERIALIZED VIEW IF NOT EXISTS {DB}.api_metrics_1m_mv ON CLUSTER '{cluster}' "
         f"TO {DB}.api_metrics_1m_local AS {ROLLUP_SELECT}"
     )
-    return [v.replace(f"FROM {DB}.api_metrics\n", f"FROM {DB}.api_metrics_local\n").strip() for v in (offsets, rollup)]
+    event_ids = EVENT_IDS_MV.replace(f"{DB}.event_ids_mv TO {DB}.event_ids AS",
+                                     f"{DB}.event_ids_mv ON CLUSTER '{cluster}' TO {DB}.event_ids_local AS")
+    views = [v.replace(f"FROM {DB}.api_metrics\n", f"FROM {DB}.api_metrics_local\n").strip() for v in (offsets, rollup)]
+    return [*views, event_ids.replace(f"FROM {DB}.api_metrics", f"FROM {DB}.api_metrics_local")]
 
 
 def cluster_ddl(cluster: str, retention: Retention | None = None) -> str:
@@ -74,6 +80,7 @@ def cluster_ddl(cluster: str, retention: Retention | None = None) -> str:
         "loader_progress": state.loader_progress(retention.alert_days),
         "incidents": state.incidents(retention.alert_days),
         "alert_ticks": state.alert_ticks(retention.alert_days),
+        "event_ids": _event_ids(retention),
     }
     statements = [f"CREATE DATABASE IF NOT EXISTS {DB} ON CLUSTER '{cluster}'"]
     statements += [_local_table(ddl, name, cluster) for name, ddl in tables.items()]

@@ -27,6 +27,11 @@ class Retention:
     raw_days: int = 90
     rollup_days: int = 400
     alert_days: int = 400
+    dedup_horizon_s: int = 86_400
+
+    def event_id_days(self) -> int:
+        """Whole days of event ids kept for dedup: the horizon, rounded up, plus one (parts drop a day at a time)."""
+        return -(-self.dedup_horizon_s // 86_400) + 1
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,27 @@ LOADED_OFFSETS_MV = f"""
 CREATE MATERIALIZED VIEW IF NOT EXISTS {DB}.loaded_offsets_mv TO {DB}.loaded_offsets AS
 SELECT kafka_topic, kafka_partition, max(kafka_offset) AS max_offset
 FROM {DB}.api_metrics GROUP BY kafka_topic, kafka_partition"""
+
+
+def _event_ids(retention: Retention) -> str:
+    return f"""
+CREATE TABLE IF NOT EXISTS {DB}.event_ids (
+    event_id UUID,
+    client_name LowCardinality(String),
+    received_at DateTime64(3, 'UTC'),
+    kafka_topic LowCardinality(String),
+    kafka_partition UInt32,
+    kafka_offset UInt64
+) ENGINE = MergeTree
+PARTITION BY toDate(received_at)
+ORDER BY event_id
+TTL toDateTime(received_at) + INTERVAL {retention.event_id_days()} DAY
+SETTINGS {DEDUP}, ttl_only_drop_parts = 1"""
+
+
+EVENT_IDS_SELECT = (f"SELECT event_id, client_name, received_at, kafka_topic, kafka_partition, kafka_offset "
+                    f"FROM {DB}.api_metrics")
+EVENT_IDS_MV = f"CREATE MATERIALIZED VIEW IF NOT EXISTS {DB}.event_ids_mv TO {DB}.event_ids AS {EVENT_IDS_SELECT}"
 
 
 def _alert_events(retention: Retention, current: bool = False) -> str:
@@ -170,6 +196,11 @@ def migrations(retention: Retention) -> tuple[Migration, ...]:
         Migration(4, "column comments; o11y_count_over() reads the rollup's latency counts by threshold", (
             *comment_statements(), count_over_function(),
         )),
+        Migration(5, "event ids of the dedup horizon, looked up by the loader so that each event is stored once", (
+            _event_ids(retention), EVENT_IDS_MV,
+            f"INSERT INTO {DB}.event_ids {EVENT_IDS_SELECT} "
+            f"WHERE received_at >= now64(3) - INTERVAL {retention.event_id_days()} DAY",
+        )),
     )
 
 
@@ -220,5 +251,7 @@ def _apply_retention(client: ClickHouse, retention: Retention, version: int) -> 
         ttls += [(f"{DB}.incidents", f"toDateTime(updated_at) + INTERVAL {retention.alert_days} DAY"),
                  (f"{DB}.alert_ticks", f"toDateTime(evaluated_at) + INTERVAL {retention.alert_days} DAY"),
                  (f"{DB}.loader_progress", f"toDateTime(updated_at) + INTERVAL {retention.alert_days} DAY")]
+    if version >= 5:
+        ttls.append((f"{DB}.event_ids", f"toDateTime(received_at) + INTERVAL {retention.event_id_days()} DAY"))
     for table, ttl in ttls:
         client.command(f"ALTER TABLE {table} MODIFY TTL {ttl}", settings={"materialize_ttl_after_modify": 0})

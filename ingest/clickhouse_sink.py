@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
+from ingest.event_dedup import Place, copies
 from ingest.loader_batch import Batch
 from ingest.loader_rows import INSERT_FORMAT, INSERT_SETTINGS
 from runtime.clickhouse import ClickHouseClient
@@ -11,18 +13,29 @@ from runtime.clickhouse import ClickHouseClient
 RAW_TABLE = "o11y.api_metrics"
 
 
+class Inserted(NamedTuple):
+    seconds: float
+    copies: int
+    """Rows left out: their event was already stored (or came earlier in the batch)."""
+
+
 class InsertFailed(Exception):
     """ClickHouse did not take the batch; retry the same batch later."""
 
 
 class ClickHouseSink:
-    def __init__(self, client: ClickHouseClient) -> None:
+    def __init__(self, client: ClickHouseClient, dedup_horizon_s: int = 86_400) -> None:
         self._client = client
+        self._horizon_ms = dedup_horizon_s * 1000
 
-    def insert(self, batch: Batch) -> float:
-        """Insert the batch's rows (parsed by ClickHouse itself); return the seconds it took."""
+    def insert(self, batch: Batch) -> Inserted:
+        """Insert the batch's rows (parsed by ClickHouse itself), each event once; what it took and left out."""
         started = time.monotonic()
-        for token, payload in batch.blocks():
+        try:
+            leave_out = copies(batch.topic, batch.rows, self._stored(batch)) if self._horizon_ms > 0 else frozenset()
+        except Exception as err:
+            raise InsertFailed(f"event id lookup: {type(err).__name__}: {str(err)[:300]}") from err
+        for token, payload in batch.blocks(leave_out):
             try:
                 self._client.raw_insert(
                     RAW_TABLE,
@@ -36,7 +49,20 @@ class ClickHouseSink:
                 )
             except Exception as err:
                 raise InsertFailed(f"{type(err).__name__}: {str(err)[:300]}") from err
-        return time.monotonic() - started
+        return Inserted(time.monotonic() - started, len(leave_out))
+
+    def _stored(self, batch: Batch) -> list[tuple[str, str, Place]]:
+        """(client, event_id, place) of the batch's events already stored within the horizon of its rows."""
+        if not batch.rows:
+            return []
+        ids = ",".join(sorted({f"'{row.event_id}'" for row in batch.rows}))  # validated UUIDs: nothing to escape
+        low = min(row.received_ms for row in batch.rows) - self._horizon_ms
+        high = max(row.received_ms for row in batch.rows) + self._horizon_ms
+        sql = ("SELECT client_name, toString(event_id), kafka_topic, kafka_partition, kafka_offset FROM o11y.event_ids "
+               f"WHERE event_id IN ({ids}) AND received_at BETWEEN fromUnixTimestamp64Milli(toInt64({low})) "
+               f"AND fromUnixTimestamp64Milli(toInt64({high}))")
+        result = self._client.query(sql, settings={"max_query_size": len(sql) + 4096})
+        return [(str(c), str(e), (str(t), int(p), int(o))) for c, e, t, p, o in result.result_rows]
 
     def loaded_offsets(self, topic: str) -> dict[int, int]:
         """partition -> highest offset already in the raw table (from the offsets view)."""

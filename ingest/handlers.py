@@ -1,8 +1,9 @@
 """POST /ingest/api-metrics and /ingest/api-metrics/batch: authenticate first, then read, parse, publish.
 
 Where a secret comes from, the same on both endpoints: `Authorization: Bearer <secret>`, else
-`X-O11Y-Client-Secret`, else the body (`clientSecret` of the event, or of a batch's first item). A
-header secret is checked before the body is read, and when one is sent, secrets in the body are ignored.
+`X-O11Y-Client-Secret`, else `X-O11Y-ADMIN-TOKEN` (where the reference worker's later contract puts it), else
+the body (`clientSecret` of the event, or of a batch's first item). A header secret is checked before the body
+is read, and when one is sent, secrets in the body are ignored.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from ingest.posthog_forwarder import PostHogForwarder
 from ingest.publisher import EventPublisher, PublishFailed, Record
 from ingest.request_body import BodyRejected, InflightBytes, json_body
 from runtime.client_secrets import ClientSecrets
-from schemas.api_metrics import ApiMetricsParams
+from schemas.api_metrics import ApiMetricsParams, event_uuid
 from schemas.event_message import encode_message, message_from_event, message_key
 
 SECRET_HEADER = "X-O11Y-Client-Secret"
+TOKEN_HEADER = "X-O11Y-ADMIN-TOKEN"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 MISSING_SECRET: responses.Issue = {
     "code": "missing",
     "path": ["clientSecret"],
@@ -69,7 +72,7 @@ def header_secret(request: web.Request) -> str | None:
         scheme, _, value = auth.partition(" ")
         if scheme.lower() == "bearer":
             return value
-    return request.headers.get(SECRET_HEADER)
+    return request.headers.get(SECRET_HEADER, request.headers.get(TOKEN_HEADER))
 
 
 def _body_secret(value: Any) -> str | None:
@@ -83,12 +86,28 @@ async def ingest_one(request: web.Request, edge: IngestEdge) -> web.Response:
         return edge.refuse(1)
     try:
         async with json_body(request, edge.max_body_bytes, edge.body_timeout_s, edge.inflight) as body:
-            return await _one(body, from_header, edge)
+            return await _one(body, from_header, request.headers.get(IDEMPOTENCY_HEADER), edge)
     except BodyRejected as rejected:
         return rejected.response
 
 
-async def _one(body: bytes, from_header: str | None, edge: IngestEdge) -> web.Response:
+def _with_key(event: ApiMetricsParams, key: str | None) -> ApiMetricsParams:
+    """The `Idempotency-Key` header is the event's id; one that disagrees with `eventId` is refused."""
+    if key is None:
+        return event
+    try:
+        event_id = event_uuid(key.strip())
+    except ValueError as err:
+        raise BodyRejected(responses.invalid_body(
+            [{"code": "invalid_idempotency_key", "path": [IDEMPOTENCY_HEADER], "message": str(err)}])) from None
+    if event.event_id is not None and event.event_id != event_id:
+        raise BodyRejected(responses.invalid_body([{
+            "code": "conflicting_event_id", "path": ["eventId"],
+            "message": f"eventId and the {IDEMPOTENCY_HEADER} header name different events: send one, or the same"}]))
+    return event.model_copy(update={"event_id": event_id})
+
+
+async def _one(body: bytes, from_header: str | None, key: str | None, edge: IngestEdge) -> web.Response:
     try:
         event = ApiMetricsParams.model_validate_json(body)
     except ValidationError as err:
@@ -103,6 +122,11 @@ async def _one(body: bytes, from_header: str | None, edge: IngestEdge) -> web.Re
     client = edge.secrets.client_for(secret)
     if client is None:
         return edge.refuse(1)
+    try:
+        event = _with_key(event, key)
+    except BodyRejected as rejected:
+        edge.metrics.events.labels("invalid").inc()
+        return rejected.response
     return await _publish([event], client, edge, lambda: web.Response(status=204))
 
 

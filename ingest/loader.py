@@ -27,7 +27,7 @@ from kafka import TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.structs import OffsetAndMetadata
 
-from ingest.clickhouse_sink import ClickHouseSink, InsertFailed
+from ingest.clickhouse_sink import ClickHouseSink, Inserted, InsertFailed
 from ingest.dead_letters import DeadLetters, DeadLettersNotAcknowledged
 from ingest.kafka_ports import Consumer
 from ingest.loader_batch import Batch
@@ -94,7 +94,7 @@ class Loader:
         self._row_bytes = LARGEST_ROW_BYTES
         self._batch = self._new_batch()
         self._sealed: Batch | None = None
-        self._insert: Future[float] | None = None
+        self._insert: Future[Inserted] | None = None
         self._inserter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loader-insert")
         self._lock = threading.RLock()
         self._to_position: set[TopicPartition] = set()
@@ -228,15 +228,16 @@ class Loader:
                 return
             self._insert = None
             try:
-                seconds = insert.result()
+                inserted = insert.result()
                 self._dead_letters.flush()
                 self._commit(sealed.next_offsets())
             except (InsertFailed, DeadLettersNotAcknowledged, CommitFailed) as err:
                 self._retry_later(err)
                 return
-            self._metrics.rows_loaded.inc(len(sealed.rows))
+            self._metrics.rows_loaded.inc(len(sealed.rows) - inserted.copies)
+            self._metrics.duplicates.inc(inserted.copies)
             self._metrics.batch_rows.observe(len(sealed.rows))
-            self._metrics.insert_latency.observe(seconds)
+            self._metrics.insert_latency.observe(inserted.seconds)
             self._sealed = None
             self._finish_replays()
             self._recovered()

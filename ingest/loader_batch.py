@@ -38,17 +38,19 @@ class Batch:
     def due(self, now: float) -> bool:
         return bool(self) and (self.full() or now - (self.started_at or now) >= self.max_age_s)
 
-    def blocks(self) -> list[tuple[str, bytes]]:
+    def blocks(self, leave_out: frozenset[tuple[int, int]] = frozenset()) -> list[tuple[str, bytes]]:
         """One insert per partition: (dedup token, JSONEachRow payload).
 
         A partition's block covers exactly the offsets since its last commit, so after a crash
         the same range can be read again and inserted with the same token: ClickHouse drops what
         landed and fills in what did not (a materialized view's part included). The first and last
-        event ids tell apart equal offsets of a log that was recreated.
+        event ids tell apart equal offsets of a log that was recreated. `leave_out` holds the (partition, offset)
+        of events already stored (see `event_dedup`); what it leaves out is decided the same way on a replay.
         """
         by_partition: dict[int, list[Row]] = {p: [] for p in self.ranges}
         for row in self.rows:
-            by_partition[row.partition].append(row)
+            if (row.partition, row.offset) not in leave_out:
+                by_partition[row.partition].append(row)
         blocks = []
         for partition, rows in sorted(by_partition.items()):
             if rows:

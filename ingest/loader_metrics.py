@@ -16,11 +16,17 @@ class LoaderMetrics:
     dead_letters: Counter
     consumer_lag: Gauge
     skipped_reloads: Counter
+    duplicates: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> LoaderMetrics:
         return cls(
             rows_loaded=Counter("o11y_loader_rows_loaded_total", "Rows inserted into o11y.api_metrics.", registry=registry),
+            duplicates=Counter(
+                "o11y_loader_duplicate_events_total",
+                "Events not stored again: their client and event id were already stored within the dedup horizon.",
+                registry=registry,
+            ),
             batch_rows=Histogram(
                 "o11y_loader_batch_rows", "Rows per insert.",
                 buckets=(1, 10, 100, 1000, 5000, 10000, 25000, 50000, 100000), registry=registry,

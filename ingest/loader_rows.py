@@ -18,11 +18,14 @@ DEFAULT_MAX_SKEW = timedelta(minutes=5)
 
 
 class Row(NamedTuple):
-    """One validated event as a JSONEachRow line, with where it came from."""
+    """One validated event as a JSONEachRow line, with where it came from and what identifies it."""
 
     partition: int
     event_id: str
     line: bytes
+    offset: int = -1
+    client: str = ""
+    received_ms: int = 0
 
 
 class InvalidMessage(Exception):
@@ -61,4 +64,5 @@ def decode_row(value: bytes | None, topic: str, partition: int, offset: int, tim
     _check_clock(message.received_at, timestamp_ms, max_skew)
     line = message.__pydantic_serializer__.to_json(message)
     source = b',"kafka_topic":%s,"kafka_partition":%d,"kafka_offset":%d}' % (to_json(topic), partition, offset)
-    return Row(partition, str(message.event_id), line[:-1] + source)
+    received_ms = int(message.received_at.timestamp() * 1000)
+    return Row(partition, str(message.event_id), line[:-1] + source, offset, message.client_name, received_ms)

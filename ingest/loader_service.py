@@ -55,7 +55,7 @@ def build_loader(settings: Settings, clickhouse: ClickHouseClient, registry: Col
                           max_skew=timedelta(seconds=settings.loader_max_clock_skew_s))
     return Loader(
         consumer or KafkaConsumer(**consumer_config(settings)),
-        ClickHouseSink(clickhouse),
+        ClickHouseSink(clickhouse, settings.dedup_horizon_s),
         DeadLetters(dlq, settings.topic_dlq()),
         settings.kafka_topic,
         LoaderMetrics.create(registry),

@@ -47,7 +47,7 @@ def openapi_document() -> dict[str, Any]:
         "error": {"type": "string"},
         "rejected": {"type": "array", "items": {"type": "object", "required": ["index", "issues"], "properties": {
             "index": {"type": "integer", "minimum": 0}, **ISSUES}}}}}
-    security: list[dict[str, list[str]]] = [{}, {"bearer": []}, {"clientSecretHeader": []}]
+    security: list[dict[str, list[str]]] = [{}, {"bearer": []}, {"clientSecretHeader": []}, {"adminTokenHeader": []}]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -61,6 +61,11 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Report one gateway request",
                     "operationId": "ingestEvent",
                     "security": security,
+                    "parameters": [{
+                        "name": "Idempotency-Key", "in": "header", "required": False,
+                        "schema": {"type": "string", "format": "uuid"},
+                        "description": "The event's id (as `eventId`): the same key on a retry stores the event once.",
+                    }],
                     "requestBody": {
                         "required": True,
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiMetricsEvent"}}},
@@ -118,6 +123,9 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "clientSecretHeader": {"type": "apiKey", "in": "header", "name": "X-O11Y-Client-Secret"},
+                "adminTokenHeader": {"type": "apiKey", "in": "header", "name": "X-O11Y-ADMIN-TOKEN",
+                                     "description": "The client secret, where the reference worker's later contract "
+                                                    "sends it."},
             },
         },
     }

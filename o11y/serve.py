@@ -59,7 +59,8 @@ def serve_ingest(settings: Settings) -> int:
 def retention(settings: Settings) -> Retention:
     from ingest.clickhouse_migrations import Retention
 
-    return Retention(settings.clickhouse_raw_ttl_days, settings.clickhouse_rollup_ttl_days, settings.clickhouse_alert_ttl_days)
+    return Retention(settings.clickhouse_raw_ttl_days, settings.clickhouse_rollup_ttl_days, settings.clickhouse_alert_ttl_days,
+                     settings.dedup_horizon_s)
 
 
 def run_migrate(settings: Settings) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import uuid
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
@@ -16,6 +17,14 @@ def _whole_number(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def event_uuid(value: str) -> str:
+    """A client-chosen event id: any UUID, stored in its canonical lowercase form."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValueError("must be a UUID, e.g. 0b9e6f4e-8f0a-4d8e-9c39-2f1f4c7d2a10") from None
 
 
 def _ip_address(value: str) -> str:
@@ -35,6 +44,9 @@ ToolList = Annotated[list[Name], Field(max_length=256)]
 
 Count = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER), BeforeValidator(_whole_number)]
 StatusCode = Annotated[int, Field(ge=100, le=599), BeforeValidator(_whole_number)]
+EventId = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(event_uuid),
+                    WithJsonSchema({"type": "string", "format": "uuid",
+                                    "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"})]
 IpAddress = Annotated[
     str, AfterValidator(_ip_address), WithJsonSchema({"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]})
 ]
@@ -79,6 +91,11 @@ class ApiMetricsParams(_Wire):
         default=None,
         description="The client's secret, unless the `Authorization: Bearer` or `X-O11Y-Client-Secret` header carries it.",
     )
+    event_id: EventId | None = Field(
+        default=None,
+        description="A UUID the gateway creates once per request and repeats on every retry: an event id is "
+        "stored once (see `O11Y_DEDUP_HORIZON_S`). Without it, ingest assigns one.",
+    )
     kilo_user_id: Name = Field(description="The user who made the request; anonymous users look like `anon:…`.")
     organization_id: Name | None = Field(default=None, description="The user's organization, when there is one.")
     is_anonymous: bool = Field(description="True when the user is not signed in.")
@@ -103,6 +120,7 @@ class ApiMetricsParams(_Wire):
 
     _no_null = field_validator(
         "client_secret",
+        "event_id",
         "organization_id",
         "mode",
         "inference_provider",

@@ -52,7 +52,7 @@ def message_from_event(
     tokens = event.tokens
     return {
         "schema_version": SCHEMA_VERSION,
-        "event_id": str(event_id or uuid.uuid4()),
+        "event_id": str(event_id or event.event_id or uuid.uuid4()),
         "received_at": received_at.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "client_name": client_name,
         "kilo_user_id": event.kilo_user_id,

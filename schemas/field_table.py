@@ -29,6 +29,8 @@ def type_and_rule(prop: dict[str, Any], definitions: dict[str, Any]) -> str:
     if "anyOf" in prop:
         return " or ".join(f"{v['format'].replace('ipv', 'IPv')}" for v in prop["anyOf"]) + " address"
     kind = prop.get("type")
+    if prop.get("format") == "uuid":
+        return "UUID string"
     if kind == "string":
         return _length(prop, "string")
     if kind == "integer":

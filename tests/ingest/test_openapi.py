@@ -33,6 +33,8 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
         formats = {v.get("format") for v in schema["anyOf"]}
         assert formats <= {"ipv4", "ipv6"}, formats
         return st.ip_addresses().map(str)
+    if schema.get("format") == "uuid":
+        return st.uuids().map(str)
     kind = schema.get("type")
     if kind == "object":
         properties = {name: from_schema(sub) for name, sub in schema["properties"].items()}

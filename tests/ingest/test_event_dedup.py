@@ -1,0 +1,164 @@
+"""Each event is stored once: copies of messages, gateway retries by event id or Idempotency-Key, batch items."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
+
+from ingest.app import create_app
+from ingest.event_dedup import copies
+from ingest.loader_rows import Row
+from o11y.embedded import EmbeddedKafka
+from runtime.settings import Settings
+from support.events import OTHER_CLIENT_SECRET, SECRET, event_messages, seed_event
+from support.kafka_io import produce, read_topic, values
+from support.loader_harness import count, loader_settings, running_loader
+from support.waiting import wait_until
+
+RAW = "SELECT count() FROM o11y.api_metrics WHERE kafka_topic = {t:String}"
+DISTINCT = "SELECT uniqExact(event_id) FROM o11y.api_metrics WHERE kafka_topic = {t:String}"
+ROLLUP = "SELECT sum(requests) FROM o11y.api_metrics_1m WHERE client_name = {c:String}"
+URL = "/ingest/api-metrics"
+
+
+def row(partition: int, offset: int, event_id: str, client: str = "a") -> Row:
+    return Row(partition, event_id, b"{}", offset, client)
+
+
+def test_a_copy_is_left_out_but_a_row_stored_at_its_own_place_is_kept() -> None:
+    stored = [("a", "e1", ("t", 0, 5)), ("a", "e2", ("t", 0, 7))]
+    rows = [row(0, 7, "e2"), row(0, 9, "e1"), row(0, 10, "e3")]
+    assert copies("t", rows, stored) == {(0, 9)}  # e1 is stored at offset 5; e2 at 7 is this very row (a replay)
+
+
+def test_the_second_row_of_one_event_in_a_batch_is_left_out_and_clients_do_not_collide() -> None:
+    rows = [row(1, 4, "e1"), row(1, 2, "e1"), row(1, 3, "e1", client="b")]
+    assert copies("t", rows, []) == {(1, 4)}
+
+
+def test_copies_of_every_message_in_the_log_are_stored_once(
+    kafka: EmbeddedKafka, topic: str, client_name: str, clickhouse: Any
+) -> None:
+    records = event_messages(300, client_name)
+    produce(kafka.bootstrap_servers, topic, records)
+    produce(kafka.bootstrap_servers, topic, records)  # an operator re-produces the whole range
+    registry = CollectorRegistry()
+    with running_loader(loader_settings(kafka.bootstrap_servers, topic, "copies"), clickhouse, registry):
+        assert wait_until(lambda: registry.get_sample_value("o11y_loader_duplicate_events_total") == 300, 60)
+    assert count(clickhouse, RAW, t=topic) == count(clickhouse, DISTINCT, t=topic) == 300
+    assert count(clickhouse, ROLLUP, c=client_name) == 300
+
+    produce(kafka.bootstrap_servers, topic, records[:50])  # ...and later, after a restart, some of it once more
+    again = CollectorRegistry()
+    with running_loader(loader_settings(kafka.bootstrap_servers, topic, "copies"), clickhouse, again):
+        assert wait_until(lambda: again.get_sample_value("o11y_loader_duplicate_events_total") == 50, 60)
+    assert count(clickhouse, RAW, t=topic) == 300 and count(clickhouse, ROLLUP, c=client_name) == 300
+
+
+@pytest.fixture
+def own_broker() -> Iterator[EmbeddedKafka]:
+    with EmbeddedKafka() as broker:
+        yield broker
+
+
+def retry_settings(broker: EmbeddedKafka, topic: str) -> Settings:
+    return Settings(kafka_bootstrap_servers=broker.bootstrap_servers, kafka_topic=topic, kafka_ack_timeout_ms=1500,
+                    client_secrets={"kilo-gateway": [SecretStr(SECRET)], "other-client": [SecretStr(OTHER_CLIENT_SECRET)]})
+
+
+async def test_a_retry_after_a_503_whose_write_landed_is_stored_once(
+    aiohttp_client: Any, own_broker: EmbeddedKafka, clickhouse: Any
+) -> None:
+    topic = f"retry-{uuid.uuid4().hex[:8]}"
+    client = await aiohttp_client(create_app(retry_settings(own_broker, topic)))
+    event_id, user = str(uuid.uuid4()), f"retried-{uuid.uuid4().hex[:6]}"
+    body = json.dumps(seed_event(eventId=event_id, kiloUserId=user))
+    headers = {"Content-Type": "application/json"}
+    assert (await client.post(URL, data=json.dumps(seed_event(kiloUserId="warm-up")), headers=headers)).status == 204
+
+    own_broker.pause()  # the request reaches the broker, which answers only after the ack timeout
+    try:
+        assert (await client.post(URL, data=body, headers=headers)).status == 503
+    finally:
+        own_broker.resume()
+    statuses = []
+    for _ in range(40):  # the gateway retries the same event until it is acknowledged
+        statuses.append((await client.post(URL, data=body, headers=headers)).status)
+        if statuses[-1] == 204:
+            break
+        await asyncio.sleep(0.5)
+    assert statuses[-1] == 204, statuses
+    in_log = [m for m in values(read_topic(own_broker.bootstrap_servers, topic, 3)) if m["kilo_user_id"] == user]
+    assert len(in_log) >= 2 and {m["event_id"] for m in in_log} == {event_id}, "the first write landed too"
+
+    with running_loader(loader_settings(own_broker.bootstrap_servers, topic, "retry"), clickhouse):
+        assert wait_until(lambda: count(clickhouse, RAW, t=topic) == 2)  # the warm-up and the retried event
+    stored = clickhouse.query("SELECT toString(event_id) FROM o11y.api_metrics WHERE kilo_user_id = {u:String}",
+                              parameters={"u": user}).result_rows
+    assert stored == [(event_id,)]
+
+
+async def test_idempotency_keys_and_batch_ids_store_each_event_once(
+    client: Any, settings: Settings, clickhouse: Any
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    key = str(uuid.uuid4())
+    for _ in range(2):
+        response = await client.post(URL, data=json.dumps(seed_event(kiloUserId="keyed")),
+                                     headers={**headers, "Idempotency-Key": key.upper()})
+        assert response.status == 204
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    first = [seed_event(eventId=i, kiloUserId=f"batch-{n}") for n, i in enumerate(ids[:3])]
+    second = [seed_event(eventId=ids[1], kiloUserId="batch-1"), seed_event(eventId=ids[3], kiloUserId="batch-3"),
+              seed_event(eventId=ids[3], kiloUserId="batch-3")]
+    for items in (first, second):
+        response = await client.post(URL + "/batch", data=json.dumps(items), headers=headers)
+        assert response.status == 200 and (await response.json())["accepted"] == 3
+
+    topic = settings.kafka_topic
+    assert len(read_topic(settings.kafka_bootstrap_servers or "", topic, 8)) == 8
+    with running_loader(loader_settings(settings.kafka_bootstrap_servers or "", topic, "keys"), clickhouse):
+        assert wait_until(lambda: count(clickhouse, RAW, t=topic) == 5)
+    rows = clickhouse.query("SELECT toString(event_id), kilo_user_id FROM o11y.api_metrics WHERE kafka_topic = {t:String} "
+                            "ORDER BY kilo_user_id", parameters={"t": topic}).result_rows
+    assert rows == [(ids[0], "batch-0"), (ids[1], "batch-1"), (ids[2], "batch-2"), (ids[3], "batch-3"), (key, "keyed")]
+
+
+async def test_an_idempotency_key_must_be_a_uuid_and_agree_with_event_id(client: Any) -> None:
+    headers = {"Content-Type": "application/json"}
+    bad = await client.post(URL, data=json.dumps(seed_event()), headers={**headers, "Idempotency-Key": "retry-1"})
+    assert bad.status == 400 and (await bad.json())["issues"][0]["code"] == "invalid_idempotency_key"
+    other = await client.post(URL, data=json.dumps(seed_event(eventId=str(uuid.uuid4()))),
+                              headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
+    assert other.status == 400 and (await other.json())["issues"][0]["code"] == "conflicting_event_id"
+    not_uuid = await client.post(URL, data=json.dumps(seed_event(eventId="7")), headers=headers)
+    assert not_uuid.status == 400 and (await not_uuid.json())["issues"][0]["path"] == ["eventId"]
+
+
+async def test_the_admin_token_header_carries_the_client_secret_after_the_other_headers(
+    client: Any, settings: Settings
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    alone = await client.post(URL, data=json.dumps(seed_event(clientSecret=..., kiloUserId="token-alone")),
+                              headers={**headers, "X-O11Y-ADMIN-TOKEN": SECRET})
+    assert alone.status == 204
+    over_body = await client.post(URL, data=json.dumps(seed_event(clientSecret=OTHER_CLIENT_SECRET, kiloUserId="token-wins")),
+                                  headers={**headers, "X-O11Y-ADMIN-TOKEN": SECRET})
+    assert over_body.status == 204
+    under_client_header = await client.post(
+        URL, data=json.dumps(seed_event(clientSecret=..., kiloUserId="client-header-wins")),
+        headers={**headers, "X-O11Y-ADMIN-TOKEN": SECRET, "X-O11Y-Client-Secret": OTHER_CLIENT_SECRET})
+    assert under_client_header.status == 204
+    unknown = await client.post(URL, data=json.dumps(seed_event()), headers={**headers, "X-O11Y-ADMIN-TOKEN": "x" * 20})
+    assert unknown.status == 403
+
+    clients = {m["kilo_user_id"]: m["client_name"] for m in values(read_topic(settings.kafka_bootstrap_servers or "",
+                                                                               settings.kafka_topic, 3))}
+    assert clients == {"token-alone": "kilo-gateway", "token-wins": "kilo-gateway", "client-header-wins": "other-client"}
