@@ -34,6 +34,7 @@ from ingest.loader_batch import Batch
 from ingest.loader_metrics import LoaderMetrics
 from ingest.loader_progress import LoaderProgress
 from ingest.loader_rows import DEFAULT_MAX_SKEW, InvalidMessage, decode_row
+from ingest.poison_guard import PoisonGuard, PoisonLimit
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class Loader:
         policy: LoaderPolicy = LoaderPolicy(),
         clock: Callable[[], float] = time.monotonic,
         progress: LoaderProgress | None = None,
+        guard: PoisonGuard | None = None,
     ) -> None:
         self._consumer = consumer
         self._sink = sink
@@ -91,6 +93,9 @@ class Loader:
         self._policy = policy
         self._clock = clock
         self._progress = progress
+        self._guard = guard or PoisonGuard()
+        self.fatal: str | None = None
+        """Why the loader stopped by itself (the dead-letter limit), or None."""
         self._row_bytes = LARGEST_ROW_BYTES
         self._batch = self._new_batch()
         self._sealed: Batch | None = None
@@ -110,10 +115,14 @@ class Loader:
         self._consumer.subscribe([self._topic], listener=_Rebalance(self))
 
     def run(self, stop: threading.Event) -> None:
+        """Load until `stop` is set, or until the dead-letter limit stops it (`fatal` says why)."""
         self.start()
         try:
             while not stop.is_set():
                 self.step()
+        except PoisonLimit as limit:
+            self.fatal = f"loader stopped: {limit}"
+            log.error("%s", self.fatal)
         finally:
             self.shutdown()
 
@@ -150,7 +159,11 @@ class Loader:
                     if limit is not None and message.offset > limit:
                         self._hold(tp, message.offset)  # read again after the replayed range is committed
                         break
-                    self._take(tp.partition, message)
+                    try:
+                        self._take(tp.partition, message)
+                    except PoisonLimit:
+                        self._hold(tp, message.offset)  # nothing from here on is taken, so none of it is committed
+                        raise
                     if message.offset == limit:
                         self._replay_reached.add(tp.partition)
 
@@ -198,12 +211,15 @@ class Loader:
         try:
             row = decode_row(message.value, self._topic, partition, message.offset, message.timestamp, self._policy.max_skew)
         except InvalidMessage as invalid:
+            self._guard.check(self._topic, partition, message.offset, invalid=True)
             source = f"{self._topic}/{partition}/{message.offset}"
             timestamp = message.timestamp if message.timestamp is not None and message.timestamp >= 0 else None
             self._dead_letters.send(message.key, message.value, invalid.reason, source, timestamp)
             self._metrics.dead_letters.inc()
             log.warning("dead-lettered %s: %s", source, invalid.reason)
             row = None
+        else:
+            self._guard.check(self._topic, partition, message.offset, invalid=False)
         self._batch.take(partition, message.offset, row, self._clock())
 
     def _seal(self) -> None:
@@ -297,6 +313,7 @@ class Loader:
         """Let the insert in flight land first, so the next owner sees it in ClickHouse; drop the rest."""
         self._wait_for_insert(30)
         with self._lock:
+            self._guard.forget(partitions)
             self._batch.drop_partitions(partitions)
             for partition in partitions:
                 self._replay_until.pop(partition, None)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -19,12 +21,16 @@ from ingest.kafka_ports import Consumer
 from ingest.loader import Loader, LoaderPolicy
 from ingest.loader_metrics import LoaderMetrics
 from ingest.loader_progress import LoaderProgress
+from ingest.poison_guard import PoisonGuard
 from runtime.clickhouse import ClickHouseClient
 from runtime.client_secrets import ClientSecrets
 from runtime.health import READINESS, add_health_routes, tcp_reachable
 from runtime.settings import Settings
 
 log = logging.getLogger(__name__)
+
+LOADER_STOPPED = web.AppKey("loader_stopped", list[str])
+"""Why the loader stopped by itself; `o11y load` then exits with status 1."""
 
 
 def consumer_config(settings: Settings) -> dict[str, Any]:
@@ -61,6 +67,7 @@ def build_loader(settings: Settings, clickhouse: ClickHouseClient, registry: Col
         LoaderMetrics.create(registry),
         policy,
         progress=LoaderProgress(clickhouse, settings.kafka_topic, settings.loader_group_id),
+        guard=PoisonGuard(settings.loader_dlq_max_run, settings.loader_dlq_max_share),
     )
 
 
@@ -70,6 +77,7 @@ def create_loader_app(settings: Settings, clickhouse: ClickHouseClient, registry
     if app is None:
         app = web.Application()
         add_health_routes(app, registry, admin, ClientSecrets(settings.admin_tokens))
+    app[LOADER_STOPPED] = []
     app.cleanup_ctx.append(loader_context(settings, clickhouse, registry))
     return app
 
@@ -84,16 +92,27 @@ def loader_context(settings: Settings, clickhouse: ClickHouseClient,
         thread = threading.Thread(target=loader.run, args=(stop,), name="loader", daemon=True)
         thread.start()
         app[READINESS]["loader"] = lambda: _loader_ready(settings, loader, thread)
+        watcher = asyncio.create_task(_stop_process_if_loader_stops(app, loader, thread, stop))
         yield
         stop.set()
+        watcher.cancel()
         await asyncio.to_thread(thread.join, 30)
 
     return context
 
 
+async def _stop_process_if_loader_stops(app: web.Application, loader: Loader, thread: threading.Thread,
+                                        stop: threading.Event) -> None:
+    """A loader that stopped by itself (the dead-letter limit) stops its process, which then exits with status 1."""
+    await asyncio.to_thread(thread.join)
+    if not stop.is_set() and loader.fatal is not None:
+        app[LOADER_STOPPED].append(loader.fatal)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 async def _loader_ready(settings: Settings, loader: Loader, thread: threading.Thread) -> str | None:
     if not thread.is_alive():
-        return "the loader thread stopped"
+        return loader.fatal or "the loader thread stopped"
     if loader.failing:
         return "ClickHouse inserts are failing; loading is paused and retried"
     return await tcp_reachable(settings.kafka_bootstrap_servers or "")

@@ -88,7 +88,7 @@ def serve_loader(settings: Settings) -> int:
     from prometheus_client import CollectorRegistry
 
     from ingest.clickhouse_migrations import require_schema
-    from ingest.loader_service import create_loader_app
+    from ingest.loader_service import LOADER_STOPPED, create_loader_app
     from runtime.clickhouse import ClickHouseUnavailable, connect
 
     configure_logging(settings.log_level, settings.log_format or "json")
@@ -105,7 +105,7 @@ def serve_loader(settings: Settings) -> int:
     app = create_loader_app(settings, client, CollectorRegistry(), admin=admin)
     log.info("loader health and metrics on http://%s:%d", settings.http_host, settings.http_port)
     run_http(settings, app, admin, 30)
-    return 0
+    return 1 if app[LOADER_STOPPED] else 0
 
 
 def open_alert_store(settings: Settings) -> Any:

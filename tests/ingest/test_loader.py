@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -227,3 +228,22 @@ def test_a_crash_between_the_raw_part_and_the_rollup_part_is_repaired_on_restart
     assert count(clickhouse, RAW_BY_CLIENT, c=client_name) == 300
     assert count(clickhouse, DISTINCT_BY_CLIENT, c=client_name) == 300
     assert count(clickhouse, ROLLUP_BY_CLIENT, c=client_name) == 300
+
+
+def test_a_run_of_poison_beyond_the_limit_stops_the_loader_and_commits_nothing_past_it(
+    kafka: EmbeddedKafka, topic: str, client_name: str, clickhouse: Any
+) -> None:
+    good = event_messages(6, client_name)
+    poison: list[tuple[bytes | None, bytes]] = [(b"k", b"{a broken producer")] * 5
+    produce(kafka.bootstrap_servers, topic, [*good[:3], *poison, *good[3:]], partitions=1)
+    settings = loader_settings(kafka.bootstrap_servers, topic, "poisoned", loader_dlq_max_run=3)
+    loader = build_loader(settings, clickhouse, CollectorRegistry())
+    thread = threading.Thread(target=loader.run, args=(threading.Event(),), daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the loader stops by itself"
+    assert loader.fatal == (f"loader stopped: 4 invalid messages in a row in {topic}/0 up to offset 6 "
+                            "(O11Y_LOADER_DLQ_MAX_RUN=3): fix the producer, then restart the loader")
+    assert committed(kafka.bootstrap_servers, topic, "poisoned") == {0: 6}  # three events, three dead letters
+    assert count(clickhouse, RAW_BY_CLIENT, c=client_name) == 3
+    assert len(read_topic(kafka.bootstrap_servers, f"{topic}-dlq", 3)) == 3

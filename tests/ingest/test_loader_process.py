@@ -106,3 +106,17 @@ def test_a_loader_killed_hard_mid_run_and_restarted_loads_every_event_once(
     counts = query_path(str(path), "SELECT count(), uniqExact(event_id) FROM o11y.api_metrics")
     assert counts == [[total, total]]
     assert query_path(str(path), "SELECT sum(requests) FROM o11y.api_metrics_1m") == [[total]]
+
+
+def test_the_dead_letter_limit_ends_o11y_load_with_one_line_and_status_1(
+    kafka: EmbeddedKafka, topic: str, tmp_path: Path
+) -> None:
+    produce(kafka.bootstrap_servers, topic, [(b"k", b"not an event")] * 4, partitions=1)
+    env = loader_env(kafka, topic, tmp_path / "ch", free_port())
+    env.update(O11Y_LOADER_DLQ_MAX_RUN="2", O11Y_LOG_FORMAT="text")
+    assert subprocess.run([sys.executable, "-m", "o11y.cli", "migrate"], env=env, timeout=120).returncode == 0
+    out = subprocess.run([sys.executable, "-m", "o11y.cli", "load"], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1, out.stderr[-2000:]
+    stopped = [line for line in out.stderr.splitlines() if "loader stopped:" in line]
+    assert len(stopped) == 1 and f"3 invalid messages in a row in {topic}/0 up to offset 2" in stopped[0]
+    assert "Traceback" not in out.stderr

@@ -1,0 +1,51 @@
+"""The dead-letter limit: the odd bad message goes to the DLQ, a broken producer stops the loader instead.
+
+Without a limit, a bad deploy of a producer would dead-letter the whole topic silently. Per partition, more than
+`max_run` invalid messages in a row, or more than `max_share` of the last `window` messages invalid, raises
+`PoisonLimit` for the message that crosses the line: the loader stops there and commits nothing past it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+
+class PoisonLimit(Exception):
+    """Too many invalid messages: a one-line reason naming the partition and the offset."""
+
+
+@dataclass
+class _Partition:
+    run: int = 0
+    recent: deque[bool] = field(default_factory=deque)
+    invalid: int = 0
+
+
+class PoisonGuard:
+    def __init__(self, max_run: int = 1000, max_share: float = 0.5, window: int = 1000) -> None:
+        self._max_run, self._max_share, self._window = max_run, max_share, window
+        self._partitions: dict[int, _Partition] = {}
+
+    def check(self, topic: str, partition: int, offset: int, invalid: bool) -> None:
+        """Count one message; raise PoisonLimit when `invalid` crosses a limit (the message is then not taken)."""
+        state = self._partitions.setdefault(partition, _Partition())
+        run = state.run + 1 if invalid else 0
+        invalid_share = (state.invalid + invalid - (state.recent[0] if len(state.recent) == self._window else 0)) / self._window
+        if invalid and run > self._max_run:
+            raise PoisonLimit(f"{run} invalid messages in a row in {topic}/{partition} up to offset {offset} "
+                              f"(O11Y_LOADER_DLQ_MAX_RUN={self._max_run}): fix the producer, then restart the loader")
+        if invalid and len(state.recent) >= self._window - 1 and invalid_share > self._max_share:
+            raise PoisonLimit(f"{invalid_share:.0%} of the last {self._window} messages of {topic}/{partition} up to "
+                              f"offset {offset} are invalid (O11Y_LOADER_DLQ_MAX_SHARE={self._max_share}): "
+                              "fix the producer, then restart the loader")
+        state.run = run
+        state.recent.append(invalid)
+        state.invalid += invalid
+        if len(state.recent) > self._window:
+            state.invalid -= state.recent.popleft()
+
+    def forget(self, partitions: set[int]) -> None:
+        """Revoked partitions: their next owner counts afresh."""
+        for partition in partitions:
+            self._partitions.pop(partition, None)
