@@ -1,8 +1,10 @@
 """Zero-loss oracle: load with faults injected, then every acknowledged event is counted exactly once.
 
 The load generator marks each event with a unique `kiloUserId` and records which ones got a 2xx
-(the obligations). While it runs the harness crashes the loader, detaches the raw table, freezes
-the broker, then stops Redis and makes Slack fail during alert ticks. Bounded: about a minute.
+(the obligations). While it runs the harness starts a second loader in the group (a rebalance),
+crashes the first one and starts it again, produces a range of the log a second time (copies), detaches the raw
+table, freezes the broker, then stops Redis and makes Slack fail during alert ticks. Bounded: about
+a minute.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from runtime.settings import Settings
 from schemas.alert_policy import DEFAULT_POLICY, policy_from_document
 from support.alerting_harness import make_evaluator
 from support.events import seed_event
+from support.kafka_io import produce, read_topic
 from support.live_server import LiveServer
 from support.loader_harness import Crashable, count, crashable, loader_settings
 from support.waiting import wait_until
@@ -118,17 +121,23 @@ def test_every_acknowledged_event_is_counted_exactly_once_through_faults(clickho
         ingest_settings = Settings(kafka_bootstrap_servers=servers, kafka_topic=TOPIC, kafka_ack_timeout_ms=1500,
                                    client_secrets={CLIENT: [SecretStr(SECRET)]})
         loaders = Loaders(loader_settings(servers, TOPIC, "oracle-loader"), clickhouse)
+        second = Loaders(loader_settings(servers, TOPIC, "oracle-loader"), clickhouse)
         with LiveServer(lambda: create_app(ingest_settings)) as ingest, Load(ingest.url) as load:
             loaders.start()
             time.sleep(4)
-            loaders.crash()                                   # fault 1: the loader dies mid-run
+            second.start()                                    # fault 1: a second loader joins, a rebalance mid-load
+            time.sleep(3)
+            loaders.crash()                                   # fault 2: a loader dies mid-run
             loaders.start()
             time.sleep(3)
-            clickhouse.command("DETACH TABLE o11y.api_metrics")  # fault 2: ClickHouse inserts fail
+            copies = read_topic(servers, TOPIC, 300)[:300]    # fault 3: a range of the log is produced once more
+            produce(servers, TOPIC, [(m.key, m.value) for m in copies])
+            time.sleep(3)
+            clickhouse.command("DETACH TABLE o11y.api_metrics")  # fault 4: ClickHouse inserts fail
             time.sleep(3)
             clickhouse.command("ATTACH TABLE o11y.api_metrics")
             time.sleep(2)
-            kafka.pause()                                     # fault 3: the broker stops answering
+            kafka.pause()                                     # fault 5: the broker stops answering
             time.sleep(3)
             kafka.resume()
             time.sleep(4)
@@ -139,8 +148,16 @@ def test_every_acknowledged_event_is_counted_exactly_once_through_faults(clickho
         assert statuses[503] > 0 and len(acked) > 500, statuses
 
         markers = f"SELECT kilo_user_id, count() FROM o11y.api_metrics WHERE kafka_topic = '{TOPIC}' GROUP BY kilo_user_id"
-        assert wait_until(lambda: acked <= {r[0] for r in clickhouse.query(markers).result_rows}, timeout_s=60)
+        if not wait_until(lambda: acked <= {r[0] for r in clickhouse.query(markers).result_rows}, timeout_s=60):
+            missing = acked - {r[0] for r in clickhouse.query(markers).result_rows}
+            in_log = {json.loads(m.value)["kilo_user_id"]: (m.partition, m.offset) for m in read_topic(servers, TOPIC, 1)}
+            where = sorted(in_log.get(m, (-1, -1)) for m in missing)
+            loaded = clickhouse.query(f"SELECT kafka_partition, max(kafka_offset), count() FROM o11y.api_metrics "
+                                      f"WHERE kafka_topic = '{TOPIC}' GROUP BY kafka_partition ORDER BY 1").result_rows
+            raise AssertionError(f"{len(missing)} acknowledged events not loaded, at {where[:5]}..{where[-5:]}; "
+                                 f"loaded per partition {loaded}")
         loaders.stop()
+        second.stop()
         stored = dict(clickhouse.query(markers).result_rows)
         assert {m for m in acked if stored.get(m) != 1} == set(), "every acknowledged event exactly once"
         assert set(stored) <= set(load.statuses), "nothing appears that was never sent"
