@@ -13,7 +13,7 @@ from typing import Any
 
 from alerting.burn_rate import WindowCount
 from schemas.alert_policy import AlertPolicy
-from schemas.latency_buckets import LATENCY_BOUNDS_MS, bound_index
+from schemas.latency_buckets import BOUNDS_ARRAY, LATENCY_BOUNDS_MS, bound_index
 from schemas.slo_spec import BurnWindow, SloSpec
 
 Dimension = tuple[str, str, str]
@@ -98,8 +98,7 @@ class _Source:
         if self.rollup:
             prefix = "complete_ms" if slo.latency.field == "complete_request_ms" else "ttfb_ms"
             return f"sumForEachMergeIf({prefix}_over, {cond or 'true'})"
-        bounds = "[" + ", ".join(map(str, LATENCY_BOUNDS_MS)) + "]"
-        return f"sumForEachIf(arrayMap(b -> toUInt64({slo.latency.field} > b), {bounds}), {cond or 'true'})"
+        return f"sumForEachIf(arrayMap(b -> toUInt64({slo.latency.field} > b), {BOUNDS_ARRAY}), {cond or 'true'})"
 
     def over_threshold(self, slo: SloSpec, cond: str) -> str:
         assert slo.latency is not None

@@ -11,7 +11,6 @@ import sys
 from ingest import clickhouse_state_tables as state
 from ingest.clickhouse_columns import comment_statements, count_over_function
 from ingest.clickhouse_migrations import (
-    DB,
     EVENT_IDS_MV,
     LOADED_OFFSETS,
     LOADED_OFFSETS_MV,
@@ -22,6 +21,7 @@ from ingest.clickhouse_migrations import (
     _raw_table,
     _rollup,
 )
+from ingest.clickhouse_state_tables import DB
 
 SHARDING = {
     "api_metrics": "cityHash64(client_name, provider, resolved_model)",

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from schemas.latency_buckets import LATENCY_BOUNDS_MS
-
-DB = "o11y"
-_BOUNDS = ", ".join(str(b) for b in LATENCY_BOUNDS_MS)
+from ingest.clickhouse_state_tables import DB
+from schemas.latency_buckets import BOUNDS_ARRAY
 
 COLUMN_COMMENTS: dict[str, dict[str, str]] = {
     "api_metrics": {
@@ -64,9 +62,9 @@ def count_over_function(cluster: str | None = None) -> str:
     where = f" ON CLUSTER '{cluster}'" if cluster else ""
     return (
         f"CREATE FUNCTION IF NOT EXISTS o11y_count_over{where} AS (counts, ms) -> "
-        f"if(indexOf([{_BOUNDS}], ms) = 0, "
-        f"throwIf(1, 'o11y_count_over: the rollup counts only above {_BOUNDS} ms'), "
-        f"counts[indexOf([{_BOUNDS}], ms)])"
+        f"if(indexOf({BOUNDS_ARRAY}, ms) = 0, "
+        f"throwIf(1, 'o11y_count_over: the rollup counts only above {BOUNDS_ARRAY[1:-1]} ms'), "
+        f"counts[indexOf({BOUNDS_ARRAY}, ms)])"
     )
 
 

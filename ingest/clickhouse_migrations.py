@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 from ingest import clickhouse_state_tables as state
 from ingest.clickhouse_columns import comment_statements, count_over_function
-from schemas.latency_buckets import LATENCY_BOUNDS_MS
+from ingest.clickhouse_state_tables import DB
+from runtime.clickhouse import ClickHouseClient
+from schemas.latency_buckets import BOUNDS_ARRAY as BOUNDS
 
 log = logging.getLogger(__name__)
 
-DB = "o11y"
 DEDUP = "non_replicated_deduplication_window = 1000"
-BOUNDS = "[" + ", ".join(str(b) for b in LATENCY_BOUNDS_MS) + "]"
-
-
-class ClickHouse(Protocol):
-    def command(self, cmd: str, parameters: Any = None, settings: Any = None) -> Any: ...
-    def query(self, query: str, parameters: Any = None, settings: Any = None) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -204,7 +198,7 @@ def migrations(retention: Retention) -> tuple[Migration, ...]:
     )
 
 
-def applied_version(client: ClickHouse) -> int:
+def applied_version(client: ClickHouseClient) -> int:
     client.command(f"CREATE DATABASE IF NOT EXISTS {DB}")
     client.command(
         f"CREATE TABLE IF NOT EXISTS {DB}.schema_migrations (version UInt32, description String, "
@@ -213,7 +207,7 @@ def applied_version(client: ClickHouse) -> int:
     return int(client.query(f"SELECT max(version) FROM {DB}.schema_migrations").result_rows[0][0])
 
 
-def require_schema(client: ClickHouse) -> None:
+def require_schema(client: ClickHouseClient) -> None:
     """Processes other than `o11y migrate` refuse to run on an older schema, with one line saying what to do."""
     latest = max(m.version for m in migrations(Retention()))
     current = applied_version(client)
@@ -221,7 +215,7 @@ def require_schema(client: ClickHouse) -> None:
         raise RuntimeError(f"ClickHouse schema {DB} is at version {current} of {latest}: run `o11y migrate` first")
 
 
-def migrate(client: ClickHouse, retention: Retention = Retention(), target: int | None = None) -> list[int]:
+def migrate(client: ClickHouseClient, retention: Retention = Retention(), target: int | None = None) -> list[int]:
     """Apply every version above the recorded one (up to `target`); return the versions applied."""
     current = applied_version(client)
     done: list[int] = []
@@ -241,7 +235,7 @@ def migrate(client: ClickHouse, retention: Retention = Retention(), target: int 
     return done
 
 
-def _apply_retention(client: ClickHouse, retention: Retention, version: int) -> None:
+def _apply_retention(client: ClickHouseClient, retention: Retention, version: int) -> None:
     """Retention follows the configuration on every run, not only when a table is created."""
     ttls = [(f"{DB}.api_metrics", f"toDateTime(received_at) + INTERVAL {retention.raw_days} DAY"),
             (f"{DB}.alert_events", f"toDateTime(event_time) + INTERVAL {retention.alert_days} DAY")]

@@ -15,7 +15,7 @@ RAW_TABLE = "o11y.api_metrics"
 
 class Inserted(NamedTuple):
     seconds: float
-    copies: int
+    left_out: int
     """Rows left out: their event was already stored (or came earlier in the batch)."""
 
 

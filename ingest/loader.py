@@ -250,8 +250,8 @@ class Loader:
             except (InsertFailed, DeadLettersNotAcknowledged, CommitFailed) as err:
                 self._retry_later(err)
                 return
-            self._metrics.rows_loaded.inc(len(sealed.rows) - inserted.copies)
-            self._metrics.duplicates.inc(inserted.copies)
+            self._metrics.rows_loaded.inc(len(sealed.rows) - inserted.left_out)
+            self._metrics.duplicates.inc(inserted.left_out)
             self._metrics.batch_rows.observe(len(sealed.rows))
             self._metrics.insert_latency.observe(inserted.seconds)
             self._sealed = None

@@ -23,9 +23,9 @@ class Row(NamedTuple):
     partition: int
     event_id: str
     line: bytes
-    offset: int = -1
-    client: str = ""
-    received_ms: int = 0
+    offset: int
+    client: str
+    received_ms: int
 
 
 class InvalidMessage(Exception):

@@ -30,20 +30,19 @@ class PoisonGuard:
     def check(self, topic: str, partition: int, offset: int, invalid: bool) -> None:
         """Count one message; raise PoisonLimit when `invalid` crosses a limit (the message is then not taken)."""
         state = self._partitions.setdefault(partition, _Partition())
-        run = state.run + 1 if invalid else 0
-        invalid_share = (state.invalid + invalid - (state.recent[0] if len(state.recent) == self._window else 0)) / self._window
-        if invalid and run > self._max_run:
-            raise PoisonLimit(f"{run} invalid messages in a row in {topic}/{partition} up to offset {offset} "
-                              f"(O11Y_LOADER_DLQ_MAX_RUN={self._max_run}): fix the producer, then restart the loader")
-        if invalid and len(state.recent) >= self._window - 1 and invalid_share > self._max_share:
-            raise PoisonLimit(f"{invalid_share:.0%} of the last {self._window} messages of {topic}/{partition} up to "
-                              f"offset {offset} are invalid (O11Y_LOADER_DLQ_MAX_SHARE={self._max_share}): "
-                              "fix the producer, then restart the loader")
-        state.run = run
+        state.run = state.run + 1 if invalid else 0
         state.recent.append(invalid)
         state.invalid += invalid
         if len(state.recent) > self._window:
             state.invalid -= state.recent.popleft()
+        if invalid and state.run > self._max_run:
+            raise PoisonLimit(f"{state.run} invalid messages in a row in {topic}/{partition} up to offset {offset} "
+                              f"(O11Y_LOADER_DLQ_MAX_RUN={self._max_run}): fix the producer, then restart the loader")
+        share = state.invalid / self._window
+        if invalid and len(state.recent) == self._window and share > self._max_share:
+            raise PoisonLimit(f"{share:.0%} of the last {self._window} messages of {topic}/{partition} up to "
+                              f"offset {offset} are invalid (O11Y_LOADER_DLQ_MAX_SHARE={self._max_share}): "
+                              "fix the producer, then restart the loader")
 
     def forget(self, partitions: set[int]) -> None:
         """Revoked partitions: their next owner counts afresh."""

@@ -7,6 +7,9 @@ LATENCY_BOUNDS_MS: tuple[int, ...] = (
 )
 """Element i of a rollup's `*_over` array counts requests with latency strictly greater than bound i."""
 
+BOUNDS_ARRAY = "[" + ", ".join(str(b) for b in LATENCY_BOUNDS_MS) + "]"
+"""The bounds as a ClickHouse array literal, for the rollup's view, the tick's raw query and `o11y_count_over`."""
+
 
 def bound_index(threshold_ms: int) -> int | None:
     """Position of `threshold_ms` in the rollup's arrays, or None when only the raw table can answer."""

@@ -29,7 +29,7 @@ URL = "/ingest/api-metrics"
 
 
 def row(partition: int, offset: int, event_id: str, client: str = "a") -> Row:
-    return Row(partition, event_id, b"{}", offset, client)
+    return Row(partition, event_id, b"{}", offset, client, 0)
 
 
 def test_a_copy_is_left_out_but_a_row_stored_at_its_own_place_is_kept() -> None:
