@@ -32,10 +32,14 @@ class ClickHouseSink:
         """Insert the batch's rows (parsed by ClickHouse itself), each event once; what it took and left out."""
         started = time.monotonic()
         try:
-            leave_out = copies(batch.topic, batch.rows, self._stored(batch)) if self._horizon_ms > 0 else frozenset()
+            leave_out: frozenset[tuple[int, int]] = frozenset()
+            if self._horizon_ms > 0:
+                leave_out = copies(batch.topic, batch.rows, self._stored(batch))
         except Exception as err:
             raise InsertFailed(f"event id lookup: {type(err).__name__}: {str(err)[:300]}") from err
         for token, payload in batch.blocks(leave_out):
+            if batch.abandoned:
+                break
             try:
                 self._client.raw_insert(
                     RAW_TABLE,

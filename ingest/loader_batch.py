@@ -18,6 +18,9 @@ class Batch:
     rows: list[Row] = field(default_factory=list)
     ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
     """partition -> (first offset, last offset) of every message taken, loaded or dead-lettered."""
+    abandoned: bool = False
+    """Set when its partitions were revoked during its insert: the blocks not yet sent are not sent (the partitions'
+    next owner reads them again)."""
 
     def take(self, partition: int, offset: int, row: Row | None, now: float) -> None:
         if self.started_at is None:
@@ -41,11 +44,13 @@ class Batch:
     def blocks(self, leave_out: frozenset[tuple[int, int]] = frozenset()) -> list[tuple[str, bytes]]:
         """One insert per partition: (dedup token, JSONEachRow payload).
 
-        A partition's block covers exactly the offsets since its last commit, so after a crash
-        the same range can be read again and inserted with the same token: ClickHouse drops what
-        landed and fills in what did not (a materialized view's part included). The first and last
-        event ids tell apart equal offsets of a log that was recreated. `leave_out` holds the (partition, offset)
-        of events already stored (see `event_dedup`); what it leaves out is decided the same way on a replay.
+        A partition's block covers exactly the offsets since its last commit, so after a crash the same range
+        can be read again and inserted with the same token: ClickHouse drops what landed and fills in what did not
+        (a materialized view's part included). The token names the block's first and last stored rows (offsets and
+        event ids), not the range read: a range that ends in dead letters or copies is replayed up to its last
+        stored row (all ClickHouse knows) and still gets the same token; the event ids tell apart equal offsets of
+        a log that was recreated. `leave_out` holds the (partition, offset) of events already stored (see
+        `event_dedup`); what it leaves out is decided the same way on a replay.
         """
         by_partition: dict[int, list[Row]] = {p: [] for p in self.ranges}
         for row in self.rows:
@@ -54,20 +59,10 @@ class Batch:
         blocks = []
         for partition, rows in sorted(by_partition.items()):
             if rows:
-                first, last = self.ranges[partition]
-                token = f"{self.topic}/{partition}:{first}-{last}/{rows[0].event_id}..{rows[-1].event_id}"
+                first, last = rows[0], rows[-1]
+                token = f"{self.topic}/{partition}:{first.offset}-{last.offset}/{first.event_id}..{last.event_id}"
                 blocks.append((token, b"\n".join(row.line for row in rows)))
         return blocks
 
     def next_offsets(self) -> dict[int, int]:
         return {p: last + 1 for p, (_, last) in self.ranges.items()}
-
-    def drop_partitions(self, partitions: set[int]) -> None:
-        """Forget what came from revoked partitions: their next owner reads it again."""
-        if not partitions & set(self.ranges):
-            return
-        self.rows = [row for row in self.rows if row.partition not in partitions]
-        self.size = sum(len(row.line) for row in self.rows)
-        self.ranges = {p: r for p, r in self.ranges.items() if p not in partitions}
-        if not self.ranges:
-            self.started_at = None

@@ -17,6 +17,7 @@ class LoaderMetrics:
     consumer_lag: Gauge
     skipped_reloads: Counter
     duplicates: Counter
+    assignments: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> LoaderMetrics:
@@ -25,6 +26,11 @@ class LoaderMetrics:
             duplicates=Counter(
                 "o11y_loader_duplicate_events_total",
                 "Events not stored again: their client and event id were already stored within the dedup horizon.",
+                registry=registry,
+            ),
+            assignments=Counter(
+                "o11y_loader_assignments_total",
+                "Partition assignments taken (a chain of steps built for each); a fast rise is a rebalance storm.",
                 registry=registry,
             ),
             batch_rows=Histogram(

@@ -58,7 +58,8 @@ def build_loader(settings: Settings, clickhouse: ClickHouseClient, registry: Col
     dlq = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, client_id="o11y-loader-dlq", acks="all", linger_ms=5)
     policy = LoaderPolicy(batch_rows=settings.loader_batch_rows, batch_age_s=settings.loader_batch_ms / 1000,
                           batch_bytes=settings.loader_batch_bytes,
-                          max_skew=timedelta(seconds=settings.loader_max_clock_skew_s))
+                          max_skew=timedelta(seconds=settings.loader_max_clock_skew_s),
+                          session_timeout_s=settings.loader_session_timeout_ms / 1000)
     return Loader(
         consumer or KafkaConsumer(**consumer_config(settings)),
         ClickHouseSink(clickhouse, settings.dedup_horizon_s),
@@ -67,7 +68,7 @@ def build_loader(settings: Settings, clickhouse: ClickHouseClient, registry: Col
         LoaderMetrics.create(registry),
         policy,
         progress=LoaderProgress(clickhouse, settings.kafka_topic, settings.loader_group_id),
-        guard=PoisonGuard(settings.loader_dlq_max_run, settings.loader_dlq_max_share),
+        guard=lambda: PoisonGuard(settings.loader_dlq_max_run, settings.loader_dlq_max_share),
     )
 
 
@@ -114,5 +115,5 @@ async def _loader_ready(settings: Settings, loader: Loader, thread: threading.Th
     if not thread.is_alive():
         return loader.fatal or "the loader thread stopped"
     if loader.failing:
-        return "ClickHouse inserts are failing; loading is paused and retried"
+        return f"{loader.failing} failing: loading is paused and retried"
     return await tcp_reachable(settings.kafka_bootstrap_servers or "")

@@ -23,6 +23,8 @@ class _Partition:
 
 
 class PoisonGuard:
+    """One per assignment (the loader builds a chain of steps per assignment): a partition's next owner counts afresh."""
+
     def __init__(self, max_run: int = 1000, max_share: float = 0.5, window: int = 1000) -> None:
         self._max_run, self._max_share, self._window = max_run, max_share, window
         self._partitions: dict[int, _Partition] = {}
@@ -43,8 +45,3 @@ class PoisonGuard:
             raise PoisonLimit(f"{share:.0%} of the last {self._window} messages of {topic}/{partition} up to "
                               f"offset {offset} are invalid (O11Y_LOADER_DLQ_MAX_SHARE={self._max_share}): "
                               "fix the producer, then restart the loader")
-
-    def forget(self, partitions: set[int]) -> None:
-        """Revoked partitions: their next owner counts afresh."""
-        for partition in partitions:
-            self._partitions.pop(partition, None)

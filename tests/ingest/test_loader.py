@@ -247,3 +247,56 @@ def test_a_run_of_poison_beyond_the_limit_stops_the_loader_and_commits_nothing_p
     assert committed(kafka.bootstrap_servers, topic, "poisoned") == {0: 6}  # three events, three dead letters
     assert count(clickhouse, RAW_BY_CLIENT, c=client_name) == 3
     assert len(read_topic(kafka.bootstrap_servers, f"{topic}-dlq", 3)) == 3
+
+
+class StuckInserts:
+    """The real chDB behind a link that holds inserts into the raw table until `release` is set."""
+
+    def __init__(self, clickhouse: Any) -> None:
+        self._clickhouse = clickhouse
+        self.stuck = threading.Event()
+        self.release = threading.Event()
+
+    def raw_insert(self, table: str, column_names: Any = None, insert_block: Any = None, settings: Any = None,
+                   fmt: str | None = None) -> Any:
+        if table == "o11y.api_metrics":
+            self.stuck.set()
+            self.release.wait(120)
+        return self._clickhouse.raw_insert(table, column_names, insert_block, settings, fmt)
+
+    def query(self, query: str, parameters: Any = None, settings: Any = None) -> Any:
+        return self._clickhouse.query(query, parameters=parameters, settings=settings)
+
+    def command(self, cmd: str, parameters: Any = None, settings: Any = None) -> Any:
+        return self._clickhouse.command(cmd, parameters=parameters, settings=settings)
+
+    def insert(self, table: str | None = None, data: Any = None, column_names: Any = None, settings: Any = None,
+               context: Any = None) -> Any:
+        return self._clickhouse.insert(table, data, column_names, settings=settings, context=context)
+
+    def create_insert_context(self, table: str, column_names: Any = None) -> Any:
+        return self._clickhouse.create_insert_context(table, column_names)
+
+    def close(self) -> None:
+        return None
+
+
+def test_a_stuck_insert_does_not_hold_a_rebalance_and_the_chain_is_rebuilt_on_assignment(
+    kafka: EmbeddedKafka, topic: str, client_name: str, clickhouse: Any
+) -> None:
+    spread = [(f"key-{i}".encode(), value) for i, (_, value) in enumerate(event_messages(600, client_name))]
+    produce(kafka.bootstrap_servers, topic, spread)  # every partition has events, whoever owns which
+    settings = loader_settings(kafka.bootstrap_servers, topic, "stuck")
+    slow = StuckInserts(clickhouse)
+    first, second = CollectorRegistry(), CollectorRegistry()
+    with running_loader(settings, slow, first):
+        assert slow.stuck.wait(60), "the first loader's insert hangs in ClickHouse"
+        with running_loader(settings, clickhouse, second):
+            # The revocation waited a third of the session timeout at most: the group moved on, the second loader
+            # loads its share while the first loader's insert is still stuck, and the first one took its new share.
+            assert wait_until(lambda: (second.get_sample_value("o11y_loader_rows_loaded_total") or 0) > 0, timeout_s=60)
+            assert not slow.release.is_set()
+            assert wait_until(lambda: first.get_sample_value("o11y_loader_assignments_total") == 2)
+            slow.release.set()
+            assert wait_until(lambda: count(clickhouse, DISTINCT_BY_CLIENT, c=client_name) == 600, timeout_s=60)
+    assert count(clickhouse, ROLLUP_BY_CLIENT, c=client_name) == count(clickhouse, RAW_BY_CLIENT, c=client_name)

@@ -19,12 +19,11 @@ def test_a_run_longer_than_the_limit_stops_at_the_message_that_crosses_it() -> N
         feed(guard, 0, "xxxx", start=10)
 
 
-def test_partitions_count_apart_and_a_revoked_one_starts_afresh() -> None:
+def test_partitions_count_apart() -> None:
     guard = PoisonGuard(max_run=2, max_share=1.0, window=10)
     feed(guard, 0, "xx")
     feed(guard, 1, "xx")
-    guard.forget({0})
-    feed(guard, 0, "xx")
+    feed(guard, 0, ".xx")
     with pytest.raises(PoisonLimit, match="t/1"):
         feed(guard, 1, "x")
 

@@ -1,9 +1,10 @@
 """Zero-loss oracle: load with faults injected, then every acknowledged event is counted exactly once.
 
 The load generator marks each event with a unique `kiloUserId` and records which ones got a 2xx
-(the obligations). While it runs the harness crashes the loader and starts it again, produces a
-range of the log a second time (copies), detaches the raw table, freezes the broker, then stops
-Redis and makes Slack fail during alert ticks. Bounded: about a minute.
+(the obligations). While it runs, two loaders share the topic: a second one joins mid-load, each is
+killed once without a goodbye and started again, a range of the log is produced a second time (copies),
+the raw table is detached, the broker frozen; then Redis stops and Slack fails during alert ticks.
+Bounded: about a minute and a half.
 """
 
 from __future__ import annotations
@@ -75,43 +76,35 @@ class Load:
         self._thread.join(30)
 
 
-class Loaders:
-    """The loader on a thread; `crash` makes that thread die the hard way: nothing flushed, nothing committed."""
+class LoaderThread:
+    """A loader on a thread of its own; `kill` ends it the way SIGKILL ends a process: nothing flushed, nothing
+    committed, no goodbye to the group (which notices at the session timeout)."""
 
     def __init__(self, settings: Settings, clickhouse: Any) -> None:
-        self._settings, self._clickhouse = settings, clickhouse
-        self._stop = threading.Event()
-        self._crash = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        consumer = crashable(self._settings)
-        loader = build_loader(self._settings, self._clickhouse, CollectorRegistry(), consumer)
-        self._stop, self._crash = threading.Event(), threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(loader, consumer, self._stop, self._crash), daemon=True)
+        consumer = crashable(settings)
+        self._loader = build_loader(settings, clickhouse, CollectorRegistry(), consumer)
+        self._stop, self._kill = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(self._loader, consumer), daemon=True)
         self._thread.start()
 
-    @staticmethod
-    def _run(loader: Loader, consumer: Crashable, stop: threading.Event, crash: threading.Event) -> None:
+    def _run(self, loader: Loader, consumer: Crashable) -> None:
         loader.start()
-        while not stop.is_set():
-            if crash.is_set():
-                # Only this thread touches the consumer (kafka-python's is not thread-safe).
-                consumer.crash()
+        while not self._stop.is_set():
+            if self._kill.is_set():
+                consumer.kill()  # from this thread: only it touches the consumer (kafka-python's is not thread-safe)
                 return
             loader.step()
         loader.shutdown()
 
-    def crash(self) -> None:
-        self._crash.set()
-        assert self._thread is not None
+    def kill(self) -> None:
+        self._kill.set()
         self._thread.join(60)
         assert not self._thread.is_alive()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(60)
+        self._thread.join(60)
+        assert not self._thread.is_alive(), "the loader did not stop"
 
 
 def test_every_acknowledged_event_is_counted_exactly_once_through_faults(clickhouse: Any, slack: Any) -> None:
@@ -119,21 +112,25 @@ def test_every_acknowledged_event_is_counted_exactly_once_through_faults(clickho
         servers = kafka.bootstrap_servers
         ingest_settings = Settings(kafka_bootstrap_servers=servers, kafka_topic=TOPIC, kafka_ack_timeout_ms=1500,
                                    client_secrets={CLIENT: [SecretStr(SECRET)]})
-        loaders = Loaders(loader_settings(servers, TOPIC, "oracle-loader"), clickhouse)
+        settings = loader_settings(servers, TOPIC, "oracle-loader")
         with LiveServer(lambda: create_app(ingest_settings)) as ingest, Load(ingest.url) as load:
-            loaders.start()
-            time.sleep(4)
-            loaders.crash()                                   # fault 1: the loader dies mid-run
-            loaders.start()
+            first = LoaderThread(settings, clickhouse)
             time.sleep(3)
-            copies = read_topic(servers, TOPIC, 300)[:300]    # fault 2: a range of the log is produced once more
+            second = LoaderThread(settings, clickhouse)       # fault 1: a second loader joins: a rebalance mid-load
+            time.sleep(4)
+            first.kill()                                      # fault 2: a loader killed (its partitions move at the
+            first = LoaderThread(settings, clickhouse)        # session timeout) and started again
+            time.sleep(3)
+            copies = read_topic(servers, TOPIC, 300)[:300]    # fault 3: a range of the log is produced once more
             produce(servers, TOPIC, [(m.key, m.value) for m in copies])
             time.sleep(3)
-            clickhouse.command("DETACH TABLE o11y.api_metrics")  # fault 3: ClickHouse inserts fail
+            clickhouse.command("DETACH TABLE o11y.api_metrics")  # fault 4: ClickHouse inserts fail
             time.sleep(3)
             clickhouse.command("ATTACH TABLE o11y.api_metrics")
-            time.sleep(2)
-            kafka.pause()                                     # fault 4: the broker stops answering
+            second.kill()                                     # fault 5: the other loader killed, and started again
+            second = LoaderThread(settings, clickhouse)
+            time.sleep(3)
+            kafka.pause()                                     # fault 6: the broker stops answering
             time.sleep(3)
             kafka.resume()
             time.sleep(4)
@@ -152,7 +149,8 @@ def test_every_acknowledged_event_is_counted_exactly_once_through_faults(clickho
                                       f"WHERE kafka_topic = '{TOPIC}' GROUP BY kafka_partition ORDER BY 1").result_rows
             raise AssertionError(f"{len(missing)} acknowledged events not loaded, at {where[:5]}..{where[-5:]}; "
                                  f"loaded per partition {loaded}")
-        loaders.stop()
+        first.stop()
+        second.stop()
         stored = dict(clickhouse.query(markers).result_rows)
         assert {m for m in acked if stored.get(m) != 1} == set(), "every acknowledged event exactly once"
         assert set(stored) <= set(load.statuses), "nothing appears that was never sent"

@@ -34,6 +34,11 @@ class Crashable(KafkaConsumer):  # type: ignore[misc]  # kafka-python ships no t
     def crash(self) -> None:
         self.close(autocommit=False)
 
+    def kill(self) -> None:
+        """Gone the way SIGKILL leaves: the connections drop, no LeaveGroup, no commit. The group notices only when
+        the session times out. (kafka-python has no public call for this: its network loop is closed.)"""
+        self._client.close()  # the network loop, which also runs the heartbeat
+
 
 class DiesBeforeEveryCommit(Crashable):
     """...in a process that "dies" after each insert, before its commit: no offset ever reaches the broker."""
