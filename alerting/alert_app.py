@@ -15,24 +15,24 @@ from alerting.alert_service import LeasedTicks, build_evaluator, build_scheduler
 from alerting.evaluator import Evaluator
 from alerting.heartbeat import Heartbeat
 from alerting.slack_notifier import Notifier
-from alerting.slo_config import load_policy
 from runtime.clickhouse import ClickHouseClient
 from runtime.client_secrets import ClientSecrets
 from runtime.health import NOTES, READINESS, add_health_routes
 from runtime.settings import Settings
+from schemas.alert_policy import AlertPolicy
 
 REDIS = web.AppKey("alert_redis", Redis)
-EVALUATOR = web.AppKey("evaluator", Evaluator)
 
 
-def create_alert_app(settings: Settings, clickhouse: ClickHouseClient, notifier: Notifier, registry: CollectorRegistry,
-                     app: web.Application | None = None, admin: web.Application | None = None) -> web.Application:
-    """`o11y alert`: evaluate every minute. With `app`, alerting joins that application (as in `o11y dev`)."""
+def create_alert_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient, notifier: Notifier,
+                     registry: CollectorRegistry, app: web.Application | None = None,
+                     admin: web.Application | None = None) -> web.Application:
+    """`o11y alert`: evaluate `policy` every minute. With `app`, alerting joins that application (as in `o11y dev`)."""
     if app is None:
         app = web.Application()
         add_health_routes(app, registry, admin, ClientSecrets(settings.admin_tokens))
     metrics = AlertMetrics.create(registry)
-    app.cleanup_ctx.extend([_redis_context(settings), _scheduler_context(settings, clickhouse, notifier, metrics)])
+    app.cleanup_ctx.extend([_redis_context(settings), _scheduler_context(settings, policy, clickhouse, notifier, metrics)])
     return app
 
 
@@ -49,17 +49,16 @@ def _redis_context(settings: Settings) -> Callable[[web.Application], AsyncItera
     return context
 
 
-def _scheduler_context(settings: Settings, clickhouse: ClickHouseClient, notifier: Notifier,
+def _scheduler_context(settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient, notifier: Notifier,
                        metrics: AlertMetrics) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
         redis = app[REDIS]
-        evaluator = build_evaluator(settings, load_policy(settings.slo_config), clickhouse, redis,
+        evaluator = build_evaluator(settings, policy, clickhouse, redis,
                                     courier(settings, notifier), metrics)
         heartbeat = None
         if settings.alert_heartbeat_url:
             heartbeat = Heartbeat(settings.alert_heartbeat_url.get_secret_value(), metrics.heartbeat_failures.inc)
         scheduler = build_scheduler(LeasedTicks(evaluator, redis, metrics, heartbeat=heartbeat), metrics=metrics)
-        app[EVALUATOR] = evaluator
         app[READINESS]["clickhouse"] = lambda: _clickhouse_ready(evaluator)
         app[NOTES]["data"] = lambda: _data_note(evaluator)
         scheduler.start()

@@ -48,7 +48,6 @@ class LocalMarks:
 
     def __init__(self) -> None:
         self.claims: set[str] = set()
-        self.markers: dict[str, str] = {}
 
     def begin_tick(self) -> None:
         pass
@@ -68,7 +67,7 @@ class LocalMarks:
         self.claims.discard(f"{tick}:{kind}:{redis_key(key)}")
 
     def mark(self, incident: Incident, cooldown_s: int) -> None:
-        self.markers[redis_key(incident.key)] = incident.opened_at.isoformat()
+        pass  # the seed's markers are for readers of Redis; without Redis nobody reads them
 
 
 class RedisMarks:

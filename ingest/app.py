@@ -67,7 +67,8 @@ async def _ensure_topics(settings: Settings) -> None:
 
 
 PUBLISHER = web.AppKey("publisher", EventPublisher)
-POSTHOG = web.AppKey("posthog", list[PostHogForwarder])
+POSTHOG = web.AppKey("posthog", PostHogForwarder)
+"""Set only when PostHog is configured."""
 """The PostHog copy, if configured: an empty list when it is off."""
 
 
@@ -105,13 +106,12 @@ def _posthog_context(settings: Settings) -> Callable[[web.Application], AsyncIte
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         if settings.posthog_api_key is None:
-            app[POSTHOG] = []
             yield
             return
         metrics = app[METRICS]
         client = build_posthog_client(settings.posthog_api_key.get_secret_value(), settings.posthog_host,
                                       metrics.posthog_failures.inc)
-        app[POSTHOG] = [PostHogForwarder(client, metrics.posthog_failures.inc)]
+        app[POSTHOG] = PostHogForwarder(client, metrics.posthog_failures.inc)
         try:
             yield
         finally:
@@ -125,12 +125,11 @@ def _edge_context(settings: Settings, secrets: ClientSecrets,
     """What the handlers need, once the publisher and PostHog are up."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        forwarders: list[PostHogForwarder] = app[POSTHOG]
         app[EDGE] = handlers.IngestEdge(
             secrets=secrets,
             publisher=app[PUBLISHER],
             metrics=app[METRICS],
-            posthog=forwarders[0] if forwarders else None,
+            posthog=app.get(POSTHOG),
             clock=clock,
             max_body_bytes=settings.http_max_body_bytes,
             max_batch_bytes=settings.http_max_batch_bytes,

@@ -92,7 +92,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # kafka-pyth
         self._loader.revoked()
 
     def on_partitions_assigned(self, assigned: Any) -> None:
-        self._loader.assigned(set(assigned))
+        self._loader.assigned()
 
 
 class Loader:
@@ -138,7 +138,8 @@ class Loader:
         self._chain: Chain | None = None
         self._lock = threading.Lock()
         self._revoked = False
-        self._to_position: set[TopicPartition] | None = None
+        self._unpositioned = False
+        """An assignment arrived: its partitions are positioned and a chain built before anything is taken."""
         self._held: list[tuple[TopicPartition, list[Any]]] = []
         """Messages polled but not taken yet (a step rejected one): offered again before anything new is fetched."""
         self._polled_at = clock()
@@ -177,9 +178,9 @@ class Loader:
         with self._lock:
             self._revoked = True
 
-    def assigned(self, partitions: set[TopicPartition]) -> None:
+    def assigned(self) -> None:
         with self._lock:
-            self._to_position = partitions
+            self._unpositioned = True
 
     # The loop (the loader's own thread).
 
@@ -188,11 +189,11 @@ class Loader:
         self._rebalanced()
         if self._chain is not None:
             self._chain.poll()
-        if self._to_position is not None:
+        if self._unpositioned:
             self._position()
         self._record_progress()
         self._offer_held()
-        if self._held or self._to_position is not None:
+        if self._held or self._unpositioned:
             self._keep_membership()
             return
         room = self._chain.room() if self._chain is not None else 1
@@ -211,7 +212,7 @@ class Loader:
                 self._chain.terminate()
             self._chain = None
             self._held = []
-        if self._to_position is not None:
+        if self._unpositioned:
             # Anything polled now is read again once the partitions are positioned.
             for tp, messages in self._held:
                 self._consumer.seek(tp, messages[0].offset)
@@ -250,12 +251,10 @@ class Loader:
         self._polled_at = self._clock()
         for tp, messages in records.items():
             self._consumer.seek(tp, messages[0].offset)  # back to where it was: after what is held, if anything
-        self._rebalanced()
 
     def _position(self) -> None:
         """Start each assigned partition where `start_of` says, then build the chain with the replay ranges."""
-        pending = self._to_position
-        if pending is None or not self._clickhouse.due():
+        if not self._clickhouse.due():
             return
         partitions = set(self._consumer.assignment())  # all of them: a rebalance revokes everything (eager)
         try:
@@ -276,8 +275,7 @@ class Loader:
                 replays[tp.partition] = start.replay_until
             self._metrics.skipped_reloads.inc(start.skipped)
         with self._lock:
-            if self._to_position is pending:
-                self._to_position = None
+            self._unpositioned = False
         if self._chain is not None:
             self._chain.terminate()
         self._chain = build_chain(self._parts, replays)
@@ -312,7 +310,7 @@ class Loader:
     def _loaded_next(self, tp: TopicPartition) -> int | None:
         """The next offset of `tp` not yet in ClickHouse; None while the partition is being positioned."""
         chain = self._chain
-        if chain is None or self._to_position is not None:
+        if chain is None or self._unpositioned:
             return None
         held = [int(messages[0].offset) for t, messages in self._held if t == tp]
         in_chain = chain.held_from(tp.partition)

@@ -8,7 +8,8 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+
+from ingest.kafka_ports import Producer
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +22,6 @@ class PublishFailed(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-class Producer(Protocol):
-    def send(self, topic: str, value: bytes, key: bytes) -> Any: ...
-    def close(self, timeout: float | None = None) -> None: ...
 
 
 class _Pending:

@@ -88,12 +88,14 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
 
     from alerting.alert_app import create_alert_app
     from alerting.alert_service import build_notifier
+    from alerting.slo_config import load_policy
     from ingest.app import create_app
     from ingest.clickhouse_migrations import migrate
     from ingest.loader_service import create_loader_app
     from o11y.serve import retention
     from runtime.clickhouse import connect
 
+    policy = load_policy(settings.slo_config)
     clickhouse = await asyncio.to_thread(connect, settings.clickhouse_url or "")
     await asyncio.to_thread(migrate, clickhouse, retention(settings))
     if embedded_kafka:
@@ -102,7 +104,7 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
     registry = CollectorRegistry()
     app = create_app(settings, registry=registry)
     create_loader_app(settings, clickhouse, registry, app=app)
-    create_alert_app(settings, clickhouse, build_notifier(settings, console_allowed=True), registry, app=app)
+    create_alert_app(settings, policy, clickhouse, build_notifier(settings, console_allowed=True), registry, app=app)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=5, keepalive_timeout=settings.http_keepalive_timeout_s)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
@@ -133,7 +135,7 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
 
 def run_dev(settings: Settings, demo: Any = False) -> int:
     """`demo`: False for no traffic, None for traffic without an incident, or an Incident."""
-    configure_logging(settings.log_level, settings.log_format or "text")
+    configure_logging(settings.log_level, settings.log_format, default="text")
     with ExitStack() as stack:
         effective = prepare(settings, stack)
         asyncio.run(_serve(effective, demo, embedded_kafka=not settings.kafka_bootstrap_servers))

@@ -43,7 +43,7 @@ def run_http(settings: Settings, app: web.Application, admin: web.Application | 
 def serve_ingest(settings: Settings) -> int:
     from ingest.app import create_app
 
-    configure_logging(settings.log_level, settings.log_format or "json")
+    configure_logging(settings.log_level, settings.log_format)
     _install_uvloop()
     admin = admin_app(settings)
     try:
@@ -67,7 +67,7 @@ def run_migrate(settings: Settings) -> int:
     from ingest.clickhouse_migrations import applied_version, migrate
     from runtime.clickhouse import connect
 
-    configure_logging(settings.log_level, settings.log_format or "json")
+    configure_logging(settings.log_level, settings.log_format)
     from runtime.clickhouse import ClickHouseUnavailable
 
     if not settings.clickhouse_url:
@@ -91,7 +91,7 @@ def serve_loader(settings: Settings) -> int:
     from ingest.loader_service import LOADER_STOPPED, create_loader_app
     from runtime.clickhouse import ClickHouseUnavailable, connect
 
-    configure_logging(settings.log_level, settings.log_format or "json")
+    configure_logging(settings.log_level, settings.log_format)
     if not settings.clickhouse_url or not settings.kafka_bootstrap_servers:
         log.error("O11Y_CLICKHOUSE_URL and O11Y_KAFKA_BOOTSTRAP_SERVERS must be set")
         return 2
@@ -151,7 +151,7 @@ def run_alert_once(settings: Settings, at: str | None, dry_run: bool = False) ->
     import json
     from datetime import datetime, timezone
 
-    configure_logging(settings.log_level, settings.log_format or "json")
+    configure_logging(settings.log_level, settings.log_format)
     try:
         now = datetime.fromisoformat(at) if at else datetime.now(timezone.utc)
         evaluator = _one_tick_evaluator(settings, dry_run)
@@ -172,9 +172,9 @@ def serve_alert(settings: Settings) -> int:
     from alerting.alert_service import build_notifier
     from alerting.slo_config import load_policy
 
-    configure_logging(settings.log_level, settings.log_format or "json")
+    configure_logging(settings.log_level, settings.log_format)
     try:
-        load_policy(settings.slo_config)
+        policy = load_policy(settings.slo_config)
         if not settings.redis_url:
             raise ValueError("O11Y_REDIS_URL must be set")
         notifier = build_notifier(settings)
@@ -183,7 +183,7 @@ def serve_alert(settings: Settings) -> int:
         log.error("%s", err)
         return 2
     admin = admin_app(settings)
-    app = create_alert_app(settings, clickhouse, notifier, CollectorRegistry(), admin=admin)
+    app = create_alert_app(settings, policy, clickhouse, notifier, CollectorRegistry(), admin=admin)
     log.info("alerting every minute; health and metrics on http://%s:%d", settings.http_host, settings.http_port)
     run_http(settings, app, admin, 10)
     return 0

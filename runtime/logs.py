@@ -36,9 +36,10 @@ NOISY = ("kafka", "posthog", "aiohttp.access", "apscheduler", "urllib3", "clickh
 """Libraries whose INFO lines say nothing an operator needs (a scheduler announcing each run, say)."""
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+def configure_logging(level: str = "INFO", fmt: str | None = None, default: str = "json") -> None:
+    """Log to stderr as `fmt` (O11Y_LOG_FORMAT), or as the command's `default` when it is not set."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(TextFormatter() if fmt == "text" else JsonFormatter())
+    handler.setFormatter(TextFormatter() if (fmt or default) == "text" else JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
