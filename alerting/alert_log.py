@@ -12,7 +12,7 @@ from alerting.incidents import Incident
 COLUMNS = (
     "event_time", "tick", "decision", "severity", "slo", "tier", "provider", "model", "client_name", "threshold",
     "burn_long", "burn_short", "bad_long", "total_long", "bad_short", "total_short", "observed_p50_ms",
-    "observed_p90_ms", "detail", "incident_id",
+    "observed_p90_ms", "detail", "incident_id", "silence_id",
 )
 
 
@@ -20,7 +20,7 @@ COLUMNS = (
 class Decision:
     tick: str
     decision: str
-    """fired, suppressed, delivered, failed, unconfirmed, resolved, escalated, stale, degraded, dry_run"""
+    """fired, suppressed, silenced, delivered, failed, unconfirmed, resolved, escalated, stale, degraded, dry_run"""
     severity: str
     slo: str
     tier: str
@@ -38,6 +38,7 @@ class Decision:
     observed_p90_ms: float | None
     detail: str
     incident_id: str
+    silence_id: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -49,7 +50,7 @@ class Decision:
 
 
 def decision(tick: datetime, what: str, severity: str, reading: TierReading | None, incident: Incident | None,
-             detail: str = "") -> Decision:
+             detail: str = "", silence_id: str = "") -> Decision:
     """A decision about a tier reading and/or an incident; numbers are zero when there is no reading."""
     provider, model, client = reading.dimension if reading else (incident.dimension if incident else ("", "", ""))
     slo = reading.slo.name if reading else (incident.slo if incident else "")
@@ -63,4 +64,4 @@ def decision(tick: datetime, what: str, severity: str, reading: TierReading | No
                    "bad_short": reading.short.bad, "total_short": reading.short.total}
     return Decision(tick=tick.isoformat(), decision=what, severity=severity, slo=slo, tier=tier, provider=provider,
                     model=model, client_name=client, observed_p50_ms=None, observed_p90_ms=None, detail=detail,
-                    incident_id=incident.id if incident else "", **numbers)
+                    incident_id=incident.id if incident else "", silence_id=silence_id, **numbers)

@@ -11,9 +11,11 @@ from alerting.alert_log import COLUMNS, Decision
 from alerting.decisions import IncidentKey
 from alerting.freshness import PartitionProgress
 from alerting.incidents import Incident
-from alerting.window_query import Dimension, WindowCounts, build_query, parse_rows
+from alerting.policy_store import PolicyStore
+from alerting.silences import Silence
+from alerting.window_query import WindowCounts, build_query, parse_rows
 from runtime.clickhouse import ClickHouseClient
-from schemas.alert_policy import AlertPolicy
+from schemas.alert_policy import AlertPolicy, Dimension
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +50,23 @@ def _naive(value: datetime | None) -> datetime | None:
 class AlertStore:
     """Reads may raise (the tick cannot be judged without them); writes log and go on, the pager must not stop."""
 
-    def __init__(self, client: ClickHouseClient, policy: AlertPolicy, topic: str, evaluator: str = "") -> None:
+    def __init__(self, client: ClickHouseClient, topic: str, evaluator: str = "") -> None:
         self._client = client
-        self._policy = policy
         self._topic = topic
         self._evaluator = evaluator
         self._contexts: dict[str, Any] = {}
+        self.policy = PolicyStore(client)
 
-    def window_counts(self, end: datetime) -> dict[Dimension, WindowCounts]:
-        result = self._client.query(build_query(self._policy, end))
-        return parse_rows(self._policy, list(result.column_names), result.result_rows)
+    def window_counts(self, end: datetime, policy: AlertPolicy) -> dict[Dimension, WindowCounts]:
+        result = self._client.query(build_query(policy, end))
+        return parse_rows(policy, list(result.column_names), result.result_rows)
+
+    def live_policy(self, policy: AlertPolicy) -> tuple[AlertPolicy, list[str]]:
+        """`policy` with the overrides set through the admin API, as they are now."""
+        return policy.with_live(self.policy.overrides())
+
+    def silences(self, since: datetime) -> list[Silence]:
+        return self.policy.silences(ended_after=since)
 
     def progress(self) -> list[PartitionProgress]:
         """The loader's progress per partition; of several consumer groups, the one furthest ahead counts."""

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 
 from alerting.burn_rate import Gates, WindowCount, burn_rate, tier_trips
-from alerting.window_query import EMPTY, Dimension, WindowCounts
-from schemas.alert_policy import AlertPolicy
+from alerting.window_query import EMPTY, WindowCounts
+from schemas.alert_policy import AlertPolicy, Dimension
 from schemas.slo_spec import BurnWindow, Severity, SloSpec
 
 IncidentKey = tuple[str, str, str, str, str]
@@ -71,25 +71,28 @@ def read_tier(slo: SloSpec, window: BurnWindow, dimension: Dimension, end: datet
     return TierReading(slo, window, dimension, end, counts or EMPTY)
 
 
-def tiers_in_order(policy: AlertPolicy) -> list[tuple[SloSpec, BurnWindow]]:
-    """Pages before tickets, faster burns first, then the SLOs in declared order (the seed's order)."""
-    tiers = [(slo, w) for slo in policy.slos for w in slo.windows]
-    order = {slo.name: i for i, slo in enumerate(policy.slos)}
-    return sorted(tiers, key=lambda t: (t[1].severity != "page", -t[1].threshold, order[t[0].name]))
-
-
 def find_trips(
     policy: AlertPolicy, end: datetime, by_dimension: dict[Dimension, WindowCounts],
     page_eligible: Callable[[str, str], bool],
 ) -> list[Trip]:
-    """Every tripping tier; a page tier of a client or model that may not page becomes a ticket."""
-    trips: list[Trip] = []
-    for slo, window in tiers_in_order(policy):
-        for dimension in sorted(by_dimension):
-            reading = read_tier(slo, window, dimension, end, by_dimension[dimension])
-            if not reading.trips():
+    """Every tripping tier of each route's effective SLOs; a page tier of a route that may not page becomes a ticket.
+
+    In order: pages before tickets, faster burns first, then the SLOs in declared order (the seed's order), then routes.
+    """
+    order = {slo.name: i for i, slo in enumerate(policy.slos)}
+    found: list[tuple[tuple[object, ...], Trip]] = []
+    for dimension in sorted(by_dimension):
+        _, model, client = dimension
+        for declared in policy.slos:
+            resolved = policy.resolve(declared.name, dimension)
+            if resolved is None or not resolved.enabled:
                 continue
-            _, model, client = dimension
-            downgraded = window.severity == "page" and not page_eligible(client, model)
-            trips.append(Trip(reading, "ticket" if downgraded else window.severity, downgraded))
-    return trips
+            for index, window in enumerate(resolved.spec.windows):
+                reading = read_tier(resolved.spec, window, dimension, end, by_dimension[dimension])
+                if not reading.trips():
+                    continue
+                may_page = resolved.page if resolved.page is not None else page_eligible(client, model)
+                downgraded = window.severity == "page" and not may_page
+                rank = (window.severity != "page", -window.threshold, order[declared.name], index, dimension)
+                found.append((rank, Trip(reading, "ticket" if downgraded else window.severity, downgraded)))
+    return [trip for _, trip in sorted(found, key=lambda f: f[0])]

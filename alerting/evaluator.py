@@ -12,21 +12,53 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from alerting.alert_log import Decision, decision
 from alerting.alert_marks import Marks
-from alerting.alert_store import AlertStore, TickRecord
-from alerting.decisions import find_trips
+from alerting.alert_store import TickRecord
+from alerting.decisions import IncidentKey, find_trips
 from alerting.dispatch import Dispatch, Sender, claim_notices, refresh_marks, send
-from alerting.freshness import Freshness, ends_to_judge
-from alerting.incidents import FLAP_WINDOW, Incident
+from alerting.freshness import Freshness, PartitionProgress, ends_to_judge
+from alerting.incidents import FLAP_WINDOW, Incident, Notice
 from alerting.judgement import Minute, judge
+from alerting.message_words import clock
 from alerting.notice_plan import Outbound, also_failing, plan
+from alerting.silences import Silence, hold_back
 from alerting.stale_data import STALE_KEY, fresh_message, judge_stale, stale_message
-from alerting.window_query import longest_window, window_end
-from schemas.alert_policy import AlertPolicy
+from alerting.window_query import WindowCounts, longest_window, window_end
+from schemas.alert_policy import AlertPolicy, Dimension
 
 log = logging.getLogger(__name__)
+
+
+class EvaluatorStore(Protocol):
+    """What a tick reads and writes. `AlertStore` is ClickHouse; the backtest answers from minutes it read once.
+
+    Reads may raise: a tick that cannot read is not judged. `save` never raises: the pager must not stop.
+    """
+
+    def progress(self) -> list[PartitionProgress]:
+        """The loader's progress per partition (empty: freshness cannot be judged, every minute is taken as loaded)."""
+        ...
+
+    def last_judged(self) -> datetime | None: ...
+
+    def incidents(self, since: datetime) -> dict[IncidentKey, Incident]:
+        """The latest incident per key among those open, or judged since `since`."""
+        ...
+
+    def window_counts(self, end: datetime, policy: AlertPolicy) -> dict[Dimension, WindowCounts]:
+        """Every route with data in the policy's longest window before `end` (a route left out must not trip)."""
+        ...
+
+    def live_policy(self, policy: AlertPolicy) -> tuple[AlertPolicy, list[str]]: ...
+
+    def silences(self, since: datetime) -> list[Silence]:
+        """Silences that end after `since`."""
+        ...
+
+    def save(self, incidents: list[Incident], decisions: list[Decision], ticks: list[TickRecord]) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -63,12 +95,15 @@ class TickStatus:
 @dataclass
 class _Tick:
     dispatch: Dispatch
+    policy: AlertPolicy
+    """The policy with the admin API's overrides as they were when the tick began."""
+    silences: list[Silence]
     records: list[TickRecord] = field(default_factory=list)
     dimensions: int = 0
 
 
 class Evaluator:
-    def __init__(self, policy: AlertPolicy, store: AlertStore, marks: Marks, sender: Sender,
+    def __init__(self, policy: AlertPolicy, store: EvaluatorStore, marks: Marks, sender: Sender,
                  page_models: Callable[[], frozenset[str] | None], options: EvaluatorOptions = EvaluatorOptions(),
                  write: bool = True, sleep: Callable[[float], None] = time.sleep,
                  new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
@@ -82,6 +117,7 @@ class Evaluator:
         self.status: TickStatus | None = None
 
     def page_eligible(self, client: str, model: str, models: frozenset[str] | None) -> bool:
+        """The policy's page_clients and page_models (and the recommended models); an override's `page` comes first."""
         if client not in self.policy.page_clients:
             return False
         allowed = (models or frozenset()) | set(self.policy.page_models)
@@ -105,7 +141,11 @@ class Evaluator:
         self._marks.begin_tick()
         freshness = self.freshness(now)
         label = window_end(now)
-        tick = _Tick(Dispatch(self._store.incidents(label - self._horizon())))
+        policy, problems = self._store.live_policy(self.policy)
+        for problem in problems:
+            log.warning("runtime override left out: %s", problem)
+        horizon = label - self._horizon(policy)
+        tick = _Tick(Dispatch(self._store.incidents(horizon)), policy, self._store.silences(horizon))
         self._judge_freshness(label, freshness, tick)
         if freshness.stale:
             tick.records.append(TickRecord(label, "stale", freshness.watermark, 0.0, 0))
@@ -118,9 +158,9 @@ class Evaluator:
         self.status = _status(freshness, tick)
         return tick.dispatch.decisions
 
-    def _horizon(self) -> timedelta:
-        cooldowns = timedelta(seconds=max(self.policy.page_cooldown_seconds, self.policy.ticket_cooldown_seconds))
-        return max(cooldowns, FLAP_WINDOW, timedelta(minutes=longest_window(self.policy)))
+    def _horizon(self, policy: AlertPolicy) -> timedelta:
+        cooldowns = timedelta(seconds=max(policy.page_cooldown_seconds, policy.ticket_cooldown_seconds))
+        return max(cooldowns, FLAP_WINDOW, timedelta(minutes=longest_window(policy)))
 
     def _judge_freshness(self, label: datetime, freshness: Freshness, tick: _Tick) -> None:
         out = tick.dispatch
@@ -137,7 +177,7 @@ class Evaluator:
             return
         if notice.kind != "resolved":
             out.decisions.append(decision(label, "fired", "page", None, incident, "data stale"))
-        if not claim_notices(self._marks, label, [notice], out):
+        if not claim_notices(self._marks, label, self._unsilenced(label, [notice], tick), out):
             return
         opened = sum(1 for key, i in out.incidents.items() if i.open and key != STALE_KEY)
         body = (stale_message(incident, freshness, self._options.topic, opened) if notice.kind != "resolved"
@@ -150,21 +190,32 @@ class Evaluator:
         ends = ends_to_judge(self._store.last_judged(), freshness.ready_end(), self._options.catch_up)
         if not ends:
             tick.records.append(TickRecord(freshness.ready_end(), "waiting", freshness.watermark, 0.0, 0))
+        policy = tick.policy
         for end in ends:
-            by_dimension = self._store.window_counts(end)
+            by_dimension = self._store.window_counts(end, policy)
             tick.dimensions = len(by_dimension)
-            trips = find_trips(self.policy, end, by_dimension, lambda c, m: self.page_eligible(c, m, models))
-            judged = judge(self.policy, Minute(end, by_dimension), trips, out.incidents, self._new_id)
+            trips = find_trips(policy, end, by_dimension, lambda c, m: self.page_eligible(c, m, models))
+            judged = judge(policy, Minute(end, by_dimension), trips, out.incidents, self._new_id)
             out.incidents = judged.incidents
             out.changed |= judged.changed
             out.decisions += [decision(end, e.decision, e.severity, e.reading, e.incident, e.detail) for e in judged.events]
-            notices = claim_notices(self._marks, end, judged.notices, out)
-            send(self._sender, self._marks, end, plan(notices, self.policy.group_notifications_above, also_failing(trips)), out)
+            notices = claim_notices(self._marks, end, self._unsilenced(end, judged.notices, tick), out)
+            send(self._sender, self._marks, end, plan(notices, policy.group_notifications_above, also_failing(trips)), out)
             tick.records.append(TickRecord(end, "judged", freshness.watermark, 0.0, len(judged.events)))
+
+    def _unsilenced(self, end: datetime, notices: list[Notice], tick: _Tick) -> list[Notice]:
+        """Notices no silence holds back; each held one is logged with its silence."""
+        send_now, held = hold_back(notices, tick.silences, end)
+        for h in held:
+            incident = h.notice.incident
+            tick.dispatch.decisions.append(decision(
+                end, "silenced", incident.severity, h.notice.reading, incident,
+                f"held back by {h.silence.words()} until {clock(h.silence.ends_at)}", silence_id=h.silence.id))
+        return send_now
 
     def _finish(self, tick: _Tick, seconds: float) -> None:
         out = tick.dispatch
-        refresh_marks(self._marks, out.incidents, lambda severity: self.policy.cooldown(severity))  # type: ignore[arg-type]
+        refresh_marks(self._marks, out.incidents, lambda severity: tick.policy.cooldown(severity))  # type: ignore[arg-type]
         if not self._write:
             return
         records = [TickRecord(r.tick, r.outcome, r.watermark, seconds, r.decisions) for r in tick.records]

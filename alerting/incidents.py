@@ -74,6 +74,8 @@ class Notice:
     incident: Incident
     reading: TierReading | None
     downgraded: bool = False
+    held_by: str = ""
+    """A silence held this opening back until recently: the message says so."""
 
 
 def _peak(trips: list[Trip], peak: float) -> float:

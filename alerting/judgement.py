@@ -18,8 +18,8 @@ from alerting.incidents import (
     reopen,
     still_tripping,
 )
-from alerting.window_query import Dimension, WindowCounts
-from schemas.alert_policy import AlertPolicy
+from alerting.window_query import WindowCounts
+from schemas.alert_policy import AlertPolicy, Dimension
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ def _resolve_unsent(policy: AlertPolicy, end: datetime, incident: Incident) -> b
 
 
 def _reading(policy: AlertPolicy, minute: Minute, incident: Incident) -> TierReading | None:
-    slo = policy.slo(incident.slo)
+    slo = policy.slo_for(incident.slo, incident.dimension)
     if slo is None:
         return None
     window = next((w for w in slo.windows if w.name == incident.tier), slo.windows[0])

@@ -63,6 +63,8 @@ def alert_message(notice: Notice, also: tuple[str, ...] = ()) -> Body:
     context = [tier_words(reading)]
     if notice.downgraded:
         context.append("Sent as a ticket: this client or model is not page-eligible.")
+    if notice.held_by:
+        context.append(notice.held_by)
     if also:
         context.append(f"Also failing on {incident.key[2]}: {counted(len(also), 'more model')} ({', '.join(also[:5])}"
                        f"{', …' if len(also) > 5 else ''}).")
@@ -93,7 +95,7 @@ def resolve_message(notice: Notice) -> Body:
     )
     lines = [summary]
     if reading is None:
-        lines.append("Its SLO is no longer in the policy.")
+        lines.append("Its SLO is no longer evaluated for this route: removed from the policy, or turned off by an override.")
     elif reading.short.total < reading.slo.gate_for_window():
         lines.append(
             f"Too little traffic to judge in the last {reading.window.short_minutes} min "

@@ -12,12 +12,9 @@ from fractions import Fraction
 from typing import Any
 
 from alerting.burn_rate import WindowCount
-from schemas.alert_policy import AlertPolicy
+from schemas.alert_policy import AlertPolicy, Dimension
 from schemas.latency_buckets import BOUNDS_ARRAY, LATENCY_BOUNDS_MS, bound_index
 from schemas.slo_spec import BurnWindow, SloSpec
-
-Dimension = tuple[str, str, str]
-"""(provider, model, client), the seed's order."""
 
 StatusClasses = tuple[int, int, int]
 """Bad requests answered 429, 5xx, and any other status."""
@@ -47,14 +44,14 @@ def window_end(now: datetime) -> datetime:
 
 def uses_rollup(policy: AlertPolicy) -> bool:
     """The rollup is exact only for latency thresholds that are among its bucket bounds."""
-    return all(slo.latency is None or bound_index(slo.latency.threshold_ms) is not None for slo in policy.slos)
+    return all(slo.latency is None or bound_index(slo.latency.threshold_ms) is not None for _, slo in policy.columns())
 
 
 def longest_window(policy: AlertPolicy) -> int:
-    return max(w.long_minutes for slo in policy.slos for w in slo.windows)
+    return max(w.long_minutes for _, slo in policy.columns() for w in slo.windows)
 
 
-def _minutes_of(slo: SloSpec) -> list[int]:
+def window_minutes(slo: SloSpec) -> list[int]:
     """Every window length of the SLO, and the last minute alone (what an open incident adds each tick)."""
     return sorted({1} | {m for w in slo.windows for m in (w.long_minutes, w.short_minutes)})
 
@@ -100,11 +97,11 @@ class _Source:
             return f"sumForEachMergeIf({prefix}_over, {cond or 'true'})"
         return f"sumForEachIf(arrayMap(b -> toUInt64({slo.latency.field} > b), {BOUNDS_ARRAY}), {cond or 'true'})"
 
-    def over_threshold(self, slo: SloSpec, cond: str) -> str:
+    def over_threshold(self, slo: SloSpec, cond: str, name: str) -> str:
         assert slo.latency is not None
         index = bound_index(slo.latency.threshold_ms)
         if self.rollup and index is not None:
-            return f"h_{slo.name}[{index + 1}]"
+            return f"h_{name}[{index + 1}]"
         return f"countIf({_all(cond, f'{slo.latency.field} > {slo.latency.threshold_ms}')})"
 
 
@@ -116,10 +113,9 @@ def _status_predicate(slo: SloSpec) -> str:
     return "(" + " OR ".join(f"status_code BETWEEN {a} AND {b}" for a, b in slo.status_ranges()) + ")"
 
 
-def _inner(slo: SloSpec, source: _Source) -> list[str]:
-    """Per-minute columns of one SLO."""
+def _inner(slo: SloSpec, source: _Source, name: str) -> list[str]:
+    """Per-minute columns of one SLO (`name`: its column group)."""
     base = "" if slo.include_byok else "NOT user_byok"
-    name = slo.name
     if slo.latency is None:
         bad = _all(base, _status_predicate(slo))
         return [
@@ -129,12 +125,11 @@ def _inner(slo: SloSpec, source: _Source) -> list[str]:
         ]
     cond = _all(base, "" if slo.latency.statuses == "all" else "status_code < 400")
     return [f"{source.count(cond)} AS n_{name}", f"{source.over_array(slo, cond)} AS h_{name}",
-            f"{source.over_threshold(slo, cond)} AS b_{name}"]
+            f"{source.over_threshold(slo, cond, name)} AS b_{name}"]
 
 
-def _minute_bad(slo: SloSpec, window: BurnWindow | None = None) -> str:
+def _minute_bad(slo: SloSpec, name: str, window: BurnWindow | None = None) -> str:
     """SQL: this minute alone is bad (per-minute SLOs), or burns at the tier's rate (to find where an incident began)."""
-    name = slo.name
     if slo.per_minute:
         assert slo.latency is not None
         return f"(n_{name} >= {slo.min_requests} AND {percentile_exceeds_sql(f'b_{name}', f'n_{name}', slo.latency.quantile)})"
@@ -142,19 +137,18 @@ def _minute_bad(slo: SloSpec, window: BurnWindow | None = None) -> str:
     return f"(b_{name} > 0 AND {ratio_reaches_sql(f'b_{name}', f'n_{name}', window.threshold * slo.budget)})"
 
 
-def _outer(slo: SloSpec, end: str) -> list[str]:
+def _outer(slo: SloSpec, end: str, name: str) -> list[str]:
     """Window columns of one SLO: totals and bad counts, and details for its long windows."""
-    name = slo.name
 
     def within(minutes: int) -> str:
         return f"minute >= {end} - INTERVAL {minutes} MINUTE"
 
     columns = []
-    for m in _minutes_of(slo):
+    for m in window_minutes(slo):
         if slo.per_minute:
             judged = f"n_{name} >= {slo.min_requests}"
             columns += [f"countIf({judged} AND {within(m)}) AS t_{name}_{m}",
-                        f"countIf({_minute_bad(slo)} AND {within(m)}) AS b_{name}_{m}"]
+                        f"countIf({_minute_bad(slo, name)} AND {within(m)}) AS b_{name}_{m}"]
         else:
             columns += [f"sumIf(n_{name}, {within(m)}) AS t_{name}_{m}", f"sumIf(b_{name}, {within(m)}) AS b_{name}_{m}"]
     for m in _detail_minutes(slo):
@@ -164,9 +158,8 @@ def _outer(slo: SloSpec, end: str) -> list[str]:
         else:
             columns += [f"sumForEachIf(h_{name}, {within(m)}) AS o_{name}_{m}", f"sumIf(n_{name}, {within(m)}) AS r_{name}_{m}"]
     for w in slo.windows:
-        columns.append(
-            f"minIf(minute, {_minute_bad(slo, w)} AND {within(w.long_minutes)}) AS f_{name}_{w.long_minutes}_{w.short_minutes}"
-        )
+        alias = f"f_{name}_{w.long_minutes}_{w.short_minutes}"
+        columns.append(f"minIf(minute, {_minute_bad(slo, name, w)} AND {within(w.long_minutes)}) AS {alias}")
     return columns
 
 
@@ -178,14 +171,44 @@ def build_query(policy: AlertPolicy, end_at: datetime, raw: bool = False) -> str
     end = f"toDateTime('{end_at:%Y-%m-%d %H:%M:%S}', 'UTC')"
     dims = "provider, resolved_model, client_name"
     minute = "minute" if source.rollup else "toStartOfMinute(received_at) AS minute"
-    inner = ",\n        ".join(c for slo in policy.slos for c in _inner(slo, source))
-    outer = ",\n    ".join(c for slo in policy.slos for c in _outer(slo, end))
+    inner = ",\n        ".join(c for name, slo in policy.columns() for c in _inner(slo, source, name))
+    outer = ",\n    ".join(c for name, slo in policy.columns() for c in _outer(slo, end, name))
     return (
         f"SELECT\n    {dims},\n    {outer}\nFROM (\n    SELECT {dims}, {minute},\n        {inner}\n"
         f"    FROM {source.table}\n"
         f"    WHERE {source.time} >= {end} - INTERVAL {longest_window(policy)} MINUTE AND {source.time} < {end}\n"
         f"    GROUP BY {dims}, minute\n)\nGROUP BY {dims}"
     )
+
+
+ROUTE_HASH = "cityHash64(provider, resolved_model, client_name)"
+
+
+def _sql_time(at: datetime) -> str:
+    return f"toDateTime('{at.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S}', 'UTC')"
+
+
+def minute_rows_query(specs: list[SloSpec], start: datetime, end: datetime) -> str:
+    """Per route and minute of [start, end): for each spec i, `n{i}` (counted units) and `b{i}` (bad ones; for
+    per-minute SLOs the requests above the threshold). The same per-minute columns as the tick's query, for a replay."""
+    source = _Source(all(s.latency is None or bound_index(s.latency.threshold_ms) is not None for s in specs))
+    dims = "provider, resolved_model, client_name"
+    minute = "minute" if source.rollup else "toStartOfMinute(received_at) AS minute"
+    inner = ",\n        ".join(c for i, spec in enumerate(specs) for c in _inner(spec, source, f"g{i}"))
+    picked = ", ".join(f"toUInt64(n_g{i}) AS n{i}, toUInt64(b_g{i}) AS b{i}" for i in range(len(specs)))
+    return (
+        f"SELECT {ROUTE_HASH} AS route, toUInt32(dateDiff('minute', {_sql_time(start)}, minute)) AS at, {picked}\n"
+        f"FROM (\n    SELECT {dims}, {minute},\n        {inner}\n    FROM {source.table}\n"
+        f"    WHERE {source.time} >= {_sql_time(start)} AND {source.time} < {_sql_time(end)}\n"
+        f"    GROUP BY {dims}, minute\n)"
+    )
+
+
+def routes_query(rollup: bool, start: datetime, end: datetime) -> str:
+    """The routes with data in [start, end), by the hash `minute_rows_query` names them with."""
+    table, time = ("o11y.api_metrics_1m", "minute") if rollup else ("o11y.api_metrics", "received_at")
+    return (f"SELECT DISTINCT {ROUTE_HASH}, provider, resolved_model, client_name FROM {table} "
+            f"WHERE {time} >= {_sql_time(start)} AND {time} < {_sql_time(end)}")
 
 
 def _first_bad(value: Any) -> datetime | None:
@@ -199,25 +222,29 @@ def _padded(values: Any) -> tuple[int, ...]:
     return tuple(counts + [0] * (len(LATENCY_BOUNDS_MS) - len(counts)))
 
 
-def _parse_row(policy: AlertPolicy, values: dict[str, Any]) -> WindowCounts:
+def _parse_row(policy: AlertPolicy, dimension: Dimension, values: dict[str, Any]) -> WindowCounts:
+    """One route's counts, keyed by SLO name, read from the column group of its effective SLO."""
     counts: dict[Key, WindowCount] = {}
     classes: dict[Key, StatusClasses] = {}
     over: dict[Key, tuple[int, ...]] = {}
     requests: dict[Key, int] = {}
     first_bad: dict[tuple[str, str], datetime] = {}
-    for slo in policy.slos:
-        name = slo.name
-        for m in _minutes_of(slo):
-            counts[(name, m)] = WindowCount(int(values[f"b_{name}_{m}"]), int(values[f"t_{name}_{m}"]))
+    for declared in policy.slos:
+        resolved = policy.resolve(declared.name, dimension)
+        if resolved is None or not resolved.enabled:
+            continue
+        name, slo, column = declared.name, resolved.spec, resolved.column
+        for m in window_minutes(slo):
+            counts[(name, m)] = WindowCount(int(values[f"b_{column}_{m}"]), int(values[f"t_{column}_{m}"]))
         for m in _detail_minutes(slo):
             if slo.latency is None:
-                k429, k5xx = int(values[f"k429_{name}_{m}"]), int(values[f"k5xx_{name}_{m}"])
+                k429, k5xx = int(values[f"k429_{column}_{m}"]), int(values[f"k5xx_{column}_{m}"])
                 classes[(name, m)] = (k429, k5xx, counts[(name, m)].bad - k429 - k5xx)
             else:
-                over[(name, m)] = _padded(values[f"o_{name}_{m}"])
-                requests[(name, m)] = int(values[f"r_{name}_{m}"])
+                over[(name, m)] = _padded(values[f"o_{column}_{m}"])
+                requests[(name, m)] = int(values[f"r_{column}_{m}"])
         for w in slo.windows:
-            found = _first_bad(values[f"f_{name}_{w.long_minutes}_{w.short_minutes}"])
+            found = _first_bad(values[f"f_{column}_{w.long_minutes}_{w.short_minutes}"])
             if found is not None:
                 first_bad[(name, w.name)] = found
     return WindowCounts(counts, classes, over, requests, first_bad)
@@ -228,7 +255,7 @@ def parse_rows(policy: AlertPolicy, column_names: list[str], rows: list[Any]) ->
     for row in rows:
         values = dict(zip(column_names, row, strict=True))
         dimension = (str(values["provider"]), str(values["resolved_model"]), str(values["client_name"]))
-        result[dimension] = _parse_row(policy, values)
+        result[dimension] = _parse_row(policy, dimension, values)
     return result
 
 

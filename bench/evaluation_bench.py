@@ -71,7 +71,7 @@ def whole_ticks(client: object, now: datetime, runs: int) -> tuple[float, float,
     from alerting.evaluator import Evaluator
 
     policy = default_policy()
-    evaluator = Evaluator(policy, AlertStore(client, policy, "bench"), None, Silent(), lambda: None)  # type: ignore[arg-type]
+    evaluator = Evaluator(policy, AlertStore(client, "bench"), None, Silent(), lambda: None)  # type: ignore[arg-type]
     started = time.monotonic()
     evaluator.evaluate_tick(now - timedelta(minutes=runs))
     first = time.monotonic() - started

@@ -30,6 +30,7 @@ def main() -> None:
     run("evaluation_bench.py", *(["--hours", "1", "--runs", "2"] if quick else []))
     run("detection_bench.py", "--incidents", "1" if quick else "3")
     run("alert_timelines.py")
+    run("backtest_bench.py", *(["--days", "1", "--dimensions", "100"] if quick else []))
     summary(quick)
 
 
@@ -39,6 +40,7 @@ def summary(quick: bool) -> None:
     evaluation = json.loads((RESULTS / "evaluation.json").read_text())
     detection = json.loads((RESULTS / "detection.json").read_text())
     timelines = json.loads((RESULTS / "alert_timelines.json").read_text())
+    backtest = json.loads((RESULTS / "backtest.json").read_text())
     rows = [
         (
             "ingest single events",
@@ -73,6 +75,14 @@ def summary(quick: bool) -> None:
             f"opening {evaluation['open_incidents']}: {evaluation['whole_tick_opening_s'] * 1000:.0f} ms",
             "≤ 1 s",
         ),
+        (
+            "backtest, 7 days × 500 routes",
+            f"{backtest['backtest_total_s']:.1f} s",
+            f"{backtest['backtest_vs_baseline']:.3f}x one query per minute ({backtest['one_query_per_minute_s']:.0f} s)",
+            "≤ 60 s",
+        ),
+        ("baseline query", f"{backtest['baseline_query_s'] * 1000:.0f} ms",
+         f"{backtest['baseline_vs_tick_query']:.2f}x one tick's query", ""),
         ("detection delay (median)", f"{detection['median_s']} s", f"{detection['incidents']} incidents", "≤ 90 s"),
         ("healthy 6 h, 50 routes", f"{timelines['healthy_6h_50_routes_notifications']} notifications", "", "0"),
         (

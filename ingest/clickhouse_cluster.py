@@ -32,6 +32,8 @@ SHARDING = {
     "incidents": "cityHash64(incident_id)",
     "alert_ticks": "rand()",
     "event_ids": "rand()",
+    "silences": "cityHash64(silence_id)",
+    "slo_override_changes": "cityHash64(match_key)",
 }
 
 
@@ -80,6 +82,8 @@ def cluster_ddl(cluster: str, retention: Retention | None = None) -> str:
         "incidents": state.incidents(retention.alert_days),
         "alert_ticks": state.alert_ticks(retention.alert_days),
         "event_ids": _event_ids(retention),
+        "silences": state.silences(retention.alert_days),
+        "slo_override_changes": state.slo_override_changes(),
     }
     statements = [f"CREATE DATABASE IF NOT EXISTS {DB} ON CLUSTER '{cluster}'"]
     statements += [_local_table(ddl, name, cluster) for name, ddl in tables.items()]

@@ -111,7 +111,7 @@ EVENT_IDS_MV = f"CREATE MATERIALIZED VIEW IF NOT EXISTS {DB}.event_ids_mv TO {DB
 
 def _alert_events(retention: Retention, current: bool = False) -> str:
     """Version 1's alert log; `current` adds what later versions added (for DDL generated whole, e.g. a cluster)."""
-    later = ",\n    incident_id String" if current else ""
+    later = ",\n    incident_id String,\n    silence_id String COMMENT '" + state.SILENCE_ID_COMMENT + "'" if current else ""
     return f"""
 CREATE TABLE IF NOT EXISTS {DB}.alert_events (
     event_time DateTime64(3, 'UTC'),
@@ -194,6 +194,9 @@ def migrations(retention: Retention) -> tuple[Migration, ...]:
             _event_ids(retention), EVENT_IDS_MV,
             f"INSERT INTO {DB}.event_ids {EVENT_IDS_SELECT} "
             f"WHERE received_at >= now64(3) - INTERVAL {retention.event_id_days()} DAY",
+        )),
+        Migration(6, "silences, the audit of runtime SLO overrides, silence ids in the alert log", (
+            state.silences(retention.alert_days), state.slo_override_changes(), state.ALERT_EVENTS_SILENCE,
         )),
     )
 

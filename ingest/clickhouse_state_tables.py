@@ -68,3 +68,63 @@ TTL toDateTime(evaluated_at) + INTERVAL {ttl_days} DAY"""
 
 
 ALERT_EVENTS_INCIDENT = f"ALTER TABLE {DB}.alert_events ADD COLUMN IF NOT EXISTS incident_id String"
+
+
+Columns = dict[str, tuple[str, str]]
+"""Column → (type, meaning): the DDL and its comments from one place."""
+
+SILENCE_COLUMNS: Columns = {
+    "silence_id": ("String", "The silence's id, as `o11y silence list` and `/v1/silences` show it."),
+    "revision": ("UInt32", "The highest revision is the silence's state (expiring it writes one more)."),
+    "updated_at": ("DateTime64(3, 'UTC')", "When this revision was written."),
+    "slo": ("String", "SLO name or glob pattern it silences; empty: any SLO."),
+    "severity": ("LowCardinality(String)", "`page`, `ticket`, or empty: either."),
+    "provider": ("String", "Provider name or glob pattern; empty: any."),
+    "model": ("String", "Model name or glob pattern; empty: any."),
+    "client_name": ("String", "Client name or glob pattern; empty: any."),
+    "starts_at": ("DateTime('UTC')", "From when it silences (inclusive)."),
+    "ends_at": ("DateTime('UTC')", "Until when (exclusive); expiring it sets this to the moment of expiry."),
+    "created_by": ("String", "Who created it: the admin token's name, or the author given to `o11y silence add`."),
+    "comment": ("String", "Why, in the author's words."),
+    "expired_by": ("String", "Who expired it before its end; empty otherwise."),
+}
+
+OVERRIDE_CHANGE_COLUMNS: Columns = {
+    "changed_at": ("DateTime64(3, 'UTC')", "When the override changed."),
+    "match_key": ("String", "The override's identity, its match: e.g. `model=free/*,slo=error_rate`."),
+    "action": ("LowCardinality(String)", "`put` (created or replaced) or `delete`."),
+    "override": ("String", "The override as JSON after the change; empty for `delete`."),
+    "previous": ("String", "The override as JSON before the change; empty when there was none."),
+    "changed_by": ("String", "Who: the admin token's name."),
+}
+
+POLICY_TABLE_COLUMNS: dict[str, Columns] = {"silences": SILENCE_COLUMNS, "slo_override_changes": OVERRIDE_CHANGE_COLUMNS}
+"""The tables of schema version 6; a test keeps `DESCRIBE` and the README's tables of them equal."""
+
+
+def _columns(columns: Columns) -> str:
+    return ",\n".join(f"    {name} {kind} COMMENT '{text.replace(chr(39), chr(92) + chr(39))}'"
+                      for name, (kind, text) in columns.items())
+
+
+def silences(ttl_days: int) -> str:
+    """One row per revision of a silence."""
+    return f"""
+CREATE TABLE IF NOT EXISTS {DB}.silences (
+{_columns(SILENCE_COLUMNS)}
+) ENGINE = ReplacingMergeTree(revision)
+ORDER BY silence_id
+TTL ends_at + INTERVAL {ttl_days} DAY"""
+
+
+def slo_override_changes() -> str:
+    """Every change of a runtime SLO override, kept (no TTL): the overrides in force are the latest `put` per match."""
+    return f"""
+CREATE TABLE IF NOT EXISTS {DB}.slo_override_changes (
+{_columns(OVERRIDE_CHANGE_COLUMNS)}
+) ENGINE = MergeTree
+ORDER BY (match_key, changed_at)"""
+
+
+SILENCE_ID_COMMENT = "The silence that held this notification back (decision `silenced`); empty otherwise."
+ALERT_EVENTS_SILENCE = f"ALTER TABLE {DB}.alert_events ADD COLUMN IF NOT EXISTS silence_id String COMMENT '{SILENCE_ID_COMMENT}'"

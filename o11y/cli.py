@@ -17,9 +17,13 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as err:
-        lines = [f"invalid configuration: O11Y_{str(e['loc'][0]).upper()}: {e['msg'].removeprefix('Value error, ')}"
+        lines = [f"invalid configuration: {_setting_name(e['loc'])}{e['msg'].removeprefix('Value error, ')}"
                  for e in err.errors()]
         sys.exit("\n".join(lines))
+
+
+def _setting_name(loc: tuple[int | str, ...]) -> str:
+    return f"O11Y_{str(loc[0]).upper()}: " if loc else ""
 
 
 def cmd_schema(_: argparse.Namespace) -> int:
@@ -113,6 +117,7 @@ def cmd_alert(args: argparse.Namespace) -> int:
 
 
 def cmd_slo_check(_: argparse.Namespace) -> int:
+    from alerting.policy_words import policy_words
     from alerting.slo_config import SloConfigError, describe, load_policy
     from alerting.window_query import uses_rollup
 
@@ -122,9 +127,63 @@ def cmd_slo_check(_: argparse.Namespace) -> int:
     except SloConfigError as err:
         print(f"invalid SLO config: {err}", file=sys.stderr)
         return 2
+    policy, note = _with_live_overrides(settings, policy)
     print(describe(policy, uses_rollup(policy)), end="")
     print(f"freshness_guard: {_freshness_guard(settings)}")
+    print(f"runtime_overrides: {note}\n")
+    print("\n".join(policy_words(policy)))
     return 0
+
+
+def _with_live_overrides(settings: Settings, policy: Any) -> tuple[Any, str]:
+    """The policy with the overrides set through the admin API, when ClickHouse can be read."""
+    from alerting.policy_store import PolicyStore
+    from runtime.clickhouse import connect
+
+    if not settings.clickhouse_url:
+        return policy, "not read (O11Y_CLICKHOUSE_URL is not set)"
+    try:
+        live = PolicyStore(connect(settings.clickhouse_url)).overrides()
+    except Exception as err:  # noqa: BLE001 - reported, not fatal: the file itself is valid
+        return policy, f"not read ({type(err).__name__}: {str(err)[:200]})"
+    policy, problems = policy.with_live(live)
+    return policy, f"{len(policy.live_overrides)} in force" + "".join(f"\n  left out: {p}" for p in problems)
+
+
+def _policy_command(run: Any) -> int:
+    from o11y.policy_commands import CommandError
+
+    try:
+        return int(run())
+    except CommandError as err:
+        print(f"o11y: {err}", file=sys.stderr)
+        return 2
+
+
+def cmd_slo_baseline(args: argparse.Namespace) -> int:
+    from o11y.policy_commands import run_baseline
+
+    return _policy_command(lambda: run_baseline(_settings(), args.model, args.provider, args.client, args.json))
+
+
+def cmd_slo_backtest(args: argparse.Namespace) -> int:
+    from o11y.policy_commands import run_backtest
+
+    return _policy_command(lambda: run_backtest(_settings(), args.start, args.end, args.policy, args.json))
+
+
+def cmd_silence(args: argparse.Namespace) -> int:
+    from o11y import policy_commands as commands
+
+    settings = _settings()
+    if args.silence_command == "add":
+        matchers = {"slo": args.slo, "severity": args.severity, "provider": args.provider, "model": args.model,
+                    "client": args.client}
+        return _policy_command(lambda: commands.run_silence_add(settings, matchers, args.starts, args.ends, args.comment,
+                                                                 args.author))
+    if args.silence_command == "list":
+        return _policy_command(lambda: commands.run_silence_list(settings, args.all, args.json))
+    return _policy_command(lambda: commands.run_silence_expire(settings, args.silence_id, args.author))
 
 
 def _freshness_guard(settings: Settings) -> str:
@@ -138,7 +197,7 @@ def _freshness_guard(settings: Settings) -> str:
     if not settings.clickhouse_url:
         return "not checked (O11Y_CLICKHOUSE_URL is not set)"
     try:
-        store = AlertStore(connect(settings.clickhouse_url), None, settings.kafka_topic)  # type: ignore[arg-type]
+        store = AlertStore(connect(settings.clickhouse_url), settings.kafka_topic)
         progress = tuple(store.progress())
     except Exception as err:  # noqa: BLE001 - reported, not fatal: the policy itself is valid
         return f"not checked ({type(err).__name__}: {str(err)[:200]})"
@@ -169,7 +228,40 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with --once: send nothing, write nothing (no Redis, no ClickHouse rows); print what it would do")
     alert.set_defaults(run=cmd_alert)
     slo = sub.add_parser("slo", help="SLO tools").add_subparsers(dest="slo_command", required=True)
-    slo.add_parser("check", help="validate O11Y_SLO_CONFIG and print the effective SLOs").set_defaults(run=cmd_slo_check)
+    slo.add_parser("check", help="validate O11Y_SLO_CONFIG and print the effective SLOs, overrides in words"
+                   ).set_defaults(run=cmd_slo_check)
+    baseline = slo.add_parser("baseline", help="error rates (1, 3, 7 days) and latency percentiles (3 days) of a route, "
+                                               "with a suggested objective and thresholds")
+    baseline.add_argument("--model", required=True)
+    baseline.add_argument("--provider")
+    baseline.add_argument("--client")
+    baseline.add_argument("--json", action="store_true")
+    baseline.set_defaults(run=cmd_slo_baseline)
+    backtest = slo.add_parser("backtest", help="what the policy (and a candidate) would have done over stored data")
+    backtest.add_argument("--from", dest="start", required=True, help="ISO-8601 time, or a span back from now (7d, 2h)")
+    backtest.add_argument("--to", dest="end", default="0m", help="ISO-8601 time, or a span back from now; default now")
+    backtest.add_argument("--policy", help="a candidate policy file, compared with the one in force")
+    backtest.add_argument("--json", action="store_true")
+    backtest.set_defaults(run=cmd_slo_backtest)
+    silence = sub.add_parser("silence", help="hold back notifications for a while").add_subparsers(
+        dest="silence_command", required=True)
+    add = silence.add_parser("add", help="add a silence (names or glob patterns; at least one of slo/provider/model/client)")
+    for name in ("slo", "provider", "model", "client"):
+        add.add_argument(f"--{name}")
+    add.add_argument("--severity", choices=["page", "ticket"])
+    add.add_argument("--starts", help="ISO-8601 time or a span from now (30m, 2h, 1d); default now")
+    add.add_argument("--ends", required=True, help="ISO-8601 time or a span from now (30m, 2h, 1d)")
+    add.add_argument("--comment", required=True)
+    add.add_argument("--author", help="default: user@host")
+    add.set_defaults(run=cmd_silence)
+    listing = silence.add_parser("list", help="active and pending silences")
+    listing.add_argument("--all", action="store_true", help="ended and expired ones too")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=cmd_silence)
+    expire = silence.add_parser("expire", help="end a silence now")
+    expire.add_argument("silence_id")
+    expire.add_argument("--author", help="default: user@host")
+    expire.set_defaults(run=cmd_silence)
     sub.add_parser("schema", help="print the JSON Schema of one ingested event").set_defaults(run=cmd_schema)
     return parser
 

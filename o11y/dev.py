@@ -40,6 +40,15 @@ def dev_secrets(data_dir: Path) -> dict[str, str]:
     return known
 
 
+def dev_admin_token(data_dir: Path) -> str:
+    """The development admin token (for /v1/slo/overrides and /v1/silences), kept under the data dir."""
+    path = data_dir / "dev-admin-token"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(24) + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def _announce(component: str, where: str) -> None:
     print(f"o11y dev: {component:<10} {where}", flush=True)
 
@@ -80,6 +89,9 @@ def prepare(settings: Settings, stack: ExitStack) -> Settings:
         main = DEV_CLIENTS[0]
         _announce("client", f"{main} with secret {known[main]} (in {settings.data_dir / 'dev-client-secret'}; "
                             f"all dev clients in {settings.data_dir / 'dev-clients.json'})")
+    if not settings.admin_tokens:
+        updates["admin_tokens"] = {"dev-admin": [SecretStr(dev_admin_token(settings.data_dir))]}
+        _announce("admin", f"token for /v1/slo/overrides and /v1/silences in {settings.data_dir / 'dev-admin-token'}")
     return settings.model_copy(update=updates)
 
 
@@ -89,6 +101,7 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
     from alerting.alert_app import create_alert_app
     from alerting.alert_service import build_notifier
     from alerting.slo_config import load_policy
+    from api.policy_api import PolicyApi
     from ingest.app import create_app
     from ingest.clickhouse_migrations import migrate
     from ingest.loader_service import create_loader_app
@@ -105,6 +118,7 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
     app = create_app(settings, registry=registry)
     create_loader_app(settings, clickhouse, registry, app=app)
     create_alert_app(settings, policy, clickhouse, build_notifier(settings, console_allowed=True), registry, app=app)
+    PolicyApi(settings, policy, clickhouse).add_routes(app)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=5, keepalive_timeout=settings.http_keepalive_timeout_s)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)

@@ -171,6 +171,7 @@ def serve_alert(settings: Settings) -> int:
     from alerting.alert_app import create_alert_app
     from alerting.alert_service import build_notifier
     from alerting.slo_config import load_policy
+    from api.policy_api import PolicyApi
 
     configure_logging(settings.log_level, settings.log_format)
     try:
@@ -184,6 +185,7 @@ def serve_alert(settings: Settings) -> int:
         return 2
     admin = admin_app(settings)
     app = create_alert_app(settings, policy, clickhouse, notifier, CollectorRegistry(), admin=admin)
+    PolicyApi(settings, policy, clickhouse).add_routes(app)
     log.info("alerting every minute; health and metrics on http://%s:%d", settings.http_host, settings.http_port)
     run_http(settings, app, admin, 10)
     return 0

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ClientSecretMap = dict[str, list[SecretStr]]
@@ -130,6 +130,8 @@ class Settings(BaseSettings):
 
     client_secrets: Annotated[ClientSecretMap, NoDecode] = Field(default_factory=dict)
     admin_tokens: Annotated[ClientSecretMap, NoDecode] = Field(default_factory=dict)
+    api_tokens: Annotated[ClientSecretMap, NoDecode] = Field(default_factory=dict)
+    """Read tokens of the read API: see usage, status, overrides, silences; change nothing."""
     admin_port: int | None = Field(default=None, ge=1, le=65535)
 
     slack_page_webhook_url: SecretStr | None = None
@@ -151,7 +153,7 @@ class Settings(BaseSettings):
     """None: text under `o11y dev`, JSON for the services."""
     data_dir: Path = Path("var")
 
-    _check_secrets = field_validator("client_secrets", "admin_tokens", mode="before")(_load_client_secrets)
+    _check_secrets = field_validator("client_secrets", "admin_tokens", "api_tokens", mode="before")(_load_client_secrets)
 
     @field_validator(*URL_SCHEMES)
     @classmethod
@@ -167,11 +169,11 @@ class Settings(BaseSettings):
             check_brokers(value)
         return value
 
-    @field_validator("client_secrets", "admin_tokens")
+    @field_validator("client_secrets", "admin_tokens", "api_tokens")
     @classmethod
     def _usable_secrets(cls, value: ClientSecretMap, info: ValidationInfo) -> ClientSecretMap:
         """Each secret can match (no padding), is long enough, and belongs to one name only."""
-        who = "client" if info.field_name == "client_secrets" else "admin"
+        who = {"client_secrets": "client", "admin_tokens": "admin", "api_tokens": "reader"}[str(info.field_name)]
         owners: dict[str, str] = {}
         for name, secrets in value.items():
             if not name.strip():
@@ -187,6 +189,18 @@ class Settings(BaseSettings):
                 if other != name:
                     raise ValueError(f"{who}s {other!r} and {name!r} share a secret: each secret names one {who}")
         return value
+
+    @model_validator(mode="after")
+    def _one_role_per_secret(self) -> Settings:
+        """An ingest secret is never an admin or read token, and an admin token is not also a read token."""
+        roles: dict[str, str] = {}
+        for field in ("client_secrets", "admin_tokens", "api_tokens"):
+            for secrets in getattr(self, field).values():
+                for secret in (s.get_secret_value() for s in secrets):
+                    other = roles.setdefault(secret, field)
+                    if other != field:
+                        raise ValueError(f"O11Y_{other.upper()} and O11Y_{field.upper()} share a secret: give each role its own")
+        return self
 
     def topic_dlq(self) -> str:
         return f"{self.kafka_topic}-dlq"

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
+from schemas.slo_overrides import SloOverride
 from schemas.slo_spec import Severity, SloSpec, _Spec
+
+Dimension = tuple[str, str, str]
+"""(provider, model, client), the seed's order."""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """One SLO as it applies to one route: the effective spec, whether it is evaluated, who may be paged."""
+
+    spec: SloSpec
+    enabled: bool
+    page: bool | None
+    """None: the policy's page_clients and page_models decide."""
+    override: SloOverride | None
+    column: str
+    """Which of the tick query's column groups counts it (one per distinct effective spec)."""
 
 
 class AlertPolicy(_Spec):
@@ -19,6 +37,13 @@ class AlertPolicy(_Spec):
     ticket_cooldown_seconds: int = Field(gt=0)
     resolve_after_ticks: int = Field(default=1, ge=1, le=60)
     group_notifications_above: int = Field(default=3, ge=1)
+    overrides: tuple[SloOverride, ...] = ()
+    """From the policy file."""
+    live_overrides: tuple[SloOverride, ...] = ()
+    """Set at runtime through the admin API; on an equal match, a live override wins over the file's."""
+    _resolved: dict[tuple[str, Dimension], Resolved | None] = PrivateAttr(default_factory=dict)
+    _columns: list[tuple[str, SloSpec]] | None = PrivateAttr(default=None)
+    _applied: dict[tuple[int, str], SloSpec] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_names(self) -> AlertPolicy:
@@ -27,7 +52,84 @@ class AlertPolicy(_Spec):
             raise ValueError(f"SLO names must be unique, got {names}")
         if "data_stale" in names:
             raise ValueError("the SLO name data_stale is reserved for the stale-data page")
+        for overrides in (self.overrides, self.live_overrides):
+            keys = [o.match.key() for o in overrides]
+            twice = sorted({k for k in keys if keys.count(k) > 1})
+            if twice:
+                raise ValueError(f"more than one override matches exactly {', '.join(twice)}: merge them")
+            for override in overrides:
+                override.check_against(self.slos)
         return self
+
+    def with_live(self, overrides: list[SloOverride]) -> tuple[AlertPolicy, list[str]]:
+        """This policy with the admin API's overrides; one that no longer fits the policy is left out, with the reason."""
+        kept: list[SloOverride] = []
+        problems: list[str] = []
+        for override in overrides:
+            try:
+                override.check_against(self.slos)
+            except ValueError as err:
+                problems.append(str(err))
+            else:
+                kept.append(override)
+        policy = self.model_copy(update={"live_overrides": tuple(kept)})
+        policy._resolved, policy._columns, policy._applied = {}, None, {}
+        return policy, problems
+
+    def _apply(self, override: SloOverride, slo: SloSpec) -> SloSpec:
+        """`override.apply(slo)`, validated once per policy (not once per route)."""
+        key = (id(override), slo.name)
+        if key not in self._applied:
+            self._applied[key] = override.apply(slo)
+        return self._applied[key]
+
+    def resolve(self, name: str, dimension: Dimension) -> Resolved | None:
+        """The SLO `name` for one route: the most specific matching override applied (None for an unknown SLO)."""
+        key = (name, dimension)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(name, dimension)
+        return self._resolved[key]
+
+    def _resolve(self, name: str, dimension: Dimension) -> Resolved | None:
+        slo = self.slo(name)
+        if slo is None:
+            return None
+        candidates = [
+            (o.match.specificity(), source, index, o)
+            for source, overrides in enumerate((self.overrides, self.live_overrides))
+            for index, o in enumerate(overrides)
+            if o.match.matches_slo(name) and o.match.matches(dimension)
+        ]
+        if not candidates:
+            return Resolved(slo, True, None, None, name)
+        override = max(candidates, key=lambda c: c[:3])[3]
+        spec = self._apply(override, slo)
+        if override.enabled is False:
+            return Resolved(spec, False, override.page, override, name)
+        column = next(c for c, known in self.columns() if known == spec)
+        return Resolved(spec, True, override.page, override, column)
+
+    def slo_for(self, name: str, dimension: Dimension) -> SloSpec | None:
+        """The effective SLO of a route, or None when it is not evaluated there (unknown, or turned off)."""
+        resolved = self.resolve(name, dimension)
+        return resolved.spec if resolved is not None and resolved.enabled else None
+
+    def columns(self) -> list[tuple[str, SloSpec]]:
+        """Every distinct effective SLO with the name of its column group: the SLOs as declared (by name), then each
+        override's changed SLO (`V1`, `V2`, … — SLO names are lower case, so these never collide)."""
+        if self._columns is None:
+            columns = [(slo.name, slo) for slo in self.slos]
+            for override in (*self.overrides, *self.live_overrides):
+                if override.enabled is False or not override.changes_spec:
+                    continue
+                for slo in self.slos:
+                    if not override.match.matches_slo(slo.name):
+                        continue
+                    spec = self._apply(override, slo)
+                    if all(spec != known for _, known in columns):
+                        columns.append((f"V{len(columns) - len(self.slos) + 1}", spec))
+            self._columns = columns
+        return self._columns
 
     def cooldown(self, severity: Severity) -> int:
         return self.page_cooldown_seconds if severity == "page" else self.ticket_cooldown_seconds

@@ -67,7 +67,8 @@ CREATE TABLE IF NOT EXISTS o11y.alert_events_local ON CLUSTER 'o11y' (
     observed_p50_ms Nullable(Float64),
     observed_p90_ms Nullable(Float64),
     detail String,
-    incident_id String
+    incident_id String,
+    silence_id String COMMENT 'The silence that held this notification back (decision `silenced`); empty otherwise.'
 ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/o11y/alert_events_local', '{replica}')
 PARTITION BY toYYYYMM(event_time)
 ORDER BY (event_time, slo, provider, model, client_name)
@@ -154,6 +155,34 @@ ORDER BY event_id
 TTL toDateTime(received_at) + INTERVAL 2 DAY
 SETTINGS replicated_deduplication_window = 1000, ttl_only_drop_parts = 1;
 
+CREATE TABLE IF NOT EXISTS o11y.silences_local ON CLUSTER 'o11y' (
+    silence_id String COMMENT 'The silence\'s id, as `o11y silence list` and `/v1/silences` show it.',
+    revision UInt32 COMMENT 'The highest revision is the silence\'s state (expiring it writes one more).',
+    updated_at DateTime64(3, 'UTC') COMMENT 'When this revision was written.',
+    slo String COMMENT 'SLO name or glob pattern it silences; empty: any SLO.',
+    severity LowCardinality(String) COMMENT '`page`, `ticket`, or empty: either.',
+    provider String COMMENT 'Provider name or glob pattern; empty: any.',
+    model String COMMENT 'Model name or glob pattern; empty: any.',
+    client_name String COMMENT 'Client name or glob pattern; empty: any.',
+    starts_at DateTime('UTC') COMMENT 'From when it silences (inclusive).',
+    ends_at DateTime('UTC') COMMENT 'Until when (exclusive); expiring it sets this to the moment of expiry.',
+    created_by String COMMENT 'Who created it: the admin token\'s name, or the author given to `o11y silence add`.',
+    comment String COMMENT 'Why, in the author\'s words.',
+    expired_by String COMMENT 'Who expired it before its end; empty otherwise.'
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/o11y/silences_local', '{replica}', revision)
+ORDER BY silence_id
+TTL ends_at + INTERVAL 400 DAY;
+
+CREATE TABLE IF NOT EXISTS o11y.slo_override_changes_local ON CLUSTER 'o11y' (
+    changed_at DateTime64(3, 'UTC') COMMENT 'When the override changed.',
+    match_key String COMMENT 'The override\'s identity, its match: e.g. `model=free/*,slo=error_rate`.',
+    action LowCardinality(String) COMMENT '`put` (created or replaced) or `delete`.',
+    override String COMMENT 'The override as JSON after the change; empty for `delete`.',
+    previous String COMMENT 'The override as JSON before the change; empty when there was none.',
+    changed_by String COMMENT 'Who: the admin token\'s name.'
+) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/o11y/slo_override_changes_local', '{replica}')
+ORDER BY (match_key, changed_at);
+
 ALTER TABLE o11y.api_metrics_local ON CLUSTER 'o11y' COMMENT COLUMN event_id 'Unique per accepted event, assigned by ingest.', COMMENT COLUMN received_at 'When ingest received the event (UTC).', COMMENT COLUMN client_name 'The authenticated client (gateway).', COMMENT COLUMN kilo_user_id 'The user; anonymous users look like `anon:…`.', COMMENT COLUMN organization_id 'The user\'s organization; NULL when the event had none.', COMMENT COLUMN is_anonymous 'True when the user was not signed in.', COMMENT COLUMN is_streaming 'True when the response was streamed.', COMMENT COLUMN user_byok 'True when the user brought their own provider key.', COMMENT COLUMN mode 'The client mode (e.g. `build`); NULL when not sent.', COMMENT COLUMN provider 'The gateway\'s upstream provider id (e.g. `openrouter`).', COMMENT COLUMN requested_model 'The model the request asked for.', COMMENT COLUMN resolved_model 'The model that served the request.', COMMENT COLUMN inference_provider 'The provider that ran the inference; NULL when unknown.', COMMENT COLUMN tools_available 'Tools offered in the request (`function:<name>`, …).', COMMENT COLUMN tools_used 'Tool calls made in the request\'s history.', COMMENT COLUMN ttfb_ms 'Milliseconds to the first byte of the upstream response.', COMMENT COLUMN complete_request_ms 'Milliseconds until the response was complete.', COMMENT COLUMN status_code 'Upstream HTTP status.', COMMENT COLUMN input_tokens 'Prompt tokens; NULL when not reported.', COMMENT COLUMN output_tokens 'Generated tokens; NULL when not reported.', COMMENT COLUMN cache_write_tokens 'Prompt tokens written to the cache; NULL when not reported.', COMMENT COLUMN cache_hit_tokens 'Prompt tokens read from the cache; NULL when not reported.', COMMENT COLUMN total_tokens 'All tokens of the request; NULL when not reported.', COMMENT COLUMN kafka_topic 'The Kafka topic the event was read from.', COMMENT COLUMN kafka_partition 'Its partition.', COMMENT COLUMN kafka_offset 'Its offset: with topic and partition, where in the log the row came from.', COMMENT COLUMN loaded_at 'When the loader inserted the row (UTC).', COMMENT COLUMN is_error '`status_code >= 400`. Select it by name: `SELECT *` leaves it out.';
 
 ALTER TABLE o11y.api_metrics_1m_local ON CLUSTER 'o11y' COMMENT COLUMN minute '`toStartOfMinute(received_at)`.', COMMENT COLUMN client_name 'The authenticated client (gateway).', COMMENT COLUMN provider 'The gateway\'s upstream provider id.', COMMENT COLUMN resolved_model 'The model that served the requests.', COMMENT COLUMN user_byok 'True for requests on the user\'s own provider key.', COMMENT COLUMN status_code 'Upstream HTTP status, kept so that any error definition can be computed exactly.', COMMENT COLUMN requests 'Request count: aggregate with `sum(requests)`.', COMMENT COLUMN complete_ms_over 'Requests slower (complete) than each latency bound: `o11y_count_over(sumForEachMerge(complete_ms_over), ms)`. Exact.', COMMENT COLUMN complete_ms_digest 'Sketch of the complete latency: `quantilesTDigestMerge(0.5, 0.9, 0.99)(complete_ms_digest)`.', COMMENT COLUMN ttfb_ms_over 'Requests slower (first byte) than each latency bound: `o11y_count_over(sumForEachMerge(ttfb_ms_over), ms)`. Exact.', COMMENT COLUMN ttfb_ms_digest 'Sketch of the time to first byte: `quantilesTDigestMerge(0.5, 0.9, 0.99)(ttfb_ms_digest)`.';
@@ -183,6 +212,12 @@ ENGINE = Distributed('o11y', o11y, alert_ticks_local, rand());
 
 CREATE TABLE IF NOT EXISTS o11y.event_ids ON CLUSTER 'o11y' AS o11y.event_ids_local
 ENGINE = Distributed('o11y', o11y, event_ids_local, rand());
+
+CREATE TABLE IF NOT EXISTS o11y.silences ON CLUSTER 'o11y' AS o11y.silences_local
+ENGINE = Distributed('o11y', o11y, silences_local, cityHash64(silence_id));
+
+CREATE TABLE IF NOT EXISTS o11y.slo_override_changes ON CLUSTER 'o11y' AS o11y.slo_override_changes_local
+ENGINE = Distributed('o11y', o11y, slo_override_changes_local, cityHash64(match_key));
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS o11y.loaded_offsets_mv ON CLUSTER 'o11y' TO o11y.loaded_offsets_local AS
 SELECT kafka_topic, kafka_partition, max(kafka_offset) AS max_offset

@@ -10,7 +10,6 @@ import pytest
 from alerting.alert_store import AlertStore
 from alerting.freshness import Freshness, PartitionProgress, ends_to_judge
 from ingest.loader_progress import EndOffsets, progress_rows
-from schemas.alert_policy import default_policy
 from support.alerting_harness import make_evaluator
 from support.events import seed_event
 from support.kafka_io import produce
@@ -98,7 +97,7 @@ def test_a_frozen_broker_is_stale_data_not_recovery(
     minute = now.replace(second=0, microsecond=0)
     burst = [m for k in range(10, 5, -1) for m in events_at("kilo-gateway", minute - timedelta(minutes=k), 100, 30)]
     produce(kafka.bootstrap_servers, topic, burst, timestamps_ms=sent_at(burst))
-    store = AlertStore(clickhouse, default_policy(), topic)
+    store = AlertStore(clickhouse, topic)
 
     def loaded_past(when: datetime) -> bool:
         watermark = Freshness(tuple(store.progress()), when, timedelta(seconds=5)).watermark

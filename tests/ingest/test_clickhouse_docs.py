@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ingest.clickhouse_columns import COLUMN_COMMENTS
+from ingest.clickhouse_state_tables import POLICY_TABLE_COLUMNS
 from schemas.field_table import field_table
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
@@ -26,7 +27,7 @@ def described_table(clickhouse: Any, table: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.parametrize("table", sorted(COLUMN_COMMENTS))
+@pytest.mark.parametrize("table", sorted([*COLUMN_COMMENTS, *POLICY_TABLE_COLUMNS]))
 def test_every_column_has_the_comment_the_readme_shows(clickhouse: Any, table: str) -> None:
     expected = described_table(clickhouse, table)
     assert "|  |" not in expected, f"a column of o11y.{table} has no comment:\n{expected}"

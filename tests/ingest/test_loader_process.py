@@ -27,10 +27,10 @@ c.command("INSERT INTO o11y.api_metrics (event_id, received_at, client_name, kil
           " user_byok, provider, requested_model, resolved_model, tools_available, tools_used, ttfb_ms,"
           " complete_request_ms, status_code, kafka_topic, kafka_partition, kafka_offset) VALUES (generateUUIDv4(),"
           " now64(3), 'old', 'u', false, false, false, 'p', 'm', 'm', [], [], 1, 6000, 503, 't', 0, 0)")
-assert migrate(c) == [2, 3, 4, 5]
+assert migrate(c) == [2, 3, 4, 5, 6]
 assert migrate(c) == []
 assert c.query("SELECT name FROM system.columns WHERE database = 'o11y' AND table = 'alert_events' "
-               "ORDER BY position DESC LIMIT 1").result_rows == [("incident_id",)]
+               "ORDER BY position DESC LIMIT 2").result_rows == [("silence_id",), ("incident_id",)]
 print(c.query("SELECT sum(requests), o11y_count_over(sumForEachMerge(complete_ms_over), 5000) "
               "FROM o11y.api_metrics_1m").result_rows)
 """

@@ -125,6 +125,8 @@ def test_the_checked_in_cluster_ddl_is_current_and_matches_the_single_node_schem
         "loader_progress",
         "incidents",
         "alert_ticks",
+        "silences",
+        "slo_override_changes",
     ):
         live = [
             r[0]

@@ -1,4 +1,4 @@
-"""Packages point one way: o11y (the roof) → alerting, ingest → schemas, runtime (the bottom). Nothing imports the roof."""
+"""Packages point one way: o11y (the roof) → api → alerting, ingest → schemas, runtime (the bottom). Nothing imports the roof."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = {"o11y", "alerting", "ingest", "schemas", "runtime"}
+OURS = {"o11y", "api", "alerting", "ingest", "schemas", "runtime"}
 MAY_IMPORT = {
     "schemas": {"schemas"},
     "runtime": {"runtime"},
     "ingest": {"ingest", "schemas", "runtime"},
     "alerting": {"alerting", "schemas", "runtime"},
+    "api": {"api", "alerting", "schemas", "runtime"},
     "o11y": OURS,
 }
 

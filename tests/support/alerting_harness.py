@@ -14,7 +14,7 @@ from alerting.evaluator import Evaluator
 from runtime.settings import Settings
 from schemas.alert_policy import AlertPolicy, default_policy
 
-STATE_TABLES = ("o11y.incidents", "o11y.alert_ticks")
+STATE_TABLES = ("o11y.incidents", "o11y.alert_ticks", "o11y.slo_override_changes", "o11y.silences")
 
 
 def forget_alert_state(clickhouse: Any) -> None:

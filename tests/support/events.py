@@ -14,8 +14,9 @@ OTHER_CLIENT_SECRET = "other-client-secret-xyz"
 WEBHOOK_TOKEN = "xWebhookToken0o11yTestSecret"
 HEARTBEAT_TOKEN = "hb-token-0o11y-test-secret"
 ADMIN_TOKEN = "admin-token-0123456789abcdef"
+READ_TOKEN = "read-token-0123456789abcdef"
 ALL_SECRETS = (SECRET, ROTATED_SECRET, OTHER_CLIENT_SECRET, "oracle-secret-value", "sustained-secret", WEBHOOK_TOKEN,
-               HEARTBEAT_TOKEN, ADMIN_TOKEN)
+               HEARTBEAT_TOKEN, ADMIN_TOKEN, READ_TOKEN)
 
 
 def seed_event(**overrides: Any) -> dict[str, Any]:

@@ -1,0 +1,135 @@
+"""Per-route exceptions to the SLOs: which routes an override matches, how specific it is, what it changes (pure).
+
+A route is (provider, model, client). An override names any of them, and the SLO, exactly or by a glob
+(`*`, `?`, `[…]`); for each SLO and route the single most specific matching override applies, on top of
+the SLO as the policy declares it. Every override is validated against each SLO it can change, exactly
+as the policy file is: a setting that could never trip is refused with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from fnmatch import fnmatchcase
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from schemas.slo_spec import BurnWindow, LatencyField, SloSpec, _Spec
+
+MATCH_FIELDS = ("slo", "provider", "model", "client")
+_GLOB = re.compile(r"[*?\[]")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def is_glob(pattern: str) -> bool:
+    return _GLOB.search(pattern) is not None
+
+
+def _pattern(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.strip() or _UNPRINTABLE.search(value):
+        raise ValueError("must be a name or a glob pattern, not blank and without control characters")
+    return None if value == "*" else value
+
+
+class OverrideMatch(_Spec):
+    """Which SLOs and routes an override is for; a missing field (or `*`) matches anything."""
+
+    slo: str | None = Field(default=None, max_length=200)
+    provider: str | None = Field(default=None, max_length=200)
+    model: str | None = Field(default=None, max_length=200)
+    client: str | None = Field(default=None, max_length=200)
+
+    _patterns = field_validator(*MATCH_FIELDS)(_pattern)
+
+    def matches_slo(self, name: str) -> bool:
+        return self.slo is None or fnmatchcase(name, self.slo)
+
+    def matches(self, dimension: tuple[str, str, str]) -> bool:
+        provider, model, client = dimension
+        return all(pattern is None or fnmatchcase(value, pattern)
+                   for pattern, value in ((self.provider, provider), (self.model, model), (self.client, client)))
+
+    def specificity(self) -> tuple[int, ...]:
+        """Larger is more specific: more names given exactly, then more patterns, then client over model over provider
+        over SLO (an exact name over a pattern in each), then the longer pattern."""
+        values = (self.client, self.model, self.provider, self.slo)
+        ranks = [0 if v is None else (1 if is_glob(v) else 2) for v in values]
+        literal = sum(len(_GLOB.sub("", v)) for v in values if v is not None)
+        return (ranks.count(2), ranks.count(1), *ranks, literal)
+
+    def key(self) -> str:
+        """The override's identity: one override per match (`model=free/*,slo=error_rate`)."""
+        return ",".join(f"{name}={getattr(self, name)}" for name in MATCH_FIELDS if getattr(self, name) is not None) or "*"
+
+
+class LatencyOverride(_Spec):
+    field: LatencyField | None = None
+    threshold_ms: int | None = Field(default=None, gt=0, le=3_600_000)
+    percentile: Decimal | None = Field(default=None, gt=0, lt=100)
+    statuses: Literal["success", "all"] | None = None
+
+
+SETTINGS = ("objective", "min_requests", "min_bad_events", "confidence", "include_byok", "latency", "windows")
+"""Override fields that change the SLO itself; `enabled` and `page` change whether and whom it notifies."""
+
+
+class SloOverride(_Spec):
+    """One exception: set only what differs from the SLO; the rest is inherited."""
+
+    match: OverrideMatch
+    enabled: bool | None = None
+    objective: Decimal | None = Field(default=None, gt=0, lt=1)
+    min_requests: int | None = Field(default=None, ge=1, le=10_000_000)
+    min_bad_events: int | None = Field(default=None, ge=1, le=10_000_000)
+    confidence: Decimal | None = Field(default=None, ge=0, lt=1)
+    include_byok: bool | None = None
+    latency: LatencyOverride | None = None
+    windows: tuple[BurnWindow, ...] | None = Field(default=None, min_length=1, max_length=10)
+    page: bool | None = None
+    """True: may page even where the policy's page_clients/page_models would send a ticket; False: tickets only."""
+    comment: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> SloOverride:
+        if all(getattr(self, name) is None for name in (*SETTINGS, "enabled", "page")):
+            raise ValueError("an override must set at least one of enabled, page, " + ", ".join(SETTINGS))
+        return self
+
+    @property
+    def changes_spec(self) -> bool:
+        return any(getattr(self, name) is not None for name in SETTINGS)
+
+    def apply(self, slo: SloSpec) -> SloSpec:
+        """The SLO with this override's settings; ValueError (with the reason) when the result is not a valid SLO."""
+        if not self.changes_spec:
+            return slo
+        document: dict[str, Any] = slo.model_dump()
+        for name in SETTINGS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if name == "latency":
+                if slo.latency is None:
+                    continue
+                document["latency"] = {**document["latency"], **value.model_dump(exclude_none=True)}
+            elif name == "windows":
+                document["windows"] = [w.model_dump() for w in value]
+            else:
+                document[name] = value
+        try:
+            return SloSpec.model_validate(document)
+        except ValidationError as err:
+            reasons = "; ".join(e["msg"].removeprefix("Value error, ") for e in err.errors())
+            raise ValueError(f"override {self.match.key()} on SLO {slo.name}: {reasons}") from None
+
+    def check_against(self, slos: tuple[SloSpec, ...]) -> list[SloSpec]:
+        """Validate against every SLO it can change; the changed SLOs, or ValueError saying why not."""
+        targets = [slo for slo in slos if self.match.matches_slo(slo.name)]
+        if not targets:
+            raise ValueError(f"override {self.match.key()} matches no SLO (SLOs: {', '.join(s.name for s in slos)})")
+        if self.latency is not None and all(slo.latency is None for slo in targets):
+            raise ValueError(f"override {self.match.key()} sets latency, but matches no latency SLO: name one in match.slo")
+        return [self.apply(slo) for slo in targets]

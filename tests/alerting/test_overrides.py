@@ -1,0 +1,119 @@
+"""Per-route overrides: which one applies, what it changes, and that the evaluator uses it from the next tick."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from alerting.policy_store import PolicyStore
+from alerting.policy_words import policy_words
+from schemas.alert_policy import DEFAULT_POLICY, AlertPolicy, policy_from_document
+from schemas.slo_overrides import SloOverride
+from support.alerting_harness import make_evaluator
+from support.timeline import Timeline
+
+ROUTE = ("openai", "gpt-4", "acme")
+
+
+def with_overrides(*overrides: dict[str, Any]) -> AlertPolicy:
+    return policy_from_document({**DEFAULT_POLICY, "overrides": list(overrides)})
+
+
+def objective(policy: AlertPolicy, dimension: tuple[str, str, str], slo: str = "error_rate") -> Decimal | None:
+    spec = policy.slo_for(slo, dimension)
+    return spec.objective if spec is not None else None
+
+
+def test_an_exact_name_beats_a_pattern_and_the_rest_is_inherited() -> None:
+    policy = with_overrides({"match": {"model": "gpt-*"}, "objective": "0.99"},
+                            {"match": {"model": "gpt-4"}, "objective": "0.995", "min_requests": 50})
+    assert objective(policy, ("openai", "gpt-4", "acme")) == Decimal("0.995")
+    assert objective(policy, ("openai", "gpt-4o", "acme")) == Decimal("0.99")
+    assert objective(policy, ("openai", "claude", "acme")) == Decimal("0.999")
+    exact = policy.slo_for("error_rate", ("openai", "gpt-4", "acme"))
+    assert exact is not None and exact.min_requests == 50 and exact.min_bad_events == 5  # inherited from the SLO
+    glob = policy.slo_for("error_rate", ("openai", "gpt-4o", "acme"))
+    assert glob is not None and glob.min_requests == 10  # the exact override's setting is not merged into the glob's
+
+
+def test_a_client_is_more_specific_than_a_model_and_two_names_more_than_one() -> None:
+    policy = with_overrides({"match": {"model": "gpt-4"}, "objective": "0.99"},
+                            {"match": {"client": "acme"}, "objective": "0.98"},
+                            {"match": {"client": "acme", "provider": "open*"}, "objective": "0.97"})
+    assert objective(policy, ("azure", "gpt-4", "acme")) == Decimal("0.98")  # client over model
+    assert objective(policy, ("azure", "gpt-4", "other")) == Decimal("0.99")
+    assert objective(policy, ROUTE) == Decimal("0.97")  # an exact client and a provider pattern beat the client alone
+
+
+def test_an_override_for_one_slo_leaves_the_others_and_latency_settings_reach_latency_slos_only() -> None:
+    policy = with_overrides({"match": {"model": "gpt-4", "slo": "latency_p90"}, "latency": {"threshold_ms": 60000}},
+                            {"match": {"model": "gpt-4"}, "enabled": False, "comment": "free tier, best effort"})
+    p90 = policy.slo_for("latency_p90", ROUTE)
+    assert p90 is not None and p90.latency is not None and p90.latency.threshold_ms == 60000
+    assert policy.slo_for("error_rate", ROUTE) is None and policy.slo_for("latency_p50", ROUTE) is None
+    assert policy.slo_for("error_rate", ("openai", "gpt-5", "acme")) is not None
+
+
+def test_the_api_override_wins_over_the_files_on_the_same_match() -> None:
+    policy = with_overrides({"match": {"model": "gpt-4"}, "objective": "0.99"})
+    live, problems = policy.with_live([SloOverride.model_validate({"match": {"model": "gpt-4"}, "objective": "0.98"})])
+    assert problems == []
+    assert objective(policy, ROUTE) == Decimal("0.99")
+    assert objective(live, ROUTE) == Decimal("0.98")
+
+
+def test_an_unreachable_override_is_refused_with_the_reason() -> None:
+    with pytest.raises(ValidationError, match=r"burn rate 14.4 can never be reached .* objective 0.9 .* is 10"):
+        with_overrides({"match": {"model": "gpt-4"}, "objective": "0.9"})
+    with pytest.raises(ValidationError, match="matches no latency SLO"):
+        with_overrides({"match": {"slo": "error_rate"}, "latency": {"threshold_ms": 100}})
+    with pytest.raises(ValidationError, match="matches no SLO"):
+        with_overrides({"match": {"slo": "availability"}, "objective": "0.99"})
+    with pytest.raises(ValidationError, match="at least one of"):
+        with_overrides({"match": {"model": "gpt-4"}})
+    with pytest.raises(ValidationError, match="more than one override matches exactly model=gpt-4"):
+        with_overrides({"match": {"model": "gpt-4"}, "page": True}, {"match": {"model": "gpt-4"}, "objective": "0.99"})
+    policy = with_overrides()
+    kept, problems = policy.with_live([SloOverride.model_validate({"match": {"model": "x"}, "objective": "0.5"})])
+    assert kept.live_overrides == () and "can never be reached" in problems[0]
+
+
+def test_check_prints_each_override_in_words() -> None:
+    policy = with_overrides({"match": {"model": "free/*"}, "objective": "0.99", "page": False, "comment": "best effort"})
+    words = "\n".join(policy_words(policy))
+    assert ("pages when at least 1.44 % of requests fail over both the last 5 minutes and the last minute, "
+            "with at least 10 requests and 5 failures") in words
+    assert "Override model=free/* (policy file) — model free/*: best effort" in words
+    assert ("opens a ticket when at least 14.4 % of requests fail over both the last 5 minutes and the last minute"
+            in words)  # 14.4x of a 1 % budget; page tiers become tickets
+    assert "minutes have a p90 above 30 s (complete time of successful requests)" in words
+
+
+def test_overrides_from_the_file_and_the_api_decide_who_pages_from_the_next_tick(
+    clickhouse: Any, redis_client: Any, slack: Any
+) -> None:
+    """Two models fail 3 % of requests. A free-tier pattern override (objective 95 %) keeps one quiet until an
+    admin sets an exact override through the API: the next tick pages it."""
+    flagship, free = f"flagship-{uuid.uuid4().hex[:6]}", f"free-{uuid.uuid4().hex[:6]}"
+    timeline = Timeline(clickhouse)
+    for model in (flagship, free):
+        timeline.traffic(0, 20, 200, 0.03, model=model)
+    policy = with_overrides({"match": {"model": "free-*"}, "objective": "0.95", "comment": "free tier"})
+    evaluator = make_evaluator(clickhouse, redis_client, slack, policy)
+    first = evaluator.evaluate_tick(timeline.at(6))
+    assert {(d.decision, d.model) for d in first if d.decision == "delivered"} == {("delivered", flagship)}
+
+    PolicyStore(clickhouse).put_override(
+        SloOverride.model_validate({"match": {"model": free, "slo": "error_rate"}, "objective": "0.999"}), "alice",
+        datetime.now(timezone.utc))
+    second = evaluator.evaluate_tick(timeline.at(7))
+    assert {(d.decision, d.model) for d in second if d.decision == "delivered"} == {("delivered", free)}
+    assert [h for _, h in slack.headers()] == [":rotating_light: PAGE — LLM Error Rate SLO Breach"] * 2
+
+    changes = PolicyStore(clickhouse).changes()
+    assert [(c.action, c.match_key, c.changed_by) for c in changes] == [("put", f"slo=error_rate,model={free}", "alice")]

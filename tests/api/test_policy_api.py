@@ -1,0 +1,144 @@
+"""The policy endpoints over HTTP: who may read and change, what a bad body gets, what is stored."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from aiohttp import web
+from pydantic import SecretStr
+
+from alerting.policy_store import PolicyStore
+from api.policy_api import PolicyApi
+from runtime.settings import Settings
+from schemas.alert_policy import default_policy
+from support.alerting_harness import forget_alert_state
+from support.events import ADMIN_TOKEN, READ_TOKEN, SECRET
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+READER = {"Authorization": f"Bearer {READ_TOKEN}"}
+INGEST = {"Authorization": f"Bearer {SECRET}"}
+
+
+@pytest.fixture
+async def api(aiohttp_client: Any, clickhouse: Any) -> AsyncIterator[Any]:
+    forget_alert_state(clickhouse)
+    settings = Settings(admin_tokens={"alice": [SecretStr(ADMIN_TOKEN)]}, api_tokens={"dashboards": [SecretStr(READ_TOKEN)]},
+                        client_secrets={"kilo-gateway": [SecretStr(SECRET)]})
+    app = web.Application()
+    PolicyApi(settings, default_policy(), clickhouse).add_routes(app)
+    yield await aiohttp_client(app)
+
+
+async def test_reads_need_a_read_or_admin_token_and_changes_an_admin_token(api: Any) -> None:
+    body = {"match": {"model": "free/*"}, "objective": "0.99"}
+    assert (await api.get("/v1/slo/overrides")).status == 401
+    assert (await api.get("/v1/slo/overrides", headers={"Authorization": "Bearer not-a-token-at-all"})).status == 401
+    assert (await api.get("/v1/slo/overrides", headers=INGEST)).status == 403
+    assert (await api.get("/v1/slo/overrides", headers=READER)).status == 200
+    for headers, status in ((None, 401), (INGEST, 403), (READER, 403)):
+        answer = await api.put("/v1/slo/overrides", json=body, headers=headers)
+        assert answer.status == status
+        text = await answer.text()
+        assert SECRET not in text and READ_TOKEN not in text
+    assert (await api.post("/v1/silences", json={}, headers=READER)).status == 403
+    assert (await api.delete("/v1/silences/abc", headers=READER)).status == 403
+    assert (await api.put("/v1/slo/overrides", json=body, headers=ADMIN)).status == 201
+
+
+async def test_an_override_is_stored_with_who_and_when_and_can_be_replaced_and_deleted(api: Any, clickhouse: Any) -> None:
+    model = f"m-{uuid.uuid4().hex[:6]}"
+    first = await api.put("/v1/slo/overrides", json={"match": {"model": model}, "objective": "0.99"}, headers=ADMIN)
+    assert first.status == 201
+    second = await api.put("/v1/slo/overrides", json={"match": {"model": model}, "objective": "0.995", "page": False},
+                           headers=ADMIN)
+    assert second.status == 200
+    assert (await second.json())["previous"] == {"match": {"model": model}, "objective": "0.99"}
+    listed = await (await api.get("/v1/slo/overrides", headers=READER)).json()
+    assert [o for o in listed["overrides"] if o["source"] == "api"] == [
+        {"match_key": f"model={model}", "source": "api", "match": {"model": model}, "objective": "0.995", "page": False}]
+    assert [(c["action"], c["changed_by"]) for c in listed["changes"]] == [("put", "alice"), ("put", "alice")]
+    assert (await api.delete(f"/v1/slo/overrides?model={model}", headers=ADMIN)).status == 200
+    assert (await api.delete(f"/v1/slo/overrides?model={model}", headers=ADMIN)).status == 404
+    assert PolicyStore(clickhouse).overrides() == []
+    stored = clickhouse.query("SELECT action, changed_by FROM o11y.slo_override_changes ORDER BY changed_at").result_rows
+    assert stored == [("put", "alice"), ("put", "alice"), ("delete", "alice")]
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    ({"match": {"model": "x"}, "objective": "0.9"}, "burn rate 14.4 can never be reached"),
+    ({"match": {"model": "x"}, "objective": 1.5}, "objective: Input should be less than 1"),
+    ({"match": {"model": "x"}}, "at least one of enabled, page"),
+    ({"match": {"model": "x"}, "objectiv": "0.99"}, "objectiv: Extra inputs are not permitted"),
+    ({"match": {"slo": "nope"}, "objective": "0.99"}, "matches no SLO"),
+    ({"match": {"model": " "}, "page": True}, "match.model: must be a name or a glob pattern"),
+    ({"match": {"model": "x"}, "windows": [{"severity": "page", "long_minutes": 5, "short_minutes": 10, "burn_rate": 2}]},
+     "short window (10m) must be shorter than the long one (5m)"),
+    ({"match": {"model": "x"}, "min_requests": 10**30}, "min_requests"),
+    ([1, 2], "Input should be a valid dictionary"),
+])
+async def test_a_bad_override_gets_400_with_its_reason(api: Any, body: Any, reason: str) -> None:
+    answer = await api.put("/v1/slo/overrides", json=body, headers=ADMIN)
+    assert answer.status == 400
+    assert reason in json.dumps(await answer.json())
+
+
+async def test_hostile_bodies_and_parameters_never_get_a_5xx(api: Any) -> None:
+    bodies = [b"", b"{", b"\xff\xfe", b"[" * 100_000, b'{"match": ' * 5000, b"null", b'"x"', b"1e999999",
+              json.dumps({"match": {"model": "\u0000"}, "page": True}).encode(), b"{" + b" " * 70_000 + b"}"]
+    for body in bodies:
+        for method, path in (("PUT", "/v1/slo/overrides"), ("POST", "/v1/silences")):
+            answer = await api.request(method, path, data=body, headers=ADMIN)
+            assert 400 <= answer.status < 500, (path, body[:20], answer.status)
+    for query in ("?model=%00", "?nope=1", "?model=" + "x" * 5000, "?slo=[", ""):
+        answer = await api.delete(f"/v1/slo/overrides{query}", headers=ADMIN)
+        assert 400 <= answer.status < 500, (query, answer.status)
+    for query in ("", "?provider=x", "?model=x&bogus=1"):
+        assert (await api.get(f"/v1/slo/baseline{query}", headers=READER)).status == 400
+    assert (await api.get("/v1/silences?state=nope", headers=READER)).status == 400
+    assert (await api.delete("/v1/silences/" + "x" * 100, headers=ADMIN)).status == 400
+
+
+async def test_silences_are_added_listed_and_expired_by_name(api: Any) -> None:
+    ends = (datetime.now(timezone.utc) + timedelta(hours=2)).isoformat()
+    added = await api.post("/v1/silences", json={"model": "gpt-4", "severity": "page", "ends_at": ends,
+                                                 "comment": "provider maintenance"}, headers=ADMIN)
+    assert added.status == 201
+    silence = (await added.json())["silence"]
+    assert (silence["state"], silence["created_by"], silence["model"], silence["client"]) == ("active", "alice", "gpt-4", None)
+    listed = await (await api.get("/v1/silences", headers=READER)).json()
+    assert [s["id"] for s in listed["silences"]] == [silence["id"]]
+    expired = await api.delete(f"/v1/silences/{silence['id']}", headers=ADMIN)
+    assert expired.status == 200 and (await expired.json())["silence"]["expired_by"] == "alice"
+    assert (await api.delete(f"/v1/silences/{silence['id']}", headers=ADMIN)).status == 409
+    assert (await (await api.get("/v1/silences", headers=READER)).json())["silences"] == []
+    assert [s["state"] for s in (await (await api.get("/v1/silences?state=all", headers=READER)).json())["silences"]] == [
+        "expired"]
+    assert (await api.delete("/v1/silences/unknown", headers=ADMIN)).status == 404
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    ({"ends_at": "2099-01-01T00:00:00Z", "comment": "all of it"}, "at least one of slo, provider, model, client"),
+    ({"model": "x", "ends_at": "2000-01-01T00:00:00Z", "comment": "late"}, "ends_at is in the past"),
+    ({"model": "x", "ends_at": "2099-01-01T00:00:00", "comment": "no zone"}, "timezone"),
+    ({"model": "x", "ends_at": "2099-01-01T00:00:00Z", "comment": "too long"}, "at most 90 days"),
+    ({"model": "x", "ends_at": "2099-01-01T00:00:00Z"}, "comment: Field required"),
+    ({"model": "x", "severity": "sev1", "ends_at": "2099-01-01T00:00:00Z", "comment": "c"}, "severity"),
+])
+async def test_a_bad_silence_gets_400_with_its_reason(api: Any, body: dict[str, Any], reason: str) -> None:
+    answer = await api.post("/v1/silences", json=body, headers=ADMIN)
+    assert answer.status == 400
+    assert reason in json.dumps(await answer.json())
+
+
+async def test_a_baseline_of_a_route_without_traffic_says_null(api: Any) -> None:
+    answer = await api.get(f"/v1/slo/baseline?model=none-{uuid.uuid4().hex[:6]}&client=acme", headers=READER)
+    assert answer.status == 200
+    body = await answer.json()
+    assert body["selector"]["client"] == "acme"
+    assert all(period["rate"] is None and period["requests"] == 0 for period in body["error_rate"].values())
+    assert body["latency"]["complete_ms"]["p99"] is None and body["suggestions"]["objective"]["value"] is None
