@@ -17,6 +17,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -70,7 +71,7 @@ def main() -> None:
     parser.add_argument("--dimensions", type=int, default=500)
     parser.add_argument("--per-minute", type=int, default=1)
     args = parser.parse_args()
-    client = connect(f"chdb://{tempfile.mkdtemp(prefix='o11y-backtest-bench-')}")
+    client: Any = connect(f"chdb://{tempfile.mkdtemp(prefix='o11y-backtest-bench-')}")  # clickhouse-connect: query_np too
     migrate(client)
     policy = default_policy()
     start = datetime(2030, 3, 1, tzinfo=timezone.utc)
