@@ -1,8 +1,8 @@
 """Backtest and baseline: 7 days × 500 routes of rollup data, against one tick's query measured in the same run.
 
 The baseline of the backtest is what a replay costs one query per minute: (minutes replayed) × (the tick query's
-time). The data: one request per route and minute at 0.05 % errors (quiet), with one route failing 20 % for an
-hour and another one slow for 20 minutes each day, so that incidents open and resolve.
+time). The data: one request per route and minute at 0.05 % errors (quiet); two routes get 30 more a minute,
+one failing 20 % for an hour and the other slow (40 s) for 20 minutes each day, so incidents open and resolve.
 
 Usage: python bench/backtest_bench.py [--days 7] [--dimensions 500] [--per-minute 1]
 """
@@ -31,25 +31,28 @@ from runtime.clickhouse import connect  # noqa: E402
 from schemas.alert_policy import DEFAULT_POLICY, default_policy, policy_from_document  # noqa: E402
 
 
-def generate(client: object, start: datetime, minutes: int, dimensions: int, per_minute: int) -> int:
-    rows = minutes * dimensions * per_minute
+def generate(client: object, start: datetime, minutes: int, dimensions: int, per_minute: int,
+             routes: tuple[int, ...] = ()) -> int:
+    """`per_minute` requests a minute on each route (on `routes` only, when given)."""
+    count = len(routes) or dimensions
+    rows = minutes * count * per_minute
     chunk = 2_000_000
     for offset in range(0, rows, chunk):
         n = min(chunk, rows - offset)
-        minute = f"intDiv(n, {dimensions * per_minute})"
-        route = f"(n % {dimensions})"
-        failing = f"({route} = 7 AND {minute} % 1440 BETWEEN 600 AND 660)"
+        minute = f"intDiv(n, {count * per_minute})"
+        route = f"[{', '.join(map(str, routes))}][n % {count} + 1]" if routes else f"(n % {dimensions})"
+        failing = f"({route} = 7 AND {minute} % 1440 BETWEEN 600 AND 660 AND intDiv(n, {count}) % 5 = 0)"
         slow = f"({route} = 11 AND {minute} % 1440 BETWEEN 900 AND 920)"
         client.command(  # type: ignore[attr-defined]
             "INSERT INTO o11y.api_metrics (event_id, received_at, client_name, kilo_user_id, is_anonymous, is_streaming,"
             " user_byok, provider, requested_model, resolved_model, tools_available, tools_used, ttfb_ms,"
             " complete_request_ms, status_code, kafka_topic, kafka_partition, kafka_offset) "
             f"SELECT generateUUIDv4(), toDateTime64('{start:%Y-%m-%d %H:%M:%S}', 3, 'UTC') + toIntervalMillisecond("
-            f"{minute} * 60000 + (n % {dimensions * per_minute}) * 10), "
+            f"{minute} * 60000 + (n % {count * per_minute}) * 10), "
             "'kilo-gateway', 'user', false, true, false,"
             f" concat('provider-', toString({route} % 10)), 'm', concat('model-', toString({route})), [], [],"
             f" 40 + n % 300, if({slow}, 40000, 100 + (n * 7919) % 3000),"
-            f" if({failing} AND n % 5 = 0 OR cityHash64(n) % 2000 = 0, 500, 200), 'bench', 0, n"
+            f" if({failing} OR cityHash64(n, {per_minute}) % 2000 = 0, 500, 200), 'bench', 0, n"
             f" FROM (SELECT number + {offset} AS n FROM numbers({n}))",
             settings={"max_insert_block_size": 1_000_000},
         )
@@ -79,6 +82,7 @@ def main() -> None:
     history = timedelta(minutes=360)
     began = time.monotonic()
     rows = generate(client, start - history, minutes + 360, args.dimensions, args.per_minute)
+    rows += generate(client, start - history, minutes + 360, args.dimensions, 30, routes=(7, 11))
     print(f"generated {rows:,} events ({args.days} days + 6 h × {args.dimensions} routes) in {time.monotonic() - began:.0f} s",
           flush=True)
     end = start + timedelta(minutes=minutes)
