@@ -99,7 +99,7 @@ class AlertStore:
         )
         latest: dict[IncidentKey, Incident] = {}
         for row in result.result_rows:
-            incident = _incident(dict(zip(INCIDENT_COLUMNS, row, strict=True)))
+            incident = incident_from_row(dict(zip(INCIDENT_COLUMNS, row, strict=True)))
             known = latest.get(incident.key)
             if known is None or incident.opened_at > known.opened_at:
                 latest[incident.key] = incident
@@ -141,7 +141,7 @@ class AlertStore:
         self._client.insert(context=context)
 
 
-def _incident(values: dict[str, Any]) -> Incident:
+def incident_from_row(values: dict[str, Any]) -> Incident:
     return Incident(
         id=str(values["incident_id"]),
         key=(values["severity"], values["slo"], values["provider"], values["model"], values["client_name"]),

@@ -20,6 +20,7 @@ from alerting.baseline import Selector, read_baseline
 from alerting.policy_store import PolicyStore
 from alerting.silences import SilenceRequest
 from api.auth import ApiAuth, Caller, Role
+from api.responses import bad_request, json_response, reasons, unavailable
 from runtime.clickhouse import ClickHouseClient
 from runtime.settings import Settings
 from schemas.alert_policy import AlertPolicy
@@ -57,10 +58,9 @@ class PolicyApi:
             except web.HTTPException:
                 raise
             except _BadRequest as err:
-                return _json({"success": False, "error": err.reason, "issues": err.issues}, 400)
+                return bad_request(err.issues, err.reason)
             except Exception as err:  # noqa: BLE001 - client input is judged above; what is left is ClickHouse
-                return _json({"success": False, "error": f"ClickHouse unavailable ({type(err).__name__}), retry later"},
-                             503, {"Retry-After": "5"})
+                return unavailable(err)
 
         return guarded
 
@@ -70,7 +70,7 @@ class PolicyApi:
         live = await asyncio.to_thread(self._store.overrides)
         changes = await asyncio.to_thread(self._store.changes, 50)
         policy, problems = self._policy.with_live(live)
-        return _json({
+        return json_response({
             "overrides": [_override(o, "policy file") for o in policy.overrides]
                          + [_override(o, "api") for o in policy.live_overrides],
             "ignored": problems,
@@ -84,7 +84,7 @@ class PolicyApi:
         except ValueError as err:
             raise _BadRequest("override refused", [str(err)]) from None
         change = await asyncio.to_thread(self._store.put_override, override, caller.name, self._now())
-        return _json({"success": True, "applies": "from the next evaluation tick", **change.as_dict()},
+        return json_response({"success": True, "applies": "from the next evaluation tick", **change.as_dict()},
                      200 if change.previous is not None else 201)
 
     async def delete_override(self, request: web.Request, caller: Caller) -> web.Response:
@@ -95,8 +95,8 @@ class PolicyApi:
         match = _parse(OverrideMatch, values)
         change = await asyncio.to_thread(self._store.delete_override, match, caller.name, self._now())
         if change is None:
-            return _json({"success": False, "error": f"no runtime override matches exactly {match.key()}"}, 404)
-        return _json({"success": True, "applies": "from the next evaluation tick", **change.as_dict()})
+            return json_response({"success": False, "error": f"no runtime override matches exactly {match.key()}"}, 404)
+        return json_response({"success": True, "applies": "from the next evaluation tick", **change.as_dict()})
 
     # Baselines
 
@@ -108,7 +108,7 @@ class PolicyApi:
             raise _BadRequest("bad parameters", reasons)
         selector = Selector(request.query["model"], request.query.get("provider"), request.query.get("client"))
         found = await asyncio.to_thread(read_baseline, self._clickhouse, self._policy, selector, self._now())
-        return _json(found.as_dict())
+        return json_response(found.as_dict())
 
     # Silences
 
@@ -118,7 +118,7 @@ class PolicyApi:
             raise _BadRequest("bad parameters", ["state: current (active or pending) or all"])
         now = self._now()
         found = await asyncio.to_thread(self._store.silences, now if state == "current" else None)
-        return _json({"silences": [s.as_dict(now) for s in found]})
+        return json_response({"silences": [s.as_dict(now) for s in found]})
 
     async def add_silence(self, request: web.Request, caller: Caller) -> web.Response:
         wanted = _parse(SilenceRequest, await _body(request))
@@ -127,7 +127,7 @@ class PolicyApi:
         except ValueError as err:
             raise _BadRequest("silence refused", [str(err)]) from None
         await asyncio.to_thread(self._store.save_silence, silence, self._now())
-        return _json({"success": True, "silence": silence.as_dict(self._now())}, 201)
+        return json_response({"success": True, "silence": silence.as_dict(self._now())}, 201)
 
     async def expire_silence(self, request: web.Request, caller: Caller) -> web.Response:
         silence_id = request.match_info["silence_id"]
@@ -136,23 +136,19 @@ class PolicyApi:
         now = self._now()
         silence = await asyncio.to_thread(self._store.silence, silence_id)
         if silence is None:
-            return _json({"success": False, "error": f"no silence {silence_id}"}, 404)
+            return json_response({"success": False, "error": f"no silence {silence_id}"}, 404)
         if silence.state(now) in ("expired", "ended"):
-            return _json({"success": False, "error": f"silence {silence_id} already ended", "silence": silence.as_dict(now)},
-                         409)
+            ended = {"success": False, "error": f"silence {silence_id} already ended", "silence": silence.as_dict(now)}
+            return json_response(ended, 409)
         expired = silence.expired(caller.name, now)
         await asyncio.to_thread(self._store.save_silence, expired, now)
-        return _json({"success": True, "silence": expired.as_dict(now)})
+        return json_response({"success": True, "silence": expired.as_dict(now)})
 
 
 class _BadRequest(Exception):
     def __init__(self, reason: str, issues: list[str]) -> None:
         super().__init__(reason)
         self.reason, self.issues = reason, issues
-
-
-def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response(body, status=status, headers=headers, dumps=lambda v: json.dumps(v, default=str))
 
 
 async def _body(request: web.Request) -> Any:
@@ -171,14 +167,9 @@ def _parse(model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise _BadRequest("invalid request", _reasons(err)) from None
+        raise _BadRequest("invalid request", reasons(err)) from None
     except RecursionError:
         raise _BadRequest("invalid request", ["nested too deeply"]) from None
-
-
-def _reasons(err: ValidationError) -> list[str]:
-    return [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in err.errors(include_url=False, include_input=False)]
 
 
 def _override(override: SloOverride, source: str) -> dict[str, Any]:

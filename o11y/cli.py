@@ -95,6 +95,12 @@ def _demo_options(parser: argparse.ArgumentParser) -> None:
                         help="default 180 for errors, 420 for slow (a latency page needs five bad minutes)")
 
 
+def cmd_api(_: argparse.Namespace) -> int:
+    from o11y.serve import serve_api
+
+    return serve_api(_settings())
+
+
 def cmd_migrate(_: argparse.Namespace) -> int:
     from o11y.serve import run_migrate
 
@@ -220,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=cmd_demo)
     sub.add_parser("ingest", help="run the HTTP ingest edge").set_defaults(run=cmd_ingest)
     sub.add_parser("load", help="run the Kafka → ClickHouse loader").set_defaults(run=cmd_load)
+    sub.add_parser("api", help="run the read API: incidents, SLO overrides, silences, baselines"
+                   ).set_defaults(run=cmd_api)
     sub.add_parser("migrate", help="create or upgrade the ClickHouse schema (idempotent)").set_defaults(run=cmd_migrate)
     alert = sub.add_parser("alert", help="evaluate the SLOs every minute and notify Slack")
     alert.add_argument("--once", action="store_true", help="evaluate one tick, print each decision as a JSON line, exit")

@@ -101,7 +101,7 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
     from alerting.alert_app import create_alert_app
     from alerting.alert_service import build_notifier
     from alerting.slo_config import load_policy
-    from api.policy_api import PolicyApi
+    from api.app import create_api_app
     from ingest.app import create_app
     from ingest.clickhouse_migrations import migrate
     from ingest.loader_service import create_loader_app
@@ -118,15 +118,19 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
     app = create_app(settings, registry=registry)
     create_loader_app(settings, clickhouse, registry, app=app)
     create_alert_app(settings, policy, clickhouse, build_notifier(settings, console_allowed=True), registry, app=app)
-    PolicyApi(settings, policy, clickhouse).add_routes(app)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=5, keepalive_timeout=settings.http_keepalive_timeout_s)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
+    api_port = settings.api_port if settings.api_port is not None else settings.http_port + 1
+    api_runner = web.AppRunner(create_api_app(settings, policy, clickhouse, registry), access_log=None, shutdown_timeout=5)
+    await api_runner.setup()
+    await web.TCPSite(api_runner, settings.http_host, api_port).start()
     _announce("ingest", f"http://{settings.http_host}:{settings.http_port}/ingest/api-metrics")
     _announce("loader", f"{settings.kafka_topic} → o11y.api_metrics (group {settings.loader_group_id})")
     where = "Slack webhooks" if settings.slack_page_webhook_url or settings.slack_ticket_webhook_url else "this console"
     _announce("alerting", f"every minute at :05, notifying {where}")
+    _announce("api", f"http://{settings.http_host}:{api_port}/v1/incidents (and /v1/slo/…, /v1/silences, /openapi.json)")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -144,6 +148,7 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
     if demo_task is not None:
         demo_task.cancel()
     print("o11y dev: stopping", flush=True)
+    await api_runner.cleanup()
     await runner.cleanup()
 
 

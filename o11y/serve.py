@@ -171,7 +171,6 @@ def serve_alert(settings: Settings) -> int:
     from alerting.alert_app import create_alert_app
     from alerting.alert_service import build_notifier
     from alerting.slo_config import load_policy
-    from api.policy_api import PolicyApi
 
     configure_logging(settings.log_level, settings.log_format)
     try:
@@ -185,7 +184,29 @@ def serve_alert(settings: Settings) -> int:
         return 2
     admin = admin_app(settings)
     app = create_alert_app(settings, policy, clickhouse, notifier, CollectorRegistry(), admin=admin)
-    PolicyApi(settings, policy, clickhouse).add_routes(app)
     log.info("alerting every minute; health and metrics on http://%s:%d", settings.http_host, settings.http_port)
+    run_http(settings, app, admin, 10)
+    return 0
+
+
+def serve_api(settings: Settings) -> int:
+    """`o11y api`: incidents, SLO overrides, silences and baselines over HTTP."""
+    from prometheus_client import CollectorRegistry
+
+    from alerting.slo_config import load_policy
+    from api.app import create_api_app
+
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        policy = load_policy(settings.slo_config)
+        clickhouse = open_alert_store(settings)
+    except _setup_errors() as err:
+        log.error("%s", err)
+        return 2
+    if not settings.api_tokens and not settings.admin_tokens:
+        log.warning("neither O11Y_API_TOKENS nor O11Y_ADMIN_TOKENS is set: every /v1 call will get 401")
+    admin = admin_app(settings)
+    app = create_api_app(settings, policy, clickhouse, CollectorRegistry(), admin=admin)
+    log.info("read API on http://%s:%d", settings.http_host, settings.http_port)
     run_http(settings, app, admin, 10)
     return 0

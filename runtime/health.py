@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -46,14 +47,22 @@ def _may_see_details(request: web.Request) -> bool:
     return scheme.lower() == "bearer" and tokens.client_for(token) is not None
 
 
+async def _timed(check: ReadinessCheck) -> tuple[str | None, float]:
+    started = time.monotonic()
+    reason = await check()
+    return reason, round((time.monotonic() - started) * 1000, 1)
+
+
 async def readyz(request: web.Request) -> web.Response:
     checks = request.app[READINESS]
-    results = await asyncio.gather(*(check() for check in checks.values()))
+    timed = await asyncio.gather(*(_timed(check) for check in checks.values()))
+    results = [reason for reason, _ in timed]
     ready = all(reason is None for reason in results)
     body: dict[str, object] = {"status": "ready" if ready else "not ready"}
     if not _may_see_details(request):
         return web.json_response(body, status=200 if ready else 503)
     body["components"] = {name: (reason or "ok") for name, reason in zip(checks, results, strict=True)}
+    body["latency_ms"] = {name: ms for name, (_, ms) in zip(checks, timed, strict=True)}
     notes = request.app[NOTES]
     if notes:
         texts = await asyncio.gather(*(note() for note in notes.values()))

@@ -133,6 +133,8 @@ class Settings(BaseSettings):
     api_tokens: Annotated[ClientSecretMap, NoDecode] = Field(default_factory=dict)
     """Read tokens of the read API: see usage, status, overrides, silences; change nothing."""
     admin_port: int | None = Field(default=None, ge=1, le=65535)
+    api_port: int | None = Field(default=None, ge=0, le=65535)
+    """Where `o11y dev` serves the read API (default: O11Y_HTTP_PORT + 1); `o11y api` itself uses O11Y_HTTP_PORT."""
 
     slack_page_webhook_url: SecretStr | None = None
     slack_ticket_webhook_url: SecretStr | None = None

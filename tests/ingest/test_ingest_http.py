@@ -205,7 +205,9 @@ async def test_batch_limits_and_bad_shapes_are_400_or_403(client: Any, settings:
 async def test_health_readiness_and_metrics(client: Any) -> None:
     assert (await client.get("/healthz")).status == 200
     ready = await client.get("/readyz")
-    assert ready.status == 200 and (await ready.json())["components"] == {"kafka": "ok"}
+    body = await ready.json()
+    assert ready.status == 200 and body["components"] == {"kafka": "ok"}
+    assert list(body["latency_ms"]) == ["kafka"] and 0 <= body["latency_ms"]["kafka"] < 5000  # how long the check took
     await post(client, seed_event())
     await post(client, {})
     text = await (await client.get("/metrics")).text()

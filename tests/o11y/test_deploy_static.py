@@ -18,7 +18,7 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 MANIFESTS = [doc for path in sorted((ROOT / "deploy" / "k8s").glob("*.yaml"))
              for doc in yaml.safe_load_all(path.read_text()) if doc]
 SETTINGS = {f"O11Y_{name.upper()}" for name in Settings.model_fields}
-O11Y_SERVICES = ("migrate", "ingest", "loader", "alert")
+O11Y_SERVICES = ("migrate", "ingest", "loader", "alert", "api")
 
 
 def containers() -> list[dict[str, Any]]:

@@ -38,8 +38,9 @@ def alive(pid: int) -> bool:
 
 def dev_session(data_dir: Path, user: str) -> list[str]:
     """Start `o11y dev`, send one event as `user`, wait until it is loaded, Ctrl-C; return what it printed."""
-    port = free_port()
-    env = clean_env(O11Y_HTTP_PORT=str(port), O11Y_HTTP_HOST="127.0.0.1", O11Y_DATA_DIR=str(data_dir))
+    port, api_port = free_port(), free_port()
+    env = clean_env(O11Y_HTTP_PORT=str(port), O11Y_API_PORT=str(api_port), O11Y_HTTP_HOST="127.0.0.1",
+                    O11Y_DATA_DIR=str(data_dir))
     process = subprocess.Popen([sys.executable, "-m", "o11y.cli", "dev"], env=env, start_new_session=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
@@ -52,7 +53,7 @@ def dev_session(data_dir: Path, user: str) -> list[str]:
                 break
             lines.append(line)
         assert any("ready" in line for line in lines), "".join(lines)
-        for component in ("kafka", "clickhouse", "redis", "ingest", "loader", "alerting"):
+        for component in ("kafka", "clickhouse", "redis", "ingest", "loader", "alerting", "api", "admin"):
             assert any(f"o11y dev: {component}" in line for line in lines), component
         secret = re.search(r"with secret (\S+)", "".join(lines))
         assert secret, "".join(lines)
@@ -72,6 +73,11 @@ def dev_session(data_dir: Path, user: str) -> list[str]:
                 return "o11y_loader_rows_loaded_total 1.0" in metrics.read().decode()
 
         assert wait_until(loaded, timeout_s=60), "the loader of `o11y dev` never stored the event"
+        token = (data_dir / "dev-admin-token").read_text().strip()
+        incidents = urllib.request.Request(f"http://127.0.0.1:{api_port}/v1/incidents",
+                                           headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(incidents, timeout=10) as answer:
+            assert json.loads(answer.read()) == {"state": "open", "incidents": []}
         redis_url = re.search(r"o11y dev: redis\s+(redis://\S+)", "".join(lines))
         assert redis_url, "".join(lines)
         redis = Redis.from_url(redis_url.group(1))

@@ -1,0 +1,44 @@
+"""`o11y api`: the read API (and the policy endpoints) over ClickHouse, read-only but for overrides and silences."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from api.auth import ApiAuth
+from api.incidents_api import IncidentsApi
+from api.openapi import api_document
+from api.policy_api import PolicyApi
+from runtime.clickhouse import ClickHouseClient
+from runtime.client_secrets import ClientSecrets
+from runtime.health import READINESS, add_health_routes
+from runtime.http_server import harden
+from runtime.settings import Settings
+from schemas.alert_policy import AlertPolicy
+
+
+def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient, registry: CollectorRegistry,
+                   admin: web.Application | None = None) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024)
+    add_health_routes(app, registry, admin, ClientSecrets(settings.admin_tokens))
+    app[READINESS]["clickhouse"] = lambda: _clickhouse_ready(clickhouse)
+    auth = ApiAuth(settings)
+    PolicyApi(settings, policy, clickhouse).add_routes(app)
+    IncidentsApi(auth, clickhouse).add_routes(app)
+    document = api_document()
+
+    async def openapi(_: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    app.router.add_get("/openapi.json", openapi)
+    return harden(app)
+
+
+async def _clickhouse_ready(clickhouse: ClickHouseClient) -> str | None:
+    try:
+        await asyncio.to_thread(clickhouse.query, "SELECT 1")
+    except Exception as err:  # noqa: BLE001 - any failure means no question can be answered
+        return f"ClickHouse unreachable ({type(err).__name__})"
+    return None
