@@ -181,6 +181,27 @@ def build_query(policy: AlertPolicy, end_at: datetime, raw: bool = False) -> str
     )
 
 
+def period_query(policy: AlertPolicy, end_at: datetime, days: int) -> str:
+    """Per route, for each column group over the `days` before `end_at`: `t_{group}` units counted and `b_{group}` bad
+    ones (requests; for per-minute SLOs judged and bad minutes): what the error budget left is computed from."""
+    source = _Source(uses_rollup(policy))
+    end = _sql_time(end_at)
+    dims = "provider, resolved_model, client_name"
+    minute = "minute" if source.rollup else "toStartOfMinute(received_at) AS minute"
+    inner = ",\n        ".join(c for name, slo in policy.columns() for c in _inner(slo, source, name))
+    outer = []
+    for name, slo in policy.columns():
+        if slo.per_minute:
+            outer += [f"countIf(n_{name} >= {slo.min_requests}) AS t_{name}", f"countIf({_minute_bad(slo, name)}) AS b_{name}"]
+        else:
+            outer += [f"sum(n_{name}) AS t_{name}", f"sum(b_{name}) AS b_{name}"]
+    return (
+        f"SELECT {dims}, {', '.join(outer)}\nFROM (\n    SELECT {dims}, {minute},\n        {inner}\n"
+        f"    FROM {source.table}\n    WHERE {source.time} >= {end} - INTERVAL {days} DAY AND {source.time} < {end}\n"
+        f"    GROUP BY {dims}, minute\n)\nGROUP BY {dims}"
+    )
+
+
 ROUTE_HASH = "cityHash64(provider, resolved_model, client_name)"
 
 
@@ -261,3 +282,18 @@ def parse_rows(policy: AlertPolicy, column_names: list[str], rows: list[Any]) ->
 
 def window_start(end: datetime, minutes: int) -> datetime:
     return end - timedelta(minutes=minutes)
+
+
+def parse_period(policy: AlertPolicy, column_names: list[str], rows: list[Any]) -> dict[Dimension, dict[str, WindowCount]]:
+    """`period_query`'s rows: per route, each evaluated SLO's units over the period, from its own column group."""
+    result: dict[Dimension, dict[str, WindowCount]] = {}
+    for row in rows:
+        values = dict(zip(column_names, row, strict=True))
+        dimension = (str(values["provider"]), str(values["resolved_model"]), str(values["client_name"]))
+        counts = {}
+        for declared in policy.slos:
+            resolved = policy.resolve(declared.name, dimension)
+            if resolved is not None and resolved.enabled:
+                counts[declared.name] = WindowCount(int(values[f"b_{resolved.column}"]), int(values[f"t_{resolved.column}"]))
+        result[dimension] = counts
+    return result

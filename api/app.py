@@ -11,6 +11,7 @@ from api.auth import ApiAuth
 from api.incidents_api import IncidentsApi
 from api.openapi import api_document
 from api.policy_api import PolicyApi
+from api.status_api import StatusApi
 from runtime.clickhouse import ClickHouseClient
 from runtime.client_secrets import ClientSecrets
 from runtime.health import READINESS, add_health_routes
@@ -27,6 +28,7 @@ def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHou
     auth = ApiAuth(settings)
     PolicyApi(settings, policy, clickhouse).add_routes(app)
     IncidentsApi(auth, clickhouse).add_routes(app)
+    StatusApi(auth, settings, policy, clickhouse).add_routes(app)
     document = api_document()
 
     async def openapi(_: web.Request) -> web.Response:

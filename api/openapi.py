@@ -6,6 +6,7 @@ from typing import Any
 
 from alerting.silences import SilenceRequest
 from api.incidents_api import IncidentQuery
+from api.status_api import StatusQuery
 from schemas.slo_overrides import MATCH_FIELDS, SloOverride
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -48,6 +49,9 @@ def api_document() -> dict[str, Any]:
         "/openapi.json": {"get": {"summary": "This description", "security": [], "responses": {"200": _answer("OpenAPI")}}},
         "/v1/incidents": {"get": {"summary": "Open incidents, or their history", "security": BEARER,
                                   "parameters": _query(IncidentQuery), "responses": {"200": _answer("Incidents"), **read}}},
+        "/v1/slo/status": {"get": {"summary": "Every SLO of every route: state, burn per tier, error budget left",
+                                   "security": BEARER, "parameters": _query(StatusQuery),
+                                   "responses": {"200": _answer("Statuses, least budget left first"), **read}}},
         "/v1/slo/overrides": {
             "get": {"summary": "Overrides in force and the last changes", "security": BEARER,
                     "responses": {"200": _answer("Overrides"), **read}},

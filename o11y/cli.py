@@ -178,6 +178,12 @@ def cmd_slo_backtest(args: argparse.Namespace) -> int:
     return _policy_command(lambda: run_backtest(_settings(), args.start, args.end, args.policy, args.json))
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from o11y.policy_commands import run_status
+
+    return _policy_command(lambda: run_status(_settings(), args.json))
+
+
 def cmd_silence(args: argparse.Namespace) -> int:
     from o11y import policy_commands as commands
 
@@ -251,6 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--policy", help="a candidate policy file, compared with the one in force")
     backtest.add_argument("--json", action="store_true")
     backtest.set_defaults(run=cmd_slo_backtest)
+    status = sub.add_parser("status", help="every SLO of every route: state, burn, error budget left (least first)")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(run=cmd_status)
     silence = sub.add_parser("silence", help="hold back notifications for a while").add_subparsers(
         dest="silence_command", required=True)
     add = silence.add_parser("add", help="add a silence (names or glob patterns; at least one of slo/provider/model/client)")

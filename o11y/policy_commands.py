@@ -62,6 +62,19 @@ def run_baseline(settings: Settings, model: str, provider: str | None, client: s
     return 0
 
 
+def run_status(settings: Settings, as_json: bool) -> int:
+    from alerting.slo_config import load_policy
+    from api.status_api import load_status, status_table
+
+    body = load_status(open_clickhouse(settings), load_policy(settings.slo_config), settings, datetime.now(timezone.utc))
+    found = body.pop("statuses")
+    if as_json:
+        print(json.dumps({**body, "statuses": [s.as_dict() for s in found]}, indent=2))
+    else:
+        print(status_table(body, found))
+    return 0
+
+
 def run_silence_add(settings: Settings, matchers: dict[str, str | None], starts: str | None, ends: str, comment: str,
                     author: str | None) -> int:
     from alerting.policy_store import PolicyStore

@@ -37,6 +37,8 @@ class AlertPolicy(_Spec):
     ticket_cooldown_seconds: int = Field(gt=0)
     resolve_after_ticks: int = Field(default=1, ge=1, le=60)
     group_notifications_above: int = Field(default=3, ge=1)
+    period_days: int = Field(default=30, ge=1, le=90)
+    """The SLO period: what the error budget left is counted over (`/v1/slo/status`)."""
     overrides: tuple[SloOverride, ...] = ()
     """From the policy file."""
     live_overrides: tuple[SloOverride, ...] = ()

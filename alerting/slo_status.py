@@ -1,0 +1,98 @@
+"""Where each SLO of each route stands now: burn per tier, state, error budget left, time to exhaustion (pure).
+
+State, most pressing first: `stale` (the data cannot be judged), `incident` (an open incident was notified),
+`silenced` (an open incident a silence holds back), `burning` (a tier's long window spends the budget faster
+than sustainable, without tripping), `ok`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+from alerting.burn_rate import WindowCount
+from alerting.decisions import IncidentKey, read_tier
+from alerting.incidents import Incident
+from alerting.silences import Silence
+from alerting.window_query import WindowCounts
+from schemas.alert_policy import AlertPolicy, Dimension
+
+
+@dataclass(frozen=True)
+class TierBurn:
+    tier: str
+    severity: str
+    threshold: float
+    burn_long: float
+    burn_short: float
+    trips: bool
+
+
+@dataclass(frozen=True)
+class SloStatus:
+    slo: str
+    dimension: Dimension
+    state: str
+    objective: str
+    period: WindowCount
+    budget_left: float | None
+    """1 − (bad share over the period) / (the budget); negative when overspent; None without traffic."""
+    exhausted_in_hours: float | None
+    """At the burn of the longest tier's long window; None when it does not burn."""
+    tiers: tuple[TierBurn, ...]
+    incident_id: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        provider, model, client = self.dimension
+        return {
+            "slo": self.slo, "provider": provider, "model": model, "client": client, "state": self.state,
+            "objective": self.objective, "period_bad": self.period.bad, "period_total": self.period.total,
+            "budget_left": self.budget_left, "exhausted_in_hours": self.exhausted_in_hours,
+            "tiers": [vars(t) for t in self.tiers], "incident_id": self.incident_id,
+        }
+
+
+def statuses(policy: AlertPolicy, end: datetime, now: dict[Dimension, WindowCounts],
+             period: dict[Dimension, dict[str, WindowCount]], incidents: dict[IncidentKey, Incident],
+             silences: list[Silence], stale: bool) -> list[SloStatus]:
+    """Every evaluated SLO of every route seen now or over the period, least budget left first."""
+    found = []
+    for dimension in sorted(set(now) | set(period)):
+        for declared in policy.slos:
+            resolved = policy.resolve(declared.name, dimension)
+            if resolved is None or not resolved.enabled:
+                continue
+            spec = resolved.spec
+            tiers = []
+            for window in spec.windows:
+                reading = read_tier(spec, window, dimension, end, now.get(dimension))
+                tiers.append(TierBurn(window.name, window.severity, float(window.burn_rate), float(reading.burn_long),
+                                      float(reading.burn_short), reading.trips()))
+            spent = period.get(dimension, {}).get(declared.name, WindowCount(0, 0))
+            left = None if not spent.total else float(1 - Fraction(spent.bad, spent.total) / spec.budget)
+            longest = max(tiers, key=lambda t: next(w.long_minutes for w in spec.windows if w.name == t.tier))
+            hours = None
+            if left is not None and longest.burn_long > 0:
+                hours = max(0.0, left) * policy.period_days * 24 / longest.burn_long
+            keys = [(severity, declared.name, *dimension) for severity in ("page", "ticket")]
+            open_incident = next((incidents[k] for k in keys if k in incidents and incidents[k].open), None)
+            state = _state(stale, open_incident, silences, end, tiers)
+            found.append(SloStatus(declared.name, dimension, state, str(spec.objective), spent, left, hours, tuple(tiers),
+                                   open_incident.id if open_incident else None))
+    return sorted(found, key=lambda s: (s.budget_left is None, s.budget_left if s.budget_left is not None else 0.0,
+                                        s.slo, s.dimension))
+
+
+def _state(stale: bool, incident: Incident | None, silences: list[Silence], end: datetime, tiers: list[TierBurn]) -> str:
+    if stale:
+        return "stale"
+    if incident is not None:
+        held = not incident.notified and any(s.active(end) and s.matches(incident.key) for s in silences)
+        return "silenced" if held else "incident"
+    return "burning" if any(t.burn_long >= 1 for t in tiers) else "ok"
+
+
+def period_start(end: datetime, policy: AlertPolicy) -> datetime:
+    return end - timedelta(days=policy.period_days)

@@ -1,0 +1,86 @@
+"""`GET /v1/slo/status` and `o11y status`: every SLO of every route, least error budget left first."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from alerting.alert_store import AlertStore
+from alerting.freshness import Freshness
+from alerting.slo_status import SloStatus, period_start, statuses
+from alerting.window_query import parse_period, period_query, window_end
+from api.auth import ApiAuth
+from api.responses import bad_request, json_response, unavailable
+from runtime.clickhouse import ClickHouseClient
+from runtime.settings import Settings
+from schemas.alert_policy import AlertPolicy
+
+
+class StatusQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    slo: str | None = Field(default=None, max_length=200)
+    provider: str | None = Field(default=None, max_length=200)
+    model: str | None = Field(default=None, max_length=200)
+    client: str | None = Field(default=None, max_length=200)
+    state: str | None = Field(default=None, pattern="^(ok|burning|incident|stale|silenced)$")
+    limit: int = Field(default=1000, ge=1, le=100_000)
+
+    def keeps(self, status: SloStatus) -> bool:
+        provider, model, client = status.dimension
+        pairs = ((self.slo, status.slo), (self.provider, provider), (self.model, model), (self.client, client),
+                 (self.state, status.state))
+        return all(wanted is None or wanted == value for wanted, value in pairs)
+
+
+def load_status(clickhouse: ClickHouseClient, policy: AlertPolicy, settings: Settings, now: datetime) -> dict[str, Any]:
+    """Four reads: the tick's window counts, the period's counts, open incidents and silences, loader progress."""
+    store = AlertStore(clickhouse, settings.kafka_topic)
+    policy, ignored = store.live_policy(policy)
+    end = window_end(now)
+    counts = store.window_counts(end, policy)
+    result = clickhouse.query(period_query(policy, end, policy.period_days))
+    period = parse_period(policy, list(result.column_names), result.result_rows)
+    freshness = Freshness(tuple(store.progress()), now, timedelta(seconds=settings.alert_stale_after_s))
+    found = statuses(policy, end, counts, period, store.incidents(end), store.silences(end), freshness.stale)
+    return {"end": end.isoformat(), "period_days": policy.period_days, "period_start": period_start(end, policy).isoformat(),
+            "freshness": freshness.describe(), "ignored_overrides": ignored, "statuses": found}
+
+
+class StatusApi:
+    def __init__(self, auth: ApiAuth, settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient) -> None:
+        self._auth, self._settings, self._policy, self._clickhouse = auth, settings, policy, clickhouse
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/v1/slo/status", self.status)
+
+    async def status(self, request: web.Request) -> web.Response:
+        self._auth.caller(request, "read")
+        try:
+            query = StatusQuery.model_validate(dict(request.query))
+        except ValidationError as err:
+            return bad_request(err)
+        try:
+            body = await asyncio.to_thread(load_status, self._clickhouse, self._policy, self._settings,
+                                           datetime.now(timezone.utc))
+        except Exception as err:  # noqa: BLE001 - the input was valid: what failed is ClickHouse
+            return unavailable(err)
+        kept = [s for s in body.pop("statuses") if query.keeps(s)]
+        return json_response({**body, "count": len(kept), "statuses": [s.as_dict() for s in kept[:query.limit]]})
+
+
+def status_table(body: dict[str, Any], statuses: list[SloStatus]) -> str:
+    """`o11y status`: one line per SLO and route."""
+    lines = [f"SLO status at {body['end'][:16]} UTC, budget over {body['period_days']} days; data {body['freshness']}",
+             f"{'state':<9} {'slo':<14} {'route':<52} {'budget left':>11} {'exhausted in':>12}  burn (long) per tier"]
+    for s in statuses:
+        provider, model, client = s.dimension
+        left = f"{s.budget_left * 100:.1f} %" if s.budget_left is not None else "no traffic"
+        hours = f"{s.exhausted_in_hours:.1f} h" if s.exhausted_in_hours is not None else "-"
+        burns = "  ".join(f"{t.tier} {t.burn_long:.1f}x" for t in s.tiers)
+        lines.append(f"{s.state:<9} {s.slo:<14} {f'{provider} {model} ({client})':<52} {left:>11} {hours:>12}  {burns}")
+    return "\n".join(lines)
