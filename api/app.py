@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -11,17 +12,22 @@ from api.auth import ApiAuth
 from api.incidents_api import IncidentsApi
 from api.openapi import api_document
 from api.policy_api import PolicyApi
+from api.sql_api import SqlApi
 from api.status_api import StatusApi
-from runtime.clickhouse import ClickHouseClient
+from api.usage_api import UsageApi
+from runtime.clickhouse import ClickHouseClient, RawClient, connect_raw
 from runtime.client_secrets import ClientSecrets
 from runtime.health import READINESS, add_health_routes
 from runtime.http_server import harden
 from runtime.settings import Settings
 from schemas.alert_policy import AlertPolicy
+from schemas.prices import PriceTable, load_prices
 
 
 def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient, registry: CollectorRegistry,
-                   admin: web.Application | None = None) -> web.Application:
+                   admin: web.Application | None = None, prices: PriceTable | None = None,
+                   more_clients: Callable[[], RawClient] | None = None) -> web.Application:
+    """`more_clients` opens a client of the same ClickHouse for a long export (default: from O11Y_CLICKHOUSE_URL)."""
     app = web.Application(client_max_size=64 * 1024)
     add_health_routes(app, registry, admin, ClientSecrets(settings.admin_tokens))
     app[READINESS]["clickhouse"] = lambda: _clickhouse_ready(clickhouse)
@@ -29,6 +35,12 @@ def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHou
     PolicyApi(settings, policy, clickhouse).add_routes(app)
     IncidentsApi(auth, clickhouse).add_routes(app)
     StatusApi(auth, settings, policy, clickhouse).add_routes(app)
+    url = settings.clickhouse_url
+    if more_clients is None and url:
+        def more_clients() -> RawClient:
+            return connect_raw(url)
+    UsageApi(auth, clickhouse, prices if prices is not None else load_prices(settings.prices), more_clients).add_routes(app)
+    SqlApi(auth, more_clients).add_routes(app)
     document = api_document()
 
     async def openapi(_: web.Request) -> web.Response:

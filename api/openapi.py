@@ -6,7 +6,10 @@ from typing import Any
 
 from alerting.silences import SilenceRequest
 from api.incidents_api import IncidentQuery
+from api.openapi_schemas import SCHEMAS, ref
+from api.sql_api import SqlRequest
 from api.status_api import StatusQuery
+from api.usage_query import ExportQuery, RecentQuery, StatsQuery, TimeseriesQuery
 from schemas.slo_overrides import MATCH_FIELDS, SloOverride
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -21,13 +24,22 @@ def _answer(description: str, schema: dict[str, Any] | None = None) -> dict[str,
 def _errors(*codes: int) -> dict[str, Any]:
     words = {400: "Invalid parameters or body: every reason in `issues`", 401: "No token, or an unknown one",
              403: "A read token where an admin token is needed, or an ingest secret", 404: "Not found",
-             409: "Already ended", 503: "ClickHouse unavailable: retry later"}
+             409: "Already ended", 429: "Too many exports at once: retry after `Retry-After` seconds",
+             503: "ClickHouse unavailable: retry later"}
     return {str(code): _answer(words[code], ERROR) for code in codes}
 
 
 def _query(model: type[Any]) -> list[dict[str, Any]]:
     schema = model.model_json_schema(by_alias=True)
-    return [{"name": name, "in": "query", "required": False, "schema": prop} for name, prop in schema["properties"].items()]
+    required = set(schema.get("required", ()))
+    found = []
+    for name, prop in schema["properties"].items():
+        prop = {k: v for k, v in prop.items() if k != "title"}
+        parameter = {"name": name, "in": "query", "required": name in required, "schema": prop}
+        if "description" in prop:
+            parameter["description"] = prop.pop("description")
+        found.append(parameter)
+    return found
 
 
 def _strings(*names: str, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -48,10 +60,34 @@ def api_document() -> dict[str, Any]:
         "/metrics": {"get": {"summary": "Prometheus metrics", "security": [], "responses": {"200": {"description": "text"}}}},
         "/openapi.json": {"get": {"summary": "This description", "security": [], "responses": {"200": _answer("OpenAPI")}}},
         "/v1/incidents": {"get": {"summary": "Open incidents, or their history", "security": BEARER,
-                                  "parameters": _query(IncidentQuery), "responses": {"200": _answer("Incidents"), **read}}},
+                                  "parameters": _query(IncidentQuery),
+                                  "responses": {"200": _answer("Incidents", ref("Incidents")), **read}}},
         "/v1/slo/status": {"get": {"summary": "Every SLO of every route: state, burn per tier, error budget left",
                                    "security": BEARER, "parameters": _query(StatusQuery),
-                                   "responses": {"200": _answer("Statuses, least budget left first"), **read}}},
+                                   "responses": {"200": _answer("Statuses, least budget left first", ref("SloStatusList")),
+                                                 **read}}},
+        "/v1/usage/stats": {"get": {
+            "summary": "Requests, errors, latency percentiles, tokens and cost, in total and per group", "security": BEARER,
+            "parameters": _query(StatsQuery), "responses": {"200": _answer("Usage", ref("UsageStats")), **read}}},
+        "/v1/usage/timeseries": {"get": {
+            "summary": "The same measures per time bucket (and group)", "security": BEARER,
+            "parameters": _query(TimeseriesQuery), "responses": {"200": _answer("Usage over time", ref("UsageTimeseries")),
+                                                                 **read}}},
+        "/v1/usage/recent": {"get": {
+            "summary": "The latest events, newest first, with their cost", "security": BEARER,
+            "parameters": _query(RecentQuery), "responses": {"200": _answer("Events", ref("UsageRecent")), **read}}},
+        "/v1/usage/export": {"get": {
+            "summary": "Every event of a range, streamed (NDJSON: one UsageEvent per line; CSV: its fields as columns)",
+            "security": BEARER, "parameters": _query(ExportQuery),
+            "responses": {"200": {"description": "The events, in storage order", "content": {
+                "application/x-ndjson": {"schema": ref("UsageEvent")}, "text/csv": {"schema": {"type": "string"}}}},
+                **read, **_errors(429)}}},
+        "/v1/sql": {"post": {
+            "summary": "A read-only query (admin): ClickHouse's JSONCompact, CSVWithNames or TSVWithNames",
+            "security": BEARER, "requestBody": _body(SqlRequest),
+            "responses": {"200": {"description": "The result", "content": {
+                "application/json": {"schema": ref("SqlAnswer")}, "text/csv": {"schema": {"type": "string"}},
+                "text/tab-separated-values": {"schema": {"type": "string"}}}}, **write}}},
         "/v1/slo/overrides": {
             "get": {"summary": "Overrides in force and the last changes", "security": BEARER,
                     "responses": {"200": _answer("Overrides"), **read}},
@@ -81,7 +117,8 @@ def api_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "o11y read API", "version": "1",
-                 "description": "Incidents, SLO overrides, silences and baselines. Bearer: a read or admin token."},
+                 "description": "Usage and cost, SLO status, incidents, overrides, silences, baselines and read-only SQL. "
+                                "Bearer: a read token, or an admin token (which may also write)."},
         "paths": paths,
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": SCHEMAS},
     }

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
+
+log = logging.getLogger(__name__)
 
 
 def json_response(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -25,5 +28,6 @@ def bad_request(err: ValidationError | list[str], error: str = "invalid request"
 
 
 def unavailable(err: Exception) -> web.Response:
+    log.warning("ClickHouse could not answer: %s", str(err).splitlines()[0][:500] if str(err) else type(err).__name__)
     return json_response({"success": False, "error": f"ClickHouse unavailable ({type(err).__name__}), retry later"},
                          503, {"Retry-After": "5"})

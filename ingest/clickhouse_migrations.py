@@ -10,6 +10,9 @@ from ingest.clickhouse_columns import comment_statements, count_over_function
 from ingest.clickhouse_state_tables import DB
 from runtime.clickhouse import ClickHouseClient
 from schemas.latency_buckets import BOUNDS_ARRAY as BOUNDS
+from schemas.usage_columns import DIMENSIONS as USAGE_KEYS
+from schemas.usage_columns import MEASURES as USAGE_MEASURES
+from schemas.usage_columns import usage_rollup_select
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +176,21 @@ FROM {DB}.api_metrics
 GROUP BY minute, client_name, provider, resolved_model, user_byok, status_code"""
 
 
+def _usage_rollup(retention: Retention) -> str:
+    columns = state.columns_ddl({name: (kind, meaning) for name, (kind, _, meaning) in {**USAGE_KEYS, **USAGE_MEASURES}.items()})
+    return f"""
+CREATE TABLE IF NOT EXISTS {DB}.usage_1h (
+{columns}
+) ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY ({', '.join(USAGE_KEYS)})
+TTL hour + INTERVAL {retention.rollup_days} DAY
+SETTINGS {DEDUP}, ttl_only_drop_parts = 1"""
+
+
+USAGE_SELECT = usage_rollup_select(f"{DB}.api_metrics")
+
+
 def migrations(retention: Retention) -> tuple[Migration, ...]:
     return (
         Migration(1, "raw events, loaded offsets, alert log", (
@@ -197,6 +215,11 @@ def migrations(retention: Retention) -> tuple[Migration, ...]:
         )),
         Migration(6, "silences, the audit of runtime SLO overrides, silence ids in the alert log", (
             state.silences(retention.alert_days), state.slo_override_changes(), state.ALERT_EVENTS_SILENCE,
+        )),
+        Migration(7, "hourly usage rollup (requests, errors, tokens, latency sketches) for the read API, backfilled", (
+            _usage_rollup(retention),
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {DB}.usage_1h_mv TO {DB}.usage_1h AS {USAGE_SELECT}",
+            f"INSERT INTO {DB}.usage_1h {USAGE_SELECT}",
         )),
     )
 
@@ -250,5 +273,7 @@ def _apply_retention(client: ClickHouseClient, retention: Retention, version: in
                  (f"{DB}.loader_progress", f"toDateTime(updated_at) + INTERVAL {retention.alert_days} DAY")]
     if version >= 5:
         ttls.append((f"{DB}.event_ids", f"toDateTime(received_at) + INTERVAL {retention.event_id_days()} DAY"))
+    if version >= 7:
+        ttls.append((f"{DB}.usage_1h", f"hour + INTERVAL {retention.rollup_days} DAY"))
     for table, ttl in ttls:
         client.command(f"ALTER TABLE {table} MODIFY TTL {ttl}", settings={"materialize_ttl_after_modify": 0})

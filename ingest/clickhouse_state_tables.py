@@ -102,7 +102,7 @@ POLICY_TABLE_COLUMNS: dict[str, Columns] = {"silences": SILENCE_COLUMNS, "slo_ov
 """The tables of schema version 6; a test keeps `DESCRIBE` and the README's tables of them equal."""
 
 
-def _columns(columns: Columns) -> str:
+def columns_ddl(columns: Columns) -> str:
     return ",\n".join(f"    {name} {kind} COMMENT '{text.replace(chr(39), chr(92) + chr(39))}'"
                       for name, (kind, text) in columns.items())
 
@@ -111,7 +111,7 @@ def silences(ttl_days: int) -> str:
     """One row per revision of a silence."""
     return f"""
 CREATE TABLE IF NOT EXISTS {DB}.silences (
-{_columns(SILENCE_COLUMNS)}
+{columns_ddl(SILENCE_COLUMNS)}
 ) ENGINE = ReplacingMergeTree(revision)
 ORDER BY silence_id
 TTL ends_at + INTERVAL {ttl_days} DAY"""
@@ -121,7 +121,7 @@ def slo_override_changes() -> str:
     """Every change of a runtime SLO override, kept (no TTL): the overrides in force are the latest `put` per match."""
     return f"""
 CREATE TABLE IF NOT EXISTS {DB}.slo_override_changes (
-{_columns(OVERRIDE_CHANGE_COLUMNS)}
+{columns_ddl(OVERRIDE_CHANGE_COLUMNS)}
 ) ENGINE = MergeTree
 ORDER BY (match_key, changed_at)"""
 

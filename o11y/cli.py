@@ -198,6 +198,19 @@ def cmd_silence(args: argparse.Namespace) -> int:
     return _policy_command(lambda: commands.run_silence_expire(settings, args.silence_id, args.author))
 
 
+def cmd_sql(args: argparse.Namespace) -> int:
+    from o11y.sql_command import SqlError, run_sql
+
+    try:
+        text, source = run_sql(_settings(), args.query, args.format, args.url)
+    except SqlError as err:
+        print(f"o11y: {err}", file=sys.stderr)
+        return 2
+    print(text, end="" if text.endswith("\n") else "\n")
+    print(f"-- from {source}", file=sys.stderr)
+    return 0
+
+
 def _freshness_guard(settings: Settings) -> str:
     """Whether stale data can be told apart from recovery: it needs the loader's progress in ClickHouse."""
     from datetime import datetime, timedelta, timezone
@@ -232,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=cmd_demo)
     sub.add_parser("ingest", help="run the HTTP ingest edge").set_defaults(run=cmd_ingest)
     sub.add_parser("load", help="run the Kafka → ClickHouse loader").set_defaults(run=cmd_load)
-    sub.add_parser("api", help="run the read API: incidents, SLO overrides, silences, baselines"
+    sub.add_parser("api", help="run the read API: usage and cost, SLO status, incidents, overrides, silences, SQL"
                    ).set_defaults(run=cmd_api)
     sub.add_parser("migrate", help="create or upgrade the ClickHouse schema (idempotent)").set_defaults(run=cmd_migrate)
     alert = sub.add_parser("alert", help="evaluate the SLOs every minute and notify Slack")
@@ -279,6 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
     expire.add_argument("silence_id")
     expire.add_argument("--author", help="default: user@host")
     expire.set_defaults(run=cmd_silence)
+    sql = sub.add_parser("sql", help="a read-only query through a running o11y dev/api (admin token), or straight to "
+                                     "ClickHouse when none runs")
+    sql.add_argument("query", help='e.g. "SELECT resolved_model, count() FROM o11y.api_metrics GROUP BY 1"')
+    sql.add_argument("--format", choices=["table", "csv", "tsv", "json"], default="table")
+    sql.add_argument("--url", help="the o11y API (default: the o11y dev one on O11Y_API_PORT or O11Y_HTTP_PORT + 1); "
+                                   "the token comes from O11Y_TOKEN or var/dev-admin-token")
+    sql.set_defaults(run=cmd_sql)
     sub.add_parser("schema", help="print the JSON Schema of one ingested event").set_defaults(run=cmd_schema)
     return parser
 

@@ -7,6 +7,7 @@ import json
 import logging
 import secrets
 import signal
+import sys
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -53,6 +54,9 @@ def _announce(component: str, where: str) -> None:
     print(f"o11y dev: {component:<10} {where}", flush=True)
 
 
+EXAMPLE_PRICES = Path(__file__).resolve().parents[1] / "deploy" / "prices.yaml"
+
+
 def prepare(settings: Settings, stack: ExitStack) -> Settings:
     """Start embedded components for whatever is not configured; return the effective settings."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -89,6 +93,9 @@ def prepare(settings: Settings, stack: ExitStack) -> Settings:
         main = DEV_CLIENTS[0]
         _announce("client", f"{main} with secret {known[main]} (in {settings.data_dir / 'dev-client-secret'}; "
                             f"all dev clients in {settings.data_dir / 'dev-clients.json'})")
+    if settings.prices is None and EXAMPLE_PRICES.is_file():
+        updates["prices"] = EXAMPLE_PRICES
+        _announce("prices", f"{EXAMPLE_PRICES} (example prices; set O11Y_PRICES to your own)")
     if not settings.admin_tokens:
         updates["admin_tokens"] = {"dev-admin": [SecretStr(dev_admin_token(settings.data_dir))]}
         _announce("admin", f"token for /v1/slo/overrides and /v1/silences in {settings.data_dir / 'dev-admin-token'}")
@@ -130,7 +137,7 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
     _announce("loader", f"{settings.kafka_topic} → o11y.api_metrics (group {settings.loader_group_id})")
     where = "Slack webhooks" if settings.slack_page_webhook_url or settings.slack_ticket_webhook_url else "this console"
     _announce("alerting", f"every minute at :05, notifying {where}")
-    _announce("api", f"http://{settings.http_host}:{api_port}/v1/incidents (and /v1/slo/…, /v1/silences, /openapi.json)")
+    _announce("api", f"http://{settings.http_host}:{api_port}/v1/usage/stats (and /v1/slo/status, /v1/incidents, /openapi.json)")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -154,7 +161,16 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
 
 def run_dev(settings: Settings, demo: Any = False) -> int:
     """`demo`: False for no traffic, None for traffic without an incident, or an Incident."""
+    from alerting.slo_config import SloConfigError, load_policy
+    from schemas.prices import PriceTableError, load_prices
+
     configure_logging(settings.log_level, settings.log_format, default="text")
+    try:
+        load_policy(settings.slo_config)
+        load_prices(settings.prices)
+    except (SloConfigError, PriceTableError) as err:
+        print(f"o11y dev: {err}", file=sys.stderr)
+        return 2
     with ExitStack() as stack:
         effective = prepare(settings, stack)
         asyncio.run(_serve(effective, demo, embedded_kafka=not settings.kafka_bootstrap_servers))

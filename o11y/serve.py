@@ -123,8 +123,9 @@ def open_alert_store(settings: Settings) -> Any:
 def _setup_errors() -> tuple[type[Exception], ...]:
     from alerting.slo_config import SloConfigError
     from runtime.clickhouse import ClickHouseUnavailable
+    from schemas.prices import PriceTableError
 
-    return (ValueError, RuntimeError, SloConfigError, ClickHouseUnavailable)
+    return (ValueError, RuntimeError, SloConfigError, ClickHouseUnavailable, PriceTableError)
 
 
 def _one_tick_evaluator(settings: Settings, dry_run: bool) -> Any:
@@ -195,10 +196,12 @@ def serve_api(settings: Settings) -> int:
 
     from alerting.slo_config import load_policy
     from api.app import create_api_app
+    from schemas.prices import load_prices
 
     configure_logging(settings.log_level, settings.log_format)
     try:
         policy = load_policy(settings.slo_config)
+        prices = load_prices(settings.prices)
         clickhouse = open_alert_store(settings)
     except _setup_errors() as err:
         log.error("%s", err)
@@ -206,7 +209,7 @@ def serve_api(settings: Settings) -> int:
     if not settings.api_tokens and not settings.admin_tokens:
         log.warning("neither O11Y_API_TOKENS nor O11Y_ADMIN_TOKENS is set: every /v1 call will get 401")
     admin = admin_app(settings)
-    app = create_api_app(settings, policy, clickhouse, CollectorRegistry(), admin=admin)
+    app = create_api_app(settings, policy, clickhouse, CollectorRegistry(), admin=admin, prices=prices)
     log.info("read API on http://%s:%d", settings.http_host, settings.http_port)
     run_http(settings, app, admin, 10)
     return 0

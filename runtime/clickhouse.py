@@ -21,6 +21,19 @@ class ClickHouseClient(Protocol):
     def close(self) -> None: ...
 
 
+class RawClient(Protocol):
+    """Answers in ClickHouse's own formats, whole or streamed: the read API's SQL and export (a client of their own each)."""
+
+    def raw_query(self, query: str, parameters: Any = None, settings: Any = None, fmt: str | None = None) -> bytes: ...
+    def raw_stream(self, query: str, parameters: Any = None, settings: Any = None, fmt: str | None = None) -> Any: ...
+    def close(self) -> None: ...
+
+
+def connect_raw(url: str) -> RawClient:
+    """Another client of the same ClickHouse (with chDB: another handle of this process's engine)."""
+    return cast(RawClient, connect(url))
+
+
 class ClickHouseUnavailable(Exception):
     """ClickHouse cannot be opened; the message is one line an operator can act on."""
 

@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     slack_page_webhook_url: SecretStr | None = None
     slack_ticket_webhook_url: SecretStr | None = None
     slo_config: Path | None = None
+    prices: Path | None = None
+    """The price table (YAML) the read API applies to token counts; None: every request is reported as unpriced."""
     recommended_models_url: str | None = None
     alert_stale_after_s: float = Field(default=120.0, gt=0)
     alert_data_wait_s: float = Field(default=20.0, ge=0, le=50)

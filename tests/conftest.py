@@ -84,12 +84,18 @@ async def client(aiohttp_client: Any, settings: Settings, registry: CollectorReg
 
 
 @pytest.fixture(scope="session")
-def clickhouse(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def clickhouse_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The chDB path of this process's ClickHouse: another client of it is another handle of the same engine."""
+    return f"chdb://{tmp_path_factory.mktemp('chdb')}"
+
+
+@pytest.fixture(scope="session")
+def clickhouse(clickhouse_url: str) -> Any:
     """The real ClickHouse engine (chDB) for this process, migrated once; tests isolate by topic and client."""
     from ingest.clickhouse_migrations import migrate
     from runtime.clickhouse import connect
 
-    client = connect(f"chdb://{tmp_path_factory.mktemp('chdb')}")
+    client = connect(clickhouse_url)
     migrate(client)
     return client
 

@@ -183,6 +183,31 @@ CREATE TABLE IF NOT EXISTS o11y.slo_override_changes_local ON CLUSTER 'o11y' (
 ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/o11y/slo_override_changes_local', '{replica}')
 ORDER BY (match_key, changed_at);
 
+CREATE TABLE IF NOT EXISTS o11y.usage_1h_local ON CLUSTER 'o11y' (
+    hour DateTime('UTC') COMMENT 'The hour (UTC) the requests were received in.',
+    client_name LowCardinality(String) COMMENT 'The authenticated client (gateway).',
+    provider LowCardinality(String) COMMENT 'The gateway\'s upstream provider id.',
+    resolved_model LowCardinality(String) COMMENT 'The model that served the requests.',
+    inference_provider LowCardinality(String) COMMENT 'The provider that ran the inference; empty when unknown.',
+    user_byok Bool COMMENT 'True for requests on the user\'s own provider key.',
+    requests SimpleAggregateFunction(sum, UInt64) COMMENT 'Requests: aggregate with `sum(requests)`.',
+    errors_4xx SimpleAggregateFunction(sum, UInt64) COMMENT 'Requests answered 400–499.',
+    errors_5xx SimpleAggregateFunction(sum, UInt64) COMMENT 'Requests answered 500 or more.',
+    requests_with_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Requests that reported any token count.',
+    input_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Prompt tokens, cache reads and writes included.',
+    output_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Generated tokens.',
+    cache_write_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Prompt tokens written to the cache.',
+    cache_hit_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Prompt tokens read from the cache.',
+    total_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'All tokens, as providers counted them.',
+    uncached_input_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Per request `input − cache_hit − cache_write` (at least 0): the tokens priced as input.',
+    ttfb_ms_sketch AggregateFunction(quantilesDD(0.01, 0.5, 0.95, 0.99), Nullable(UInt64)) COMMENT 'Time to first byte of successful requests: `quantilesDDMerge(0.01, 0.5, 0.95, 0.99)(ttfb_ms_sketch)` gives p50, p95, p99 within 1 %.',
+    complete_ms_sketch AggregateFunction(quantilesDD(0.01, 0.5, 0.95, 0.99), Nullable(UInt64)) COMMENT 'Complete time of successful requests: `quantilesDDMerge(0.01, 0.5, 0.95, 0.99)(complete_ms_sketch)`.'
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/o11y/usage_1h_local', '{replica}')
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, client_name, provider, resolved_model, inference_provider, user_byok)
+TTL hour + INTERVAL 400 DAY
+SETTINGS replicated_deduplication_window = 1000, ttl_only_drop_parts = 1;
+
 ALTER TABLE o11y.api_metrics_local ON CLUSTER 'o11y' COMMENT COLUMN event_id 'Unique per accepted event, assigned by ingest.', COMMENT COLUMN received_at 'When ingest received the event (UTC).', COMMENT COLUMN client_name 'The authenticated client (gateway).', COMMENT COLUMN kilo_user_id 'The user; anonymous users look like `anon:…`.', COMMENT COLUMN organization_id 'The user\'s organization; NULL when the event had none.', COMMENT COLUMN is_anonymous 'True when the user was not signed in.', COMMENT COLUMN is_streaming 'True when the response was streamed.', COMMENT COLUMN user_byok 'True when the user brought their own provider key.', COMMENT COLUMN mode 'The client mode (e.g. `build`); NULL when not sent.', COMMENT COLUMN provider 'The gateway\'s upstream provider id (e.g. `openrouter`).', COMMENT COLUMN requested_model 'The model the request asked for.', COMMENT COLUMN resolved_model 'The model that served the request.', COMMENT COLUMN inference_provider 'The provider that ran the inference; NULL when unknown.', COMMENT COLUMN tools_available 'Tools offered in the request (`function:<name>`, …).', COMMENT COLUMN tools_used 'Tool calls made in the request\'s history.', COMMENT COLUMN ttfb_ms 'Milliseconds to the first byte of the upstream response.', COMMENT COLUMN complete_request_ms 'Milliseconds until the response was complete.', COMMENT COLUMN status_code 'Upstream HTTP status.', COMMENT COLUMN input_tokens 'Prompt tokens; NULL when not reported.', COMMENT COLUMN output_tokens 'Generated tokens; NULL when not reported.', COMMENT COLUMN cache_write_tokens 'Prompt tokens written to the cache; NULL when not reported.', COMMENT COLUMN cache_hit_tokens 'Prompt tokens read from the cache; NULL when not reported.', COMMENT COLUMN total_tokens 'All tokens of the request; NULL when not reported.', COMMENT COLUMN kafka_topic 'The Kafka topic the event was read from.', COMMENT COLUMN kafka_partition 'Its partition.', COMMENT COLUMN kafka_offset 'Its offset: with topic and partition, where in the log the row came from.', COMMENT COLUMN loaded_at 'When the loader inserted the row (UTC).', COMMENT COLUMN is_error '`status_code >= 400`. Select it by name: `SELECT *` leaves it out.';
 
 ALTER TABLE o11y.api_metrics_1m_local ON CLUSTER 'o11y' COMMENT COLUMN minute '`toStartOfMinute(received_at)`.', COMMENT COLUMN client_name 'The authenticated client (gateway).', COMMENT COLUMN provider 'The gateway\'s upstream provider id.', COMMENT COLUMN resolved_model 'The model that served the requests.', COMMENT COLUMN user_byok 'True for requests on the user\'s own provider key.', COMMENT COLUMN status_code 'Upstream HTTP status, kept so that any error definition can be computed exactly.', COMMENT COLUMN requests 'Request count: aggregate with `sum(requests)`.', COMMENT COLUMN complete_ms_over 'Requests slower (complete) than each latency bound: `o11y_count_over(sumForEachMerge(complete_ms_over), ms)`. Exact.', COMMENT COLUMN complete_ms_digest 'Sketch of the complete latency: `quantilesTDigestMerge(0.5, 0.9, 0.99)(complete_ms_digest)`.', COMMENT COLUMN ttfb_ms_over 'Requests slower (first byte) than each latency bound: `o11y_count_over(sumForEachMerge(ttfb_ms_over), ms)`. Exact.', COMMENT COLUMN ttfb_ms_digest 'Sketch of the time to first byte: `quantilesTDigestMerge(0.5, 0.9, 0.99)(ttfb_ms_digest)`.';
@@ -219,6 +244,9 @@ ENGINE = Distributed('o11y', o11y, silences_local, cityHash64(silence_id));
 CREATE TABLE IF NOT EXISTS o11y.slo_override_changes ON CLUSTER 'o11y' AS o11y.slo_override_changes_local
 ENGINE = Distributed('o11y', o11y, slo_override_changes_local, cityHash64(match_key));
 
+CREATE TABLE IF NOT EXISTS o11y.usage_1h ON CLUSTER 'o11y' AS o11y.usage_1h_local
+ENGINE = Distributed('o11y', o11y, usage_1h_local, cityHash64(client_name, provider, resolved_model));
+
 CREATE MATERIALIZED VIEW IF NOT EXISTS o11y.loaded_offsets_mv ON CLUSTER 'o11y' TO o11y.loaded_offsets_local AS
 SELECT kafka_topic, kafka_partition, max(kafka_offset) AS max_offset
 FROM o11y.api_metrics_local GROUP BY kafka_topic, kafka_partition;
@@ -236,3 +264,21 @@ FROM o11y.api_metrics_local
 GROUP BY minute, client_name, provider, resolved_model, user_byok, status_code;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS o11y.event_ids_mv ON CLUSTER 'o11y' TO o11y.event_ids_local AS SELECT event_id, client_name, received_at, kafka_topic, kafka_partition, kafka_offset FROM o11y.api_metrics_local;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS o11y.usage_1h_mv ON CLUSTER 'o11y' TO o11y.usage_1h_local AS 
+SELECT
+    toStartOfHour(e.received_at) AS hour, e.client_name AS client_name, e.provider AS provider, e.resolved_model AS resolved_model, ifNull(e.inference_provider, '') AS inference_provider, e.user_byok AS user_byok,
+    count() AS requests,
+    countIf(e.status_code >= 400 AND e.status_code < 500) AS errors_4xx,
+    countIf(e.status_code >= 500) AS errors_5xx,
+    countIf(e.input_tokens IS NOT NULL OR e.output_tokens IS NOT NULL OR e.total_tokens IS NOT NULL) AS requests_with_tokens,
+    sum(ifNull(e.input_tokens, 0)) AS input_tokens,
+    sum(ifNull(e.output_tokens, 0)) AS output_tokens,
+    sum(ifNull(e.cache_write_tokens, 0)) AS cache_write_tokens,
+    sum(ifNull(e.cache_hit_tokens, 0)) AS cache_hit_tokens,
+    sum(ifNull(e.total_tokens, 0)) AS total_tokens,
+    sum(toUInt64(greatest(toInt64(ifNull(e.input_tokens, 0)) - toInt64(ifNull(e.cache_hit_tokens, 0)) - toInt64(ifNull(e.cache_write_tokens, 0)), 0))) AS uncached_input_tokens,
+    quantilesDDState(0.01, 0.5, 0.95, 0.99)(if(e.status_code < 400, e.ttfb_ms, NULL)) AS ttfb_ms_sketch,
+    quantilesDDState(0.01, 0.5, 0.95, 0.99)(if(e.status_code < 400, e.complete_request_ms, NULL)) AS complete_ms_sketch
+FROM o11y.api_metrics_local AS e
+GROUP BY hour, client_name, provider, resolved_model, inference_provider, user_byok;

@@ -15,6 +15,7 @@ from runtime.settings import Settings
 from schemas.alert_policy import default_policy
 from support.alerting_harness import make_evaluator
 from support.events import ADMIN_TOKEN, READ_TOKEN, SECRET
+from support.openapi_check import check_answer
 from support.timeline import Timeline
 
 READER = {"Authorization": f"Bearer {READ_TOKEN}"}
@@ -42,6 +43,7 @@ async def test_open_incidents_and_their_history(api: Any, clickhouse: Any, redis
     assert (incident["severity"], incident["slo"], incident["model"], incident["status"]) == ("page", "error_rate", model, "open")
     assert incident["started_at"] == timeline.at(10, 0).isoformat() and incident["notifications"] == 1
     assert incident["tier"] == "5m/1m" and incident["peak_burn"] >= 14.4
+    check_answer(await (await api.get("/openapi.json")).json(), "/v1/incidents", body)
 
     for minute in range(14, 30):
         evaluator.evaluate_tick(timeline.at(minute))

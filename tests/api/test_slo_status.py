@@ -19,6 +19,7 @@ from runtime.settings import Settings
 from schemas.alert_policy import default_policy
 from support.alerting_harness import make_evaluator
 from support.events import READ_TOKEN
+from support.openapi_check import check_answer
 from support.timeline import Timeline
 
 READER = {"Authorization": f"Bearer {READ_TOKEN}"}
@@ -75,6 +76,7 @@ async def test_status_over_http_filters_and_refuses_bad_parameters(api: Any, cli
     assert body["period_days"] == 30 and body["count"] == 1
     [status] = body["statuses"]
     assert (status["model"], status["state"], status["period_total"], status["budget_left"]) == (model, "ok", 1000, 1.0)
+    check_answer(await (await api.get("/openapi.json")).json(), "/v1/slo/status", body)
     for query in ("state=fine", "limit=0", "bogus=1"):
         assert (await api.get(f"/v1/slo/status?{query}", headers=READER)).status == 400
     assert (await api.get("/v1/slo/status")).status == 401

@@ -27,8 +27,9 @@ c.command("INSERT INTO o11y.api_metrics (event_id, received_at, client_name, kil
           " user_byok, provider, requested_model, resolved_model, tools_available, tools_used, ttfb_ms,"
           " complete_request_ms, status_code, kafka_topic, kafka_partition, kafka_offset) VALUES (generateUUIDv4(),"
           " now64(3), 'old', 'u', false, false, false, 'p', 'm', 'm', [], [], 1, 6000, 503, 't', 0, 0)")
-assert migrate(c) == [2, 3, 4, 5, 6]
+assert migrate(c) == [2, 3, 4, 5, 6, 7]
 assert migrate(c) == []
+assert c.query("SELECT sum(requests), sum(errors_5xx) FROM o11y.usage_1h WHERE client_name = 'old'").result_rows == [(1, 1)]
 assert c.query("SELECT name FROM system.columns WHERE database = 'o11y' AND table = 'alert_events' "
                "ORDER BY position DESC LIMIT 2").result_rows == [("silence_id",), ("incident_id",)]
 print(c.query("SELECT sum(requests), o11y_count_over(sumForEachMerge(complete_ms_over), 5000) "

@@ -1,0 +1,96 @@
+"""JSON Schemas of the read API's answers (`components.schemas` of `/openapi.json`); tests validate real answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.usage_query import DIMENSIONS, EVENT_FIELDS
+
+INT: dict[str, Any] = {"type": "integer", "minimum": 0}
+NUMBER: dict[str, Any] = {"type": "number"}
+TEXT: dict[str, Any] = {"type": "string"}
+TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(properties: dict[str, Any], required: tuple[str, ...] | None = None, description: str = "") -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties,
+                              "required": list(properties if required is None else required), "additionalProperties": False}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+PERCENTILES = obj({name: nullable(NUMBER) for name in ("p50", "p95", "p99")},
+                  description="Milliseconds, successful requests only, within 1 % (null: no successful request).")
+MEASURES: dict[str, Any] = {
+    "requests": INT,
+    "errors": obj({"4xx": INT, "5xx": INT, "total": INT}),
+    "error_rate": nullable({"type": "number", "minimum": 0, "maximum": 1}),
+    "ttfb_ms": ref("Percentiles"),
+    "complete_ms": ref("Percentiles"),
+    "tokens": obj({name: INT for name in ("input", "output", "cache_write", "cache_hit", "total")}),
+    "requests_with_tokens": INT,
+    "cost": obj({"usd": nullable({"type": "number", "minimum": 0}), "priced_requests": INT, "unpriced_requests": INT,
+                 "unpriced_models": {"type": "array", "items": TEXT}},
+                description="Dollars from the price table; usd is null when no request of the group has a price."),
+}
+_DIMENSION_TYPES: dict[str, Any] = {d: TEXT for d in DIMENSIONS}
+_DIMENSION_TYPES.update(byok={"type": "boolean"}, inference_provider=nullable(TEXT), organization=nullable(TEXT))
+_WINDOW = {"from": TIME, "to": TIME, "source": {"enum": ["rollup", "raw", "rollup+raw"]},
+           "group_by": {"type": "array", "items": {"enum": list(DIMENSIONS)}}, "percentiles": TEXT,
+           "truncated": {"type": "boolean"}}
+_EVENT_TYPES: dict[str, Any] = {
+    "event_id": {"type": "string", "format": "uuid"}, "received_at": TIME, "client": TEXT, "user": TEXT,
+    "organization": nullable(TEXT), "is_anonymous": {"type": "boolean"}, "is_streaming": {"type": "boolean"},
+    "byok": {"type": "boolean"}, "mode": nullable(TEXT), "provider": TEXT, "requested_model": TEXT, "model": TEXT,
+    "inference_provider": nullable(TEXT), "tools_available": {"type": "array", "items": TEXT},
+    "tools_used": {"type": "array", "items": TEXT}, "status_code": INT, "ttfb_ms": INT, "complete_request_ms": INT,
+    **{name: nullable(INT) for name in ("input_tokens", "output_tokens", "cache_write_tokens", "cache_hit_tokens",
+                                        "total_tokens")},
+    "cost_usd": nullable({"type": "number", "minimum": 0}),
+}
+assert tuple(_EVENT_TYPES) == EVENT_FIELDS
+_TIER = obj({"tier": TEXT, "severity": {"enum": ["page", "ticket"]}, "threshold": NUMBER, "burn_long": NUMBER,
+             "burn_short": NUMBER, "trips": {"type": "boolean"}})
+_STATUS = obj({
+    "slo": TEXT, "provider": TEXT, "model": TEXT, "client": TEXT,
+    "state": {"enum": ["ok", "burning", "incident", "stale", "silenced"]}, "objective": TEXT,
+    "period_bad": INT, "period_total": INT, "budget_left": nullable(NUMBER), "exhausted_in_hours": nullable(NUMBER),
+    "tiers": {"type": "array", "items": _TIER}, "incident_id": nullable(TEXT)})
+_INCIDENT = obj({
+    "id": TEXT, "severity": {"enum": ["page", "ticket"]}, "slo": TEXT, "provider": TEXT, "model": TEXT, "client": TEXT,
+    "status": {"enum": ["open", "resolved"]}, "tier": TEXT, "started_at": TIME, "opened_at": TIME,
+    "resolved_at": nullable(TIME), "last_judged_at": TIME, "reopened": INT, "notified": {"type": "boolean"},
+    "notifications": INT, "peak_burn": NUMBER, "bad_events": INT, "total_events": INT})
+
+SCHEMAS: dict[str, Any] = {
+    "Percentiles": PERCENTILES,
+    "UsageMeasures": obj(MEASURES),
+    "UsageGroup": obj({**{d: _DIMENSION_TYPES[d] for d in DIMENSIONS}, **MEASURES}, required=tuple(MEASURES),
+                      description="The group_by dimensions asked for, then the measures."),
+    "UsagePoint": obj({"t": TIME, **{d: _DIMENSION_TYPES[d] for d in DIMENSIONS}, **MEASURES},
+                      required=("t", *MEASURES), description="A bucket's start, the group_by dimensions, the measures."),
+    "UsageStats": obj({**_WINDOW, "total": nullable(ref("UsageMeasures")),
+                       "groups": {"type": "array", "items": ref("UsageGroup")}}),
+    "UsageTimeseries": obj({**_WINDOW, "interval": {"enum": ["1m", "5m", "15m", "1h", "6h", "1d"]},
+                            "points": {"type": "array", "items": ref("UsagePoint")}}),
+    "UsageEvent": obj(_EVENT_TYPES, description="An event as recent and export show it: no secret, no IP address."),
+    "UsageRecent": obj({"events": {"type": "array", "items": ref("UsageEvent")}}),
+    "SloStatus": _STATUS,
+    "SloStatusList": obj({"end": TIME, "period_days": INT, "period_start": TIME, "freshness": TEXT,
+                          "ignored_overrides": {"type": "array", "items": TEXT}, "count": INT,
+                          "statuses": {"type": "array", "items": ref("SloStatus")}}),
+    "Incident": _INCIDENT,
+    "Incidents": obj({"state": {"enum": ["open", "all"]}, "incidents": {"type": "array", "items": ref("Incident")}}),
+    "SqlAnswer": {"type": "object", "required": ["meta", "data", "rows"], "description": "ClickHouse's JSONCompact.",
+                  "properties": {"meta": {"type": "array", "items": obj({"name": TEXT, "type": TEXT})},
+                                 "data": {"type": "array", "items": {"type": "array"}}, "rows": INT}},
+}

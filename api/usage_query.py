@@ -1,0 +1,351 @@
+"""Usage questions as SQL (pure): stats, time series, recent events and export, with cost from the price table.
+
+Whole hours are read from the hourly rollup `o11y.usage_1h`; the minutes of a range that do not fill an hour, every
+question about users or organizations, and intervals under an hour are answered from the raw table with the same
+expressions (`schemas.usage_columns`), so the answer is exact for any range. Cost is applied here, at query time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+
+from schemas.prices import PriceTable
+from schemas.usage_columns import ACCURACY, LEVELS, MASKED_USER, MEASURES, UNCACHED_INPUT
+
+Dimension = Literal["client", "provider", "model", "inference_provider", "byok", "user", "organization"]
+DIMENSIONS: tuple[Dimension, ...] = ("client", "provider", "model", "inference_provider", "byok", "user", "organization")
+_COLUMNS: dict[str, tuple[str | None, str]] = {
+    "client": ("client_name", "e.client_name"),
+    "provider": ("provider", "e.provider"),
+    "model": ("resolved_model", "e.resolved_model"),
+    "inference_provider": ("inference_provider", "ifNull(e.inference_provider, '')"),
+    "byok": ("user_byok", "e.user_byok"),
+    "user": (None, MASKED_USER),
+    "organization": (None, "ifNull(e.organization_id, '')"),
+}
+"""API name → (rollup column, or None when only the raw table knows it; expression over the raw table `e`)."""
+INTERVALS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "6h": 21_600, "1d": 86_400}
+HOUR = 3600
+MAX_SPAN = timedelta(days=400)
+MAX_POINTS = 10_000
+DEFAULT_SPAN = timedelta(hours=24)
+ROLLUP, RAW = "o11y.usage_1h", "o11y.api_metrics"
+_SKETCH_MERGE = f"quantilesDDMerge({ACCURACY}, {', '.join(map(str, LEVELS))})"
+_SKETCH_MERGE_STATE = f"quantilesDDMergeState({ACCURACY}, {', '.join(map(str, LEVELS))})"
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def _split(value: Any) -> Any:
+    """`group_by=model,client` and `group_by=model&group_by=client` alike."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list | tuple):
+        return tuple(part.strip() for item in value for part in str(item).split(",") if part.strip())
+    return value
+
+
+class UsageFilters(BaseModel):
+    """Filters every usage question takes; a repeated parameter (`model=a&model=b`) means any of them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    client: tuple[Name, ...] = Field(default=(), max_length=100, description="Client name(s).")
+    provider: tuple[Name, ...] = Field(default=(), max_length=100, description="Provider id(s).")
+    model: tuple[Name, ...] = Field(default=(), max_length=100, description="Resolved model(s).")
+    inference_provider: tuple[Name, ...] = Field(default=(), max_length=100, description="Inference provider(s).")
+    user: tuple[Name, ...] = Field(default=(), max_length=100,
+                                   description="User id(s); `anonymous` for every anonymous user.")
+    organization: tuple[Name, ...] = Field(default=(), max_length=100, description="Organization id(s).")
+    byok: bool | None = Field(default=None, description="Only requests on the user's own key (true) or not (false).")
+    start: AwareDatetime | None = Field(default=None, alias="from",
+                                        description="Start, inclusive (ISO 8601 with offset; default: 24 h before `to`).")
+    end: AwareDatetime | None = Field(default=None, alias="to", description="End, exclusive (default: now).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UsageFilters:
+        if self.start is not None and self.end is not None:
+            if self.start >= self.end:
+                raise ValueError("from must be before to")
+            if self.end - self.start > MAX_SPAN:
+                raise ValueError(f"from and to are more than {MAX_SPAN.days} days apart")
+        return self
+
+    def span(self, now: datetime) -> tuple[datetime, datetime]:
+        """[start, end) in UTC; the defaults filled in."""
+        end = (self.end or now).astimezone(timezone.utc)
+        start = (self.start or end - DEFAULT_SPAN).astimezone(timezone.utc)
+        if start >= end:
+            raise ValueError("from must be before to (to defaults to now)")
+        return start, end
+
+    def filters(self) -> dict[str, tuple[Any, ...]]:
+        found: dict[str, tuple[Any, ...]] = {d: getattr(self, d) for d in DIMENSIONS if d != "byok" and getattr(self, d)}
+        if self.byok is not None:
+            found["byok"] = (self.byok,)
+        return found
+
+
+class StatsQuery(UsageFilters):
+    group_by: Annotated[tuple[Dimension, ...], BeforeValidator(_split)] = Field(
+        default=(), description="Comma-separated: any of client, provider, model, inference_provider, byok, user, organization.")
+    limit: int = Field(default=1000, ge=1, le=10_000, description="At most this many groups, most requests first.")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> StatsQuery:
+        if len(set(self.group_by)) != len(self.group_by):
+            raise ValueError("group_by names a dimension twice")
+        return self
+
+
+class TimeseriesQuery(StatsQuery):
+    interval: Literal["1m", "5m", "15m", "1h", "6h", "1d"] = Field(default="1h", description="Bucket width.")
+    limit: int = Field(default=MAX_POINTS, ge=1, le=MAX_POINTS, description="At most this many points.")
+
+
+class RecentQuery(UsageFilters):
+    limit: int = Field(default=100, ge=1, le=1000, description="At most this many events, newest first.")
+
+
+class ExportQuery(UsageFilters):
+    start: AwareDatetime = Field(alias="from", description="Start, inclusive (ISO 8601 with offset).")
+    end: AwareDatetime = Field(alias="to", description="End, exclusive.")
+    format: Literal["ndjson", "csv"] = Field(default="ndjson", description="Newline-delimited JSON, or CSV with a header.")
+
+
+@dataclass
+class Sql:
+    """A query and its parameters, built up piece by piece."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def bind(self, name: str, value: Any, kind: str) -> str:
+        self.params[name] = value
+        return f"{{{name}:{kind}}}"
+
+
+def _at(at: datetime, ms: bool = False) -> str:
+    """A UTC time as a query parameter: `DateTime64(3)` with `ms`, else `DateTime` (whole seconds)."""
+    text = at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return text[:-3] if ms else text[:19]
+
+
+def _where(filters: dict[str, tuple[Any, ...]], sql: Sql, raw: bool) -> list[str]:
+    clauses = []
+    for name, values in filters.items():
+        column = _COLUMNS[name][1] if raw else _COLUMNS[name][0]
+        kind = "Bool" if name == "byok" else "String"
+        bound = ", ".join(sql.bind(f"f_{name}_{i}", v, kind) for i, v in enumerate(values))
+        clauses.append(f"{column} IN ({bound})")
+    return clauses
+
+
+def _measures(raw: bool) -> str:
+    if raw:
+        return ", ".join(f"{expr} AS m_{name}" for name, (_, expr, _) in MEASURES.items())
+    return ", ".join(f"{_SKETCH_MERGE_STATE}({name}) AS m_{name}" if name.endswith("_sketch") else f"sum({name}) AS m_{name}"
+                     for name in MEASURES)
+
+
+def _floor(at: datetime, seconds: int) -> datetime:
+    epoch = int(at.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, timezone.utc)
+
+
+def _ceil(at: datetime, seconds: int) -> datetime:
+    floor = _floor(at, seconds)
+    return floor if floor == at else floor + timedelta(seconds=seconds)
+
+
+def row_set(filters: dict[str, tuple[Any, ...]], dims: tuple[str, ...], start: datetime, end: datetime, step: int,
+            sql: Sql, force_raw: bool = False) -> tuple[str, str]:
+    """(SQL of rows `t, d_<dim>…, m_<measure>…` at `step` seconds or coarser, where they come from).
+
+    `force_raw` answers from the raw table alone (the baseline of the benchmark; a test that both agree).
+    """
+    dims = tuple(dict.fromkeys(("model", "provider", *dims)))
+    raw_only = force_raw or step < HOUR or any(_COLUMNS[d][0] is None for d in (*dims, *filters))
+    hours = (_ceil(start, HOUR), _floor(end, HOUR)) if not raw_only else (end, end)
+    parts, sources = [], []
+    if hours[0] < hours[1]:
+        keys = ", ".join(f"{_COLUMNS[d][0]} AS d_{d}" for d in dims)
+        where = " AND ".join([f"hour >= {sql.bind('r_start', _at(hours[0]), 'DateTime')}",
+                              f"hour < {sql.bind('r_end', _at(hours[1]), 'DateTime')}", *_where(filters, sql, raw=False)])
+        parts.append(f"SELECT hour AS t, {keys}, {_measures(raw=False)} FROM {ROLLUP} WHERE {where} "
+                     f"GROUP BY t, {', '.join(f'd_{d}' for d in dims)}")
+        sources.append("rollup")
+    ranges = [(start, end)] if hours[0] >= hours[1] else [(start, hours[0]), (hours[1], end)]
+    ranges = [(a, b) for a, b in ranges if a < b]
+    if ranges:
+        keys = ", ".join(f"{_COLUMNS[d][1]} AS d_{d}" for d in dims)
+        spans = " OR ".join(
+            f"(e.received_at >= {sql.bind(f'a{i}', _at(a, ms=True), 'DateTime64(3)')} "
+            f"AND e.received_at < {sql.bind(f'b{i}', _at(b, ms=True), 'DateTime64(3)')})" for i, (a, b) in enumerate(ranges))
+        where = " AND ".join([f"({spans})", *_where(filters, sql, raw=True)])
+        bucket = f"toDateTime(toStartOfInterval(e.received_at, INTERVAL {min(step, HOUR)} SECOND), 'UTC')"
+        parts.append(f"SELECT {bucket} AS t, {keys}, {_measures(raw=True)} FROM {RAW} AS e WHERE {where} "
+                     f"GROUP BY t, {', '.join(f'd_{d}' for d in dims)}")
+        sources.append("raw")
+    return " UNION ALL ".join(parts), "+".join(sources)
+
+
+def price_index(prices: PriceTable, model: str, provider: str, at: str, sql: Sql) -> tuple[str, tuple[str, ...]]:
+    """(an expression giving each row's price number, 0 when unpriced; the rate arrays it indexes, +1).
+
+    `model`, `provider`, `at` name the row's columns; `at` is a time, or an hour the row's requests fall in.
+    """
+    periods = prices.periods()
+    if not periods:
+        return "toUInt32(0)", ()
+    conditions = []
+    for i, period in enumerate(periods):
+        p = period.price
+        parts = [f"{model} = {sql.bind(f'pm{i}', p.model, 'String')}"]
+        if p.provider is not None:
+            parts.append(f"{provider} = {sql.bind(f'pp{i}', p.provider, 'String')}")
+        parts.append(f"{at} >= {sql.bind(f'ps{i}', _day(period.start), 'DateTime')}")
+        if period.end is not None:
+            parts.append(f"{at} < {sql.bind(f'pe{i}', _day(period.end), 'DateTime')}")
+        conditions.append(f"{' AND '.join(parts)}, {i + 1}")
+    index = f"multiIf({', '.join(conditions)}, 0)"
+    rates = list(zip(*(period.price.rates() for period in periods), strict=True))
+    return index, tuple(f"[0, {', '.join(repr(float(r)) for r in column)}]" for column in rates)
+
+
+def _day(day: date) -> str:
+    return f"{day.isoformat()} 00:00:00"
+
+
+def cost_expression(index: str, arrays: tuple[str, ...], uncached: str, hit: str, write: str, output: str) -> str:
+    """The dollars of a row: uncached input, cache reads and writes and output, each at its rate per million."""
+    if not arrays:
+        return "0"
+    rate_in, rate_read, rate_write, rate_out = (f"{a}[{index} + 1]" for a in arrays)
+    return f"(({uncached}) * {rate_in} + ({hit}) * {rate_read} + ({write}) * {rate_write} + ({output}) * {rate_out}) / 1e6"
+
+
+def _priced_rows(rows: str, prices: PriceTable, sql: Sql) -> str:
+    """The row set with `price` (its number, 0: unpriced) and `cost` ($) per row."""
+    index, arrays = price_index(prices, "d_model", "d_provider", "t", sql)
+    cost = cost_expression("price", arrays, "m_uncached_input_tokens", "m_cache_hit_tokens",
+                           "m_cache_write_tokens", "m_output_tokens")
+    return f"SELECT *, {index} AS price, {cost} AS cost FROM ({rows})"
+
+
+AGGREGATES = (
+    "sum(m_requests) AS requests, sum(m_errors_4xx) AS errors_4xx, sum(m_errors_5xx) AS errors_5xx, "
+    "sum(m_requests_with_tokens) AS requests_with_tokens, sum(m_input_tokens) AS input_tokens, "
+    "sum(m_output_tokens) AS output_tokens, sum(m_cache_write_tokens) AS cache_write_tokens, "
+    "sum(m_cache_hit_tokens) AS cache_hit_tokens, sum(m_total_tokens) AS total_tokens, "
+    f"{_SKETCH_MERGE}(m_ttfb_ms_sketch) AS ttfb_ms, {_SKETCH_MERGE}(m_complete_ms_sketch) AS complete_ms, "
+    "sumIf(cost, price > 0) AS cost_usd, sumIf(m_requests, price > 0) AS priced_requests, "
+    "sumIf(m_requests, price = 0) AS unpriced_requests, "
+    "arraySort(groupUniqArrayIf(20)(d_model, price = 0 AND m_requests > 0)) AS unpriced_models"
+)
+AGGREGATE_NAMES = ("requests", "errors_4xx", "errors_5xx", "requests_with_tokens", "input_tokens", "output_tokens",
+                   "cache_write_tokens", "cache_hit_tokens", "total_tokens", "ttfb_ms", "complete_ms", "cost_usd",
+                   "priced_requests", "unpriced_requests", "unpriced_models")
+
+
+@dataclass(frozen=True)
+class Built:
+    sql: str
+    params: dict[str, Any]
+    keys: tuple[str, ...]
+    """Columns before the aggregates: `bucket` for a time series, then the group_by dimensions."""
+    source: str
+    start: datetime
+    end: datetime
+
+
+def stats_sql(query: StatsQuery, prices: PriceTable, now: datetime, force_raw: bool = False) -> Built:
+    """The total row (`is_total`) first, then one row per group, most requests first."""
+    start, end = query.span(now)
+    sql = Sql()
+    rows, source = row_set(query.filters(), query.group_by, start, end, HOUR, sql, force_raw)
+    priced = _priced_rows(rows, prices, sql)
+    keys = tuple(f"d_{d}" for d in query.group_by)
+    if not keys:
+        text = f"SELECT 1 AS is_total, {AGGREGATES} FROM ({priced})"
+    else:
+        text = (f"SELECT grouping({', '.join(keys)}) != 0 AS is_total, {', '.join(keys)}, {AGGREGATES} FROM ({priced}) "
+                f"GROUP BY GROUPING SETS (({', '.join(keys)}), ()) "
+                f"ORDER BY is_total DESC, requests DESC, {', '.join(keys)} LIMIT {query.limit + 1}")
+    return Built(text, sql.params, query.group_by, source, start, end)
+
+
+def timeseries_sql(query: TimeseriesQuery, prices: PriceTable, now: datetime) -> Built:
+    """One row per bucket (and group); with no group_by, buckets without traffic are there with zeros."""
+    start, end = query.span(now)
+    step = INTERVALS[query.interval]
+    points = math.ceil((end - _floor(start, step)).total_seconds() / step)
+    if points > MAX_POINTS:
+        raise ValueError(f"interval {query.interval} from {start.isoformat()} to {end.isoformat()} is {points} points "
+                         f"(at most {MAX_POINTS}): choose a longer interval or a shorter range")
+    sql = Sql()
+    rows, source = row_set(query.filters(), query.group_by, start, end, step, sql)
+    priced = _priced_rows(rows, prices, sql)
+    keys = tuple(f"d_{d}" for d in query.group_by)
+    bucket = f"toStartOfInterval(t, INTERVAL {step} SECOND)"
+    group = ", ".join(["bucket", *keys])
+    fill = ""
+    if not keys:
+        first = sql.bind("fill_from", _at(_floor(start, step)), "DateTime")
+        last = sql.bind("fill_to", _at(end), "DateTime")
+        fill = f" WITH FILL FROM {first} TO {last} STEP {step}"
+    text = (f"SELECT {bucket} AS bucket{''.join(', ' + k for k in keys)}, {AGGREGATES} FROM ({priced}) "
+            f"GROUP BY {group} ORDER BY bucket{fill}{''.join(', ' + k for k in keys)} LIMIT {query.limit + 1}")
+    return Built(text, sql.params, ("bucket", *query.group_by), source, start, end)
+
+
+EVENT_COLUMNS: dict[str, str] = {
+    "event_id": "toString(e.event_id)",
+    "received_at": "e.received_at",
+    "client": "e.client_name",
+    "user": MASKED_USER,
+    "organization": "e.organization_id",
+    "is_anonymous": "e.is_anonymous",
+    "is_streaming": "e.is_streaming",
+    "byok": "e.user_byok",
+    "mode": "e.mode",
+    "provider": "e.provider",
+    "requested_model": "e.requested_model",
+    "model": "e.resolved_model",
+    "inference_provider": "e.inference_provider",
+    "tools_available": "e.tools_available",
+    "tools_used": "e.tools_used",
+    "status_code": "e.status_code",
+    "ttfb_ms": "e.ttfb_ms",
+    "complete_request_ms": "e.complete_request_ms",
+    "input_tokens": "e.input_tokens",
+    "output_tokens": "e.output_tokens",
+    "cache_write_tokens": "e.cache_write_tokens",
+    "cache_hit_tokens": "e.cache_hit_tokens",
+    "total_tokens": "e.total_tokens",
+}
+"""What an event looks like in `recent` and `export` (plus `cost_usd`): never a secret, never an IP address."""
+EVENT_FIELDS = (*EVENT_COLUMNS, "cost_usd")
+
+
+def events_sql(query: UsageFilters, prices: PriceTable, now: datetime, limit: int | None) -> tuple[str, dict[str, Any]]:
+    """Events of the range with their cost (NULL: unpriced, or no token counts), newest first when limited."""
+    start, end = query.span(now)
+    sql = Sql()
+    where = " AND ".join([f"e.received_at >= {sql.bind('a', _at(start, ms=True), 'DateTime64(3)')}",
+                          f"e.received_at < {sql.bind('b', _at(end, ms=True), 'DateTime64(3)')}",
+                          *_where(query.filters(), sql, raw=True)])
+    index, arrays = price_index(prices, "e.resolved_model", "e.provider", "e.received_at", sql)
+    cost = cost_expression(index, arrays, UNCACHED_INPUT, "ifNull(e.cache_hit_tokens, 0)",
+                           "ifNull(e.cache_write_tokens, 0)", "ifNull(e.output_tokens, 0)")
+    has_tokens = "(e.input_tokens IS NOT NULL OR e.output_tokens IS NOT NULL)"
+    columns = ", ".join(f"{expr} AS {name}" for name, expr in EVENT_COLUMNS.items())
+    text = (f"SELECT {columns}, if({index} > 0 AND {has_tokens}, round({cost}, 9), NULL) AS cost_usd "
+            f"FROM {RAW} AS e WHERE {where}")
+    if limit is not None:
+        text += f" ORDER BY e.received_at DESC, e.event_id LIMIT {int(limit)}"
+    return text, sql.params

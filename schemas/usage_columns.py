@@ -1,0 +1,73 @@
+"""The usage rollup `o11y.usage_1h`: what it keeps per hour and route, and how raw events become its rows.
+
+The same expressions fill the rollup (its materialized view) and answer a usage question straight from the raw table
+(the minutes of a range that do not fill an hour, a user or an organization), so both always agree. Expressions name
+the raw table `e` (`e.ttfb_ms`), so that a measure's alias is never taken for the column it sums.
+"""
+
+from __future__ import annotations
+
+LEVELS = (0.5, 0.95, 0.99)
+"""Latency percentiles the usage sketches answer."""
+ACCURACY = 0.01
+"""The sketches' relative accuracy: a percentile is within 1 % of the exact one (DDSketch)."""
+SKETCH = f"quantilesDD({ACCURACY}, {', '.join(map(str, LEVELS))})"
+SKETCH_TYPE = f"AggregateFunction({SKETCH}, Nullable(UInt64))"
+
+SUCCESS = "e.status_code < 400"
+ANONYMOUS_USER = "anonymous"
+MASKED_USER = f"if(e.is_anonymous OR startsWith(e.kilo_user_id, 'anon:'), '{ANONYMOUS_USER}', e.kilo_user_id)"
+"""Anonymous users' ids carry their IP address: every answer shows them as `anonymous`."""
+UNCACHED_INPUT = ("toUInt64(greatest(toInt64(ifNull(e.input_tokens, 0)) - toInt64(ifNull(e.cache_hit_tokens, 0))"
+                  " - toInt64(ifNull(e.cache_write_tokens, 0)), 0))")
+HAS_TOKENS = "(e.input_tokens IS NOT NULL OR e.output_tokens IS NOT NULL OR e.total_tokens IS NOT NULL)"
+
+MEASURES: dict[str, tuple[str, str, str]] = {
+    "requests": ("SimpleAggregateFunction(sum, UInt64)", "count()", "Requests: aggregate with `sum(requests)`."),
+    "errors_4xx": ("SimpleAggregateFunction(sum, UInt64)", "countIf(e.status_code >= 400 AND e.status_code < 500)",
+                   "Requests answered 400–499."),
+    "errors_5xx": ("SimpleAggregateFunction(sum, UInt64)", "countIf(e.status_code >= 500)", "Requests answered 500 or more."),
+    "requests_with_tokens": ("SimpleAggregateFunction(sum, UInt64)", f"countIf{HAS_TOKENS}",
+                             "Requests that reported any token count."),
+    "input_tokens": ("SimpleAggregateFunction(sum, UInt64)", "sum(ifNull(e.input_tokens, 0))",
+                     "Prompt tokens, cache reads and writes included."),
+    "output_tokens": ("SimpleAggregateFunction(sum, UInt64)", "sum(ifNull(e.output_tokens, 0))", "Generated tokens."),
+    "cache_write_tokens": ("SimpleAggregateFunction(sum, UInt64)", "sum(ifNull(e.cache_write_tokens, 0))",
+                           "Prompt tokens written to the cache."),
+    "cache_hit_tokens": ("SimpleAggregateFunction(sum, UInt64)", "sum(ifNull(e.cache_hit_tokens, 0))",
+                         "Prompt tokens read from the cache."),
+    "total_tokens": ("SimpleAggregateFunction(sum, UInt64)", "sum(ifNull(e.total_tokens, 0))",
+                     "All tokens, as providers counted them."),
+    "uncached_input_tokens": ("SimpleAggregateFunction(sum, UInt64)", f"sum({UNCACHED_INPUT})",
+                              "Per request `input − cache_hit − cache_write` (at least 0): the tokens priced as input."),
+    "ttfb_ms_sketch": (SKETCH_TYPE, f"{SKETCH.replace('quantilesDD', 'quantilesDDState')}(if({SUCCESS}, e.ttfb_ms, NULL))",
+                       f"Time to first byte of successful requests: `{SKETCH.replace('quantilesDD', 'quantilesDDMerge')}"
+                       "(ttfb_ms_sketch)` gives p50, p95, p99 within 1 %."),
+    "complete_ms_sketch": (SKETCH_TYPE,
+                           f"{SKETCH.replace('quantilesDD', 'quantilesDDState')}(if({SUCCESS}, e.complete_request_ms, NULL))",
+                           "Complete time of successful requests: "
+                           f"`{SKETCH.replace('quantilesDD', 'quantilesDDMerge')}(complete_ms_sketch)`."),
+}
+"""Measure → (column type, expression over raw events, meaning)."""
+
+DIMENSIONS: dict[str, tuple[str, str, str]] = {
+    "hour": ("DateTime('UTC')", "toStartOfHour(e.received_at)", "The hour (UTC) the requests were received in."),
+    "client_name": ("LowCardinality(String)", "e.client_name", "The authenticated client (gateway)."),
+    "provider": ("LowCardinality(String)", "e.provider", "The gateway's upstream provider id."),
+    "resolved_model": ("LowCardinality(String)", "e.resolved_model", "The model that served the requests."),
+    "inference_provider": ("LowCardinality(String)", "ifNull(e.inference_provider, '')",
+                           "The provider that ran the inference; empty when unknown."),
+    "user_byok": ("Bool", "e.user_byok", "True for requests on the user's own provider key."),
+}
+"""Key column → (type, expression over raw events, meaning)."""
+
+
+def usage_rollup_select(source: str) -> str:
+    """The materialized view's SELECT over `source` (the raw table, or its local table on a cluster)."""
+    keys = ", ".join(f"{expr} AS {name}" for name, (_, expr, _) in DIMENSIONS.items())
+    measures = ",\n    ".join(f"{expr} AS {name}" for name, (_, expr, _) in MEASURES.items())
+    return f"\nSELECT\n    {keys},\n    {measures}\nFROM {source} AS e\nGROUP BY {', '.join(DIMENSIONS)}"
+
+
+def usage_rollup_comments() -> dict[str, str]:
+    return {name: meaning for name, (_, _, meaning) in {**DIMENSIONS, **MEASURES}.items()}
