@@ -184,8 +184,12 @@ def build_query(policy: AlertPolicy, end_at: datetime, raw: bool = False) -> str
 def period_query(policy: AlertPolicy, end_at: datetime, days: int) -> str:
     """Per route, for each column group over the `days` before `end_at`: `t_{group}` units counted and `b_{group}` bad
     ones (requests; for per-minute SLOs judged and bad minutes): what the error budget left is computed from."""
+    return period_range_query(policy, end_at - timedelta(days=days), end_at)
+
+
+def period_range_query(policy: AlertPolicy, start: datetime, end: datetime, by_hour: bool = False) -> str:
+    """`period_query`'s columns over [start, end) (whole minutes); with `by_hour`, per route and hour (`hour`)."""
     source = _Source(uses_rollup(policy))
-    end = _sql_time(end_at)
     dims = "provider, resolved_model, client_name"
     minute = "minute" if source.rollup else "toStartOfMinute(received_at) AS minute"
     inner = ",\n        ".join(c for name, slo in policy.columns() for c in _inner(slo, source, name))
@@ -195,10 +199,11 @@ def period_query(policy: AlertPolicy, end_at: datetime, days: int) -> str:
             outer += [f"countIf(n_{name} >= {slo.min_requests}) AS t_{name}", f"countIf({_minute_bad(slo, name)}) AS b_{name}"]
         else:
             outer += [f"sum(n_{name}) AS t_{name}", f"sum(b_{name}) AS b_{name}"]
+    hour = ", toStartOfHour(minute) AS hour" if by_hour else ""
     return (
-        f"SELECT {dims}, {', '.join(outer)}\nFROM (\n    SELECT {dims}, {minute},\n        {inner}\n"
-        f"    FROM {source.table}\n    WHERE {source.time} >= {end} - INTERVAL {days} DAY AND {source.time} < {end}\n"
-        f"    GROUP BY {dims}, minute\n)\nGROUP BY {dims}"
+        f"SELECT {dims}{hour}, {', '.join(outer)}\nFROM (\n    SELECT {dims}, {minute},\n        {inner}\n"
+        f"    FROM {source.table}\n    WHERE {source.time} >= {_sql_time(start)} AND {source.time} < {_sql_time(end)}\n"
+        f"    GROUP BY {dims}, minute\n)\nGROUP BY {dims}{', hour' if by_hour else ''}"
     )
 
 

@@ -26,15 +26,16 @@ from schemas.prices import PriceTable, load_prices
 
 def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient, registry: CollectorRegistry,
                    admin: web.Application | None = None, prices: PriceTable | None = None,
-                   more_clients: Callable[[], RawClient] | None = None) -> web.Application:
-    """`more_clients` opens a client of the same ClickHouse for a long export (default: from O11Y_CLICKHOUSE_URL)."""
+                   more_clients: Callable[[], RawClient] | None = None, warm: bool = False) -> web.Application:
+    """`more_clients` opens a client of the same ClickHouse for a long export (default: from O11Y_CLICKHOUSE_URL);
+    `warm` reads the SLO period at start (a service), not on the first call (tests)."""
     app = web.Application(client_max_size=64 * 1024)
     add_health_routes(app, registry, admin, ClientSecrets(settings.admin_tokens))
     app[READINESS]["clickhouse"] = lambda: _clickhouse_ready(clickhouse)
     auth = ApiAuth(settings)
     PolicyApi(settings, policy, clickhouse).add_routes(app)
     IncidentsApi(auth, clickhouse).add_routes(app)
-    StatusApi(auth, settings, policy, clickhouse).add_routes(app)
+    StatusApi(auth, settings, policy, clickhouse).add_routes(app, warm)
     url = settings.clickhouse_url
     if more_clients is None and url:
         def more_clients() -> RawClient:

@@ -90,29 +90,30 @@ def api_document() -> dict[str, Any]:
                 "text/tab-separated-values": {"schema": {"type": "string"}}}}, **write}}},
         "/v1/slo/overrides": {
             "get": {"summary": "Overrides in force and the last changes", "security": BEARER,
-                    "responses": {"200": _answer("Overrides"), **read}},
+                    "responses": {"200": _answer("Overrides in force and the last changes", ref("Overrides")), **read}},
             "put": {"summary": "Create or replace the runtime override of a match (admin)", "security": BEARER,
                     "requestBody": _body(SloOverride),
-                    "responses": {"200": _answer("Replaced"), "201": _answer("Created"), **write}},
+                    "responses": {"200": _answer("Replaced", ref("OverrideChanged")),
+                                  "201": _answer("Created", ref("OverrideChanged")), **write}},
             "delete": {"summary": "Delete the runtime override of exactly this match (admin)", "security": BEARER,
                        "parameters": _strings(*MATCH_FIELDS),
-                       "responses": {"200": _answer("Deleted"), **write, **_errors(404)}},
+                       "responses": {"200": _answer("Deleted", ref("OverrideChanged")), **write, **_errors(404)}},
         },
         "/v1/slo/baseline": {"get": {"summary": "Error rates and latency percentiles of a route, with suggestions",
                                      "security": BEARER,
                                      "parameters": _strings("model", "provider", "client", required=("model",)),
-                                     "responses": {"200": _answer("Baseline"), **read}}},
+                                     "responses": {"200": _answer("Baseline", ref("Baseline")), **read}}},
         "/v1/silences": {
             "get": {"summary": "Silences", "security": BEARER, "parameters": [
                 {"name": "state", "in": "query", "schema": {"enum": ["current", "all"]}}],
-                    "responses": {"200": _answer("Silences"), **read}},
+                    "responses": {"200": _answer("Silences", ref("Silences")), **read}},
             "post": {"summary": "Add a silence (admin)", "security": BEARER, "requestBody": _body(SilenceRequest),
-                     "responses": {"201": _answer("Added"), **write}},
+                     "responses": {"201": _answer("Added", ref("SilenceChanged")), **write}},
         },
         "/v1/silences/{silence_id}": {"delete": {
             "summary": "Expire a silence now (admin)", "security": BEARER,
             "parameters": [{"name": "silence_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": _answer("Expired"), **write, **_errors(404, 409)}}},
+            "responses": {"200": _answer("Expired", ref("SilenceChanged")), **write, **_errors(404, 409)}}},
     }
     return {
         "openapi": "3.1.0",

@@ -71,6 +71,16 @@ _INCIDENT = obj({
     "resolved_at": nullable(TIME), "last_judged_at": TIME, "reopened": INT, "notified": {"type": "boolean"},
     "notifications": INT, "peak_burn": NUMBER, "bad_events": INT, "total_events": INT})
 
+_SILENCE = obj({
+    "id": TEXT, "state": {"enum": ["active", "pending", "ended", "expired"]},
+    **{name: nullable(TEXT) for name in ("slo", "severity", "provider", "model", "client")},
+    "starts_at": TIME, "ends_at": TIME, "created_by": TEXT, "comment": TEXT, "expired_by": nullable(TEXT)})
+_CHANGE = obj({"changed_at": TIME, "match": TEXT, "action": {"enum": ["put", "delete"]},
+               "override": nullable({"type": "object"}), "previous": nullable({"type": "object"}), "changed_by": TEXT})
+_OVERRIDE = {"type": "object", "required": ["match_key", "source", "match"], "description": "An override (see SloOverride).",
+             "properties": {"match_key": TEXT, "source": {"enum": ["policy file", "api"]}, "match": {"type": "object"}}}
+_BASELINE_RATE = obj({"start": TIME, "requests": INT, "errors": INT, "rate": nullable(NUMBER)})
+
 SCHEMAS: dict[str, Any] = {
     "Percentiles": PERCENTILES,
     "UsageMeasures": obj(MEASURES),
@@ -90,6 +100,19 @@ SCHEMAS: dict[str, Any] = {
                           "statuses": {"type": "array", "items": ref("SloStatus")}}),
     "Incident": _INCIDENT,
     "Incidents": obj({"state": {"enum": ["open", "all"]}, "incidents": {"type": "array", "items": ref("Incident")}}),
+    "Silence": _SILENCE,
+    "Silences": obj({"silences": {"type": "array", "items": ref("Silence")}}),
+    "SilenceChanged": obj({"success": {"const": True}, "silence": ref("Silence")}),
+    "Overrides": obj({"overrides": {"type": "array", "items": _OVERRIDE}, "ignored": {"type": "array", "items": TEXT},
+                      "changes": {"type": "array", "items": _CHANGE}}),
+    "OverrideChanged": {"type": "object", "required": ["success", "applies", "changed_at", "match", "action"],
+                        "properties": {"success": {"const": True}, "applies": TEXT, **_CHANGE["properties"]},
+                        "additionalProperties": False},
+    "Baseline": {"type": "object", "required": ["selector", "end", "error_slo", "error_rate", "latency", "suggestions"],
+                 "properties": {"selector": obj({"model": TEXT, "provider": nullable(TEXT), "client": nullable(TEXT)}),
+                                "end": TIME, "error_slo": nullable(TEXT), "include_byok": {"type": "boolean"},
+                                "error_rate": {"type": "object", "additionalProperties": _BASELINE_RATE},
+                                "latency": {"type": "object"}, "suggestions": {"type": "object"}}},
     "SqlAnswer": {"type": "object", "required": ["meta", "data", "rows"], "description": "ClickHouse's JSONCompact.",
                   "properties": {"meta": {"type": "array", "items": obj({"name": TEXT, "type": TEXT})},
                                  "data": {"type": "array", "items": {"type": "array"}}, "rows": INT}},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -11,13 +12,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from alerting.alert_store import AlertStore
 from alerting.freshness import Freshness
+from alerting.period_cache import PeriodCache
 from alerting.slo_status import SloStatus, period_start, statuses
-from alerting.window_query import parse_period, period_query, window_end
+from alerting.window_query import window_end
 from api.auth import ApiAuth
 from api.responses import bad_request, json_response, unavailable
 from runtime.clickhouse import ClickHouseClient
 from runtime.settings import Settings
 from schemas.alert_policy import AlertPolicy
+
+log = logging.getLogger(__name__)
 
 
 class StatusQuery(BaseModel):
@@ -37,15 +41,17 @@ class StatusQuery(BaseModel):
         return all(wanted is None or wanted == value for wanted, value in pairs)
 
 
-def load_status(clickhouse: ClickHouseClient, policy: AlertPolicy, settings: Settings, now: datetime) -> dict[str, Any]:
-    """Four reads: the tick's window counts, the period's counts, open incidents and silences, loader progress."""
+def load_status(clickhouse: ClickHouseClient, policy: AlertPolicy, settings: Settings, now: datetime,
+                cache: PeriodCache | None = None) -> dict[str, Any]:
+    """Reads the tick's window counts, the period's counts (what `cache` does not keep), open incidents and silences,
+    loader progress."""
     store = AlertStore(clickhouse, settings.kafka_topic)
     policy, ignored = store.live_policy(policy)
     end = window_end(now)
     counts = store.window_counts(end, policy)
-    result = clickhouse.query(period_query(policy, end, policy.period_days))
-    period = parse_period(policy, list(result.column_names), result.result_rows)
     freshness = Freshness(tuple(store.progress()), now, timedelta(seconds=settings.alert_stale_after_s))
+    settled = min(end, freshness.watermark) if freshness.watermark is not None else end
+    period = (cache or PeriodCache()).period(clickhouse.query, policy, end, settled)
     found = statuses(policy, end, counts, period, store.incidents(end), store.silences(end), freshness.stale)
     return {"end": end.isoformat(), "period_days": policy.period_days, "period_start": period_start(end, policy).isoformat(),
             "freshness": freshness.describe(), "ignored_overrides": ignored, "statuses": found}
@@ -54,9 +60,29 @@ def load_status(clickhouse: ClickHouseClient, policy: AlertPolicy, settings: Set
 class StatusApi:
     def __init__(self, auth: ApiAuth, settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient) -> None:
         self._auth, self._settings, self._policy, self._clickhouse = auth, settings, policy, clickhouse
+        self._cache = PeriodCache()
+        self._lock = asyncio.Lock()
 
-    def add_routes(self, app: web.Application) -> None:
+    def add_routes(self, app: web.Application, warm: bool = False) -> None:
+        """`warm`: read the SLO period once at start, so that the first caller does not wait for it."""
         app.router.add_get("/v1/slo/status", self.status)
+        if warm:
+            app.on_startup.append(self._start_warming)
+            app.on_cleanup.append(self._stop_warming)
+
+    async def _start_warming(self, app: web.Application) -> None:
+        self._warming = asyncio.create_task(self._warm())
+
+    async def _stop_warming(self, app: web.Application) -> None:
+        self._warming.cancel()
+
+    async def _warm(self) -> None:
+        try:
+            async with self._lock:
+                await asyncio.to_thread(load_status, self._clickhouse, self._policy, self._settings,
+                                        datetime.now(timezone.utc), self._cache)
+        except Exception as err:  # noqa: BLE001 - a cold cache only makes the first call slower
+            log.warning("could not read the SLO period ahead of the first call: %s", type(err).__name__)
 
     async def status(self, request: web.Request) -> web.Response:
         self._auth.caller(request, "read")
@@ -65,8 +91,9 @@ class StatusApi:
         except ValidationError as err:
             return bad_request(err)
         try:
-            body = await asyncio.to_thread(load_status, self._clickhouse, self._policy, self._settings,
-                                           datetime.now(timezone.utc))
+            async with self._lock:  # one read at a time fills the cache; the next finds it warm
+                body = await asyncio.to_thread(load_status, self._clickhouse, self._policy, self._settings,
+                                               datetime.now(timezone.utc), self._cache)
         except Exception as err:  # noqa: BLE001 - the input was valid: what failed is ClickHouse
             return unavailable(err)
         kept = [s for s in body.pop("statuses") if query.keeps(s)]

@@ -36,8 +36,9 @@ PERCENTILES = (f"p{round(level * 100)}" for level in LEVELS)
 METHOD = (f"Successful requests (status < 400) only. Each percentile is within {ACCURACY:.0%} of the exact value at rank "
           "floor(q × (n − 1)) of the sorted latencies (0-based), from mergeable DDSketch sketches.")
 EXPORT_CHUNK = 1 << 20
-EXPORT_SETTINGS = {"output_format_json_quote_64bit_integers": 0, "date_time_output_format": "iso",
-                   "format_csv_null_representation": "", "max_execution_time": 3600}
+EXPORT_SETTINGS = ("SETTINGS output_format_json_quote_64bit_integers = 0, date_time_output_format = 'iso', "
+                   "format_csv_null_representation = '', max_execution_time = 3600")
+"""In the query, not per call: a per-call setting makes chDB's client materialize the whole answer before streaming."""
 _NULL_WHEN_EMPTY = ("inference_provider", "organization")
 _LEVEL_NAMES = tuple(PERCENTILES)
 
@@ -254,7 +255,7 @@ async def stream_query(connect: Callable[[], RawClient], sql: str, params: dict[
         client = None
         try:
             client = connect()
-            stream = client.raw_stream(sql, parameters=params, settings=EXPORT_SETTINGS, fmt=fmt)
+            stream = client.raw_stream(f"{sql} {EXPORT_SETTINGS}", parameters=params, fmt=fmt)
             try:
                 while not stop.is_set():
                     data = stream.read(chunk)

@@ -14,8 +14,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
+from alerting.period_cache import floor_to, split
 from schemas.prices import PriceTable
-from schemas.usage_columns import ACCURACY, LEVELS, MASKED_USER, MEASURES, UNCACHED_INPUT
+from schemas.usage_columns import ACCURACY, LEVELS, MASKED_USER, MEASURES, ROLLUPS, UNCACHED_INPUT
 
 Dimension = Literal["client", "provider", "model", "inference_provider", "byok", "user", "organization"]
 DIMENSIONS: tuple[Dimension, ...] = ("client", "provider", "model", "inference_provider", "byok", "user", "organization")
@@ -145,76 +146,118 @@ def _where(filters: dict[str, tuple[Any, ...]], sql: Sql, raw: bool) -> list[str
     return clauses
 
 
-def _measures(raw: bool) -> str:
-    if raw:
-        return ", ".join(f"{expr} AS m_{name}" for name, (_, expr, _) in MEASURES.items())
-    return ", ".join(f"{_SKETCH_MERGE_STATE}({name}) AS m_{name}" if name.endswith("_sketch") else f"sum({name}) AS m_{name}"
+def _measures() -> str:
+    """A rollup row's measures under the row set's names."""
+    return ", ".join(f"{name} AS m_{name}" if name.endswith("_sketch") else f"toUInt64({name}) AS m_{name}"
                      for name in MEASURES)
 
 
-def _floor(at: datetime, seconds: int) -> datetime:
-    epoch = int(at.timestamp())
-    return datetime.fromtimestamp(epoch - epoch % seconds, timezone.utc)
+def row_set(filters: dict[str, tuple[Any, ...]], dims: tuple[str, ...], start: datetime, end: datetime, step: int | None,
+            prices: PriceTable, sql: Sql, force_raw: bool = False) -> tuple[str, str]:
+    """(SQL of rows `t, d_<dim>…, m_<measure>…, m_cost, m_priced, m_unpriced, m_unpriced_models`; where they come from).
 
-
-def _ceil(at: datetime, seconds: int) -> datetime:
-    floor = _floor(at, seconds)
-    return floor if floor == at else floor + timedelta(seconds=seconds)
-
-
-def row_set(filters: dict[str, tuple[Any, ...]], dims: tuple[str, ...], start: datetime, end: datetime, step: int,
-            sql: Sql, force_raw: bool = False) -> tuple[str, str]:
-    """(SQL of rows `t, d_<dim>…, m_<measure>…` at `step` seconds or coarser, where they come from).
-
-    `force_raw` answers from the raw table alone (the baseline of the benchmark; a test that both agree).
+    `step`: the time series' bucket in seconds (rows are at it), or None for one answer over the range. Whole days come
+    from `o11y.usage_1d`, whole hours from `o11y.usage_1h` (each only when the step is at least that long), the rest from
+    the raw table. Each part prices its own rows: a rollup's per row (prices change at midnight UTC), the raw table's per
+    event, so that the raw part groups by the asked dimensions only. `force_raw` answers from the raw table alone (the
+    benchmark's baseline; a test that all agree).
     """
-    dims = tuple(dict.fromkeys(("model", "provider", *dims)))
-    raw_only = force_raw or step < HOUR or any(_COLUMNS[d][0] is None for d in (*dims, *filters))
-    hours = (_ceil(start, HOUR), _floor(end, HOUR)) if not raw_only else (end, end)
+    rollup_ok = not force_raw and not any(_COLUMNS[d][0] is None for d in (*dims, *filters))
+    tables = {grain: (table, time) for table, (time, grain, _, _) in ROLLUPS.items()}
+    grains = tuple(g for g in tables if rollup_ok and (step is None or step >= g))
+    names = ", ".join(["t", *(f"d_{d}" for d in dims)])
+    carried = ", ".join(f"m_{name}" for name in MEASURES)
     parts, sources = [], []
-    if hours[0] < hours[1]:
-        keys = ", ".join(f"{_COLUMNS[d][0]} AS d_{d}" for d in dims)
-        where = " AND ".join([f"hour >= {sql.bind('r_start', _at(hours[0]), 'DateTime')}",
-                              f"hour < {sql.bind('r_end', _at(hours[1]), 'DateTime')}", *_where(filters, sql, raw=False)])
-        parts.append(f"SELECT hour AS t, {keys}, {_measures(raw=False)} FROM {ROLLUP} WHERE {where} "
-                     f"GROUP BY t, {', '.join(f'd_{d}' for d in dims)}")
+    for grain, ranges in split(start, end, grains):
+        if grain is None:
+            parts.append(_raw_part(filters, dims, ranges, step, start, prices, sql, names))
+            sources.append("raw")
+            continue
+        table, time = tables[grain]
+        keys = tuple(dict.fromkeys((*dims, "model", "provider")))
+        columns = ", ".join(f"{_COLUMNS[d][0]} AS d_{d}" for d in keys)
+        where = " AND ".join([_spans(time, ranges, f"{table}_", "DateTime", sql), *_where(filters, sql, raw=False)])
+        rows = f"SELECT toStartOfInterval({time}, INTERVAL {step or grain} SECOND) AS t, {columns}, {_measures()} " \
+               f"FROM o11y.{table} WHERE {where}"
+        index, rates = price_index(prices, "d_model", "d_provider", "t", sql)
+        cost = cost_expression("price", rates, "m_uncached_input_tokens", "m_cache_hit_tokens", "m_cache_write_tokens",
+                               "m_output_tokens")
+        parts.append(f"SELECT {names}, {carried}, toFloat64({cost}) AS m_cost, if(price > 0, m_requests, 0) AS m_priced, "
+                     "if(price = 0, m_requests, 0) AS m_unpriced, "
+                     "CAST(if(price = 0 AND m_requests > 0, [d_model], []), 'Array(String)') AS m_unpriced_models "
+                     f"FROM (SELECT *, {index} AS price FROM ({rows}))")
         sources.append("rollup")
-    ranges = [(start, end)] if hours[0] >= hours[1] else [(start, hours[0]), (hours[1], end)]
-    ranges = [(a, b) for a, b in ranges if a < b]
-    if ranges:
-        keys = ", ".join(f"{_COLUMNS[d][1]} AS d_{d}" for d in dims)
-        spans = " OR ".join(
-            f"(e.received_at >= {sql.bind(f'a{i}', _at(a, ms=True), 'DateTime64(3)')} "
-            f"AND e.received_at < {sql.bind(f'b{i}', _at(b, ms=True), 'DateTime64(3)')})" for i, (a, b) in enumerate(ranges))
-        where = " AND ".join([f"({spans})", *_where(filters, sql, raw=True)])
-        bucket = f"toDateTime(toStartOfInterval(e.received_at, INTERVAL {min(step, HOUR)} SECOND), 'UTC')"
-        parts.append(f"SELECT {bucket} AS t, {keys}, {_measures(raw=True)} FROM {RAW} AS e WHERE {where} "
-                     f"GROUP BY t, {', '.join(f'd_{d}' for d in dims)}")
-        sources.append("raw")
-    return " UNION ALL ".join(parts), "+".join(sources)
+    return " UNION ALL ".join(parts), "+".join(dict.fromkeys(sources))
+
+
+def _spans(column: str, ranges: list[tuple[datetime, datetime]], prefix: str, kind: str, sql: Sql) -> str:
+    """`column` in any of the ranges, each bound as `kind` (`DateTime`, or `DateTime64(3)` to the millisecond)."""
+    ms = kind != "DateTime"
+    found = []
+    for i, (a, b) in enumerate(ranges):
+        low, high = sql.bind(f"{prefix}a{i}", _at(a, ms), kind), sql.bind(f"{prefix}b{i}", _at(b, ms), kind)
+        found.append(f"({column} >= {low} AND {column} < {high})")
+    return f"({' OR '.join(found)})"
+
+
+def _raw_part(filters: dict[str, tuple[Any, ...]], dims: tuple[str, ...], ranges: list[tuple[datetime, datetime]],
+              step: int | None, start: datetime, prices: PriceTable, sql: Sql, names: str) -> str:
+    columns = "".join(f", {_COLUMNS[d][1]} AS d_{d}" for d in dims)
+    where = " AND ".join([_spans("e.received_at", ranges, "raw_", "DateTime64(3)", sql), *_where(filters, sql, raw=True)])
+    bucket = (f"toDateTime(toStartOfInterval(e.received_at, INTERVAL {step} SECOND), 'UTC')" if step
+              else f"toDateTime({sql.bind('whole', _at(start), 'DateTime')}, 'UTC')")
+    index, rates = price_index(prices, "e.resolved_model", "e.provider", "e.received_at", sql)
+    cost = cost_expression("e.price", rates, UNCACHED_INPUT, "ifNull(e.cache_hit_tokens, 0)",
+                           "ifNull(e.cache_write_tokens, 0)", "ifNull(e.output_tokens, 0)")
+    measures = ", ".join(f"{expr} AS m_{name}" for name, (_, expr, _) in MEASURES.items())
+    return (f"SELECT {bucket} AS t{columns}, {measures}, toFloat64(sum({cost})) AS m_cost, "
+            "countIf(e.price > 0) AS m_priced, countIf(e.price = 0) AS m_unpriced, "
+            "CAST(groupUniqArrayIf(20)(e.resolved_model, e.price = 0), 'Array(String)') AS m_unpriced_models "
+            f"FROM (SELECT e.*, {index} AS price FROM {RAW} AS e WHERE {where}) AS e GROUP BY {names}")
 
 
 def price_index(prices: PriceTable, model: str, provider: str, at: str, sql: Sql) -> tuple[str, tuple[str, ...]]:
-    """(an expression giving each row's price number, 0 when unpriced; the rate arrays it indexes, +1).
+    """(an expression giving each row's price number, 0 when unpriced; the rates of a number, `%s` standing for it).
 
-    `model`, `provider`, `at` name the row's columns; `at` is a time, or an hour the row's requests fall in.
+    `model`, `provider`, `at` name the row's columns; `at` is a time, or an hour the row's requests fall in. The cost of
+    the lookup does not grow with the table: `transform` finds the model's (and the model on this provider's) list of
+    prices by hash, and the last one that took effect by `at` is picked from that short list.
     """
     periods = prices.periods()
     if not periods:
         return "toUInt32(0)", ()
-    conditions = []
+    keys: list[str] = []
+    starts: list[list[int]] = []
+    offsets: list[int] = []
     for i, period in enumerate(periods):
-        p = period.price
-        parts = [f"{model} = {sql.bind(f'pm{i}', p.model, 'String')}"]
-        if p.provider is not None:
-            parts.append(f"{provider} = {sql.bind(f'pp{i}', p.provider, 'String')}")
-        parts.append(f"{at} >= {sql.bind(f'ps{i}', _day(period.start), 'DateTime')}")
-        if period.end is not None:
-            parts.append(f"{at} < {sql.bind(f'pe{i}', _day(period.end), 'DateTime')}")
-        conditions.append(f"{' AND '.join(parts)}, {i + 1}")
-    index = f"multiIf({', '.join(conditions)}, 0)"
+        key = f"{period.price.model}\t{period.price.provider or ''}"
+        if not keys or keys[-1] != key:
+            keys.append(key)
+            starts.append([])
+            offsets.append(i)
+        starts[-1].append(int(datetime.combine(period.start, datetime.min.time(), timezone.utc).timestamp()))
+    never = 2**32 - 1
+    bound_keys = sql.bind("price_keys", keys, "Array(String)")
+    numbers = sql.bind("price_key_numbers", list(range(1, len(keys) + 1)), "Array(UInt32)")
+    bound_offsets = sql.bind("price_offsets", offsets, "Array(UInt32)")
+    slots = [sql.bind(f"price_starts_{j}", [s[j] if j < len(s) else never for s in starts], "Array(UInt32)")
+             for j in range(max(map(len, starts)))]
+    seconds = f"toUnixTimestamp({at})"
+
+    def number(key: str) -> str:
+        # Constant arrays are only looked up by hash (transform): indexing one per row would copy it per row.
+        k = f"transform({key}, {bound_keys}, {numbers}, toUInt32(0))"
+        position = " + ".join(f"(transform({k}, {numbers}, {slot}, toUInt32({never})) <= {seconds})" for slot in slots)
+        offset = f"transform({k}, {numbers}, {bound_offsets}, toUInt32(0))"
+        return f"if(({position}) = 0, toUInt32(0), toUInt32({offset} + {position}))"
+
+    on_provider = number(f"concat({model}, '\\t', {provider})")
+    anywhere = number(f"concat({model}, '\\t')")
+    index = f"if({on_provider} > 0, {on_provider}, {anywhere})"
     rates = list(zip(*(period.price.rates() for period in periods), strict=True))
-    return index, tuple(f"[0, {', '.join(repr(float(r)) for r in column)}]" for column in rates)
+    every = sql.bind("price_numbers", list(range(1, len(periods) + 1)), "Array(UInt32)")
+    return index, tuple(f"transform(toUInt32(%s), {every}, [{', '.join(repr(float(r)) for r in column)}], 0.)"
+                        for column in rates)
 
 
 def _day(day: date) -> str:
@@ -222,20 +265,21 @@ def _day(day: date) -> str:
 
 
 def cost_expression(index: str, arrays: tuple[str, ...], uncached: str, hit: str, write: str, output: str) -> str:
-    """The dollars of a row: uncached input, cache reads and writes and output, each at its rate per million."""
+    """The dollars of a row: uncached input, cache reads and writes and output, each at its rate per million.
+
+    `arrays` are `price_index`'s rate lookups, `%s` standing for the price number.
+    """
     if not arrays:
         return "0"
-    rate_in, rate_read, rate_write, rate_out = (f"{a}[{index} + 1]" for a in arrays)
+    rate_in, rate_read, rate_write, rate_out = (a % index for a in arrays)
     return f"(({uncached}) * {rate_in} + ({hit}) * {rate_read} + ({write}) * {rate_write} + ({output}) * {rate_out}) / 1e6"
 
 
-def _priced_rows(rows: str, prices: PriceTable, sql: Sql) -> str:
-    """The row set with `price` (its number, 0: unpriced) and `cost` ($) per row."""
-    index, arrays = price_index(prices, "d_model", "d_provider", "t", sql)
-    cost = cost_expression("price", arrays, "m_uncached_input_tokens", "m_cache_hit_tokens",
-                           "m_cache_write_tokens", "m_output_tokens")
-    return f"SELECT *, {index} AS price, {cost} AS cost FROM ({rows})"
-
+PARTIALS = {**{f"m_{name}": f"{_SKETCH_MERGE_STATE}(m_{name})" if name.endswith("_sketch") else f"sum(m_{name})"
+                for name in MEASURES},
+            "m_cost": "sum(m_cost)", "m_priced": "sum(m_priced)", "m_unpriced": "sum(m_unpriced)",
+            "m_unpriced_models": "groupUniqArrayArray(20)(m_unpriced_models)"}
+"""The row set's columns aggregated part way, in the same shape: what AGGREGATES reads, once per group."""
 
 AGGREGATES = (
     "sum(m_requests) AS requests, sum(m_errors_4xx) AS errors_4xx, sum(m_errors_5xx) AS errors_5xx, "
@@ -243,13 +287,9 @@ AGGREGATES = (
     "sum(m_output_tokens) AS output_tokens, sum(m_cache_write_tokens) AS cache_write_tokens, "
     "sum(m_cache_hit_tokens) AS cache_hit_tokens, sum(m_total_tokens) AS total_tokens, "
     f"{_SKETCH_MERGE}(m_ttfb_ms_sketch) AS ttfb_ms, {_SKETCH_MERGE}(m_complete_ms_sketch) AS complete_ms, "
-    "sumIf(cost, price > 0) AS cost_usd, sumIf(m_requests, price > 0) AS priced_requests, "
-    "sumIf(m_requests, price = 0) AS unpriced_requests, "
-    "arraySort(groupUniqArrayIf(20)(d_model, price = 0 AND m_requests > 0)) AS unpriced_models"
+    "sum(m_cost) AS cost_usd, sum(m_priced) AS priced_requests, sum(m_unpriced) AS unpriced_requests, "
+    "arraySort(groupUniqArrayArray(20)(m_unpriced_models)) AS unpriced_models"
 )
-AGGREGATE_NAMES = ("requests", "errors_4xx", "errors_5xx", "requests_with_tokens", "input_tokens", "output_tokens",
-                   "cache_write_tokens", "cache_hit_tokens", "total_tokens", "ttfb_ms", "complete_ms", "cost_usd",
-                   "priced_requests", "unpriced_requests", "unpriced_models")
 
 
 @dataclass(frozen=True)
@@ -267,13 +307,15 @@ def stats_sql(query: StatsQuery, prices: PriceTable, now: datetime, force_raw: b
     """The total row (`is_total`) first, then one row per group, most requests first."""
     start, end = query.span(now)
     sql = Sql()
-    rows, source = row_set(query.filters(), query.group_by, start, end, HOUR, sql, force_raw)
-    priced = _priced_rows(rows, prices, sql)
+    priced, source = row_set(query.filters(), query.group_by, start, end, None, prices, sql, force_raw)
     keys = tuple(f"d_{d}" for d in query.group_by)
     if not keys:
         text = f"SELECT 1 AS is_total, {AGGREGATES} FROM ({priced})"
     else:
-        text = (f"SELECT grouping({', '.join(keys)}) != 0 AS is_total, {', '.join(keys)}, {AGGREGATES} FROM ({priced}) "
+        # Each group's sketches are merged once; the total merges the groups' states, not every row's again.
+        groups = (f"SELECT {', '.join(keys)}, {', '.join(f'{expr} AS {name}' for name, expr in PARTIALS.items())} "
+                  f"FROM ({priced}) GROUP BY {', '.join(keys)}")
+        text = (f"SELECT grouping({', '.join(keys)}) != 0 AS is_total, {', '.join(keys)}, {AGGREGATES} FROM ({groups}) "
                 f"GROUP BY GROUPING SETS (({', '.join(keys)}), ()) "
                 f"ORDER BY is_total DESC, requests DESC, {', '.join(keys)} LIMIT {query.limit + 1}")
     return Built(text, sql.params, query.group_by, source, start, end)
@@ -283,19 +325,18 @@ def timeseries_sql(query: TimeseriesQuery, prices: PriceTable, now: datetime) ->
     """One row per bucket (and group); with no group_by, buckets without traffic are there with zeros."""
     start, end = query.span(now)
     step = INTERVALS[query.interval]
-    points = math.ceil((end - _floor(start, step)).total_seconds() / step)
+    points = math.ceil((end - floor_to(start, step)).total_seconds() / step)
     if points > MAX_POINTS:
         raise ValueError(f"interval {query.interval} from {start.isoformat()} to {end.isoformat()} is {points} points "
                          f"(at most {MAX_POINTS}): choose a longer interval or a shorter range")
     sql = Sql()
-    rows, source = row_set(query.filters(), query.group_by, start, end, step, sql)
-    priced = _priced_rows(rows, prices, sql)
+    priced, source = row_set(query.filters(), query.group_by, start, end, step, prices, sql)
     keys = tuple(f"d_{d}" for d in query.group_by)
     bucket = f"toStartOfInterval(t, INTERVAL {step} SECOND)"
     group = ", ".join(["bucket", *keys])
     fill = ""
     if not keys:
-        first = sql.bind("fill_from", _at(_floor(start, step)), "DateTime")
+        first = sql.bind("fill_from", _at(floor_to(start, step)), "DateTime")
         last = sql.bind("fill_to", _at(end), "DateTime")
         fill = f" WITH FILL FROM {first} TO {last} STEP {step}"
     text = (f"SELECT {bucket} AS bucket{''.join(', ' + k for k in keys)}, {AGGREGATES} FROM ({priced}) "
@@ -340,12 +381,11 @@ def events_sql(query: UsageFilters, prices: PriceTable, now: datetime, limit: in
                           f"e.received_at < {sql.bind('b', _at(end, ms=True), 'DateTime64(3)')}",
                           *_where(query.filters(), sql, raw=True)])
     index, arrays = price_index(prices, "e.resolved_model", "e.provider", "e.received_at", sql)
-    cost = cost_expression(index, arrays, UNCACHED_INPUT, "ifNull(e.cache_hit_tokens, 0)",
+    cost = cost_expression("e.price_number", arrays, UNCACHED_INPUT, "ifNull(e.cache_hit_tokens, 0)",
                            "ifNull(e.cache_write_tokens, 0)", "ifNull(e.output_tokens, 0)")
     has_tokens = "(e.input_tokens IS NOT NULL OR e.output_tokens IS NOT NULL)"
     columns = ", ".join(f"{expr} AS {name}" for name, expr in EVENT_COLUMNS.items())
-    text = (f"SELECT {columns}, if({index} > 0 AND {has_tokens}, round({cost}, 9), NULL) AS cost_usd "
-            f"FROM {RAW} AS e WHERE {where}")
-    if limit is not None:
-        text += f" ORDER BY e.received_at DESC, e.event_id LIMIT {int(limit)}"
+    newest = f" ORDER BY e.received_at DESC, e.event_id LIMIT {int(limit)}" if limit is not None else ""
+    text = (f"SELECT {columns}, if(e.price_number > 0 AND {has_tokens}, round({cost}, 9), NULL) AS cost_usd "
+            f"FROM (SELECT e.*, {index} AS price_number FROM {RAW} AS e WHERE {where}{newest}) AS e{newest}")
     return text, sql.params

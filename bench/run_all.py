@@ -31,6 +31,7 @@ def main() -> None:
     run("detection_bench.py", "--incidents", "1" if quick else "3")
     run("alert_timelines.py")
     run("backtest_bench.py", *(["--days", "1", "--dimensions", "100"] if quick else []))
+    run("usage_bench.py", *(["--days", "1", "--dimensions", "100", "--runs", "2"] if quick else []))
     summary(quick)
 
 
@@ -41,6 +42,8 @@ def summary(quick: bool) -> None:
     detection = json.loads((RESULTS / "detection.json").read_text())
     timelines = json.loads((RESULTS / "alert_timelines.json").read_text())
     backtest = json.loads((RESULTS / "backtest.json").read_text())
+    usage = json.loads((RESULTS / "usage.json").read_text())
+    export = usage[f"export_{usage['days']}d"]
     rows = [
         (
             "ingest single events",
@@ -83,6 +86,11 @@ def summary(quick: bool) -> None:
         ),
         ("baseline query", f"{backtest['baseline_query_s'] * 1000:.0f} ms",
          f"{backtest['baseline_vs_tick_query']:.2f}x one tick's query", ""),
+        ("usage stats by model", f"{usage['stats_by_model_s'] * 1000:.0f} ms",
+         f"SQL {usage['stats_sql_rollup_vs_raw_only']:.2f}x the raw table's", "≤ 300 ms"),
+        ("slo/status, every route", f"{usage['slo_status_s'] * 1000:.0f} ms", f"{usage['slo_status_count']} statuses",
+         "≤ 500 ms"),
+        ("usage export", f"{export['rows_per_s']:,} rows/s", f"peak RSS {export['peak_rss_mb']} MB", "≥ 100,000"),
         ("detection delay (median)", f"{detection['median_s']} s", f"{detection['incidents']} incidents", "≤ 90 s"),
         ("healthy 6 h, 50 routes", f"{timelines['healthy_6h_50_routes_notifications']} notifications", "", "0"),
         (

@@ -3,8 +3,8 @@
 One request a minute per route (5 M events with tokens, 5,000 users), loaded through the raw table so that both
 rollups fill as in production. Then `o11y api` runs as its own process on that chDB and is asked over HTTP:
 
-- `/v1/usage/stats?group_by=model` over the 7 days (whole hours: the hourly rollup), against the same question
-  answered from the raw table alone, measured in the same run (the baseline);
+- `/v1/usage/stats?group_by=model` over the 7 days (whole hours: the hourly rollup); its SQL alone, against the
+  same question answered from the raw table alone, measured in the same run (the baseline);
 - the same with minutes at both ends (rollup and raw), and grouped by user (only the raw table knows users);
 - `/v1/usage/timeseries` by hour, and `/v1/slo/status` for every route;
 - `/v1/usage/export` of 1 day and of 7 days as NDJSON: rows per second, and the process's peak RSS
@@ -34,10 +34,34 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 READ_TOKEN = "bench-read-token-0123456789"
-START = datetime(2030, 3, 1, tzinfo=timezone.utc)
 
 
-def generate(url: str, days: int, dimensions: int) -> int:
+def start_of(days: int) -> datetime:
+    """The data ends at the last whole hour, so that `/v1/slo/status` (which looks back from now) sees it."""
+    return datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(days=days)
+
+
+def baseline(client: Any, start: datetime, days: int, prices: Path, runs: int) -> dict[str, float]:
+    """The stats question's SQL alone, from the rollup and from the raw table alone (the baseline), same process."""
+    from api.usage_query import StatsQuery, stats_sql
+    from schemas.prices import load_prices
+
+    end = start + timedelta(days=days)
+    query = StatsQuery.model_validate({"from": start, "to": end, "group_by": "model"})
+    found = {}
+    for label, force_raw in (("rollup", False), ("raw_only", True)):
+        built = stats_sql(query, load_prices(prices), end, force_raw=force_raw)
+        client.query(built.sql, built.params)
+        durations = []
+        for _ in range(runs):
+            began = time.monotonic()
+            client.query(built.sql, built.params)
+            durations.append(time.monotonic() - began)
+        found[f"stats_by_model_sql_{label}_s"] = statistics.median(durations)
+    return found
+
+
+def generate(url: str, days: int, dimensions: int, start: datetime) -> int:
     """In a child process (it holds the chDB path while it runs): migrate, insert, let the views fill both rollups."""
     from ingest.clickhouse_migrations import migrate
     from runtime.clickhouse import connect
@@ -54,7 +78,7 @@ def generate(url: str, days: int, dimensions: int) -> int:
             " is_streaming, user_byok, provider, requested_model, resolved_model, inference_provider, tools_available,"
             " tools_used, ttfb_ms, complete_request_ms, status_code, input_tokens, output_tokens, cache_write_tokens,"
             " cache_hit_tokens, total_tokens, kafka_topic, kafka_partition, kafka_offset) "
-            f"SELECT generateUUIDv4(), toDateTime64('{START:%Y-%m-%d %H:%M:%S}', 3, 'UTC') + toIntervalMillisecond("
+            f"SELECT generateUUIDv4(), toDateTime64('{start:%Y-%m-%d %H:%M:%S}', 3, 'UTC') + toIntervalMillisecond("
             f"{minute} * 60000 + {route} * 100), concat('client-', toString({route} % 5)), "
             "concat('user-', toString(cityHash64(n) % 5000)), if(n % 3 = 0, NULL, concat('org-', toString(n % 40))), "
             f"false, true, n % 10 = 0, concat('provider-', toString({route} % 10)), 'kilo/auto', "
@@ -67,12 +91,12 @@ def generate(url: str, days: int, dimensions: int) -> int:
     return rows
 
 
-def prices_file(directory: Path, dimensions: int) -> Path:
+def prices_file(directory: Path, dimensions: int, start: datetime, days: int) -> Path:
     """A price for every model but the last ten (reported as unpriced), with a price change halfway."""
-    lines = ["prices:"]
+    lines, first, change = ["prices:"], start.date() - timedelta(days=30), start.date() + timedelta(days=max(1, days // 2))
     for m in range(dimensions - 10):
-        lines.append(f"  - {{model: model-{m}, from: 2030-01-01, input: 3, output: 15, cache_read: 0.3}}")
-        lines.append(f"  - {{model: model-{m}, from: 2030-03-04, input: 2, output: 10}}")
+        lines.append(f"  - {{model: model-{m}, from: {first}, input: 3, output: 15, cache_read: 0.3}}")
+        lines.append(f"  - {{model: model-{m}, from: {change}, input: 2, output: 10}}")
     path = directory / "prices.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -116,13 +140,10 @@ def iso(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
-async def measure(api: str, pid: int, days: int, runs: int) -> dict[str, Any]:
-    from api.usage_query import StatsQuery, stats_sql
-    from schemas.prices import load_prices
-
-    end = START + timedelta(days=days)
-    window = f"from={iso(START)}&to={iso(end)}"
-    edges = f"from={iso(START + timedelta(minutes=17))}&to={iso(end - timedelta(minutes=23))}"
+async def measure(api: str, pid: int, start: datetime, days: int, runs: int) -> dict[str, Any]:
+    end = start + timedelta(days=days)
+    window = f"from={iso(start)}&to={iso(end)}"
+    edges = f"from={iso(start + timedelta(minutes=17))}&to={iso(end - timedelta(minutes=23))}"
     result: dict[str, Any] = {}
     headers = {"Authorization": f"Bearer {READ_TOKEN}"}
     async with aiohttp.ClientSession(api, headers=headers, timeout=aiohttp.ClientTimeout(total=3600)) as session:
@@ -142,37 +163,15 @@ async def measure(api: str, pid: int, days: int, runs: int) -> dict[str, Any]:
         result["slo_status_s"], body = await timed(session, "/v1/slo/status?limit=100000", runs)
         result["slo_status_count"] = body["count"]
 
-        for label, span in (("1d", timedelta(days=1)), (f"{days}d", end - START)):
+        for label, span in (("1d", timedelta(days=1)), (f"{days}d", end - start)):
             rss_before, _ = peak_rss_mb(pid)
             reset_peak(pid)
-            rows, seconds = await export(session, f"/v1/usage/export?from={iso(START)}&to={iso(START + span)}")
+            rows, seconds = await export(session, f"/v1/usage/export?from={iso(start)}&to={iso(start + span)}")
             _, peak = peak_rss_mb(pid)
             result[f"export_{label}"] = {"rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds),
                                          "rss_before_mb": round(rss_before), "peak_rss_mb": round(peak)}
 
-    # The baseline: the same stats question answered from the raw table alone, by the same process's SQL, over HTTP.
-    built = stats_sql(StatsQuery.model_validate({"from": START, "to": end, "group_by": "model"}),
-                      load_prices(None), end, force_raw=True)
-    sql = {"query": _inline(built.sql, built.params), "format": "json"}
-    admin = {"Authorization": "Bearer bench-admin-token-0123456789"}
-    async with aiohttp.ClientSession(api, headers=admin, timeout=aiohttp.ClientTimeout(total=3600)) as session:
-        durations = []
-        for _ in range(max(1, runs // 2)):
-            began = time.monotonic()
-            async with session.post("/v1/sql", json=sql) as answer:
-                assert answer.status == 200, await answer.text()
-                await answer.read()
-            durations.append(time.monotonic() - began)
-    result["stats_by_model_raw_only_s"] = statistics.median(durations)
     return result
-
-
-def _inline(sql: str, params: dict[str, Any]) -> str:
-    """The query with its parameters written in (for `/v1/sql`, which takes none): bench-generated values only."""
-    for name, value in params.items():
-        for kind in ("String", "DateTime", "DateTime64(3)", "Bool"):
-            sql = sql.replace(f"{{{name}:{kind}}}", f"'{value}'" if kind != "Bool" else str(value).lower())
-    return sql
 
 
 def main() -> None:
@@ -181,18 +180,29 @@ def main() -> None:
     parser.add_argument("--dimensions", type=int, default=500)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--generate", help=argparse.SUPPRESS)
+    parser.add_argument("--start", help=argparse.SUPPRESS)
+    parser.add_argument("--prices", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
-        print(generate(args.generate, args.days, args.dimensions))
+        from runtime.clickhouse import connect
+
+        started = datetime.fromisoformat(args.start)
+        events = generate(args.generate, args.days, args.dimensions, started)
+        sql = baseline(connect(args.generate), started, args.days, Path(args.prices), args.runs)
+        print(json.dumps({"events": events, **sql}))
         return
+    start = start_of(args.days)
     from o11y.embedded import free_port
 
     directory = Path(tempfile.mkdtemp(prefix="o11y-usage-bench-"))
     url = f"chdb://{directory / 'ch'}"
     began = time.monotonic()
-    out = subprocess.run([sys.executable, __file__, "--generate", url, "--days", str(args.days), "--dimensions",
-                          str(args.dimensions)], capture_output=True, text=True, check=True)
-    events = int(out.stdout.strip().splitlines()[-1])
+    prices = prices_file(directory, args.dimensions, start, args.days)
+    out = subprocess.run([sys.executable, __file__, "--generate", url, "--start", start.isoformat(), "--days",
+                          str(args.days), "--dimensions", str(args.dimensions), "--prices", str(prices), "--runs",
+                          str(args.runs)], capture_output=True, text=True, check=True)
+    sql = json.loads(out.stdout.strip().splitlines()[-1])
+    events = sql.pop("events")
     print(f"generated {events:,} events ({args.days} days × {args.dimensions} routes) in {time.monotonic() - began:.0f} s",
           flush=True)
     port = free_port()
@@ -200,7 +210,7 @@ def main() -> None:
            "O11Y_CLICKHOUSE_URL": url, "O11Y_HTTP_PORT": str(port), "O11Y_HTTP_HOST": "127.0.0.1",
            "O11Y_API_TOKENS": json.dumps({"bench": [READ_TOKEN]}),
            "O11Y_ADMIN_TOKENS": json.dumps({"bench-admin": ["bench-admin-token-0123456789"]}),
-           "O11Y_PRICES": str(prices_file(directory, args.dimensions)), "O11Y_LOG_LEVEL": "WARNING"}
+           "O11Y_PRICES": str(prices), "O11Y_LOG_LEVEL": "WARNING"}
     server = subprocess.Popen([sys.executable, "-m", "o11y.cli", "api"], env=env, cwd=directory)
     try:
         api = f"http://127.0.0.1:{port}"
@@ -212,13 +222,14 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.1)
-        result = asyncio.run(measure(api, server.pid, args.days, args.runs))
+        result = asyncio.run(measure(api, server.pid, start, args.days, args.runs))
     finally:
         server.terminate()
         server.wait(30)
     result = {"events": events, "days": args.days, "routes": args.dimensions, **{
-        k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}}
-    result["stats_by_model_vs_raw_only"] = round(result["stats_by_model_s"] / result["stats_by_model_raw_only_s"], 4)
+        k: round(v, 4) if isinstance(v, float) else v for k, v in {**result, **sql}.items()}}
+    result["stats_sql_rollup_vs_raw_only"] = round(
+        result["stats_by_model_sql_rollup_s"] / result["stats_by_model_sql_raw_only_s"], 4)
     print(json.dumps(result, indent=2))
     (ROOT / "bench" / "results" / "usage.json").write_text(json.dumps(result, indent=2) + "\n")
 

@@ -15,13 +15,13 @@ from ingest.clickhouse_migrations import (
     LOADED_OFFSETS,
     LOADED_OFFSETS_MV,
     ROLLUP_SELECT,
-    USAGE_SELECT,
     Retention,
     _alert_events,
     _event_ids,
     _raw_table,
     _rollup,
     _usage_rollup,
+    usage_select,
 )
 from ingest.clickhouse_state_tables import DB
 
@@ -36,6 +36,7 @@ SHARDING = {
     "event_ids": "rand()",
     "silences": "cityHash64(silence_id)",
     "slo_override_changes": "cityHash64(match_key)",
+    "usage_1d": "cityHash64(client_name, provider, resolved_model)",
     "usage_1h": "cityHash64(client_name, provider, resolved_model)",
 }
 
@@ -69,11 +70,11 @@ def _local_views(cluster: str) -> list[str]:
         f"CREATE MATERIALIZED VIEW IF NOT EXISTS {DB}.api_metrics_1m_mv ON CLUSTER '{cluster}' "
         f"TO {DB}.api_metrics_1m_local AS {ROLLUP_SELECT}"
     )
-    usage = (f"CREATE MATERIALIZED VIEW IF NOT EXISTS {DB}.usage_1h_mv ON CLUSTER '{cluster}' "
-             f"TO {DB}.usage_1h_local AS {USAGE_SELECT}")
+    usage = tuple(f"CREATE MATERIALIZED VIEW IF NOT EXISTS {DB}.{table}_mv ON CLUSTER '{cluster}' "
+                  f"TO {DB}.{table}_local AS {usage_select(table)}" for table in ("usage_1d", "usage_1h"))
     event_ids = EVENT_IDS_MV.replace(f"{DB}.event_ids_mv TO {DB}.event_ids AS",
                                      f"{DB}.event_ids_mv ON CLUSTER '{cluster}' TO {DB}.event_ids_local AS")
-    views = (offsets, rollup, event_ids, usage)
+    views = (offsets, rollup, event_ids, *usage)
     return [re.sub(rf"FROM {DB}\.api_metrics\b", f"FROM {DB}.api_metrics_local", v).strip() for v in views]
 
 
@@ -90,7 +91,8 @@ def cluster_ddl(cluster: str, retention: Retention | None = None) -> str:
         "event_ids": _event_ids(retention),
         "silences": state.silences(retention.alert_days),
         "slo_override_changes": state.slo_override_changes(),
-        "usage_1h": _usage_rollup(retention),
+        "usage_1d": _usage_rollup("usage_1d", retention),
+        "usage_1h": _usage_rollup("usage_1h", retention),
     }
     statements = [f"CREATE DATABASE IF NOT EXISTS {DB} ON CLUSTER '{cluster}'"]
     statements += [_local_table(ddl, name, cluster) for name, ddl in tables.items()]

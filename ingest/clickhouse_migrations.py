@@ -10,9 +10,9 @@ from ingest.clickhouse_columns import comment_statements, count_over_function
 from ingest.clickhouse_state_tables import DB
 from runtime.clickhouse import ClickHouseClient
 from schemas.latency_buckets import BOUNDS_ARRAY as BOUNDS
-from schemas.usage_columns import DIMENSIONS as USAGE_KEYS
 from schemas.usage_columns import MEASURES as USAGE_MEASURES
-from schemas.usage_columns import usage_rollup_select
+from schemas.usage_columns import ROLLUPS as USAGE_ROLLUPS
+from schemas.usage_columns import usage_rollup_columns, usage_rollup_select
 
 log = logging.getLogger(__name__)
 
@@ -176,19 +176,34 @@ FROM {DB}.api_metrics
 GROUP BY minute, client_name, provider, resolved_model, user_byok, status_code"""
 
 
-def _usage_rollup(retention: Retention) -> str:
-    columns = state.columns_ddl({name: (kind, meaning) for name, (kind, _, meaning) in {**USAGE_KEYS, **USAGE_MEASURES}.items()})
+def _usage_rollup(table: str, retention: Retention) -> str:
+    columns = usage_rollup_columns(table)
+    keys = [name for name in columns if name not in USAGE_MEASURES]
+    time = keys[0]
+    ddl = state.columns_ddl({name: (kind, meaning) for name, (kind, _, meaning) in columns.items()})
     return f"""
-CREATE TABLE IF NOT EXISTS {DB}.usage_1h (
-{columns}
+CREATE TABLE IF NOT EXISTS {DB}.{table} (
+{ddl}
 ) ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(hour)
-ORDER BY ({', '.join(USAGE_KEYS)})
-TTL hour + INTERVAL {retention.rollup_days} DAY
+PARTITION BY toYYYYMM({time})
+ORDER BY ({', '.join(keys)})
+TTL {time} + INTERVAL {retention.rollup_days} DAY
 SETTINGS {DEDUP}, ttl_only_drop_parts = 1"""
 
 
-USAGE_SELECT = usage_rollup_select(f"{DB}.api_metrics")
+def usage_select(table: str) -> str:
+    return usage_rollup_select(table, f"{DB}.api_metrics")
+
+
+def _usage_rollups(retention: Retention) -> tuple[str, ...]:
+    statements: list[str] = []
+    for table in USAGE_ROLLUPS:
+        statements += [
+            _usage_rollup(table, retention),
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {DB}.{table}_mv TO {DB}.{table} AS {usage_select(table)}",
+            f"INSERT INTO {DB}.{table} {usage_select(table)}",
+        ]
+    return tuple(statements)
 
 
 def migrations(retention: Retention) -> tuple[Migration, ...]:
@@ -216,11 +231,8 @@ def migrations(retention: Retention) -> tuple[Migration, ...]:
         Migration(6, "silences, the audit of runtime SLO overrides, silence ids in the alert log", (
             state.silences(retention.alert_days), state.slo_override_changes(), state.ALERT_EVENTS_SILENCE,
         )),
-        Migration(7, "hourly usage rollup (requests, errors, tokens, latency sketches) for the read API, backfilled", (
-            _usage_rollup(retention),
-            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {DB}.usage_1h_mv TO {DB}.usage_1h AS {USAGE_SELECT}",
-            f"INSERT INTO {DB}.usage_1h {USAGE_SELECT}",
-        )),
+        Migration(7, "daily and hourly usage rollups (requests, errors, tokens, latency sketches) for the read API, "
+                     "backfilled", _usage_rollups(retention)),
     )
 
 
@@ -274,6 +286,7 @@ def _apply_retention(client: ClickHouseClient, retention: Retention, version: in
     if version >= 5:
         ttls.append((f"{DB}.event_ids", f"toDateTime(received_at) + INTERVAL {retention.event_id_days()} DAY"))
     if version >= 7:
-        ttls.append((f"{DB}.usage_1h", f"hour + INTERVAL {retention.rollup_days} DAY"))
+        ttls += [(f"{DB}.{table}", f"{time} + INTERVAL {retention.rollup_days} DAY")
+                 for table, (time, _, _, _) in USAGE_ROLLUPS.items()]
     for table, ttl in ttls:
         client.command(f"ALTER TABLE {table} MODIFY TTL {ttl}", settings={"materialize_ttl_after_modify": 0})

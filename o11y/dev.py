@@ -130,7 +130,8 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
     api_port = settings.api_port if settings.api_port is not None else settings.http_port + 1
-    api_runner = web.AppRunner(create_api_app(settings, policy, clickhouse, registry), access_log=None, shutdown_timeout=5)
+    api_runner = web.AppRunner(create_api_app(settings, policy, clickhouse, registry, warm=True), access_log=None,
+                                shutdown_timeout=5)
     await api_runner.setup()
     await web.TCPSite(api_runner, settings.http_host, api_port).start()
     _announce("ingest", f"http://{settings.http_host}:{settings.http_port}/ingest/api-metrics")

@@ -209,7 +209,7 @@ def serve_api(settings: Settings) -> int:
     if not settings.api_tokens and not settings.admin_tokens:
         log.warning("neither O11Y_API_TOKENS nor O11Y_ADMIN_TOKENS is set: every /v1 call will get 401")
     admin = admin_app(settings)
-    app = create_api_app(settings, policy, clickhouse, CollectorRegistry(), admin=admin, prices=prices)
+    app = create_api_app(settings, policy, clickhouse, CollectorRegistry(), admin=admin, prices=prices, warm=True)
     log.info("read API on http://%s:%d", settings.http_host, settings.http_port)
     run_http(settings, app, admin, 10)
     return 0

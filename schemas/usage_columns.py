@@ -50,8 +50,13 @@ MEASURES: dict[str, tuple[str, str, str]] = {
 }
 """Measure → (column type, expression over raw events, meaning)."""
 
+ROLLUPS: dict[str, tuple[str, int, str, str]] = {
+    "usage_1d": ("day", 86_400, "toStartOfDay(e.received_at)", "The day (UTC) the requests were received on."),
+    "usage_1h": ("hour", 3600, "toStartOfHour(e.received_at)", "The hour (UTC) the requests were received in."),
+}
+"""Usage rollup table → (its time column, the seconds it spans, its expression over raw events, meaning); coarsest first."""
+
 DIMENSIONS: dict[str, tuple[str, str, str]] = {
-    "hour": ("DateTime('UTC')", "toStartOfHour(e.received_at)", "The hour (UTC) the requests were received in."),
     "client_name": ("LowCardinality(String)", "e.client_name", "The authenticated client (gateway)."),
     "provider": ("LowCardinality(String)", "e.provider", "The gateway's upstream provider id."),
     "resolved_model": ("LowCardinality(String)", "e.resolved_model", "The model that served the requests."),
@@ -62,12 +67,15 @@ DIMENSIONS: dict[str, tuple[str, str, str]] = {
 """Key column → (type, expression over raw events, meaning)."""
 
 
-def usage_rollup_select(source: str) -> str:
-    """The materialized view's SELECT over `source` (the raw table, or its local table on a cluster)."""
-    keys = ", ".join(f"{expr} AS {name}" for name, (_, expr, _) in DIMENSIONS.items())
-    measures = ",\n    ".join(f"{expr} AS {name}" for name, (_, expr, _) in MEASURES.items())
-    return f"\nSELECT\n    {keys},\n    {measures}\nFROM {source} AS e\nGROUP BY {', '.join(DIMENSIONS)}"
+def usage_rollup_columns(table: str) -> dict[str, tuple[str, str, str]]:
+    """Column → (type, expression over raw events, meaning) of one usage rollup: its time column first."""
+    time, _, expr, meaning = ROLLUPS[table]
+    return {time: ("DateTime('UTC')", expr, meaning), **DIMENSIONS, **MEASURES}
 
 
-def usage_rollup_comments() -> dict[str, str]:
-    return {name: meaning for name, (_, _, meaning) in {**DIMENSIONS, **MEASURES}.items()}
+def usage_rollup_select(table: str, source: str) -> str:
+    """The materialized view's SELECT of `table` over `source` (the raw table, or its local table on a cluster)."""
+    columns = usage_rollup_columns(table)
+    keys = [name for name in columns if name not in MEASURES]
+    selected = ",\n    ".join(f"{expr} AS {name}" for name, (_, expr, _) in columns.items())
+    return f"\nSELECT\n    {selected}\nFROM {source} AS e\nGROUP BY {', '.join(keys)}"

@@ -183,6 +183,31 @@ CREATE TABLE IF NOT EXISTS o11y.slo_override_changes_local ON CLUSTER 'o11y' (
 ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/o11y/slo_override_changes_local', '{replica}')
 ORDER BY (match_key, changed_at);
 
+CREATE TABLE IF NOT EXISTS o11y.usage_1d_local ON CLUSTER 'o11y' (
+    day DateTime('UTC') COMMENT 'The day (UTC) the requests were received on.',
+    client_name LowCardinality(String) COMMENT 'The authenticated client (gateway).',
+    provider LowCardinality(String) COMMENT 'The gateway\'s upstream provider id.',
+    resolved_model LowCardinality(String) COMMENT 'The model that served the requests.',
+    inference_provider LowCardinality(String) COMMENT 'The provider that ran the inference; empty when unknown.',
+    user_byok Bool COMMENT 'True for requests on the user\'s own provider key.',
+    requests SimpleAggregateFunction(sum, UInt64) COMMENT 'Requests: aggregate with `sum(requests)`.',
+    errors_4xx SimpleAggregateFunction(sum, UInt64) COMMENT 'Requests answered 400–499.',
+    errors_5xx SimpleAggregateFunction(sum, UInt64) COMMENT 'Requests answered 500 or more.',
+    requests_with_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Requests that reported any token count.',
+    input_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Prompt tokens, cache reads and writes included.',
+    output_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Generated tokens.',
+    cache_write_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Prompt tokens written to the cache.',
+    cache_hit_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Prompt tokens read from the cache.',
+    total_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'All tokens, as providers counted them.',
+    uncached_input_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Per request `input − cache_hit − cache_write` (at least 0): the tokens priced as input.',
+    ttfb_ms_sketch AggregateFunction(quantilesDD(0.01, 0.5, 0.95, 0.99), Nullable(UInt64)) COMMENT 'Time to first byte of successful requests: `quantilesDDMerge(0.01, 0.5, 0.95, 0.99)(ttfb_ms_sketch)` gives p50, p95, p99 within 1 %.',
+    complete_ms_sketch AggregateFunction(quantilesDD(0.01, 0.5, 0.95, 0.99), Nullable(UInt64)) COMMENT 'Complete time of successful requests: `quantilesDDMerge(0.01, 0.5, 0.95, 0.99)(complete_ms_sketch)`.'
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/o11y/usage_1d_local', '{replica}')
+PARTITION BY toYYYYMM(day)
+ORDER BY (day, client_name, provider, resolved_model, inference_provider, user_byok)
+TTL day + INTERVAL 400 DAY
+SETTINGS replicated_deduplication_window = 1000, ttl_only_drop_parts = 1;
+
 CREATE TABLE IF NOT EXISTS o11y.usage_1h_local ON CLUSTER 'o11y' (
     hour DateTime('UTC') COMMENT 'The hour (UTC) the requests were received in.',
     client_name LowCardinality(String) COMMENT 'The authenticated client (gateway).',
@@ -244,6 +269,9 @@ ENGINE = Distributed('o11y', o11y, silences_local, cityHash64(silence_id));
 CREATE TABLE IF NOT EXISTS o11y.slo_override_changes ON CLUSTER 'o11y' AS o11y.slo_override_changes_local
 ENGINE = Distributed('o11y', o11y, slo_override_changes_local, cityHash64(match_key));
 
+CREATE TABLE IF NOT EXISTS o11y.usage_1d ON CLUSTER 'o11y' AS o11y.usage_1d_local
+ENGINE = Distributed('o11y', o11y, usage_1d_local, cityHash64(client_name, provider, resolved_model));
+
 CREATE TABLE IF NOT EXISTS o11y.usage_1h ON CLUSTER 'o11y' AS o11y.usage_1h_local
 ENGINE = Distributed('o11y', o11y, usage_1h_local, cityHash64(client_name, provider, resolved_model));
 
@@ -265,9 +293,37 @@ GROUP BY minute, client_name, provider, resolved_model, user_byok, status_code;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS o11y.event_ids_mv ON CLUSTER 'o11y' TO o11y.event_ids_local AS SELECT event_id, client_name, received_at, kafka_topic, kafka_partition, kafka_offset FROM o11y.api_metrics_local;
 
+CREATE MATERIALIZED VIEW IF NOT EXISTS o11y.usage_1d_mv ON CLUSTER 'o11y' TO o11y.usage_1d_local AS 
+SELECT
+    toStartOfDay(e.received_at) AS day,
+    e.client_name AS client_name,
+    e.provider AS provider,
+    e.resolved_model AS resolved_model,
+    ifNull(e.inference_provider, '') AS inference_provider,
+    e.user_byok AS user_byok,
+    count() AS requests,
+    countIf(e.status_code >= 400 AND e.status_code < 500) AS errors_4xx,
+    countIf(e.status_code >= 500) AS errors_5xx,
+    countIf(e.input_tokens IS NOT NULL OR e.output_tokens IS NOT NULL OR e.total_tokens IS NOT NULL) AS requests_with_tokens,
+    sum(ifNull(e.input_tokens, 0)) AS input_tokens,
+    sum(ifNull(e.output_tokens, 0)) AS output_tokens,
+    sum(ifNull(e.cache_write_tokens, 0)) AS cache_write_tokens,
+    sum(ifNull(e.cache_hit_tokens, 0)) AS cache_hit_tokens,
+    sum(ifNull(e.total_tokens, 0)) AS total_tokens,
+    sum(toUInt64(greatest(toInt64(ifNull(e.input_tokens, 0)) - toInt64(ifNull(e.cache_hit_tokens, 0)) - toInt64(ifNull(e.cache_write_tokens, 0)), 0))) AS uncached_input_tokens,
+    quantilesDDState(0.01, 0.5, 0.95, 0.99)(if(e.status_code < 400, e.ttfb_ms, NULL)) AS ttfb_ms_sketch,
+    quantilesDDState(0.01, 0.5, 0.95, 0.99)(if(e.status_code < 400, e.complete_request_ms, NULL)) AS complete_ms_sketch
+FROM o11y.api_metrics_local AS e
+GROUP BY day, client_name, provider, resolved_model, inference_provider, user_byok;
+
 CREATE MATERIALIZED VIEW IF NOT EXISTS o11y.usage_1h_mv ON CLUSTER 'o11y' TO o11y.usage_1h_local AS 
 SELECT
-    toStartOfHour(e.received_at) AS hour, e.client_name AS client_name, e.provider AS provider, e.resolved_model AS resolved_model, ifNull(e.inference_provider, '') AS inference_provider, e.user_byok AS user_byok,
+    toStartOfHour(e.received_at) AS hour,
+    e.client_name AS client_name,
+    e.provider AS provider,
+    e.resolved_model AS resolved_model,
+    ifNull(e.inference_provider, '') AS inference_provider,
+    e.user_byok AS user_byok,
     count() AS requests,
     countIf(e.status_code >= 400 AND e.status_code < 500) AS errors_4xx,
     countIf(e.status_code >= 500) AS errors_5xx,

@@ -13,11 +13,13 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from alerting.policy_store import PolicyStore
+from api.openapi import api_document
 from api.policy_api import PolicyApi
 from runtime.settings import Settings
 from schemas.alert_policy import default_policy
 from support.alerting_harness import forget_alert_state
 from support.events import ADMIN_TOKEN, READ_TOKEN, SECRET
+from support.openapi_check import check_answer
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 READER = {"Authorization": f"Bearer {READ_TOKEN}"}
@@ -58,7 +60,10 @@ async def test_an_override_is_stored_with_who_and_when_and_can_be_replaced_and_d
                            headers=ADMIN)
     assert second.status == 200
     assert (await second.json())["previous"] == {"match": {"model": model}, "objective": "0.99"}
+    document = api_document()
+    check_answer(document, "/v1/slo/overrides", await second.json(), method="put")
     listed = await (await api.get("/v1/slo/overrides", headers=READER)).json()
+    check_answer(document, "/v1/slo/overrides", listed)
     assert [o for o in listed["overrides"] if o["source"] == "api"] == [
         {"match_key": f"model={model}", "source": "api", "match": {"model": model}, "objective": "0.995", "page": False}]
     assert [(c["action"], c["changed_by"]) for c in listed["changes"]] == [("put", "alice"), ("put", "alice")]
@@ -108,12 +113,16 @@ async def test_silences_are_added_listed_and_expired_by_name(api: Any) -> None:
     added = await api.post("/v1/silences", json={"model": "gpt-4", "severity": "page", "ends_at": ends,
                                                  "comment": "provider maintenance"}, headers=ADMIN)
     assert added.status == 201
+    document = api_document()
+    check_answer(document, "/v1/silences", await added.json(), method="post", status="201")
     silence = (await added.json())["silence"]
     assert (silence["state"], silence["created_by"], silence["model"], silence["client"]) == ("active", "alice", "gpt-4", None)
     listed = await (await api.get("/v1/silences", headers=READER)).json()
+    check_answer(document, "/v1/silences", listed)
     assert [s["id"] for s in listed["silences"]] == [silence["id"]]
     expired = await api.delete(f"/v1/silences/{silence['id']}", headers=ADMIN)
     assert expired.status == 200 and (await expired.json())["silence"]["expired_by"] == "alice"
+    check_answer(document, "/v1/silences/{silence_id}", await expired.json(), method="delete")
     assert (await api.delete(f"/v1/silences/{silence['id']}", headers=ADMIN)).status == 409
     assert (await (await api.get("/v1/silences", headers=READER)).json())["silences"] == []
     assert [s["state"] for s in (await (await api.get("/v1/silences?state=all", headers=READER)).json())["silences"]] == [
@@ -138,6 +147,7 @@ async def test_a_bad_silence_gets_400_with_its_reason(api: Any, body: dict[str, 
 async def test_a_baseline_of_a_route_without_traffic_says_null(api: Any) -> None:
     answer = await api.get(f"/v1/slo/baseline?model=none-{uuid.uuid4().hex[:6]}&client=acme", headers=READER)
     assert answer.status == 200
+    check_answer(api_document(), "/v1/slo/baseline", await answer.json())
     body = await answer.json()
     assert body["selector"]["client"] == "acme"
     assert all(period["rate"] is None and period["requests"] == 0 for period in body["error_rate"].values())

@@ -27,7 +27,7 @@ def described_table(clickhouse: Any, table: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.parametrize("table", sorted([*COLUMN_COMMENTS, *POLICY_TABLE_COLUMNS, "usage_1h"]))
+@pytest.mark.parametrize("table", sorted([*COLUMN_COMMENTS, *POLICY_TABLE_COLUMNS, "usage_1h", "usage_1d"]))
 def test_every_column_has_the_comment_the_readme_shows(clickhouse: Any, table: str) -> None:
     expected = described_table(clickhouse, table)
     assert "|  |" not in expected, f"a column of o11y.{table} has no comment:\n{expected}"
