@@ -187,8 +187,10 @@ def period_query(policy: AlertPolicy, end_at: datetime, days: int) -> str:
     return period_range_query(policy, end_at - timedelta(days=days), end_at)
 
 
-def period_range_query(policy: AlertPolicy, start: datetime, end: datetime, by_hour: bool = False) -> str:
-    """`period_query`'s columns over [start, end) (whole minutes); with `by_hour`, per route and hour (`hour`)."""
+def period_range_query(policy: AlertPolicy, start: datetime, end: datetime, by_hour: bool = False,
+                       step_s: int | None = None, route: Dimension | None = None) -> str:
+    """`period_query`'s columns over [start, end) (whole minutes); with `by_hour`, per route and hour (`hour`); with
+    `step_s`, per route and bucket of that many seconds (`bucket`); `route` keeps one route only."""
     source = _Source(uses_rollup(policy))
     dims = "provider, resolved_model, client_name"
     minute = "minute" if source.rollup else "toStartOfMinute(received_at) AS minute"
@@ -199,12 +201,24 @@ def period_range_query(policy: AlertPolicy, start: datetime, end: datetime, by_h
             outer += [f"countIf(n_{name} >= {slo.min_requests}) AS t_{name}", f"countIf({_minute_bad(slo, name)}) AS b_{name}"]
         else:
             outer += [f"sum(n_{name}) AS t_{name}", f"sum(b_{name}) AS b_{name}"]
-    hour = ", toStartOfHour(minute) AS hour" if by_hour else ""
+    time, group = "", ""
+    if by_hour:
+        time, group = ", toStartOfHour(minute) AS hour", ", hour"
+    elif step_s is not None:
+        time, group = f", toStartOfInterval(minute, INTERVAL {int(step_s)} SECOND) AS bucket", ", bucket"
+    where = f"{source.time} >= {_sql_time(start)} AND {source.time} < {_sql_time(end)}"
+    if route is not None:
+        where += "".join(f" AND {column} = {_sql_text(value)}" for column, value in zip(dims.split(", "), route, strict=True))
     return (
-        f"SELECT {dims}{hour}, {', '.join(outer)}\nFROM (\n    SELECT {dims}, {minute},\n        {inner}\n"
-        f"    FROM {source.table}\n    WHERE {source.time} >= {_sql_time(start)} AND {source.time} < {_sql_time(end)}\n"
-        f"    GROUP BY {dims}, minute\n)\nGROUP BY {dims}{', hour' if by_hour else ''}"
+        f"SELECT {dims}{time}, {', '.join(outer)}\nFROM (\n    SELECT {dims}, {minute},\n        {inner}\n"
+        f"    FROM {source.table}\n    WHERE {where}\n"
+        f"    GROUP BY {dims}, minute\n)\nGROUP BY {dims}{group}"
     )
+
+
+def _sql_text(value: str) -> str:
+    """A string literal: backslashes and quotes escaped (route names come from events)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 ROUTE_HASH = "cityHash64(provider, resolved_model, client_name)"

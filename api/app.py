@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -11,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from api.auth import ApiAuth
 from api.incidents_api import IncidentsApi
 from api.openapi import api_document
+from api.pages.app import Pages
 from api.policy_api import PolicyApi
 from api.sql_api import SqlApi
 from api.status_api import StatusApi
@@ -26,21 +28,25 @@ from schemas.prices import PriceTable, load_prices
 
 def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient, registry: CollectorRegistry,
                    admin: web.Application | None = None, prices: PriceTable | None = None,
-                   more_clients: Callable[[], RawClient] | None = None, warm: bool = False) -> web.Application:
+                   more_clients: Callable[[], RawClient] | None = None, warm: bool = False,
+                   now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> web.Application:
     """`more_clients` opens a client of the same ClickHouse for a long export (default: from O11Y_CLICKHOUSE_URL);
-    `warm` reads the SLO period at start (a service), not on the first call (tests)."""
+    `warm` reads the SLO period at start (a service), not on the first call (tests); `now`: the clock of the SLO status
+    and the pages (tests pass a timeline's)."""
     app = web.Application(client_max_size=64 * 1024)
     add_health_routes(app, registry, admin, ClientSecrets(settings.admin_tokens))
     app[READINESS]["clickhouse"] = lambda: _clickhouse_ready(clickhouse)
     auth = ApiAuth(settings)
-    PolicyApi(settings, policy, clickhouse).add_routes(app)
+    PolicyApi(settings, policy, clickhouse, now).add_routes(app)
     IncidentsApi(auth, clickhouse).add_routes(app)
-    StatusApi(auth, settings, policy, clickhouse).add_routes(app, warm)
+    status = StatusApi(auth, settings, policy, clickhouse, now)
+    status.add_routes(app, warm)
     url = settings.clickhouse_url
     if more_clients is None and url:
         def more_clients() -> RawClient:
             return connect_raw(url)
-    UsageApi(auth, clickhouse, prices if prices is not None else load_prices(settings.prices), more_clients).add_routes(app)
+    prices = prices if prices is not None else load_prices(settings.prices)
+    UsageApi(auth, clickhouse, prices, more_clients).add_routes(app)
     SqlApi(auth, more_clients).add_routes(app)
     document = api_document()
 
@@ -48,6 +54,7 @@ def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHou
         return web.json_response(document)
 
     app.router.add_get("/openapi.json", openapi)
+    Pages(auth, settings, policy, clickhouse, status, prices, now).add_routes(app)
     return harden(app)
 
 

@@ -1,12 +1,14 @@
 """Who is calling the API: `Authorization: Bearer <token>`, an admin token (may change things) or a read token.
 
 401 without a token or with an unknown one; 403 for a read token where an admin one is needed, and for an
-ingest secret anywhere (it authenticates gateways to ingest only).
+ingest secret anywhere (it authenticates gateways to ingest only). A signed-in page's session cookie stands for a
+read token on GET requests (so that a page can link to an export); it never authorizes a change here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Literal
 
 from aiohttp import web
@@ -28,10 +30,26 @@ class ApiAuth:
         self._admin = ClientSecrets(settings.admin_tokens)
         self._read = ClientSecrets(settings.api_tokens)
         self._ingest = ClientSecrets(settings.client_secrets)
+        from api.sessions import COOKIE, Sessions
+
+        self._sessions, self._cookie = Sessions(settings), COOKIE
+
+    def token_caller(self, token: str) -> Caller | None:
+        """Who a token belongs to (admin or reader), or None for an unknown token or an ingest secret."""
+        admin, reader = self._admin.client_for(token), self._read.client_for(token)
+        if admin is not None:
+            return Caller(admin, "admin")
+        if reader is not None and self._ingest.client_for(token) is None:
+            return Caller(reader, "read")
+        return None
 
     def caller(self, request: web.Request, needs: Role) -> Caller:
         """The caller, or an HTTP error (raised) saying why not; every kind of token is checked, in constant time each."""
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if "Authorization" not in request.headers and needs == "read" and request.method in ("GET", "HEAD"):
+            signed_in = self._sessions.read(request.cookies.get(self._cookie), datetime.now(timezone.utc))
+            if signed_in is not None:
+                return Caller(signed_in.name, "read")
         if scheme.lower() != "bearer" or not token.strip():
             raise _error(web.HTTPUnauthorized,
                          "send Authorization: Bearer <token> (an O11Y_ADMIN_TOKENS or O11Y_API_TOKENS token)")

@@ -50,6 +50,41 @@ def _body(model: type[Any]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}
 
 
+def _pages() -> dict[str, Any]:
+    """The HTML pages: a session cookie (from `POST /ui/login`) instead of a Bearer token; 302 to sign in without one."""
+    cookie: list[dict[str, list[str]]] = [{"session": []}]
+    html = {"200": {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}},
+            "302": {"description": "Not signed in: to /ui/login"}}
+    seen = {"303": {"description": "Done: back to the incidents page"},
+            "400": {"description": "Refused, with the reasons (a page)"},
+            "403": {"description": "Not an admin's session, or a stale form"}}
+    form = {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}}
+    page = {"get": {"summary": "", "security": cookie, "responses": html}}
+    return {
+        "/": {"get": {"summary": "To the overview", "responses": {"302": {"description": "To /ui/"}}}},
+        "/ui": {"get": {"summary": "To the overview", "responses": {"302": {"description": "To /ui/"}}}},
+        "/ui/login": {
+            "get": {"summary": "The sign-in page", "responses": {"200": html["200"]}},
+            "post": {"summary": "Sign in with a read or admin token (form field `token`): sets the session cookie",
+                     "requestBody": form, "responses": {"303": {"description": "Signed in: to `next`"},
+                                                        "401": {"description": "Unknown token (a page)"}}}},
+        "/ui/logout": {"post": {"summary": "Sign out", "responses": {"303": {"description": "To /ui/login"}}}},
+        "/ui/": {"get": {**page["get"], "summary": "Overview: every SLO of every route, least budget left first"}},
+        "/ui/route": {"get": {**page["get"], "summary": "One route: charts, incidents, baseline",
+                              "parameters": _strings("provider", "model", "client", "range",
+                                                     required=("provider", "model", "client"))}},
+        "/ui/usage": {"get": {**page["get"], "summary": "Usage and cost for a range (`format=csv`: the table)",
+                              "parameters": _strings("range", "group_by", "format")}},
+        "/ui/incidents": {"get": {**page["get"], "summary": "Open incidents, silences, history"}},
+        "/ui/silences": {"post": {"summary": "Silence an incident's route (admin session, CSRF token)",
+                                  "security": cookie, "requestBody": form, "responses": seen}},
+        "/ui/silences/{silence_id}/expire": {"post": {
+            "summary": "Expire a silence now (admin session, CSRF token)", "security": cookie, "requestBody": form,
+            "parameters": [{"name": "silence_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": seen}},
+    }
+
+
 def api_document() -> dict[str, Any]:
     read = _errors(400, 401, 403, 503)
     write = _errors(400, 401, 403, 503)
@@ -115,11 +150,14 @@ def api_document() -> dict[str, Any]:
             "parameters": [{"name": "silence_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": _answer("Expired", ref("SilenceChanged")), **write, **_errors(404, 409)}}},
     }
+    paths.update(_pages())
     return {
         "openapi": "3.1.0",
         "info": {"title": "o11y read API", "version": "1",
                  "description": "Usage and cost, SLO status, incidents, overrides, silences, baselines and read-only SQL. "
                                 "Bearer: a read token, or an admin token (which may also write)."},
         "paths": paths,
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": SCHEMAS},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                           "session": {"type": "apiKey", "in": "cookie", "name": "o11y_session"}},
+                       "schemas": SCHEMAS},
     }

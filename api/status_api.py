@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -14,12 +16,12 @@ from alerting.alert_store import AlertStore
 from alerting.freshness import Freshness
 from alerting.period_cache import PeriodCache
 from alerting.slo_status import SloStatus, period_start, statuses
-from alerting.window_query import window_end
+from alerting.window_query import WindowCounts, window_end
 from api.auth import ApiAuth
 from api.responses import bad_request, json_response, unavailable
 from runtime.clickhouse import ClickHouseClient
 from runtime.settings import Settings
-from schemas.alert_policy import AlertPolicy
+from schemas.alert_policy import AlertPolicy, Dimension
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +43,28 @@ class StatusQuery(BaseModel):
         return all(wanted is None or wanted == value for wanted, value in pairs)
 
 
+@dataclass
+class TickCounts:
+    """The window counts of the last minute asked for: callers within the same minute share one read."""
+
+    key: tuple[datetime, str] | None = None
+    counts: dict[Dimension, WindowCounts] = field(default_factory=dict)
+
+    def read(self, store: AlertStore, end: datetime, policy: AlertPolicy) -> dict[Dimension, WindowCounts]:
+        key = (end, repr(policy.columns()))
+        if key != self.key:
+            self.counts, self.key = store.window_counts(end, policy), key
+        return self.counts
+
+
 def load_status(clickhouse: ClickHouseClient, policy: AlertPolicy, settings: Settings, now: datetime,
-                cache: PeriodCache | None = None) -> dict[str, Any]:
-    """Reads the tick's window counts, the period's counts (what `cache` does not keep), open incidents and silences,
-    loader progress."""
+                cache: PeriodCache | None = None, ticks: TickCounts | None = None) -> dict[str, Any]:
+    """Reads the tick's window counts (unless `ticks` has this minute's), the period's counts (what `cache` does not
+    keep), open incidents and silences, loader progress."""
     store = AlertStore(clickhouse, settings.kafka_topic)
     policy, ignored = store.live_policy(policy)
     end = window_end(now)
-    counts = store.window_counts(end, policy)
+    counts = (ticks or TickCounts()).read(store, end, policy)
     freshness = Freshness(tuple(store.progress()), now, timedelta(seconds=settings.alert_stale_after_s))
     settled = min(end, freshness.watermark) if freshness.watermark is not None else end
     period = (cache or PeriodCache()).period(clickhouse.query, policy, end, settled)
@@ -58,9 +74,10 @@ def load_status(clickhouse: ClickHouseClient, policy: AlertPolicy, settings: Set
 
 
 class StatusApi:
-    def __init__(self, auth: ApiAuth, settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient) -> None:
-        self._auth, self._settings, self._policy, self._clickhouse = auth, settings, policy, clickhouse
-        self._cache = PeriodCache()
+    def __init__(self, auth: ApiAuth, settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient,
+                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self._auth, self._settings, self._policy, self._clickhouse, self._now = auth, settings, policy, clickhouse, now
+        self._cache, self._ticks = PeriodCache(), TickCounts()
         self._lock = asyncio.Lock()
 
     def add_routes(self, app: web.Application, warm: bool = False) -> None:
@@ -80,9 +97,15 @@ class StatusApi:
         try:
             async with self._lock:
                 await asyncio.to_thread(load_status, self._clickhouse, self._policy, self._settings,
-                                        datetime.now(timezone.utc), self._cache)
+                                        self._now(), self._cache, self._ticks)
         except Exception as err:  # noqa: BLE001 - a cold cache only makes the first call slower
             log.warning("could not read the SLO period ahead of the first call: %s", type(err).__name__)
+
+    async def current(self) -> dict[str, Any]:
+        """`load_status` now, with this process's caches (`statuses` as `SloStatus`, most pressing first)."""
+        async with self._lock:  # one read at a time fills the cache; the next finds it warm
+            return await asyncio.to_thread(load_status, self._clickhouse, self._policy, self._settings,
+                                           self._now(), self._cache, self._ticks)
 
     async def status(self, request: web.Request) -> web.Response:
         self._auth.caller(request, "read")
@@ -91,9 +114,7 @@ class StatusApi:
         except ValidationError as err:
             return bad_request(err)
         try:
-            async with self._lock:  # one read at a time fills the cache; the next finds it warm
-                body = await asyncio.to_thread(load_status, self._clickhouse, self._policy, self._settings,
-                                               datetime.now(timezone.utc), self._cache)
+            body = await self.current()
         except Exception as err:  # noqa: BLE001 - the input was valid: what failed is ClickHouse
             return unavailable(err)
         kept = [s for s in body.pop("statuses") if query.keeps(s)]

@@ -6,6 +6,7 @@ import re
 import string
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -165,7 +166,7 @@ class SloSpec(_Spec):
     def unit(self) -> str:
         return "minute" if self.per_minute else "request"
 
-    @property
+    @cached_property
     def budget(self) -> Fraction:
         return 1 - Fraction(self.objective)
 

@@ -1,0 +1,111 @@
+"""What the pages show, read with the API's own queries (ClickHouse I/O here; shaping in `pages.series`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from fractions import Fraction
+from typing import Any
+
+from alerting.alert_store import INCIDENT_COLUMNS, incident_from_row
+from alerting.baseline import Selector, read_baseline
+from alerting.policy_store import PolicyStore
+from alerting.silences import Silence
+from alerting.slo_status import SloStatus
+from alerting.window_query import period_range_query
+from api.incidents_api import IncidentQuery, incident_dict, incidents_sql
+from api.pages.series import INTERVAL_NAMES, Bucket, buckets, burn
+from api.usage_api import shape
+from api.usage_query import StatsQuery, TimeseriesQuery, stats_sql, timeseries_sql
+from runtime.clickhouse import ClickHouseClient
+from schemas.alert_policy import AlertPolicy, Dimension
+from schemas.prices import PriceTable
+
+Query = Callable[..., Any]
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at
+
+
+@dataclass(frozen=True)
+class SloCounts:
+    """Per SLO (declared name) of the routes asked for: bucket start → (units counted, bad units)."""
+
+    counts: dict[tuple[str, Dimension], dict[datetime, tuple[int, int]]]
+
+    def series(self, slo: str, dimension: Dimension, start: datetime, end: datetime, step_s: int) -> list[Bucket]:
+        return buckets(start, end, step_s, self.counts.get((slo, dimension), {}))
+
+
+def slo_counts(clickhouse: ClickHouseClient, policy: AlertPolicy, start: datetime, end: datetime, step_s: int,
+               route: Dimension | None = None) -> SloCounts:
+    """Each SLO's counts per bucket, as the evaluator counts them (requests, or judged minutes for percentile SLOs)."""
+    result = clickhouse.query(period_range_query(policy, start, end, step_s=step_s, route=route))
+    names = list(result.column_names)
+    found: dict[tuple[str, Dimension], dict[datetime, tuple[int, int]]] = {}
+    for row in result.result_rows:
+        values = dict(zip(names, row, strict=True))
+        dimension = (str(values["provider"]), str(values["resolved_model"]), str(values["client_name"]))
+        for declared in policy.slos:
+            resolved = policy.resolve(declared.name, dimension)
+            if resolved is None or not resolved.enabled:
+                continue
+            column = resolved.column
+            found.setdefault((declared.name, dimension), {})[_utc(values["bucket"])] = (
+                int(values[f"t_{column}"]), int(values[f"b_{column}"]))
+    return SloCounts(found)
+
+
+def hourly_burn(counts: SloCounts, policy: AlertPolicy, status: SloStatus, start: datetime, hours: int) -> list[float | None]:
+    """The burn of each of the last `hours` hours of one SLO of one route: the overview's sparkline."""
+    spec = policy.slo_for(status.slo, status.dimension)
+    if spec is None:
+        return []
+    series = counts.series(status.slo, status.dimension, start, start + timedelta(hours=hours), 3600)
+    return [burn(b.total, b.bad, spec.budget) for b in series]
+
+
+def incidents(clickhouse: ClickHouseClient, now: datetime, **filters: Any) -> list[dict[str, Any]]:
+    query = IncidentQuery.model_validate(filters)
+    sql, params = incidents_sql(query, now)
+    result = clickhouse.query(sql, params)
+    names = [*INCIDENT_COLUMNS, "notifications"]
+    found = []
+    for row in result.result_rows:
+        values = dict(zip(names, row, strict=True))
+        found.append(incident_dict(incident_from_row(values), int(values["notifications"] or 0)))
+    return found
+
+
+def silences(clickhouse: ClickHouseClient, now: datetime) -> list[Silence]:
+    return PolicyStore(clickhouse).silences(now)
+
+
+def usage_stats(clickhouse: ClickHouseClient, prices: PriceTable, now: datetime,
+                **params: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None, str]:
+    """(groups, total, source) of `/v1/usage/stats` for these parameters."""
+    built = stats_sql(StatsQuery.model_validate(params), prices, now)
+    result = clickhouse.query(built.sql, built.params)
+    groups, total = shape(built, list(result.column_names), result.result_rows)
+    return groups, total, built.source
+
+
+def usage_points(clickhouse: ClickHouseClient, prices: PriceTable, now: datetime, step_s: int,
+                 **params: Any) -> list[dict[str, Any]]:
+    """`/v1/usage/timeseries` points (every bucket, zeros included) for these parameters."""
+    built = timeseries_sql(TimeseriesQuery.model_validate({**params, "interval": INTERVAL_NAMES[step_s]}), prices, now)
+    result = clickhouse.query(built.sql, built.params)
+    points, _ = shape(built, list(result.column_names), result.result_rows)
+    return points
+
+
+def baseline(clickhouse: ClickHouseClient, policy: AlertPolicy, dimension: Dimension, now: datetime) -> dict[str, Any]:
+    provider, model, client = dimension
+    return read_baseline(clickhouse, policy, Selector(model, provider, client), now).as_dict()
+
+
+def budget_of(policy: AlertPolicy, slo: str, dimension: Dimension) -> Fraction | None:
+    spec = policy.slo_for(slo, dimension)
+    return spec.budget if spec is not None else None

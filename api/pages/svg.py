@@ -1,0 +1,204 @@
+"""Charts drawn on the server as SVG (pure): time series with thresholds and incident bands, sparklines, bars.
+
+No script runs in the browser to draw them, so a page is readable as soon as its HTML arrives. Every series is one
+`<path>` with `data-series` (its name) and `data-points` (how many values it drew), so a test can count what was drawn.
+Gaps (None) break a line instead of pretending a value of zero.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from markupsafe import Markup, escape
+
+Point = tuple[datetime, float | None]
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    points: Sequence[Point]
+    css: str = "s0"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    label: str
+    value: float
+    css: str = "limit"
+
+
+@dataclass(frozen=True)
+class Band:
+    """A span of time shaded behind the lines (an incident), with a tooltip."""
+
+    start: datetime
+    end: datetime
+    label: str
+    css: str = "band"
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    series: Sequence[Series]
+    start: datetime
+    end: datetime
+    unit: str = ""
+    thresholds: Sequence[Threshold] = ()
+    bands: Sequence[Band] = ()
+    log_floor: float | None = None
+    """Draw the y axis on a log scale from this value up (burn rates); None: linear from zero."""
+    width: int = 720
+    height: int = 220
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+LEFT, RIGHT, TOP, BOTTOM = 56, 12, 10, 24
+
+
+def nice_step(span: float, ticks: int = 4) -> float:
+    """A round step (1, 2 or 5 × 10^n) that cuts `span` into about `ticks` parts."""
+    if span <= 0 or not math.isfinite(span):
+        return 1.0
+    raw = span / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    return float(next(m * power for m in (1, 2, 5, 10) if m * power >= raw))
+
+
+def number(value: float, unit: str = "") -> str:
+    """Short axis and tooltip text: 1.2k, 35 %, 0.001."""
+    if unit == "%":
+        return f"{value * 100:.3g} %"
+    if unit == "x":
+        return f"{value:.3g}x"
+    magnitude = abs(value)
+    text = (f"{value / 1e9:.3g}G" if magnitude >= 1e9 else f"{value / 1e6:.3g}M" if magnitude >= 1e6
+            else f"{value / 1e3:.3g}k" if magnitude >= 1e4 else f"{value:.4g}")
+    return f"{text} {unit}".strip()
+
+
+TIME_STEPS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86_400, 2 * 86_400, 7 * 86_400)
+
+
+def time_ticks(start: datetime, end: datetime, ticks: int = 6) -> list[datetime]:
+    span = (end - start).total_seconds()
+    step = next((s for s in TIME_STEPS if span / s <= ticks), TIME_STEPS[-1])
+    epoch = int(start.timestamp())
+    first = epoch - epoch % step + (step if epoch % step else 0)
+    return [datetime.fromtimestamp(t, timezone.utc) for t in range(first, int(end.timestamp()) + 1, step)]
+
+
+def _time_label(at: datetime, span: timedelta) -> str:
+    if span > timedelta(days=2):
+        return f"{at:%b %d}" if at.hour == 0 else f"{at:%d %H:%M}"
+    return f"{at:%H:%M}"
+
+
+class _Scale:
+    def __init__(self, chart: Chart) -> None:
+        self.chart = chart
+        self.x0, self.x1 = LEFT, chart.width - RIGHT
+        self.y0, self.y1 = chart.height - BOTTOM, TOP
+        values = [v for s in chart.series for _, v in s.points if v is not None and math.isfinite(v)]
+        values += [t.value for t in chart.thresholds]
+        self.log = chart.log_floor is not None
+        if self.log:
+            floor = chart.log_floor or 0.01
+            self.low = math.log10(floor)
+            self.high = math.log10(max([floor * 10, *values]) * 1.1)
+        else:
+            self.low, self.high = 0.0, max([0.0, *values]) * 1.1 or 1.0
+
+    def x(self, at: datetime) -> float:
+        span = (self.chart.end - self.chart.start).total_seconds() or 1.0
+        share = (at - self.chart.start).total_seconds() / span
+        return round(self.x0 + max(0.0, min(1.0, share)) * (self.x1 - self.x0), 1)
+
+    def y(self, value: float) -> float:
+        if self.log:
+            value = math.log10(max(value, 10 ** self.low))
+        share = (value - self.low) / ((self.high - self.low) or 1.0)
+        return round(self.y0 - max(0.0, min(1.0, share)) * (self.y0 - self.y1), 1)
+
+    def y_ticks(self) -> list[float]:
+        if self.log:
+            return [10.0 ** p for p in range(math.ceil(self.low), math.floor(self.high) + 1)]
+        step = nice_step(self.high)
+        return [i * step for i in range(int(self.high / step) + 1)]
+
+
+def line_chart(chart: Chart) -> Markup:
+    """A time series chart: axes, grid, bands, thresholds (dashed, labelled), one path per series, a legend."""
+    scale = _Scale(chart)
+    parts = [f'<svg class="chart" viewBox="0 0 {chart.width} {chart.height}" role="img" '
+             f'aria-label="{escape(chart.title)}" preserveAspectRatio="none">']
+    for band in chart.bands:
+        a, b = scale.x(max(band.start, chart.start)), scale.x(min(band.end, chart.end))
+        parts.append(f'<rect class="{band.css}" x="{a}" y="{scale.y1}" width="{max(1.0, b - a)}" '
+                     f'height="{scale.y0 - scale.y1}"><title>{escape(band.label)}</title></rect>')
+    for tick in scale.y_ticks():
+        y = scale.y(tick)
+        parts.append(f'<line class="grid" x1="{scale.x0}" x2="{scale.x1}" y1="{y}" y2="{y}"/>'
+                     f'<text class="tick" x="{scale.x0 - 4}" y="{y + 4}" text-anchor="end">'
+                     f'{escape(number(tick, chart.unit))}</text>')
+    span = chart.end - chart.start
+    for at in time_ticks(chart.start, chart.end):
+        x = scale.x(at)
+        parts.append(f'<text class="tick" x="{x}" y="{chart.height - 6}" text-anchor="middle">{_time_label(at, span)}</text>')
+    for threshold in chart.thresholds:
+        y = scale.y(threshold.value)
+        parts.append(f'<line class="{threshold.css}" data-threshold="{escape(threshold.label)}" x1="{scale.x0}" '
+                     f'x2="{scale.x1}" y1="{y}" y2="{y}"/><text class="limit-label" x="{scale.x1 - 2}" y="{y - 3}" '
+                     f'text-anchor="end">{escape(threshold.label)}</text>')
+    for series in chart.series:
+        drawn, path, pen_down = 0, [], False
+        for at, value in series.points:
+            if value is None or not math.isfinite(value):
+                pen_down = False
+                continue
+            path.append(f"{'L' if pen_down else 'M'}{scale.x(at)},{scale.y(value)}")
+            pen_down, drawn = True, drawn + 1
+        parts.append(f'<path class="line {series.css}" data-series="{escape(series.name)}" data-points="{drawn}" '
+                     f'd="{" ".join(path) or "M0,0"}"><title>{escape(series.name)}</title></path>')
+    parts.append(f'<line class="axis" x1="{scale.x0}" x2="{scale.x1}" y1="{scale.y0}" y2="{scale.y0}"/></svg>')
+    legend = "".join(f'<span class="key {s.css}">{escape(s.name)}</span>' for s in chart.series)
+    return Markup(f'<figure class="panel"><figcaption>{escape(chart.title)}<span class="legend">{legend}</span>'
+                  f'</figcaption>{"".join(parts)}</figure>')
+
+
+def sparkline(values: Sequence[float | None], limit: float = 1.0, width: int = 96, height: int = 22) -> Markup:
+    """A tiny burn-rate line (one value per hour), with the level `limit` (1x: spending exactly the budget) dashed."""
+    known = [v for v in values if v is not None]
+    top: float = max([limit * 2, *known]) if known else limit * 2
+    step = width / max(1, len(values) - 1)
+    points, drawn = [], 0
+    for i, value in enumerate(values):
+        if value is None:
+            continue
+        y = round(height - 1 - min(value, top) / top * (height - 2), 1)
+        points.append(f"{round(i * step, 1)},{y}")
+        drawn += 1
+    level = round(height - 1 - limit / top * (height - 2), 1)
+    hot = " hot" if known and known[-1] >= limit else ""
+    return Markup(f'<svg class="spark{hot}" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+                  f'aria-hidden="true"><line class="spark-limit" x1="0" x2="{width}" y1="{level}" y2="{level}"/>'
+                  f'<polyline data-points="{drawn}" points="{" ".join(points)}"/></svg>')
+
+
+def bars(rows: Sequence[tuple[str, float]], unit: str = "", width: int = 360) -> Markup:
+    """Horizontal bars, longest first as given: a label, a bar, the value."""
+    top = max([v for _, v in rows] + [0.0]) or 1.0
+    height = 18 * len(rows) + 4
+    parts = [f'<svg class="bars" viewBox="0 0 {width} {height}" role="img" aria-label="bars">']
+    for i, (label, value) in enumerate(rows):
+        y = 2 + 18 * i
+        length = round(value / top * (width - 190), 1)
+        parts.append(f'<text class="tick" x="120" y="{y + 12}" text-anchor="end">{escape(label[:22])}</text>'
+                     f'<rect class="bar" data-value="{value}" x="124" y="{y + 2}" width="{max(length, 0.5)}" height="12"/>'
+                     f'<text class="tick" x="{128 + length}" y="{y + 12}">{escape(number(value, unit))}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -1,0 +1,70 @@
+"""The pages' sign-in: a session cookie that names the caller and their role, signed, never holding the token.
+
+The signing key is derived from every configured admin and read token, so that any process of the same configuration
+accepts the cookie and removing or rotating a token signs everyone out. A cookie lives `SESSION_HOURS`; forms that
+change something carry a token derived from the cookie (`csrf`), and the cookie is `SameSite=Strict` and `HttpOnly`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import datetime, timedelta
+
+from api.auth import Caller
+from runtime.settings import Settings
+
+COOKIE = "o11y_session"
+SESSION_HOURS = 12
+
+
+def _key(settings: Settings) -> bytes:
+    material = json.dumps({kind: {name: sorted(s.get_secret_value() for s in secrets) for name, secrets in tokens.items()}
+                           for kind, tokens in (("admin", settings.admin_tokens), ("read", settings.api_tokens))},
+                          sort_keys=True)
+    return hashlib.sha256(b"o11y pages session\0" + material.encode()).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Sessions:
+    def __init__(self, settings: Settings) -> None:
+        self._key = _key(settings)
+
+    def _mac(self, payload: str, purpose: str) -> str:
+        return _b64(hmac.new(self._key, f"{purpose}\0{payload}".encode(), hashlib.sha256).digest())
+
+    def issue(self, caller: Caller, now: datetime) -> str:
+        expires = int((now + timedelta(hours=SESSION_HOURS)).timestamp())
+        payload = _b64(json.dumps([caller.name, caller.role, expires], separators=(",", ":")).encode())
+        return f"{payload}.{self._mac(payload, 'session')}"
+
+    def read(self, cookie: str | None, now: datetime) -> Caller | None:
+        """The caller a cookie names, or None when it is missing, forged, malformed or expired."""
+        if not cookie or len(cookie) > 1024 or cookie.count(".") != 1:
+            return None
+        payload, mac = cookie.split(".")
+        if not hmac.compare_digest(mac, self._mac(payload, "session")):
+            return None
+        try:
+            name, role, expires = json.loads(_unb64(payload))
+        except (ValueError, TypeError):
+            return None
+        if role not in ("admin", "read") or not isinstance(expires, int) or expires <= now.timestamp():
+            return None
+        return Caller(str(name), role)
+
+    def csrf(self, cookie: str) -> str:
+        """What a form that changes something must send back: only a page served to this session knows it."""
+        return self._mac(cookie, "csrf")
+
+    def csrf_ok(self, cookie: str | None, token: str | None) -> bool:
+        return bool(cookie and token) and hmac.compare_digest(self.csrf(cookie or ""), token or "")

@@ -1,0 +1,43 @@
+"""The pages' session cookie and their SVG charts, without a browser."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from pydantic import SecretStr
+
+from api.auth import Caller
+from api.pages.svg import Chart, Series, Threshold, line_chart, sparkline
+from api.sessions import SESSION_HOURS, Sessions
+from runtime.settings import Settings
+
+NOW = datetime(2031, 5, 1, 12, tzinfo=timezone.utc)
+
+
+def settings(read: str = "read-token-0123456789abcdef") -> Settings:
+    return Settings(api_tokens={"dashboards": [SecretStr(read)]}, admin_tokens={"alice": [SecretStr("admin-token-0123456789")]})
+
+
+def test_a_session_names_its_caller_until_it_expires_and_cannot_be_forged() -> None:
+    sessions = Sessions(settings())
+    cookie = sessions.issue(Caller("alice", "admin"), NOW)
+    assert "admin-token" not in cookie
+    assert sessions.read(cookie, NOW + timedelta(hours=SESSION_HOURS - 1)) == Caller("alice", "admin")
+    assert sessions.read(cookie, NOW + timedelta(hours=SESSION_HOURS)) is None
+    mac = cookie.split(".")[1]
+    forged = Sessions(settings()).issue(Caller("mallory", "admin"), NOW).split(".")[0] + "." + mac
+    assert sessions.read(forged, NOW) is None and sessions.read("garbage", NOW) is None and sessions.read(None, NOW) is None
+    assert Sessions(settings(read="rotated-token-0123456789")).read(cookie, NOW) is None, "rotating a token signs out"
+    assert sessions.csrf_ok(cookie, sessions.csrf(cookie)) and not sessions.csrf_ok(cookie, "x")
+    assert not sessions.csrf_ok(None, sessions.csrf(cookie))
+
+
+def test_a_chart_breaks_its_line_at_gaps_and_escapes_names() -> None:
+    points = [(NOW + timedelta(minutes=i), None if i in (3, 4) else float(i)) for i in range(10)]
+    svg = str(line_chart(Chart("<b>errors</b>", [Series("<script>", points)], NOW, NOW + timedelta(minutes=10), "%",
+                               [Threshold("budget", 2.0)])))
+    assert 'data-points="8"' in svg and svg.count(" M") + svg.count('"M') == 2, "two runs of points around the gap"
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "&lt;b&gt;errors" in svg
+    assert 'data-threshold="budget"' in svg
+    assert 'data-points="2"' in str(sparkline([None, 0.5, None, 3.0]))
+    assert "spark hot" in str(sparkline([0.1, 2.0])) and "spark hot" not in str(sparkline([2.0, 0.1]))
