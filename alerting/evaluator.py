@@ -69,6 +69,8 @@ class EvaluatorOptions:
     """How long a tick waits for the loader to pass the end of the minute before judging what is there."""
     catch_up: int = 10
     """At most this many minutes judged in one tick after loading lagged."""
+    public_url: str | None = None
+    """Where people open the pages (`O11Y_PUBLIC_URL`): messages link to the route's page and the incident."""
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,8 @@ class Evaluator:
             out.changed |= judged.changed
             out.decisions += [decision(end, e.decision, e.severity, e.reading, e.incident, e.detail) for e in judged.events]
             notices = claim_notices(self._marks, end, self._unsilenced(end, judged.notices, tick), out)
-            send(self._sender, self._marks, end, plan(notices, policy.group_notifications_above, also_failing(trips)), out)
+            messages = plan(notices, policy.group_notifications_above, also_failing(trips), self._options.public_url)
+            send(self._sender, self._marks, end, messages, out)
             tick.records.append(TickRecord(end, "judged", freshness.watermark, 0.0, len(judged.events)))
 
     def _unsilenced(self, end: datetime, notices: list[Notice], tick: _Tick) -> list[Notice]:

@@ -42,8 +42,10 @@ def _pick(notices: list[Notice], by: Callable[[Notice], Hashable], above: int) -
     return big, [n for n in notices if id(n) not in taken]
 
 
-def plan(notices: list[Notice], group_above: int, also: Callable[[Notice], tuple[str, ...]]) -> list[Outbound]:
-    """Group per severity and direction (opening or resolving): by provider first, then by client."""
+def plan(notices: list[Notice], group_above: int, also: Callable[[Notice], tuple[str, ...]],
+         public_url: str | None = None) -> list[Outbound]:
+    """Group per severity and direction (opening or resolving): by provider first, then by client. With `public_url`,
+    each message links to the pages."""
     out: list[Outbound] = []
     for severity in ("page", "ticket"):
         for resolving in (False, True):
@@ -51,10 +53,12 @@ def plan(notices: list[Notice], group_above: int, also: Callable[[Notice], tuple
             by_provider, rest = _pick(batch, lambda n: n.incident.key[2], group_above)
             by_client, single = _pick(rest, lambda n: n.incident.key[4], group_above)
             for group in by_provider:
-                out.append(Outbound(severity, tuple(group), group_message(severity, group, f"on {group[0].incident.key[2]}")))
+                out.append(Outbound(severity, tuple(group),
+                                    group_message(severity, group, f"on {group[0].incident.key[2]}", public_url)))
             for group in by_client:
-                out.append(Outbound(severity, tuple(group), group_message(severity, group, f"for {group[0].incident.key[4]}")))
+                out.append(Outbound(severity, tuple(group),
+                                    group_message(severity, group, f"for {group[0].incident.key[4]}", public_url)))
             for notice in single:
-                body = resolve_message(notice) if resolving else alert_message(notice, also(notice))
+                body = resolve_message(notice, public_url) if resolving else alert_message(notice, also(notice), public_url)
                 out.append(Outbound(severity, (notice,), body))
     return out

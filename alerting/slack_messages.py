@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from alerting.decisions import TierReading
 from alerting.incidents import Incident, Notice
@@ -42,11 +43,21 @@ def _links(incident: Incident, reading: TierReading) -> list[str]:
     return [f"<{runbook}|Runbook>" if runbook else "", f"<{dashboard}|Dashboard>" if dashboard else ""]
 
 
+def page_links(incident: Incident, public_url: str | None) -> list[str]:
+    """Links to the route's page and to the incident on the incidents page, when the pages' address is known."""
+    if not public_url:
+        return []
+    _, _, provider, model, client = incident.key
+    base = public_url.rstrip("/")
+    route = f"{base}/ui/route?{urlencode({'provider': provider, 'model': model, 'client': client})}"
+    return [f"<{route}|Route page>", f"<{base}/ui/incidents#incident-{incident.id}|Incident>"]
+
+
 def _title(incident: Incident, reading: TierReading) -> str:
     return f"{reading.slo.title}: {incident.key[2]} {incident.key[3]} ({incident.key[4]})"
 
 
-def alert_message(notice: Notice, also: tuple[str, ...] = ()) -> Body:
+def alert_message(notice: Notice, also: tuple[str, ...] = (), public_url: str | None = None) -> Body:
     """An incident opened or re-opened: what burns, since when, how bad, in plain words."""
     incident, reading = notice.incident, notice.reading
     assert reading is not None
@@ -68,7 +79,7 @@ def alert_message(notice: Notice, also: tuple[str, ...] = ()) -> Body:
     if also:
         context.append(f"Also failing on {incident.key[2]}: {counted(len(also), 'more model')} ({', '.join(also[:5])}"
                        f"{', …' if len(also) > 5 else ''}).")
-    context.append(" · ".join(link for link in _links(incident, reading) if link))
+    context.append(" · ".join(link for link in [*page_links(incident, public_url), *_links(incident, reading)] if link))
     return {
         "text": f"{header}: {incident.key[2]} {incident.key[3]} ({incident.key[4]})",
         "blocks": [
@@ -81,7 +92,7 @@ def alert_message(notice: Notice, also: tuple[str, ...] = ()) -> Body:
     }
 
 
-def resolve_message(notice: Notice) -> Body:
+def resolve_message(notice: Notice, public_url: str | None = None) -> Body:
     """How long it lasted, how many bad events it had, its peak burn; and whether traffic simply stopped."""
     incident, reading = notice.incident, notice.reading
     header = f":white_check_mark: RESOLVED ({incident.severity.upper()}) — LLM {incident.slo} SLO"
@@ -108,11 +119,12 @@ def resolve_message(notice: Notice) -> Body:
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": header}}]
     if reading is not None:
         blocks.append(_fields(reading))
-    blocks += [_section("\n".join(lines) + f"\nClient: {incident.key[4]}"), _context([f"Incident `{incident.id}`"])]
+    context = " · ".join([f"Incident `{incident.id}`", *page_links(incident, public_url)])
+    blocks += [_section("\n".join(lines) + f"\nClient: {incident.key[4]}"), _context([context])]
     return {"text": f"{header}: {incident.key[2]} {incident.key[3]} ({incident.key[4]})", "blocks": blocks}
 
 
-def group_message(severity: str, notices: list[Notice], grouped_by: str) -> Body:
+def group_message(severity: str, notices: list[Notice], grouped_by: str, public_url: str | None = None) -> Body:
     """Many incidents of one provider or client in one minute: one message that lists them."""
     resolved = notices[0].kind == "resolved"
     header = (
@@ -135,6 +147,8 @@ def group_message(severity: str, notices: list[Notice], grouped_by: str) -> Body
     if len(notices) > 20:
         lines.append(f"…and {len(notices) - 20} more.")
     note = "Each incident is tracked, and resolves, on its own."
+    if public_url:
+        note += f" <{public_url.rstrip('/')}/ui/incidents|Incidents>"
     return {
         "text": header,
         "blocks": [

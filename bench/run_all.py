@@ -32,6 +32,7 @@ def main() -> None:
     run("alert_timelines.py")
     run("backtest_bench.py", *(["--days", "1", "--dimensions", "100"] if quick else []))
     run("usage_bench.py", *(["--days", "1", "--dimensions", "100", "--runs", "2"] if quick else []))
+    run("pages_bench.py", *(["--dimensions", "100", "--runs", "2"] if quick else []))
     summary(quick)
 
 
@@ -44,6 +45,8 @@ def summary(quick: bool) -> None:
     backtest = json.loads((RESULTS / "backtest.json").read_text())
     usage = json.loads((RESULTS / "usage.json").read_text())
     export = usage[f"export_{usage['days']}d"]
+    pages = json.loads((RESULTS / "pages.json").read_text())
+    overview = pages["overview"]
     rows = [
         (
             "ingest single events",
@@ -92,6 +95,8 @@ def summary(quick: bool) -> None:
          f"{usage['slo_status_count']} statuses; {usage['slo_status_same_minute_s'] * 1000:.0f} ms later in the minute",
          "≤ 500 ms"),
         ("usage export", f"{export['rows_per_s']:,} rows/s", f"peak RSS {export['peak_rss_mb']} MB", "≥ 100,000"),
+        ("overview page, first paint", f"{overview['fcp_ms']:.0f} ms",
+         f"{pages['overview_fcp_vs_status_api']:.2f}x its data over the API; {overview['transfer_bytes'] / 1024:.0f} KiB", ""),
         ("detection delay (median)", f"{detection['median_s']} s", f"{detection['incidents']} incidents", "≤ 90 s"),
         ("healthy 6 h, 50 routes", f"{timelines['healthy_6h_50_routes_notifications']} notifications", "", "0"),
         (

@@ -99,6 +99,9 @@ def prepare(settings: Settings, stack: ExitStack) -> Settings:
     if not settings.admin_tokens:
         updates["admin_tokens"] = {"dev-admin": [SecretStr(dev_admin_token(settings.data_dir))]}
         _announce("admin", f"token for /v1/slo/overrides and /v1/silences in {settings.data_dir / 'dev-admin-token'}")
+    port = settings.api_port if settings.api_port is not None else settings.http_port + 1
+    if settings.public_url is None and settings.http_port:
+        updates["public_url"] = f"http://localhost:{port}"
     return settings.model_copy(update=updates)
 
 
@@ -139,6 +142,7 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
     where = "Slack webhooks" if settings.slack_page_webhook_url or settings.slack_ticket_webhook_url else "this console"
     _announce("alerting", f"every minute at :05, notifying {where}")
     _announce("api", f"http://{settings.http_host}:{api_port}/v1/usage/stats (and /v1/slo/status, /v1/incidents, /openapi.json)")
+    _announce("pages", f"http://localhost:{api_port}/ui/ (sign in with the admin token)")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -61,6 +61,7 @@ URL_SCHEMES: dict[str, tuple[str, ...]] = {
     "alert_heartbeat_url": ("https", "http"),
     "recommended_models_url": ("https", "http"),
     "posthog_host": ("https", "http"),
+    "public_url": ("https", "http"),
 }
 """Which schemes each URL setting speaks; anything else is refused at start (a bare host:port was taken as HTTP)."""
 
@@ -139,6 +140,8 @@ class Settings(BaseSettings):
     slack_page_webhook_url: SecretStr | None = None
     slack_ticket_webhook_url: SecretStr | None = None
     slo_config: Path | None = None
+    public_url: str | None = None
+    """Where people open the pages (e.g. https://o11y.example.com): Slack messages link there when set."""
     prices: Path | None = None
     """The price table (YAML) the read API applies to token counts; None: every request is reported as unpriced."""
     recommended_models_url: str | None = None

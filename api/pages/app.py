@@ -206,11 +206,12 @@ class Pages:
         found = await self._run(data.incidents, now, state="all", provider=provider, model=model, client=client,
                                 **{"from": min(start, history_start), "to": now})
         baseline = await self._run(data.baseline, self._policy, route, now)
+        latency = await self._run(data.route_latency, route, start, end, step)
         bands = [Band(datetime.fromisoformat(i["started_at"]),
                       datetime.fromisoformat(i["resolved_at"]) if i["resolved_at"] else end,
                       f"{i['severity']} {i['slo']} {i['status']}", "band " + ("open" if i["status"] == "open" else "past"))
                  for i in found]
-        charts = self._route_charts(route, points, counts, hourly, start, end, step, bands, period_start)
+        charts = self._route_charts(route, points, latency, counts, hourly, start, end, step, bands, period_start)
         runbooks = []
         for s in statuses:
             spec = self._policy.slo_for(s.slo, route)
@@ -221,7 +222,8 @@ class Pages:
                             statuses=statuses, charts=charts, incidents=found, baseline=baseline, ranges=list(RANGES),
                             span=span_name, runbooks=runbooks, body=body)
 
-    def _route_charts(self, route: Dimension, points: list[dict[str, Any]], counts: data.SloCounts,
+    def _route_charts(self, route: Dimension, points: list[dict[str, Any]],
+                      latency: dict[str, dict[datetime, dict[str, float]]], counts: data.SloCounts,
                       hourly: data.SloCounts, start: datetime, end: datetime, step: int, bands: list[Band],
                       period_start: datetime) -> list[Any]:
         at = [datetime.fromisoformat(p["t"]) for p in points]
@@ -241,8 +243,8 @@ class Pages:
                                                                        zip(at, points, strict=True)], "s2")],
                                        start, end, "", (), bands)))
         for field, title in (("complete_ms", "Latency, complete request"), ("ttfb_ms", "Latency, time to first byte")):
-            lines = [Series(level, [(t, p[field][level]) for t, p in zip(at, points, strict=True)], f"s{i}")
-                     for i, level in enumerate(("p50", "p95", "p99"))]
+            lines = [Series(level, [(t, latency[field].get(t, {}).get(level)) for t in at], f"s{i}")
+                     for i, level in enumerate(data.LATENCY_LEVELS)]
             rule_field = "complete_request_ms" if field == "complete_ms" else "ttfb_ms"
             rules = [Threshold(f"{d.name}: {_rule(spec)}", float(spec.latency.threshold_ms))
                      for d in self._policy.slos if (spec := self._policy.slo_for(d.name, route)) is not None

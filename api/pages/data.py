@@ -101,6 +101,29 @@ def usage_points(clickhouse: ClickHouseClient, prices: PriceTable, now: datetime
     return points
 
 
+LATENCY_LEVELS = ("p50", "p90", "p99")
+
+
+def route_latency(clickhouse: ClickHouseClient, route: Dimension, start: datetime, end: datetime,
+                  step_s: int) -> dict[str, dict[datetime, dict[str, float]]]:
+    """p50/p90/p99 of complete time and TTFB of one route's successful requests per bucket, merged from the per-minute
+    rollup's t-digests (the levels of the latency SLOs): {"complete_ms" | "ttfb_ms": {bucket: {level: ms}}}."""
+    provider, model, client = route
+    result = clickhouse.query(
+        f"SELECT toStartOfInterval(minute, INTERVAL {int(step_s)} SECOND) AS t, "
+        "quantilesTDigestMerge(0.5, 0.9, 0.99)(complete_ms_digest) AS complete_ms, "
+        "quantilesTDigestMerge(0.5, 0.9, 0.99)(ttfb_ms_digest) AS ttfb_ms FROM o11y.api_metrics_1m "
+        "WHERE minute >= {start:DateTime} AND minute < {end:DateTime} AND provider = {provider:String} "
+        "AND resolved_model = {model:String} AND client_name = {client:String} AND status_code < 400 GROUP BY t",
+        {"start": start.replace(tzinfo=None), "end": end.replace(tzinfo=None), "provider": provider, "model": model,
+         "client": client})
+    found: dict[str, dict[datetime, dict[str, float]]] = {"complete_ms": {}, "ttfb_ms": {}}
+    for at, complete, ttfb in result.result_rows:
+        for field, values in (("complete_ms", complete), ("ttfb_ms", ttfb)):
+            found[field][_utc(at)] = dict(zip(LATENCY_LEVELS, map(float, values), strict=True))
+    return found
+
+
 def baseline(clickhouse: ClickHouseClient, policy: AlertPolicy, dimension: Dimension, now: datetime) -> dict[str, Any]:
     provider, model, client = dimension
     return read_baseline(clickhouse, policy, Selector(model, provider, client), now).as_dict()

@@ -80,6 +80,9 @@ CASES = {
     "slack_page_error_rate_links.json": alert_message(
         Notice("opened", incident(), TierReading(LINKED, LINKED.windows[0], DIMENSION, END, OPEN.counts))
     ),
+    "slack_page_error_rate_pages.json": alert_message(Notice("opened", incident(), OPEN), (), "https://o11y.example.com/"),
+    "slack_resolve_error_rate_pages.json": resolve_message(
+        Notice("resolved", RESOLVED, reading(ERROR, PAGE, (1, 512), (0, 98))), "https://o11y.example.com"),
     "slack_ticket_downgraded_error_rate.json": alert_message(Notice("opened", incident("ticket"), OPEN, downgraded=True)),
     "slack_page_reopened_error_rate.json": alert_message(
         Notice("reopened", incident(reopened=(END - timedelta(minutes=20), END)), OPEN)
