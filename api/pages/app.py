@@ -21,7 +21,7 @@ import jinja2
 from aiohttp import web
 from pydantic import ValidationError
 
-from alerting.period_cache import floor_to
+from alerting.period_cache import SETTLE, floor_to
 from alerting.policy_store import PolicyStore
 from alerting.silences import SilenceRequest
 from api.auth import ApiAuth, Caller
@@ -86,6 +86,7 @@ class Pages:
         self._auth, self._settings, self._policy, self._clickhouse = auth, settings, policy, clickhouse
         self._status, self._prices, self._now = status, prices, now
         self._sessions = Sessions(settings)
+        self._hourly = data.HourlyCounts()
         self._env = _environment()
 
     def add_routes(self, app: web.Application) -> None:
@@ -169,7 +170,8 @@ class Pages:
         every = body.pop("statuses")
         end = datetime.fromisoformat(body["end"])
         start = floor_to(end, 3600) - timedelta(hours=23)
-        counts = await self._run(data.slo_counts, self._policy, start, end, 3600)
+        fresh = not any(s.state == "stale" for s in every)
+        counts = await self._run(self._hourly.read, self._policy, start, end, end - SETTLE if fresh else start)
         kept = [s for s in every if all(v is None or v == _field(s, k) for k, v in wanted.items())]
         states: dict[str, int] = {}
         for s in kept:

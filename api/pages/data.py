@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from typing import Any
 
 from alerting.alert_store import INCIDENT_COLUMNS, incident_from_row
 from alerting.baseline import Selector, read_baseline
+from alerting.period_cache import floor_to
 from alerting.policy_store import PolicyStore
 from alerting.silences import Silence
 from alerting.slo_status import SloStatus
@@ -56,6 +57,43 @@ def slo_counts(clickhouse: ClickHouseClient, policy: AlertPolicy, start: datetim
             found.setdefault((declared.name, dimension), {})[_utc(values["bucket"])] = (
                 int(values[f"t_{column}"]), int(values[f"b_{column}"]))
     return SloCounts(found)
+
+
+HOUR = timedelta(hours=1)
+
+
+@dataclass
+class HourlyCounts:
+    """`slo_counts` per hour for every route, with hours that ended long enough ago kept: the overview's sparklines
+    then read only the last hour or two on each view."""
+
+    key: str | None = None
+    hours: dict[datetime, dict[tuple[str, Dimension], tuple[int, int]]] = field(default_factory=dict)
+
+    def read(self, clickhouse: ClickHouseClient, policy: AlertPolicy, start: datetime, end: datetime,
+             settled_before: datetime) -> SloCounts:
+        key = repr(policy.columns())
+        if key != self.key:
+            self.key, self.hours = key, {}
+        settled = max(start, min(end, floor_to(settled_before, 3600)))
+        wanted = [start + HOUR * i for i in range(int((settled - start) / HOUR))]
+        missing = [hour for hour in wanted if hour not in self.hours]
+        if missing:
+            found = slo_counts(clickhouse, policy, missing[0], missing[-1] + HOUR, 3600)
+            for hour in missing:
+                self.hours[hour] = {}
+            for name, by_hour in found.counts.items():
+                for hour, counted in by_hour.items():
+                    self.hours.setdefault(hour, {})[name] = counted
+        self.hours = {hour: self.hours[hour] for hour in wanted}
+        merged: dict[tuple[str, Dimension], dict[datetime, tuple[int, int]]] = {}
+        for hour, routes in self.hours.items():
+            for name, value in routes.items():
+                merged.setdefault(name, {})[hour] = value
+        if settled < end:
+            for name, by_hour in slo_counts(clickhouse, policy, settled, end, 3600).counts.items():
+                merged.setdefault(name, {}).update(by_hour)
+        return SloCounts(merged)
 
 
 def hourly_burn(counts: SloCounts, policy: AlertPolicy, status: SloStatus, start: datetime, hours: int) -> list[float | None]:
@@ -119,8 +157,8 @@ def route_latency(clickhouse: ClickHouseClient, route: Dimension, start: datetim
          "client": client})
     found: dict[str, dict[datetime, dict[str, float]]] = {"complete_ms": {}, "ttfb_ms": {}}
     for at, complete, ttfb in result.result_rows:
-        for field, values in (("complete_ms", complete), ("ttfb_ms", ttfb)):
-            found[field][_utc(at)] = dict(zip(LATENCY_LEVELS, map(float, values), strict=True))
+        for name, values in (("complete_ms", complete), ("ttfb_ms", ttfb)):
+            found[name][_utc(at)] = dict(zip(LATENCY_LEVELS, map(float, values), strict=True))
     return found
 
 
