@@ -111,7 +111,8 @@ class _Scale:
             self.low = math.log10(floor)
             self.high = math.log10(max([floor * 10, *values]) * 1.1)
         else:
-            self.low, self.high = 0.0, max([0.0, *values]) * 1.1 or 1.0
+            low, high = min([0.0, *values]), max([0.0, *values])
+            self.low, self.high = low * 1.1, (high * 1.1 or (0.0 if low < 0 else 1.0))
 
     def x(self, at: datetime) -> float:
         span = (self.chart.end - self.chart.start).total_seconds() or 1.0
@@ -127,8 +128,9 @@ class _Scale:
     def y_ticks(self) -> list[float]:
         if self.log:
             return [10.0 ** p for p in range(math.ceil(self.low), math.floor(self.high) + 1)]
-        step = nice_step(self.high)
-        return [i * step for i in range(int(self.high / step) + 1)]
+        step = nice_step(self.high - self.low)
+        first = math.ceil(self.low / step)
+        return [i * step for i in range(first, int(self.high / step) + 1)]
 
 
 def line_chart(chart: Chart) -> Markup:
@@ -162,6 +164,7 @@ def line_chart(chart: Chart) -> Markup:
                 continue
             path.append(f"{'L' if pen_down else 'M'}{scale.x(at)},{scale.y(value)}")
             pen_down, drawn = True, drawn + 1
+        path = _dots(path)
         parts.append(f'<path class="line {series.css}" data-series="{escape(series.name)}" data-points="{drawn}" '
                      f'd="{" ".join(path) or "M0,0"}"><title>{escape(series.name)}</title></path>')
     parts.append(f'<line class="axis" x1="{scale.x0}" x2="{scale.x1}" y1="{scale.y0}" y2="{scale.y0}"/></svg>')
@@ -170,23 +173,31 @@ def line_chart(chart: Chart) -> Markup:
                   f'</figcaption>{"".join(parts)}</figure>')
 
 
+def _dots(path: list[str]) -> list[str]:
+    """A run of one point is a line of no length: give it a dot's width (drawn with round caps)."""
+    return [f"{step} h0.01" if step[0] == "M" and (i + 1 == len(path) or path[i + 1][0] == "M") else step
+            for i, step in enumerate(path)]
+
+
 def sparkline(values: Sequence[float | None], limit: float = 1.0, width: int = 96, height: int = 22) -> Markup:
     """A tiny burn-rate line (one value per hour), with the level `limit` (1x: spending exactly the budget) dashed."""
     known = [v for v in values if v is not None]
     top: float = max([limit * 2, *known]) if known else limit * 2
     step = width / max(1, len(values) - 1)
-    points, drawn = [], 0
+    path: list[str] = []
+    drawn, pen_down = 0, False
     for i, value in enumerate(values):
         if value is None:
+            pen_down = False
             continue
         y = round(height - 1 - min(value, top) / top * (height - 2), 1)
-        points.append(f"{round(i * step, 1)},{y}")
-        drawn += 1
+        path.append(f"{'L' if pen_down else 'M'}{round(i * step, 1)},{y}")
+        pen_down, drawn = True, drawn + 1
     level = round(height - 1 - limit / top * (height - 2), 1)
     hot = " hot" if known and known[-1] >= limit else ""
     return Markup(f'<svg class="spark{hot}" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
                   f'aria-hidden="true"><line class="spark-limit" x1="0" x2="{width}" y1="{level}" y2="{level}"/>'
-                  f'<polyline data-points="{drawn}" points="{" ".join(points)}"/></svg>')
+                  f'<path class="spark-line" data-points="{drawn}" d="{" ".join(_dots(path)) or "M0,0"}"/></svg>')
 
 
 def bars(rows: Sequence[tuple[str, float]], unit: str = "", width: int = 360) -> Markup:

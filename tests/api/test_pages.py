@@ -136,7 +136,7 @@ async def test_every_page_renders_and_agrees_with_the_api(history: History, devi
         status = await api(history.url, f"/v1/slo/status?model={history.model}")
         rows = await page.eval_on_selector_all("#overview tbody tr", """rows => rows.map(r => [r.dataset.slo,
             r.dataset.client, r.dataset.budget, r.querySelector('.badge').textContent,
-            r.querySelector('polyline').dataset.points])""")
+            r.querySelector('.spark-line').dataset.points])""")
         expected = [[s["slo"], s["client"], "" if s["budget_left"] is None else str(s["budget_left"]), s["state"]]
                     for s in status["statuses"]]
         assert [r[:4] for r in rows] == expected, "the overview lists what /v1/slo/status says, in its order"
