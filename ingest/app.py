@@ -12,7 +12,8 @@ from prometheus_client import CollectorRegistry
 
 from ingest import handlers
 from ingest.ingest_metrics import IngestMetrics
-from ingest.kafka_setup import build_producer, ensure_topics
+from ingest.kafka_producers import build_producer
+from ingest.kafka_setup import ensure_topics
 from ingest.openapi import openapi_document
 from ingest.posthog_forwarder import PostHogForwarder, build_posthog_client
 from ingest.publisher import EventPublisher

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from ingest.kafka_ports import Producer
+from ingest.kafka_producers import EventProducer
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class EventPublisher:
 
     def __init__(
         self,
-        producer_factory: Callable[[], Producer],
+        producer_factory: Callable[[], EventProducer],
         topic: str,
         ack_timeout_s: float,
         max_in_flight: int,
@@ -93,7 +93,7 @@ class EventPublisher:
         self._max_in_flight = max_in_flight
         self._on_outcome = on_outcome
         self._queue: queue.SimpleQueue[tuple[Record, _Pending] | None] = queue.SimpleQueue()
-        self._producer: Producer | None = None
+        self._producer: EventProducer | None = None
         self._reset_requested = False
         self._last_build = 0.0
         self._build_failed = False
@@ -150,9 +150,8 @@ class EventPublisher:
         for item in burst:
             self._queue.put(item)
 
-    def _knows_topic(self, producer: Producer) -> bool:
-        metadata = getattr(producer, "_metadata", None)
-        return metadata is not None and bool(metadata.partitions_for_topic(self._topic))
+    def _knows_topic(self, producer: EventProducer) -> bool:
+        return producer.ready(self._topic)
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the sender thread and flush what the producer still holds."""
@@ -173,25 +172,27 @@ class EventPublisher:
                 continue
             self._send(producer, record, pending)
 
-    def _send(self, producer: Producer, record: Record, pending: _Pending) -> None:
+    def _send(self, producer: EventProducer, record: Record, pending: _Pending) -> None:
         assert self._completions is not None
         done = self._completions
+
+        def delivered(err: BaseException | None) -> None:
+            if err is None:
+                done.put(pending, None)
+            else:
+                self._failed(pending, PublishFailed(f"the broker did not acknowledge: {err}"))
+
         try:
-            sent = producer.send(self._topic, value=record[1], key=record[0])
+            producer.produce(self._topic, record[0], record[1], delivered)
         except Exception as err:  # noqa: BLE001 - any failure means "not acknowledged"
             self._failed(pending, PublishFailed(f"cannot send to the broker: {type(err).__name__}"))
-            return
-        sent.add_callback(lambda _meta: done.put(pending, None))
-        sent.add_errback(
-            lambda err: self._failed(pending, PublishFailed(f"the broker did not acknowledge: {type(err).__name__}"))
-        )
 
     def _failed(self, pending: _Pending, error: PublishFailed) -> None:
         self._reset_requested = True
         assert self._completions is not None
         self._completions.put(pending, error)
 
-    def _current_producer(self) -> Producer:
+    def _current_producer(self) -> EventProducer:
         now = time.monotonic()
         if self._producer is not None and self._reset_requested and now - self._last_build >= 1.0:
             log.warning("replacing the Kafka producer after a delivery failure")
@@ -208,7 +209,7 @@ class EventPublisher:
         return self._producer
 
     @staticmethod
-    def _close_producer(producer: Producer, timeout_s: float) -> None:
+    def _close_producer(producer: EventProducer, timeout_s: float) -> None:
         try:
             producer.close(timeout=timeout_s)
         except Exception as err:  # noqa: BLE001 - closing a broken producer may fail; nothing to do

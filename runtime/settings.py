@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     kafka_batch_bytes: int = Field(default=256 * 1024, gt=0)
     kafka_compression: Literal["lz4", "gzip", "zstd", "none"] = "lz4"
     kafka_max_in_flight_events: int = Field(default=20000, gt=0)
+    kafka_client: Literal["kafka-python", "confluent-kafka"] = "confluent-kafka"
+    """Which Kafka client the ingest producer uses (per process)."""
 
     clickhouse_url: str | None = None
     clickhouse_raw_ttl_days: int = Field(default=90, gt=0)

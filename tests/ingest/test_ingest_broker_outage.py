@@ -24,8 +24,11 @@ def own_broker() -> Iterator[EmbeddedKafka]:
         yield broker
 
 
-async def test_broker_down_gives_bounded_503_then_recovers(aiohttp_client: Any, own_broker: EmbeddedKafka) -> None:
+@pytest.mark.parametrize("kafka_client", ["kafka-python", "confluent-kafka"])
+async def test_broker_down_gives_bounded_503_then_recovers(aiohttp_client: Any, own_broker: EmbeddedKafka,
+                                                          kafka_client: Any) -> None:
     settings = Settings(
+        kafka_client=kafka_client,
         kafka_bootstrap_servers=own_broker.bootstrap_servers,
         kafka_topic="outage",
         kafka_ack_timeout_ms=1500,

@@ -1,0 +1,138 @@
+"""The ingest edge's Kafka producer, behind one port, with two adapters: kafka-python and confluent-kafka (librdkafka).
+
+`O11Y_KAFKA_CLIENT` chooses one per process. Both are acks=all and idempotent, bound a delivery by
+`O11Y_KAFKA_ACK_TIMEOUT_MS`, and keep the order of records with the same key (one partition, idempotent sequence
+numbers, at most 5 requests in flight).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Delivered = Callable[[BaseException | None], None]
+
+
+class DeliveryFailed(Exception):
+    """The broker did not acknowledge a record (the client's own error, by name)."""
+
+
+class EventProducer(Protocol):
+    """One producer per process; `produce` and `ready` are called from the event loop and must not block.
+
+    `produce` queues one record and arranges for `delivered` to be called exactly once, from the client's own thread:
+    with None once every in-sync replica has it (acks=all), or with the error. It raises when the record cannot even
+    be queued (a full buffer, a closed producer): the caller counts that as not delivered.
+    """
+
+    def ready(self, topic: str) -> bool:
+        """True when `produce` to `topic` will only append to a buffer (the client knows the topic's partitions)."""
+        ...
+
+    def produce(self, topic: str, key: bytes, value: bytes, delivered: Delivered) -> None: ...
+
+    def close(self, timeout: float) -> None:
+        """Deliver what is queued within `timeout` seconds; what is left fails."""
+        ...
+
+
+class KafkaPythonProducer:
+    def __init__(self, settings: Settings) -> None:
+        from kafka import KafkaProducer
+
+        ack_ms = settings.kafka_ack_timeout_ms
+        self._producer = KafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            client_id="o11y-ingest",
+            acks="all",
+            enable_idempotence=True,
+            max_in_flight_requests_per_connection=5,
+            compression_type=None if settings.kafka_compression == "none" else settings.kafka_compression,
+            linger_ms=settings.kafka_linger_ms,
+            batch_size=settings.kafka_batch_bytes,
+            max_request_size=max(1_048_576, settings.http_max_batch_bytes * 2),
+            request_timeout_ms=max(1000, ack_ms - settings.kafka_linger_ms),
+            delivery_timeout_ms=ack_ms,
+            max_block_ms=ack_ms,
+            reconnect_backoff_max_ms=1000,
+            metadata_max_age_ms=30_000,
+        )
+
+    def ready(self, topic: str) -> bool:
+        metadata = getattr(self._producer, "_metadata", None)
+        return metadata is not None and bool(metadata.partitions_for_topic(topic))
+
+    def produce(self, topic: str, key: bytes, value: bytes, delivered: Delivered) -> None:
+        sent = self._producer.send(topic, value=value, key=key)
+        sent.add_callback(lambda _meta: delivered(None))
+        sent.add_errback(lambda err: delivered(DeliveryFailed(type(err).__name__)))
+
+    def close(self, timeout: float) -> None:
+        self._producer.close(timeout=timeout)
+
+
+class ConfluentProducer:
+    """librdkafka queues every record at once (fetching metadata itself); a thread of ours serves its callbacks."""
+
+    def __init__(self, settings: Settings) -> None:
+        from confluent_kafka import Producer
+
+        ack_ms = settings.kafka_ack_timeout_ms
+        self._producer = Producer({
+            "bootstrap.servers": settings.kafka_bootstrap_servers or "",
+            "client.id": "o11y-ingest",
+            "acks": "all",
+            "enable.idempotence": True,
+            "max.in.flight.requests.per.connection": 5,
+            "compression.type": settings.kafka_compression,
+            "linger.ms": settings.kafka_linger_ms,
+            "batch.size": settings.kafka_batch_bytes,
+            "message.max.bytes": max(1_048_576, settings.http_max_batch_bytes * 2),
+            "request.timeout.ms": max(1000, ack_ms - settings.kafka_linger_ms),
+            "message.timeout.ms": ack_ms,
+            "queue.buffering.max.messages": max(100_000, settings.kafka_max_in_flight_events * 2),
+            "reconnect.backoff.max.ms": 1000,
+            "topic.metadata.refresh.interval.ms": 30_000,
+            "logger": logging.getLogger("ingest.librdkafka"),
+        })
+        self._closed = threading.Event()
+        self._poller = threading.Thread(target=self._serve, name="kafka-callbacks", daemon=True)
+        self._poller.start()
+
+    def _serve(self) -> None:
+        while not self._closed.is_set():
+            self._producer.poll(0.05)
+
+    def ready(self, topic: str) -> bool:
+        return not self._closed.is_set()
+
+    def produce(self, topic: str, key: bytes, value: bytes, delivered: Delivered) -> None:
+        def report(err: Any, _message: Any) -> None:
+            delivered(None if err is None else DeliveryFailed(str(err.name())))
+
+        self._producer.produce(topic, value=value, key=key, on_delivery=report)
+
+    def close(self, timeout: float) -> None:
+        left = self._producer.flush(timeout)
+        if left:
+            self._producer.purge()
+            self._producer.flush(0)
+        self._closed.set()
+        self._poller.join(1.0)
+
+
+CLIENTS: dict[str, Callable[[Settings], EventProducer]] = {
+    "kafka-python": KafkaPythonProducer,
+    "confluent-kafka": ConfluentProducer,
+}
+
+
+def build_producer(settings: Settings) -> EventProducer:
+    """The producer of the client `O11Y_KAFKA_CLIENT` names."""
+    return CLIENTS[settings.kafka_client](settings)
