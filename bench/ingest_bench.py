@@ -117,6 +117,7 @@ def main() -> None:
             port = free_port()
             env = {**os.environ, "O11Y_HTTP_PORT": str(port), "O11Y_HTTP_HOST": "127.0.0.1", "O11Y_LOG_LEVEL": "WARNING",
                    "O11Y_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers, "O11Y_KAFKA_CLIENT": client,
+                   "O11Y_WORKERS": "1",  # one core each, as the bare handler has
                    "O11Y_CLIENT_SECRETS": json.dumps({"bench": [SECRET]})}
             ingest = start([sys.executable, "-m", "o11y.cli", "ingest"], port, env)
             try:

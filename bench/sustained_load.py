@@ -87,7 +87,7 @@ def main() -> None:
         port, loader_port = free_port(), free_port()
         env = clean_env(O11Y_HTTP_HOST="127.0.0.1", O11Y_LOG_LEVEL="WARNING", O11Y_CLICKHOUSE_URL=f"chdb://{tmp}/ch",
                    O11Y_KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap_servers,
-                   O11Y_CLIENT_SECRETS=json.dumps({"kilo-gateway": [secret]}))
+                   O11Y_CLIENT_SECRETS=json.dumps({"kilo-gateway": [secret]}), O11Y_WORKERS="1")
         subprocess.run([sys.executable, "-m", "o11y.cli", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
         ingest = subprocess.Popen([sys.executable, "-m", "o11y.cli", "ingest"], env={**env, "O11Y_HTTP_PORT": str(port)})
         loader = subprocess.Popen([sys.executable, "-m", "o11y.cli", "load"], env={**env, "O11Y_HTTP_PORT": str(loader_port)})

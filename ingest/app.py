@@ -90,13 +90,20 @@ def _publisher_context(settings: Settings) -> Callable[[web.Application], AsyncI
             max_in_flight=settings.kafka_max_in_flight_events,
             on_outcome=outcome,
         )
-        metrics.producer_in_flight.set_function(lambda: publisher.in_flight)
         publisher.start()
         app[PUBLISHER] = publisher
         app[READINESS]["kafka"] = lambda: tcp_reachable(settings.kafka_bootstrap_servers or "")
+
+        async def sample() -> None:  # a gauge set now and then works the same with several worker processes
+            while True:
+                metrics.producer_in_flight.set(publisher.in_flight)
+                await asyncio.sleep(1.0)
+
+        sampler = asyncio.create_task(sample())
         try:
             yield
         finally:
+            sampler.cancel()
             await asyncio.to_thread(publisher.close)
 
     return context
@@ -143,6 +150,16 @@ def _edge_context(settings: Settings, secrets: ClientSecrets,
     return context
 
 
+def check_settings(settings: Settings) -> ClientSecrets:
+    """The gateways' secrets, or ValueError saying what makes ingest impossible to run."""
+    if not settings.kafka_bootstrap_servers:
+        raise ValueError("O11Y_KAFKA_BOOTSTRAP_SERVERS is not set")
+    secrets = ClientSecrets(settings.client_secrets)
+    if len(secrets) == 0:
+        raise ValueError("O11Y_CLIENT_SECRETS holds no client: no gateway could authenticate")
+    return secrets
+
+
 def create_app(
     settings: Settings,
     registry: CollectorRegistry | None = None,
@@ -150,11 +167,7 @@ def create_app(
     admin: web.Application | None = None,
 ) -> web.Application:
     """The ingest application; with `admin`, /readyz and /metrics are served by that one instead (another port)."""
-    if not settings.kafka_bootstrap_servers:
-        raise ValueError("O11Y_KAFKA_BOOTSTRAP_SERVERS is not set")
-    secrets = ClientSecrets(settings.client_secrets)
-    if len(secrets) == 0:
-        raise ValueError("O11Y_CLIENT_SECRETS holds no client: no gateway could authenticate")
+    secrets = check_settings(settings)
     registry = registry or CollectorRegistry()
     app = web.Application(client_max_size=settings.http_max_batch_bytes, middlewares=[count_requests])
     metrics = app[METRICS] = IngestMetrics.create(registry)

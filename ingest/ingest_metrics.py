@@ -39,8 +39,9 @@ class IngestMetrics:
             ),
             producer_in_flight=Gauge(
                 "o11y_kafka_producer_in_flight_events",
-                "Events handed to the producer and not yet acknowledged (the producer buffer).",
+                "Events handed to the producer and not yet acknowledged (the producer buffer), sampled every second.",
                 registry=registry,
+                multiprocess_mode="livesum",
             ),
             posthog_failures=Counter(
                 "o11y_posthog_failures_total",

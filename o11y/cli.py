@@ -22,6 +22,12 @@ def _settings() -> Settings:
         sys.exit("\n".join(lines))
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 256:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes from 1 to 256")
+    return int(text)
+
+
 def _setting_name(loc: tuple[int | str, ...]) -> str:
     return f"O11Y_{str(loc[0]).upper()}: " if loc else ""
 
@@ -33,10 +39,12 @@ def cmd_schema(_: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ingest(_: argparse.Namespace) -> int:
-    from o11y.serve import serve_ingest
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from o11y.serve import serve_ingest_workers
+    from o11y.workers import worker_count
 
-    return serve_ingest(_settings())
+    settings = _settings()
+    return serve_ingest_workers(settings, worker_count(args.workers or settings.workers))
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -107,10 +115,12 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     return run_migrate(_settings())
 
 
-def cmd_load(_: argparse.Namespace) -> int:
+def cmd_load(args: argparse.Namespace) -> int:
     from o11y.serve import serve_loader
+    from o11y.workers import run_workers
 
-    return serve_loader(_settings())
+    settings = _settings()
+    return run_workers(serve_loader, settings, args.workers or settings.workers or 1, drain_s=30)
 
 
 def cmd_alert(args: argparse.Namespace) -> int:
@@ -243,8 +253,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="default: until Ctrl-C")
     _demo_options(demo)
     demo.set_defaults(run=cmd_demo)
-    sub.add_parser("ingest", help="run the HTTP ingest edge").set_defaults(run=cmd_ingest)
-    sub.add_parser("load", help="run the Kafka → ClickHouse loader").set_defaults(run=cmd_load)
+    ingest = sub.add_parser("ingest", help="run the HTTP ingest edge")
+    ingest.add_argument("--workers", type=_positive, metavar="N",
+                        help="processes sharing the port (default O11Y_WORKERS, else the number of cores)")
+    ingest.set_defaults(run=cmd_ingest)
+    load = sub.add_parser("load", help="run the Kafka → ClickHouse loader")
+    load.add_argument("--workers", type=_positive, metavar="N",
+                      help="consumer processes in the group (default O11Y_WORKERS or 1)")
+    load.set_defaults(run=cmd_load)
     sub.add_parser("api", help="run the read API: usage and cost, SLO status, incidents, overrides, silences, SQL"
                    ).set_defaults(run=cmd_api)
     sub.add_parser("migrate", help="create or upgrade the ClickHouse schema (idempotent)").set_defaults(run=cmd_migrate)

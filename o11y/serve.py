@@ -37,7 +37,7 @@ def run_http(settings: Settings, app: web.Application, admin: web.Application | 
     if admin is not None and settings.admin_port:
         apps.append((admin, settings.http_host, settings.admin_port))
         log.info("readiness and metrics on http://%s:%d", settings.http_host, settings.admin_port)
-    run(apps, settings.http_keepalive_timeout_s, shutdown_timeout_s)
+    run(apps, settings.http_keepalive_timeout_s, shutdown_timeout_s, settings.http_reuse_port)
 
 
 def serve_ingest(settings: Settings) -> int:
@@ -54,6 +54,21 @@ def serve_ingest(settings: Settings) -> int:
     log.info("ingest listening on http://%s:%d", settings.http_host, settings.http_port)
     run_http(settings, app, admin, 10)
     return 0
+
+
+def serve_ingest_workers(settings: Settings, workers: int) -> int:
+    """`o11y ingest --workers N`: what makes ingest impossible is said once, here, before any worker starts."""
+    from ingest.app import check_settings
+    from o11y.workers import run_workers
+
+    if workers > 1:
+        configure_logging(settings.log_level, settings.log_format)
+        try:
+            check_settings(settings)
+        except ValueError as err:
+            log.error("cannot start ingest: %s", err)
+            return 2
+    return run_workers(serve_ingest, settings, workers, drain_s=10)
 
 
 def retention(settings: Settings) -> Retention:

@@ -57,15 +57,15 @@ def harden(app: web.Application) -> web.Application:
 
 
 async def serve(apps: list[tuple[web.Application, str, int]], keepalive_timeout_s: float = 75.0,
-                shutdown_timeout_s: float = 10.0) -> None:
-    """Run each (app, host, port) until SIGINT or SIGTERM."""
+                shutdown_timeout_s: float = 10.0, reuse_port: bool = False) -> None:
+    """Run each (app, host, port) until SIGINT or SIGTERM; `reuse_port`: other processes share the ports."""
     quiet_malformed_requests()
     runners = []
     for app, host, port in apps:
         runner = web.AppRunner(harden(app), access_log=None, shutdown_timeout=shutdown_timeout_s,
                                keepalive_timeout=keepalive_timeout_s)
         await runner.setup()
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
         runners.append(runner)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -79,5 +79,5 @@ async def serve(apps: list[tuple[web.Application, str, int]], keepalive_timeout_
 
 
 def run(apps: list[tuple[web.Application, str, int]], keepalive_timeout_s: float = 75.0,
-        shutdown_timeout_s: float = 10.0) -> None:
-    asyncio.run(serve(apps, keepalive_timeout_s, shutdown_timeout_s))
+        shutdown_timeout_s: float = 10.0, reuse_port: bool = False) -> None:
+    asyncio.run(serve(apps, keepalive_timeout_s, shutdown_timeout_s, reuse_port))

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     http_body_timeout_s: float = Field(default=10.0, gt=0)
     http_keepalive_timeout_s: float = Field(default=75.0, gt=0)
     http_max_inflight_bytes: int = Field(default=192 * 1024 * 1024, gt=0)
+    http_reuse_port: bool = False
+    """Bind with SO_REUSEPORT, so that several processes share the port (what `--workers` sets for its workers)."""
+    workers: int | None = Field(default=None, ge=1, le=256)
+    """Processes of `o11y ingest` (default: the cores it may use) and of `o11y load` (default 1)."""
 
     kafka_bootstrap_servers: str | None = None
     kafka_topic: str = "api-metrics"

@@ -31,6 +31,7 @@ class Ingest:
                         O11Y_CLIENT_SECRETS=json.dumps({"kilo-gateway": [SECRET]}), O11Y_HTTP_HOST="127.0.0.1",
                         O11Y_HTTP_PORT=str(self.port), O11Y_ADMIN_PORT=str(self.admin_port),
                         O11Y_ADMIN_TOKENS=json.dumps({"ops": [ADMIN_TOKEN]}), O11Y_HTTP_MAX_INFLIGHT_BYTES=str(64 << 20),
+                        O11Y_WORKERS="1",
                         **extra)
         if source is not None:
             env["PYTHONPATH"] = source
