@@ -98,6 +98,7 @@ class ConfluentProducer:
             "message.timeout.ms": ack_ms,
             "queue.buffering.max.messages": max(100_000, settings.kafka_max_in_flight_events * 2),
             "reconnect.backoff.max.ms": 1000,
+            "socket.nagle.disable": True,
             "topic.metadata.refresh.interval.ms": 30_000,
             "logger": logging.getLogger("ingest.librdkafka"),
         })
