@@ -18,6 +18,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -61,7 +62,21 @@ def prefill(servers: str, topic: str, events: int) -> float:
     return time.monotonic() - started
 
 
-def raw_consume(servers: str, topic: str, events: int) -> float:
+def raw_consume(servers: str, topic: str, events: int, kafka_client: str) -> float:
+    """Seconds to read `events` with the client alone, in a group of its own, as the loader's member is set up."""
+    if kafka_client == "confluent-kafka":
+        from confluent_kafka import Consumer
+
+        member = Consumer({"bootstrap.servers": servers, "group.id": f"raw-{uuid.uuid4().hex[:6]}",
+                           "auto.offset.reset": "earliest", "enable.auto.commit": False, "session.timeout.ms": 6000,
+                           "max.partition.fetch.bytes": 8 * 1024 * 1024, "fetch.wait.max.ms": 100})
+        member.subscribe([topic])
+        began, seen = time.monotonic(), 0
+        while seen < events:
+            seen += sum(1 for m in member.consume(num_messages=10_000, timeout=0.2) if m.error() is None)
+        elapsed = time.monotonic() - began
+        member.close()
+        return elapsed
     consumer = KafkaConsumer(topic, bootstrap_servers=servers, group_id=f"raw-{uuid.uuid4().hex[:6]}",
                              auto_offset_reset="earliest", enable_auto_commit=False, session_timeout_ms=6000,
                              max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_wait_ms=100)
@@ -78,12 +93,13 @@ def raw_consume(servers: str, topic: str, events: int) -> float:
 TABLES = ("api_metrics", "api_metrics_1m", "loaded_offsets", "event_ids")
 
 
-def load(servers: str, topic: str, events: int, client: ClickHouseClient, horizon_s: int) -> float:
+def load(servers: str, topic: str, events: int, client: ClickHouseClient, horizon_s: int, kafka_client: Any) -> float:
     for table in TABLES:
         client.command(f"TRUNCATE TABLE o11y.{table}")
     registry = CollectorRegistry()
-    settings = Settings(kafka_bootstrap_servers=servers, kafka_topic=topic, loader_group_id=f"bench-loader-{horizon_s}",
-                        loader_session_timeout_ms=6000, dedup_horizon_s=horizon_s)
+    settings = Settings(kafka_bootstrap_servers=servers, kafka_topic=topic, kafka_client=kafka_client,
+                        loader_group_id=f"bench-loader-{horizon_s}-{kafka_client}", loader_session_timeout_ms=6000,
+                        dedup_horizon_s=horizon_s)
     loader = build_loader(settings, client, registry)
     stop = threading.Event()
     thread = threading.Thread(target=loader.run, args=(stop,))
@@ -101,29 +117,38 @@ def load(servers: str, topic: str, events: int, client: ClickHouseClient, horizo
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--clients", default="kafka-python,confluent-kafka", help="O11Y_KAFKA_CLIENT values to measure")
     args = parser.parse_args()
+    clients = args.clients.split(",")
+    per_client: dict[str, dict[str, float]] = {}
     with EmbeddedKafka() as kafka, tempfile.TemporaryDirectory() as tmp:
         servers = kafka.bootstrap_servers
         fill_s = prefill(servers, "bench", args.events)
-        raw_s = raw_consume(servers, "bench", args.events)
         client = connect(f"chdb://{tmp}/ch")
         migrate(client)
-        plain_s = load(servers, "bench", args.events, client, 0)
-        load_s = load(servers, "bench", args.events, client, 86_400)
+        default = "confluent-kafka" if "confluent-kafka" in clients else clients[0]
+        plain_s = load(servers, "bench", args.events, client, 0, default)
+        for name in clients:
+            raw_s = raw_consume(servers, "bench", args.events, name)
+            load_s = load(servers, "bench", args.events, client, 86_400, name)
+            per_client[name] = {"raw_consume_events_per_s": round(args.events / raw_s),
+                                "loader_events_per_s": round(args.events / load_s),
+                                "ratio_loader_vs_raw": round(raw_s / load_s, 3)}
+            print(f"{name}: raw {args.events / raw_s:,.0f}/s, loader {args.events / load_s:,.0f}/s "
+                  f"({raw_s / load_s:.2f}x raw)", flush=True)
         ids_bytes = client.query("SELECT sum(bytes_on_disk) FROM system.parts WHERE database = 'o11y' "
                                  "AND table = 'event_ids' AND active").result_rows[0][0]
     results = {
-        "events": args.events, "partitions": PARTITIONS, "prefill_s": round(fill_s, 1),
-        "raw_consume_events_per_s": round(args.events / raw_s), "loader_events_per_s": round(args.events / load_s),
-        "ratio_loader_vs_raw": round(raw_s / load_s, 3),
+        "events": args.events, "partitions": PARTITIONS, "prefill_s": round(fill_s, 1), "clients": per_client,
+        **per_client[default], "default_client": default,
         "loader_without_dedup_events_per_s": round(args.events / plain_s),
-        "dedup_cost_ratio": round(plain_s / load_s, 3),
+        "dedup_cost_ratio": round(plain_s / (args.events / per_client[default]["loader_events_per_s"]), 3),
         "event_ids_bytes_per_event": round(int(ids_bytes) / args.events, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
     out = ROOT / "bench" / "results" / "loader.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"raw kafka-python consumption {results['raw_consume_events_per_s']:>9,} events/s")
+    print(f"raw {default} consumption {results['raw_consume_events_per_s']:>9,} events/s")
     print(f"loader, dedup off            {results['loader_without_dedup_events_per_s']:>9,} events/s")
     print(f"loader into ClickHouse       {results['loader_events_per_s']:>9,} events/s "
           f"(dedup on: {results['dedup_cost_ratio']:.2f}x of off; o11y.event_ids "

@@ -43,13 +43,22 @@ def consumer_config(settings: Settings) -> dict[str, Any]:
         auto_offset_reset="earliest",
         session_timeout_ms=settings.loader_session_timeout_ms,
         heartbeat_interval_ms=settings.loader_session_timeout_ms // 3,
-        max_poll_interval_ms=300_000,
+        max_poll_interval_ms=settings.loader_max_poll_interval_ms,
         fetch_max_wait_ms=100,
         # A fetch the broker never answers (seen after a freeze) holds every partition of that broker until it
         # times out: 20 s, not kafka-python's 305 s default.
         request_timeout_ms=20_000,
         max_partition_fetch_bytes=8 * 1024 * 1024,
     )
+
+
+def group_member(settings: Settings) -> Consumer:
+    """The loader's group member on the client `O11Y_KAFKA_CLIENT` names."""
+    if settings.kafka_client == "confluent-kafka":
+        from ingest.kafka_consumers import ConfluentConsumer
+
+        return ConfluentConsumer(settings)
+    return KafkaConsumer(**consumer_config(settings))  # type: ignore[no-any-return]
 
 
 def build_loader(settings: Settings, clickhouse: ClickHouseClient, registry: CollectorRegistry,
@@ -61,7 +70,7 @@ def build_loader(settings: Settings, clickhouse: ClickHouseClient, registry: Col
                           max_skew=timedelta(seconds=settings.loader_max_clock_skew_s),
                           session_timeout_s=settings.loader_session_timeout_ms / 1000)
     return Loader(
-        consumer or KafkaConsumer(**consumer_config(settings)),
+        consumer or group_member(settings),
         ClickHouseSink(clickhouse, settings.dedup_horizon_s),
         DeadLetters(dlq, settings.topic_dlq()),
         settings.kafka_topic,

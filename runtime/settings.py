@@ -129,6 +129,8 @@ class Settings(BaseSettings):
     loader_batch_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     loader_max_clock_skew_s: float = Field(default=300.0, gt=0)
     loader_session_timeout_ms: int = Field(default=10_000, ge=6000)
+    loader_max_poll_interval_ms: int = Field(default=300_000, ge=10_000)
+    """A member that does not poll for this long (a hung loader) is dropped from the group."""
     loader_dlq_max_run: int = Field(default=1000, gt=0)
     loader_dlq_max_share: float = Field(default=0.5, gt=0, le=1)
     dedup_horizon_s: int = Field(default=86_400, ge=0, le=30 * 86_400)

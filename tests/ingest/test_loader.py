@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from kafka import KafkaConsumer, TopicPartition
 from prometheus_client import CollectorRegistry
 
@@ -25,6 +26,8 @@ RAW_BY_CLIENT = "SELECT count() FROM o11y.api_metrics WHERE client_name = {c:Str
 DISTINCT_BY_CLIENT = "SELECT uniqExact(event_id) FROM o11y.api_metrics WHERE client_name = {c:String}"
 ROLLUP_BY_CLIENT = "SELECT sum(requests) FROM o11y.api_metrics_1m WHERE client_name = {c:String}"
 
+CLIENTS = ["kafka-python", "confluent-kafka"]
+
 
 def committed(servers: str, topic: str, group: str) -> dict[int, int | None]:
     consumer = KafkaConsumer(bootstrap_servers=servers, group_id=group, enable_auto_commit=False)
@@ -35,9 +38,11 @@ def committed(servers: str, topic: str, group: str) -> dict[int, int | None]:
         consumer.close(autocommit=False)
 
 
+@pytest.mark.parametrize("kafka_client", CLIENTS)
 async def test_events_posted_to_ingest_land_exactly_once_field_for_field(
-    aiohttp_client: Any, settings: Settings, clickhouse: Any
+    aiohttp_client: Any, settings: Settings, clickhouse: Any, kafka_client: Any
 ) -> None:
+    settings = settings.model_copy(update={"kafka_client": kafka_client})
     client = await aiohttp_client(create_app(settings))
     for i in range(60):
         event = seed_event(kiloUserId=f"user-{i}", statusCode=500 if i % 10 == 0 else 200, ipAddress="203.0.113.5")
@@ -45,7 +50,7 @@ async def test_events_posted_to_ingest_land_exactly_once_field_for_field(
         assert response.status == 204
     sent = {m["event_id"]: m for m in values(read_topic(settings.kafka_bootstrap_servers or "", settings.kafka_topic, 60))}
     group = f"g-{uuid.uuid4().hex[:6]}"
-    lsettings = loader_settings(settings.kafka_bootstrap_servers or "", settings.kafka_topic, group)
+    lsettings = loader_settings(settings.kafka_bootstrap_servers or "", settings.kafka_topic, group, kafka_client=kafka_client)
     topic_rows = "SELECT count() FROM o11y.api_metrics WHERE kafka_topic = {t:String}"
     with running_loader(lsettings, clickhouse):
         assert wait_until(lambda: count(clickhouse, topic_rows, t=settings.kafka_topic) >= 60)
@@ -163,11 +168,12 @@ def test_batches_are_cut_by_bytes_so_big_events_cannot_pile_up(
     assert (registry.get_sample_value("o11y_loader_batch_rows_bucket", {"le": "1000.0"}) or 0) == batches
 
 
+@pytest.mark.parametrize("kafka_client", CLIENTS)
 def test_clickhouse_outage_commits_nothing_loses_nothing_and_resumes(
-    kafka: EmbeddedKafka, topic: str, client_name: str, clickhouse: Any
+    kafka: EmbeddedKafka, topic: str, client_name: str, clickhouse: Any, kafka_client: Any
 ) -> None:
     registry = CollectorRegistry()
-    settings = loader_settings(kafka.bootstrap_servers, topic, "outage")
+    settings = loader_settings(kafka.bootstrap_servers, topic, "outage", kafka_client=kafka_client)
     clickhouse.command("DETACH TABLE o11y.api_metrics")
     try:
         produce(kafka.bootstrap_servers, topic, event_messages(200, client_name))

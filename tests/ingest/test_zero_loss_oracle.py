@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import aiohttp
+import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from redis import Redis
@@ -32,10 +33,10 @@ from support.alerting_harness import make_evaluator
 from support.events import seed_event
 from support.kafka_io import produce, read_topic
 from support.live_server import LiveServer
-from support.loader_harness import Crashable, count, crashable, loader_settings
+from support.loader_harness import ConfluentCrashable, Crashable, count, crashable, loader_settings
 from support.waiting import wait_until
 
-CLIENT, SECRET, TOPIC = "oracle-gateway", "oracle-secret-value", "oracle"
+SECRET = "oracle-secret-value"
 BAD_MODEL = "oracle/failing-model"
 
 
@@ -87,7 +88,7 @@ class LoaderThread:
         self._thread = threading.Thread(target=self._run, args=(self._loader, consumer), daemon=True)
         self._thread.start()
 
-    def _run(self, loader: Loader, consumer: Crashable) -> None:
+    def _run(self, loader: Loader, consumer: Crashable | ConfluentCrashable) -> None:
         loader.start()
         while not self._stop.is_set():
             if self._kill.is_set():
@@ -107,12 +108,16 @@ class LoaderThread:
         assert not self._thread.is_alive(), "the loader did not stop"
 
 
-def test_every_acknowledged_event_is_counted_exactly_once_through_faults(clickhouse: Any, slack: Any) -> None:
+@pytest.mark.parametrize("kafka_client", ["kafka-python", "confluent-kafka"])
+def test_every_acknowledged_event_is_counted_exactly_once_through_faults(clickhouse: Any, slack: Any,
+                                                                         kafka_client: Any) -> None:
+    topic, client = f"oracle-{kafka_client}", f"oracle-gateway-{kafka_client}"  # each run's rows its own
     with EmbeddedKafka() as kafka:
         servers = kafka.bootstrap_servers
-        ingest_settings = Settings(kafka_bootstrap_servers=servers, kafka_topic=TOPIC, kafka_ack_timeout_ms=1500,
-                                   client_secrets={CLIENT: [SecretStr(SECRET)]})
-        settings = loader_settings(servers, TOPIC, "oracle-loader")
+        ingest_settings = Settings(kafka_bootstrap_servers=servers, kafka_topic=topic, kafka_ack_timeout_ms=1500,
+                                   client_secrets={client: [SecretStr(SECRET)]})
+        settings = loader_settings(servers, topic, "oracle-loader", kafka_client=kafka_client,
+                                   loader_max_poll_interval_ms=10_000)
         with LiveServer(lambda: create_app(ingest_settings)) as ingest, Load(ingest.url) as load:
             first = LoaderThread(settings, clickhouse)
             time.sleep(3)
@@ -121,8 +126,8 @@ def test_every_acknowledged_event_is_counted_exactly_once_through_faults(clickho
             first.kill()                                      # fault 2: a loader killed (its partitions move at the
             first = LoaderThread(settings, clickhouse)        # session timeout) and started again
             time.sleep(3)
-            copies = read_topic(servers, TOPIC, 300)[:300]    # fault 3: a range of the log is produced once more
-            produce(servers, TOPIC, [(m.key, m.value) for m in copies])
+            copies = read_topic(servers, topic, 300)[:300]    # fault 3: a range of the log is produced once more
+            produce(servers, topic, [(m.key, m.value) for m in copies])
             time.sleep(3)
             clickhouse.command("DETACH TABLE o11y.api_metrics")  # fault 4: ClickHouse inserts fail
             time.sleep(3)
@@ -140,13 +145,13 @@ def test_every_acknowledged_event_is_counted_exactly_once_through_faults(clickho
         assert set(statuses) <= {204, 503}, statuses          # valid input never got another 5xx
         assert statuses[503] > 0 and len(acked) > 500, statuses
 
-        markers = f"SELECT kilo_user_id, count() FROM o11y.api_metrics WHERE kafka_topic = '{TOPIC}' GROUP BY kilo_user_id"
+        markers = f"SELECT kilo_user_id, count() FROM o11y.api_metrics WHERE kafka_topic = '{topic}' GROUP BY kilo_user_id"
         if not wait_until(lambda: acked <= {r[0] for r in clickhouse.query(markers).result_rows}, timeout_s=60):
             missing = acked - {r[0] for r in clickhouse.query(markers).result_rows}
-            in_log = {json.loads(m.value)["kilo_user_id"]: (m.partition, m.offset) for m in read_topic(servers, TOPIC, 1)}
+            in_log = {json.loads(m.value)["kilo_user_id"]: (m.partition, m.offset) for m in read_topic(servers, topic, 1)}
             where = sorted(in_log.get(m, (-1, -1)) for m in missing)
             loaded = clickhouse.query(f"SELECT kafka_partition, max(kafka_offset), count() FROM o11y.api_metrics "
-                                      f"WHERE kafka_topic = '{TOPIC}' GROUP BY kafka_partition ORDER BY 1").result_rows
+                                      f"WHERE kafka_topic = '{topic}' GROUP BY kafka_partition ORDER BY 1").result_rows
             raise AssertionError(f"{len(missing)} acknowledged events not loaded, at {where[:5]}..{where[-5:]}; "
                                  f"loaded per partition {loaded}")
         first.stop()
@@ -155,11 +160,11 @@ def test_every_acknowledged_event_is_counted_exactly_once_through_faults(clickho
         assert {m for m in acked if stored.get(m) != 1} == set(), "every acknowledged event exactly once"
         assert set(stored) <= set(load.statuses), "nothing appears that was never sent"
         assert all(n == 1 for n in stored.values()), "nothing appears twice"
-        rollup = count(clickhouse, f"SELECT sum(requests) FROM o11y.api_metrics_1m WHERE client_name = '{CLIENT}'")
+        rollup = count(clickhouse, f"SELECT sum(requests) FROM o11y.api_metrics_1m WHERE client_name = '{client}'")
         assert rollup == len(stored), "the evaluator counts what analysts count"
 
     # Alerting through faults: Redis down and Slack failing; the page still goes out, exactly once.
-    policy = policy_from_document({**DEFAULT_POLICY, "page_clients": [CLIENT]})
+    policy = policy_from_document({**DEFAULT_POLICY, "page_clients": [client]})
     redis_server = EmbeddedRedis().start()
     redis = Redis.from_url(redis_server.url, socket_timeout=1, socket_connect_timeout=1)
     evaluator = make_evaluator(clickhouse, redis, slack, policy=policy)

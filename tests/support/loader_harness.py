@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from kafka import KafkaConsumer
 from prometheus_client import CollectorRegistry
 
+from ingest.kafka_consumers import ConfluentConsumer
 from ingest.kafka_ports import Consumer
 from ingest.loader import Loader
 from ingest.loader_service import build_loader, consumer_config
@@ -51,7 +52,23 @@ def dies_before_every_commit(settings: Settings) -> DiesBeforeEveryCommit:
     return DiesBeforeEveryCommit(**consumer_config(settings))
 
 
-def crashable(settings: Settings) -> Crashable:
+class ConfluentCrashable(ConfluentConsumer):
+    """The same on confluent-kafka: `crash` leaves the group committing nothing; `kill` stops this member dead (it
+    never polls, commits or leaves again), so the group drops it when `loader_max_poll_interval_ms` passes.
+    (librdkafka heartbeats from threads of its own: a member that merely stops polling is dropped only then.)"""
+
+    dead: ClassVar[list[ConfluentCrashable]] = []
+
+    def crash(self) -> None:
+        self.close(autocommit=False)
+
+    def kill(self) -> None:
+        ConfluentCrashable.dead.append(self)  # kept, never closed: a close would say goodbye to the group
+
+
+def crashable(settings: Settings) -> Crashable | ConfluentCrashable:
+    if settings.kafka_client == "confluent-kafka":
+        return ConfluentCrashable(settings)
     return Crashable(**consumer_config(settings))
 
 

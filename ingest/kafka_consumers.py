@@ -1,0 +1,117 @@
+"""The loader's group member on confluent-kafka (librdkafka), behind the same `Consumer` port as kafka-python's.
+
+Eager rebalancing (range assignor), as the loader expects: a rebalance revokes every partition, then assigns. The
+callbacks run on the loader's thread, inside `poll`. Records keep kafka-python's attribute names.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+from kafka import TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+from runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Record(NamedTuple):
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: int
+
+
+class ConfluentConsumer:
+    def __init__(self, settings: Settings) -> None:
+        from confluent_kafka import Consumer
+
+        self._consumer = Consumer({
+            "bootstrap.servers": settings.kafka_bootstrap_servers or "",
+            "client.id": "o11y-loader",
+            "group.id": settings.loader_group_id,
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+            "partition.assignment.strategy": "range",
+            "session.timeout.ms": settings.loader_session_timeout_ms,
+            "heartbeat.interval.ms": settings.loader_session_timeout_ms // 3,
+            "max.poll.interval.ms": settings.loader_max_poll_interval_ms,
+            "fetch.wait.max.ms": 100,
+            "max.partition.fetch.bytes": 8 * 1024 * 1024,
+            "socket.timeout.ms": 20_000,
+            "logger": logging.getLogger("ingest.librdkafka"),
+        })
+
+    @staticmethod
+    def _theirs(tp: TopicPartition, offset: int | None = None) -> Any:
+        from confluent_kafka import TopicPartition as Theirs
+
+        return Theirs(tp.topic, tp.partition) if offset is None else Theirs(tp.topic, tp.partition, offset)
+
+    def subscribe(self, topics: Sequence[str], listener: Any = None) -> None:
+        def ours(partitions: list[Any]) -> set[TopicPartition]:
+            return {TopicPartition(p.topic, p.partition) for p in partitions}
+
+        def assigned(_: Any, partitions: list[Any]) -> None:
+            if listener is not None:
+                listener.on_partitions_assigned(ours(partitions))
+
+        def revoked(_: Any, partitions: list[Any]) -> None:
+            if listener is not None:
+                listener.on_partitions_revoked(ours(partitions))
+
+        self._consumer.subscribe(list(topics), on_assign=assigned, on_revoke=revoked, on_lost=revoked)
+
+    def poll(self, timeout_ms: int = 0, max_records: int | None = None) -> Mapping[TopicPartition, list[Any]]:
+        found: dict[TopicPartition, list[Any]] = {}
+        for message in self._consumer.consume(num_messages=max_records or 500, timeout=timeout_ms / 1000):
+            error = message.error()
+            if error is not None:
+                log.debug("consume: %s", error.name())
+                continue
+            tp = TopicPartition(message.topic(), message.partition())
+            found.setdefault(tp, []).append(Record(tp.topic, tp.partition, int(message.offset() or 0), message.key(),
+                                                   message.value(),
+                                                   message.timestamp()[1]))
+        return found
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        self._consumer.seek(self._theirs(partition, offset))
+
+    def seek_to_beginning(self, *partitions: TopicPartition) -> None:
+        from confluent_kafka import OFFSET_BEGINNING
+
+        for tp in partitions:
+            self._consumer.seek(self._theirs(tp, OFFSET_BEGINNING))
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition(p.topic, p.partition) for p in self._consumer.assignment()}
+
+    def commit(self, offsets: Mapping[TopicPartition, OffsetAndMetadata]) -> None:
+        self._consumer.commit(offsets=[self._theirs(tp, o.offset) for tp, o in offsets.items()], asynchronous=False)
+
+    def committed(self, partition: TopicPartition) -> int | None:
+        [found] = self._consumer.committed([self._theirs(partition)], timeout=10)
+        return int(found.offset) if found.offset >= 0 else None
+
+    def position(self, partition: TopicPartition, timeout_ms: int | None = None) -> int | None:
+        [found] = self._consumer.position([self._theirs(partition)])
+        return int(found.offset) if found.offset >= 0 else None
+
+    def highwater(self, partition: TopicPartition) -> int | None:
+        _, high = self._consumer.get_watermark_offsets(self._theirs(partition), cached=True)
+        return int(high) if high >= 0 else None
+
+    def end_offsets(self, partitions: Sequence[TopicPartition],
+                    timeout_ms: int | None = None) -> Mapping[TopicPartition, int]:
+        timeout = (timeout_ms or 5000) / 1000
+        return {tp: int(self._consumer.get_watermark_offsets(self._theirs(tp), timeout=timeout)[1]) for tp in partitions}
+
+    def close(self, autocommit: bool = True) -> None:
+        self._consumer.close()
