@@ -57,8 +57,9 @@ class AlertStore:
         self._contexts: dict[str, Any] = {}
         self.policy = PolicyStore(client)
 
-    def window_counts(self, end: datetime, policy: AlertPolicy) -> dict[Dimension, WindowCounts]:
-        result = self._client.query(build_query(policy, end))
+    def window_counts(self, end: datetime, policy: AlertPolicy, details: bool = True) -> dict[Dimension, WindowCounts]:
+        """The windows' counts per route; `details` (what messages say) only when the tick may notify."""
+        result = self._client.query(build_query(policy, end, details=details))
         return parse_rows(policy, list(result.column_names), result.result_rows)
 
     def live_policy(self, policy: AlertPolicy) -> tuple[AlertPolicy, list[str]]:

@@ -137,8 +137,8 @@ def _minute_bad(slo: SloSpec, name: str, window: BurnWindow | None = None) -> st
     return f"(b_{name} > 0 AND {ratio_reaches_sql(f'b_{name}', f'n_{name}', window.threshold * slo.budget)})"
 
 
-def _outer(slo: SloSpec, end: str, name: str) -> list[str]:
-    """Window columns of one SLO: totals and bad counts, and details for its long windows."""
+def _outer(slo: SloSpec, end: str, name: str, details: bool = True) -> list[str]:
+    """Window columns of one SLO: totals and bad counts, and (`details`) what the messages say of its long windows."""
 
     def within(minutes: int) -> str:
         return f"minute >= {end} - INTERVAL {minutes} MINUTE"
@@ -151,6 +151,8 @@ def _outer(slo: SloSpec, end: str, name: str) -> list[str]:
                         f"countIf({_minute_bad(slo, name)} AND {within(m)}) AS b_{name}_{m}"]
         else:
             columns += [f"sumIf(n_{name}, {within(m)}) AS t_{name}_{m}", f"sumIf(b_{name}, {within(m)}) AS b_{name}_{m}"]
+    if not details:
+        return columns
     for m in _detail_minutes(slo):
         if slo.latency is None:
             columns += [f"sumIf(c429_{name}, {within(m)}) AS k429_{name}_{m}",
@@ -163,16 +165,18 @@ def _outer(slo: SloSpec, end: str, name: str) -> list[str]:
     return columns
 
 
-def build_query(policy: AlertPolicy, end_at: datetime, raw: bool = False) -> str:
+def build_query(policy: AlertPolicy, end_at: datetime, raw: bool = False, details: bool = True) -> str:
     """The tick's query for windows ending at `end_at`.
 
-    `raw` forces the raw table (what the rollup saves is measured against it)."""
+    `raw` forces the raw table (what the rollup saves is measured against it); without `details`, only the windows'
+    counts (what burn rates and trips need), not what the messages say (status classes, latency arrays, first bad
+    minute)."""
     source = _Source(uses_rollup(policy) and not raw)
     end = f"toDateTime('{end_at:%Y-%m-%d %H:%M:%S}', 'UTC')"
     dims = "provider, resolved_model, client_name"
     minute = "minute" if source.rollup else "toStartOfMinute(received_at) AS minute"
     inner = ",\n        ".join(c for name, slo in policy.columns() for c in _inner(slo, source, name))
-    outer = ",\n    ".join(c for name, slo in policy.columns() for c in _outer(slo, end, name))
+    outer = ",\n    ".join(c for name, slo in policy.columns() for c in _outer(slo, end, name, details))
     return (
         f"SELECT\n    {dims},\n    {outer}\nFROM (\n    SELECT {dims}, {minute},\n        {inner}\n"
         f"    FROM {source.table}\n"
@@ -262,6 +266,11 @@ def _padded(values: Any) -> tuple[int, ...]:
     return tuple(counts + [0] * (len(LATENCY_BOUNDS_MS) - len(counts)))
 
 
+def _has_details(values: dict[str, Any], column: str, minutes: int) -> bool:
+    """The row was read with details (`build_query(details=True)`)."""
+    return f"k429_{column}_{minutes}" in values or f"r_{column}_{minutes}" in values
+
+
 def _parse_row(policy: AlertPolicy, dimension: Dimension, values: dict[str, Any]) -> WindowCounts:
     """One route's counts, keyed by SLO name, read from the column group of its effective SLO."""
     counts: dict[Key, WindowCount] = {}
@@ -277,6 +286,8 @@ def _parse_row(policy: AlertPolicy, dimension: Dimension, values: dict[str, Any]
         for m in window_minutes(slo):
             counts[(name, m)] = WindowCount(int(values[f"b_{column}_{m}"]), int(values[f"t_{column}_{m}"]))
         for m in _detail_minutes(slo):
+            if not _has_details(values, column, m):
+                break
             if slo.latency is None:
                 k429, k5xx = int(values[f"k429_{column}_{m}"]), int(values[f"k5xx_{column}_{m}"])
                 classes[(name, m)] = (k429, k5xx, counts[(name, m)].bad - k429 - k5xx)
@@ -284,7 +295,7 @@ def _parse_row(policy: AlertPolicy, dimension: Dimension, values: dict[str, Any]
                 over[(name, m)] = _padded(values[f"o_{column}_{m}"])
                 requests[(name, m)] = int(values[f"r_{column}_{m}"])
         for w in slo.windows:
-            found = _first_bad(values[f"f_{column}_{w.long_minutes}_{w.short_minutes}"])
+            found = _first_bad(values.get(f"f_{column}_{w.long_minutes}_{w.short_minutes}"))
             if found is not None:
                 first_bad[(name, w.name)] = found
     return WindowCounts(counts, classes, over, requests, first_bad)

@@ -53,7 +53,7 @@ class TickCounts:
     def read(self, store: AlertStore, end: datetime, policy: AlertPolicy) -> dict[Dimension, WindowCounts]:
         key = (end, repr(policy.columns()))
         if key != self.key:
-            self.counts, self.key = store.window_counts(end, policy), key
+            self.counts, self.key = store.window_counts(end, policy, details=False), key
         return self.counts
 
 
