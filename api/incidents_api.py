@@ -77,6 +77,18 @@ def incident_dict(incident: Incident, notifications: int) -> dict[str, Any]:
     }
 
 
+def read_incidents(clickhouse: ClickHouseClient, query: IncidentQuery, now: datetime) -> list[dict[str, Any]]:
+    """The incidents `query` asks for, as `/v1/incidents` answers them."""
+    sql, params = incidents_sql(query, now)
+    result = clickhouse.query(sql, params)
+    names = [*INCIDENT_COLUMNS, "notifications"]
+    found = []
+    for row in result.result_rows:
+        values = dict(zip(names, row, strict=True))
+        found.append(incident_dict(incident_from_row(values), int(values["notifications"] or 0)))
+    return found
+
+
 class IncidentsApi:
     def __init__(self, auth: ApiAuth, clickhouse: ClickHouseClient) -> None:
         self._auth, self._clickhouse = auth, clickhouse
@@ -90,14 +102,8 @@ class IncidentsApi:
             query = IncidentQuery.model_validate(dict(request.query))
         except ValidationError as err:
             return bad_request(err)
-        sql, params = incidents_sql(query, datetime.now(timezone.utc))
         try:
-            result = await asyncio.to_thread(self._clickhouse.query, sql, params)
+            found = await asyncio.to_thread(read_incidents, self._clickhouse, query, datetime.now(timezone.utc))
         except Exception as err:  # noqa: BLE001 - the input was valid: what failed is ClickHouse
             return unavailable(err)
-        names = [*INCIDENT_COLUMNS, "notifications"]
-        found = []
-        for row in result.result_rows:
-            values = dict(zip(names, row, strict=True))
-            found.append(incident_dict(incident_from_row(values), int(values["notifications"] or 0)))
         return json_response({"state": query.state, "incidents": found})

@@ -30,7 +30,7 @@ from api.pages.series import RANGES, burn_down, rolling_burn
 from api.pages.svg import Band, Chart, Series, Threshold, bars, line_chart, sparkline
 from api.responses import reasons
 from api.sessions import COOKIE, SESSION_HOURS, Sessions
-from api.status_api import StatusApi
+from api.status_api import StatusApi, StatusQuery
 from runtime.clickhouse import ClickHouseClient
 from runtime.settings import Settings
 from schemas.alert_policy import AlertPolicy, Dimension
@@ -166,13 +166,14 @@ class Pages:
 
     async def overview(self, request: web.Request, caller: Caller) -> web.StreamResponse:
         wanted = {k: request.query.get(k) or None for k in FILTERS}
+        asked = StatusQuery.model_validate({k: v for k, v in wanted.items() if v is not None})  # as /v1/slo/status filters
         body = await self._status.current()
         every = body.pop("statuses")
         end = datetime.fromisoformat(body["end"])
         start = floor_to(end, 3600) - timedelta(hours=23)
         fresh = not any(s.state == "stale" for s in every)
         counts = await self._run(self._hourly.read, self._policy, start, end, end - SETTLE if fresh else start)
-        kept = [s for s in every if all(v is None or v == _field(s, k) for k, v in wanted.items())]
+        kept = [s for s in every if asked.keeps(s)]
         states: dict[str, int] = {}
         for s in kept:
             states[s.state] = states.get(s.state, 0) + 1

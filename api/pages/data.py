@@ -5,17 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from fractions import Fraction
 from typing import Any
 
-from alerting.alert_store import INCIDENT_COLUMNS, incident_from_row
 from alerting.baseline import Selector, read_baseline
 from alerting.period_cache import floor_to
 from alerting.policy_store import PolicyStore
 from alerting.silences import Silence
 from alerting.slo_status import SloStatus
 from alerting.window_query import period_range_query
-from api.incidents_api import IncidentQuery, incident_dict, incidents_sql
+from api.incidents_api import IncidentQuery, read_incidents
 from api.pages.series import INTERVAL_NAMES, Bucket, buckets, burn
 from api.usage_api import shape
 from api.usage_query import StatsQuery, TimeseriesQuery, stats_sql, timeseries_sql
@@ -106,15 +104,7 @@ def hourly_burn(counts: SloCounts, policy: AlertPolicy, status: SloStatus, start
 
 
 def incidents(clickhouse: ClickHouseClient, now: datetime, **filters: Any) -> list[dict[str, Any]]:
-    query = IncidentQuery.model_validate(filters)
-    sql, params = incidents_sql(query, now)
-    result = clickhouse.query(sql, params)
-    names = [*INCIDENT_COLUMNS, "notifications"]
-    found = []
-    for row in result.result_rows:
-        values = dict(zip(names, row, strict=True))
-        found.append(incident_dict(incident_from_row(values), int(values["notifications"] or 0)))
-    return found
+    return read_incidents(clickhouse, IncidentQuery.model_validate(filters), now)
 
 
 def silences(clickhouse: ClickHouseClient, now: datetime) -> list[Silence]:
@@ -165,8 +155,3 @@ def route_latency(clickhouse: ClickHouseClient, route: Dimension, start: datetim
 def baseline(clickhouse: ClickHouseClient, policy: AlertPolicy, dimension: Dimension, now: datetime) -> dict[str, Any]:
     provider, model, client = dimension
     return read_baseline(clickhouse, policy, Selector(model, provider, client), now).as_dict()
-
-
-def budget_of(policy: AlertPolicy, slo: str, dimension: Dimension) -> Fraction | None:
-    spec = policy.slo_for(slo, dimension)
-    return spec.budget if spec is not None else None
