@@ -43,18 +43,22 @@ def _route_handler(fn: Callable[[web.Request, handlers.IngestEdge], Awaitable[we
 @web.middleware
 async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
     metrics: IngestMetrics = request.app[METRICS]
-    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        metrics.requests.labels(route, str(exc.status)).inc()
+        metrics.count_request(_route(request), exc.status)
         raise
     except Exception:
-        log.exception("unhandled error on %s", route)
-        metrics.requests.labels(route, "500").inc()
+        log.exception("unhandled error on %s", _route(request))
+        metrics.count_request(_route(request), 500)
         return web.json_response({"success": False, "error": "Internal server error"}, status=500)
-    metrics.requests.labels(route, str(response.status)).inc()
+    metrics.count_request(_route(request), response.status)
     return response
+
+
+def _route(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource else "unmatched"
 
 
 METRICS = web.AppKey("ingest_metrics", IngestMetrics)
@@ -80,15 +84,12 @@ def _publisher_context(settings: Settings) -> Callable[[web.Application], AsyncI
         metrics = app[METRICS]
         await _ensure_topics(settings)
 
-        def outcome(kind: str, seconds: float) -> None:
-            metrics.produce_latency.labels(kind).observe(seconds)
-
         publisher = EventPublisher(
             lambda: build_producer(settings),
             settings.kafka_topic,
             ack_timeout_s=settings.kafka_ack_timeout_ms / 1000,
             max_in_flight=settings.kafka_max_in_flight_events,
-            on_outcome=outcome,
+            on_outcome=metrics.produced,
         )
         publisher.start()
         app[PUBLISHER] = publisher

@@ -22,10 +22,10 @@ from ingest.batch_body import BatchReader, Item
 from ingest.ingest_metrics import IngestMetrics
 from ingest.posthog_forwarder import PostHogForwarder
 from ingest.publisher import EventPublisher, PublishFailed, Record
-from ingest.request_body import BodyRejected, InflightBytes, json_body
+from ingest.request_body import BodyRejected, InflightBytes, JsonBody
 from runtime.client_secrets import ClientSecrets
 from schemas.api_metrics import ApiMetricsParams, event_uuid
-from schemas.event_message import encode_message, message_from_event, message_key
+from schemas.event_message import encode_message, message_from_event, message_key, timestamp_text
 
 SECRET_HEADER = "X-O11Y-Client-Secret"
 TOKEN_HEADER = "X-O11Y-ADMIN-TOKEN"
@@ -52,9 +52,10 @@ class IngestEdge:
     inflight: InflightBytes
     body_timeout_s: float = 10.0
 
-    def record(self, event: ApiMetricsParams, client: str, received_at: datetime) -> Record:
-        message = message_from_event(event, client, received_at)
-        return message_key(message), encode_message(message)
+    def records(self, events: list[ApiMetricsParams], client: str) -> list[Record]:
+        received_at = timestamp_text(self.clock())
+        messages = [message_from_event(event, client, received_at) for event in events]
+        return [(message_key(message), encode_message(message)) for message in messages]
 
     def forward(self, events: list[ApiMetricsParams], client: str) -> None:
         if self.posthog is not None:
@@ -62,7 +63,7 @@ class IngestEdge:
                 self.posthog.forward(event, client)
 
     def refuse(self, events: int) -> web.Response:
-        self.metrics.events.labels("unauthorized").inc(events)
+        self.metrics.count_events("unauthorized", events)
         return responses.authentication_failed()
 
 
@@ -85,7 +86,7 @@ async def ingest_one(request: web.Request, edge: IngestEdge) -> web.Response:
     if from_header is not None and edge.secrets.client_for(from_header) is None:
         return edge.refuse(1)
     try:
-        async with json_body(request, edge.max_body_bytes, edge.body_timeout_s, edge.inflight) as body:
+        async with JsonBody(request, edge.max_body_bytes, edge.body_timeout_s, edge.inflight) as body:
             return await _one(body, from_header, request.headers.get(IDEMPOTENCY_HEADER), edge)
     except BodyRejected as rejected:
         return rejected.response
@@ -113,11 +114,11 @@ async def _one(body: bytes, from_header: str | None, key: str | None, edge: Inge
     except ValidationError as err:
         if from_header is None and _unknown(_secret_of(body), edge):
             return edge.refuse(1)
-        edge.metrics.events.labels("invalid").inc()
+        edge.metrics.count_events("invalid")
         return responses.invalid_body(responses.issues_from(err))
     secret = from_header or event.client_secret
     if secret is None:
-        edge.metrics.events.labels("invalid").inc()
+        edge.metrics.count_events("invalid")
         return responses.invalid_body([MISSING_SECRET])
     client = edge.secrets.client_for(secret)
     if client is None:
@@ -125,7 +126,7 @@ async def _one(body: bytes, from_header: str | None, key: str | None, edge: Inge
     try:
         event = _with_key(event, key)
     except BodyRejected as rejected:
-        edge.metrics.events.labels("invalid").inc()
+        edge.metrics.count_events("invalid")
         return rejected.response
     return await _publish([event], client, edge, lambda: web.Response(status=204))
 
@@ -145,12 +146,11 @@ def _unknown(secret: str | None, edge: IngestEdge) -> bool:
 async def _publish(events: list[ApiMetricsParams], client: str, edge: IngestEdge,
                    answer: Callable[[], web.Response]) -> web.Response:
     try:
-        received_at = edge.clock()
-        await edge.publisher.publish([edge.record(e, client, received_at) for e in events])
+        await edge.publisher.publish(edge.records(events, client))
     except PublishFailed as failed:
-        edge.metrics.events.labels("unavailable").inc(len(events))
+        edge.metrics.count_events("unavailable", len(events))
         return responses.unavailable(failed.reason)
-    edge.metrics.events.labels("accepted").inc(len(events))
+    edge.metrics.count_events("accepted", len(events))
     edge.forward(events, client)
     return answer()
 
@@ -160,7 +160,7 @@ async def ingest_batch(request: web.Request, edge: IngestEdge) -> web.Response:
     if from_header is not None and edge.secrets.client_for(from_header) is None:
         return edge.refuse(1)
     try:
-        async with json_body(request, edge.max_batch_bytes, edge.body_timeout_s, edge.inflight) as body:
+        async with JsonBody(request, edge.max_batch_bytes, edge.body_timeout_s, edge.inflight) as body:
             return await _batch(BatchReader(body, edge.max_batch_events, edge.max_body_bytes), from_header, edge)
     except BodyRejected as rejected:
         return rejected.response
@@ -203,7 +203,7 @@ async def _batch(reader: BatchReader, from_header: str | None, edge: IngestEdge)
             accepted.append(ApiMetricsParams.model_validate_json(item.text))
         except ValidationError as err:
             rejected.append({"index": item.index, "issues": responses.issues_from(err)})
-    edge.metrics.events.labels("invalid").inc(len(rejected))
+    edge.metrics.count_events("invalid", len(rejected))
     body: dict[str, Any] = {"success": not rejected, "accepted": len(accepted), "rejected": rejected}
     if not accepted:
         body["error"] = "Invalid request body"

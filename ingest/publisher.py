@@ -99,6 +99,7 @@ class EventPublisher:
         self._build_failed = False
         self._in_flight = 0
         self._burst: list[tuple[Record, _Pending]] = []
+        self._burst_calls: list[_Pending] = []
         self._thread = threading.Thread(target=self._run, name="kafka-sender", daemon=True)
         self._completions: _Completions | None = None
 
@@ -112,16 +113,16 @@ class EventPublisher:
 
     async def publish(self, records: Sequence[Record]) -> None:
         """Return once the broker acknowledged every record; raise PublishFailed otherwise."""
-        if self._in_flight + len(records) > self._max_in_flight:
+        count = len(records)
+        if self._in_flight + count > self._max_in_flight:
             self._on_outcome("overloaded", 0.0)
             raise PublishFailed("too many events waiting for the broker")
         loop = asyncio.get_running_loop()
         started = loop.time()
-        pending = _Pending(loop.create_future(), len(records))
-        timer = loop.call_later(self._ack_timeout_s, pending.settle, _Timeout())
-        self._in_flight += len(records)
+        pending = _Pending(loop.create_future(), count)
+        self._in_flight += count
         try:
-            self._dispatch(records, pending)
+            self._dispatch(loop, records, pending)
             await pending.future
         except _Timeout:
             self._on_outcome("timeout", loop.time() - started)
@@ -130,18 +131,20 @@ class EventPublisher:
             self._on_outcome("error", loop.time() - started)
             raise
         finally:
-            timer.cancel()
-            self._in_flight -= len(records)
+            self._in_flight -= count
         self._on_outcome("acked", loop.time() - started)
 
-    def _dispatch(self, records: Sequence[Record], pending: _Pending) -> None:
-        """Records of one loop iteration go to the producer together, so they share produce requests."""
+    def _dispatch(self, loop: asyncio.AbstractEventLoop, records: Sequence[Record], pending: _Pending) -> None:
+        """Records of one loop iteration go to the producer together, so they share produce requests and one timer."""
         if not self._burst:
-            asyncio.get_running_loop().call_soon(self._flush_burst)
-        self._burst.extend((record, pending) for record in records)
+            loop.call_soon(self._flush_burst, loop)
+        self._burst.extend([(record, pending) for record in records])
+        self._burst_calls.append(pending)
 
-    def _flush_burst(self) -> None:
+    def _flush_burst(self, loop: asyncio.AbstractEventLoop) -> None:
         burst, self._burst = self._burst, []
+        calls, self._burst_calls = self._burst_calls, []
+        loop.call_later(self._ack_timeout_s, _expire, calls)  # one bound for the burst, not a timer per request
         producer = self._producer
         if producer is not None and not self._reset_requested and self._knows_topic(producer):
             for record, pending in burst:
@@ -218,3 +221,9 @@ class EventPublisher:
 
 class _Timeout(Exception):
     """The acknowledgement bound passed."""
+
+
+def _expire(calls: list[_Pending]) -> None:
+    for pending in calls:
+        if not pending.future.done():
+            pending.settle(_Timeout())

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from aiohttp import web
+from aiohttp.streams import StreamReader
 
 from ingest import responses
 
@@ -50,50 +49,70 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-class _Held:
-    def __init__(self, budget: InflightBytes) -> None:
-        self.budget = budget
-        self.bytes = 0
+class JsonBody:
+    """`async with JsonBody(request, limit, timeout_s, budget) as body:` the raw body while the request is handled.
 
-    def take(self, n: int) -> None:
-        if not self.budget.take(n):
-            raise BodyRejected(responses.busy())
-        self.bytes += n
-
-
-@asynccontextmanager
-async def json_body(request: web.Request, limit: int, timeout_s: float, budget: InflightBytes) -> AsyncIterator[bytes]:
-    """The raw body while the request is handled; its share of the budget is given back afterwards.
-
-    A missing Content-Type is taken as JSON, any other non-JSON type is refused.
+    Its share of the budget is given back on leaving. A missing Content-Type is taken as JSON, any other non-JSON type
+    is refused. A body that arrived whole with its headers (the common case: one small event) is taken as it is; only a
+    body still on its way is awaited, within `timeout_s`.
     """
-    held = _Held(budget)
-    try:
+
+    __slots__ = ("_budget", "_held", "_limit", "_request", "_timeout_s")
+
+    def __init__(self, request: web.Request, limit: int, timeout_s: float, budget: InflightBytes) -> None:
+        self._request = request
+        self._limit = limit
+        self._timeout_s = timeout_s
+        self._budget = budget
+        self._held = 0
+
+    async def __aenter__(self) -> bytes:
         try:
-            async with asyncio.timeout(timeout_s):
-                body = await _read(request, limit, held)
+            return await self._body()
+        except BaseException:
+            self._budget.give_back(self._held)  # __aexit__ runs only when __aenter__ returned
+            raise
+
+    async def _body(self) -> bytes:
+        request = self._request
+        content_type = request.headers.get("Content-Type")
+        if content_type and content_type != "application/json" and not _is_json(request.content_type):
+            raise BodyRejected(responses.unsupported_media_type(request.content_type))
+        declared = request.content_length
+        if declared is not None:
+            if declared > self._limit:
+                raise BodyRejected(responses.too_large(self._limit))
+            self._take(declared)
+        content = request.content
+        if content.is_eof():
+            body = content.read_nowait()
+            self._check(len(body))
+            return body
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                return await self._read(content)
         except TimeoutError:
-            raise BodyRejected(responses.too_slow(timeout_s)) from None
-        yield body
-    finally:
-        budget.give_back(held.bytes)
+            raise BodyRejected(responses.too_slow(self._timeout_s)) from None
 
+    async def __aexit__(self, *exc: object) -> None:
+        self._budget.give_back(self._held)
 
-async def _read(request: web.Request, limit: int, held: _Held) -> bytes:
-    if request.headers.get("Content-Type") and not _is_json(request.content_type):
-        raise BodyRejected(responses.unsupported_media_type(request.content_type))
-    declared = request.content_length
-    if declared is not None and declared > limit:
-        raise BodyRejected(responses.too_large(limit))
-    if declared is not None:
-        held.take(declared)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            raise BodyRejected(responses.too_large(limit))
-        if size > held.bytes:
-            held.take(size - held.bytes)  # chunked, or more than declared
-        chunks.append(chunk)
-    return b"".join(chunks)
+    def _take(self, n: int) -> None:
+        if not self._budget.take(n):
+            raise BodyRejected(responses.busy())
+        self._held += n
+
+    def _check(self, size: int) -> None:
+        if size > self._limit:
+            raise BodyRejected(responses.too_large(self._limit))
+        if size > self._held:
+            self._take(size - self._held)  # chunked, or more than declared
+
+    async def _read(self, content: StreamReader) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in content.iter_any():
+            size += len(chunk)
+            self._check(size)
+            chunks.append(chunk)
+        return b"".join(chunks)

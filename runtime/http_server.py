@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -67,6 +68,7 @@ async def serve(apps: list[tuple[web.Application, str, int]], keepalive_timeout_
         await runner.setup()
         await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
         runners.append(runner)
+    gc.freeze()  # what startup built stays: the collector need not walk it again on every full collection
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

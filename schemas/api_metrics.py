@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import uuid
 from typing import Annotated, Any
@@ -27,9 +28,13 @@ def event_uuid(value: str) -> str:
         raise ValueError("must be a UUID, e.g. 0b9e6f4e-8f0a-4d8e-9c39-2f1f4c7d2a10") from None
 
 
+_known_address = functools.lru_cache(maxsize=4096)(ipaddress.ip_address)
+"""Gateways report the same users' addresses again and again: a valid one is parsed once."""
+
+
 def _ip_address(value: str) -> str:
     try:
-        ipaddress.ip_address(value)
+        _known_address(value)
     except ValueError:
         raise ValueError("must be an IPv4 or IPv6 address") from None
     return value

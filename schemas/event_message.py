@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import datetime, timezone
 from typing import Any
@@ -45,15 +46,33 @@ class EventMessage(BaseModel):
     total_tokens: Count | None = None
 
 
+_V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_V4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def new_event_id() -> str:
+    """A random (version 4) UUID as text, from the OS's random source, without building a `uuid.UUID` (2x cheaper)."""
+    digits = f"{int.from_bytes(os.urandom(16)) & _V4_CLEAR | _V4_SET:032x}"
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
+def timestamp_text(moment: datetime) -> str:
+    """`received_at` as the message carries it: UTC, milliseconds, `Z`."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def message_from_event(
-    event: ApiMetricsParams, client_name: str, received_at: datetime, event_id: uuid.UUID | None = None
+    event: ApiMetricsParams, client_name: str, received_at: datetime | str, event_id: uuid.UUID | None = None
 ) -> dict[str, Any]:
-    """The message for an already validated event, as plain data (the hot path skips a second validation)."""
+    """The message for an already validated event, as plain data (the hot path skips a second validation).
+
+    `received_at` may be given as `timestamp_text` already, when many events share it.
+    """
     tokens = event.tokens
     return {
         "schema_version": SCHEMA_VERSION,
-        "event_id": str(event_id or event.event_id or uuid.uuid4()),
-        "received_at": received_at.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "event_id": str(event_id) if event_id else event.event_id or new_event_id(),
+        "received_at": received_at if isinstance(received_at, str) else timestamp_text(received_at),
         "client_name": client_name,
         "kilo_user_id": event.kilo_user_id,
         "organization_id": event.organization_id,

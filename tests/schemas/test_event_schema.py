@@ -67,3 +67,19 @@ def test_o11y_schema_prints_the_wire_json_schema() -> None:
     assert schema["properties"]["mode"] == {"description": "The client mode, e.g. `build`.", "type": "string", "minLength": 1,
                                             "maxLength": 64}
     assert schema["properties"]["toolsUsed"]["maxItems"] == 256 and schema["properties"]["kiloUserId"]["maxLength"] == 256
+
+
+def test_ids_ingest_assigns_are_distinct_random_uuids_and_times_are_utc_milliseconds() -> None:
+    from datetime import datetime, timedelta, timezone
+    from uuid import RFC_4122, UUID
+
+    from schemas.event_message import message_from_event
+
+    event = ApiMetricsParams.model_validate(seed_event())
+    ids = [UUID(message_from_event(event, "c", datetime.now(timezone.utc))["event_id"]) for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    assert all(u.version == 4 and u.variant == RFC_4122 for u in ids)
+    bits = [int(u) for u in ids]
+    assert 0.4 < sum(bin(b).count("1") for b in bits) / (122 * len(bits)) < 0.6  # random, not a counter
+    moment = datetime(2026, 1, 2, 3, 4, 5, 6789, tzinfo=timezone(timedelta(hours=2)))
+    assert message_from_event(event, "c", moment)["received_at"] == "2026-01-02T01:04:05.006Z"
