@@ -1,7 +1,8 @@
 """Ingest throughput: POST /ingest/api-metrics vs a bare aiohttp handler, same machine, same run.
 
 Usage: python bench/ingest_bench.py [--seconds 20] [--connections 64] [--clients kafka-python,confluent-kafka]
-Needs `wrk` (Debian package) as the load generator, in its own process.
+Needs `wrk` (Debian package) as the load generator, in its own process, and `hey` (Debian package) for the latency at
+half the maximum rate: wrk finds the maximum, then hey holds half of it steady (16 workers, each at its share of the rate).
 """
 
 from __future__ import annotations
@@ -52,6 +53,18 @@ def wrk(url: str, body: bytes, seconds: int, connections: int) -> dict[str, floa
     return {"requests_per_s": rps, "p50_ms": p50, "p99_ms": p99, "non_2xx": non2xx}
 
 
+def at_rate(url: str, body: bytes, rate: float, seconds: int, workers: int = 16) -> dict[str, float]:
+    """Latency while `rate` requests/s arrive steadily (not as fast as the server answers)."""
+    out = subprocess.run(["hey", "-z", f"{seconds}s", "-c", str(workers), "-q", f"{rate / workers:.2f}", "-cpus", "1",
+                          "-m", "POST", "-T", "application/json", "-d", body.decode(), url],
+                         capture_output=True, text=True, check=True).stdout
+    found = {q: float(re.search(rf"\s{q}% in ([\d.]+) secs", out).group(1)) * 1000 for q in (50, 99)}  # type: ignore[union-attr]
+    achieved = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    statuses = dict(re.findall(r"\[(\d{3})\]\s+(\d+) responses", out))
+    return {"rate": round(rate), "requests_per_s": achieved, "p50_ms": round(found[50], 2), "p99_ms": round(found[99], 2),
+            "non_2xx": sum(int(n) for code, n in statuses.items() if not code.startswith("2"))}
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -100,8 +113,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--clients", default="kafka-python,confluent-kafka", help="O11Y_KAFKA_CLIENT values to measure")
     args = parser.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("wrk not found: apt-get install wrk")
+    for tool in ("wrk", "hey"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} not found: apt-get install {tool}")
     body = json.dumps(EVENT).encode()
     results: dict[str, object] = {"event_bytes": len(body), "connections": args.connections, "seconds": args.seconds}
     with EmbeddedKafka() as kafka:
@@ -109,6 +123,8 @@ def main() -> None:
         bare = start([sys.executable, str(ROOT / "bench" / "bare_server.py"), str(bare_port)], bare_port)
         try:
             results["bare"] = wrk(f"http://127.0.0.1:{bare_port}/ingest/api-metrics", body, args.seconds, args.connections)
+            results["bare_at_half_rate"] = at_rate(f"http://127.0.0.1:{bare_port}/ingest/api-metrics", body,
+                                                   results["bare"]["requests_per_s"] / 2, args.seconds)
         finally:
             bare.terminate()
             bare.wait()
@@ -126,6 +142,8 @@ def main() -> None:
                 wrk(f"http://127.0.0.1:{port}/ingest/api-metrics", body, 3, args.connections)
                 found: dict[str, object] = {
                     "ingest": wrk(f"http://127.0.0.1:{port}/ingest/api-metrics", body, args.seconds, args.connections)}
+                found["at_half_rate"] = at_rate(f"http://127.0.0.1:{port}/ingest/api-metrics", body,
+                                                found["ingest"]["requests_per_s"] / 2, args.seconds)  # type: ignore[index]
                 found["ingest_peak_rss_mb"] = peak_rss_mb(ingest.pid)
                 found["batch_events_per_s"] = batch_rate(port, args.seconds)
             finally:
@@ -134,8 +152,10 @@ def main() -> None:
             found["ratio_ingest_vs_bare"] = round(found["ingest"]["requests_per_s"]  # type: ignore[index]
                                                   / results["bare"]["requests_per_s"], 3)  # type: ignore[index]
             clients[client] = found
+            half = found["at_half_rate"]
             print(f"{client}: {found['ingest']['requests_per_s']:.0f} req/s "  # type: ignore[index]
-                  f"({found['ratio_ingest_vs_bare']:.2f}x bare), batch {found['batch_events_per_s']:,} events/s", flush=True)
+                  f"({found['ratio_ingest_vs_bare']:.2f}x bare), batch {found['batch_events_per_s']:,} events/s; "
+                  f"at half rate ({half['rate']}/s) p50 {half['p50_ms']} ms, p99 {half['p99_ms']} ms", flush=True)  # type: ignore[index]
     results["clients"] = clients
     results.update(clients[DEFAULT_CLIENT] if DEFAULT_CLIENT in clients else next(iter(clients.values())))
     out = ROOT / "bench" / "results" / "ingest.json"

@@ -20,12 +20,13 @@ from pydantic import ValidationError
 from ingest import responses
 from ingest.batch_body import BatchReader, Item
 from ingest.ingest_metrics import IngestMetrics
+from ingest.kafka_producers import Record
 from ingest.posthog_forwarder import PostHogForwarder
-from ingest.publisher import EventPublisher, PublishFailed, Record
+from ingest.publisher import EventPublisher, PublishFailed
 from ingest.request_body import BodyRejected, InflightBytes, JsonBody
 from runtime.client_secrets import ClientSecrets
 from schemas.api_metrics import ApiMetricsParams, event_uuid
-from schemas.event_message import encode_message, message_from_event, message_key, timestamp_text
+from schemas.event_message import encode_message, message_from_event, message_key, new_event_ids, timestamp_text
 
 SECRET_HEADER = "X-O11Y-Client-Secret"
 TOKEN_HEADER = "X-O11Y-ADMIN-TOKEN"
@@ -54,7 +55,8 @@ class IngestEdge:
 
     def records(self, events: list[ApiMetricsParams], client: str) -> list[Record]:
         received_at = timestamp_text(self.clock())
-        messages = [message_from_event(event, client, received_at) for event in events]
+        ids = new_event_ids(len(events))
+        messages = [message_from_event(event, client, received_at, new_id) for event, new_id in zip(events, ids, strict=True)]
         return [(message_key(message), encode_message(message)) for message in messages]
 
     def forward(self, events: list[ApiMetricsParams], client: str) -> None:

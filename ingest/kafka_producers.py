@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from runtime.settings import Settings
@@ -17,6 +17,8 @@ from runtime.settings import Settings
 log = logging.getLogger(__name__)
 
 Delivered = Callable[[BaseException | None], None]
+Record = tuple[bytes, bytes]
+"""Key and value of one Kafka record."""
 
 
 class DeliveryFailed(Exception):
@@ -26,16 +28,16 @@ class DeliveryFailed(Exception):
 class EventProducer(Protocol):
     """One producer per process; `produce` and `ready` are called from the event loop and must not block.
 
-    `produce` queues one record and arranges for `delivered` to be called exactly once, from the client's own thread:
-    with None once every in-sync replica has it (acks=all), or with the error. It raises when the record cannot even
-    be queued (a full buffer, a closed producer): the caller counts that as not delivered.
+    `produce` queues the records, in order, and arranges for `delivered` to be called exactly once per record, from the
+    client's own thread: with None once every in-sync replica has it (acks=all), or with the error. It raises when a
+    record cannot even be queued (a full buffer, a closed producer): the caller counts the call as not delivered.
     """
 
     def ready(self, topic: str) -> bool:
         """True when `produce` to `topic` will only append to a buffer (the client knows the topic's partitions)."""
         ...
 
-    def produce(self, topic: str, key: bytes, value: bytes, delivered: Delivered) -> None: ...
+    def produce(self, topic: str, records: Sequence[Record], delivered: Delivered) -> None: ...
 
     def close(self, timeout: float) -> None:
         """Deliver what is queued within `timeout` seconds; what is left fails."""
@@ -68,10 +70,17 @@ class KafkaPythonProducer:
         metadata = getattr(self._producer, "_metadata", None)
         return metadata is not None and bool(metadata.partitions_for_topic(topic))
 
-    def produce(self, topic: str, key: bytes, value: bytes, delivered: Delivered) -> None:
-        sent = self._producer.send(topic, value=value, key=key)
-        sent.add_callback(lambda _meta: delivered(None))
-        sent.add_errback(lambda err: delivered(DeliveryFailed(type(err).__name__)))
+    def produce(self, topic: str, records: Sequence[Record], delivered: Delivered) -> None:
+        def failed(err: BaseException) -> None:
+            delivered(DeliveryFailed(type(err).__name__))
+
+        def acked(_meta: Any) -> None:
+            delivered(None)
+
+        for key, value in records:
+            sent = self._producer.send(topic, value=value, key=key)
+            sent.add_callback(acked)
+            sent.add_errback(failed)
 
     def close(self, timeout: float) -> None:
         self._producer.close(timeout=timeout)
@@ -113,11 +122,13 @@ class ConfluentProducer:
     def ready(self, topic: str) -> bool:
         return not self._closed.is_set()
 
-    def produce(self, topic: str, key: bytes, value: bytes, delivered: Delivered) -> None:
+    def produce(self, topic: str, records: Sequence[Record], delivered: Delivered) -> None:
         def report(err: Any, _message: Any) -> None:
             delivered(None if err is None else DeliveryFailed(str(err.name())))
 
-        self._producer.produce(topic, value=value, key=key, on_delivery=report)
+        produce = self._producer.produce
+        for key, value in records:
+            produce(topic, value, key, on_delivery=report)
 
     def close(self, timeout: float) -> None:
         left = self._producer.flush(timeout)

@@ -9,11 +9,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from ingest.kafka_producers import EventProducer
+from ingest.kafka_producers import EventProducer, Record
 
 log = logging.getLogger(__name__)
 
-Record = tuple[bytes, bytes]
+Call = tuple[Sequence[Record], "_Pending"]
+"""The records of one publish call and what settles it."""
 
 
 class PublishFailed(Exception):
@@ -92,14 +93,13 @@ class EventPublisher:
         self._ack_timeout_s = ack_timeout_s
         self._max_in_flight = max_in_flight
         self._on_outcome = on_outcome
-        self._queue: queue.SimpleQueue[tuple[Record, _Pending] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
         self._producer: EventProducer | None = None
         self._reset_requested = False
         self._last_build = 0.0
         self._build_failed = False
         self._in_flight = 0
-        self._burst: list[tuple[Record, _Pending]] = []
-        self._burst_calls: list[_Pending] = []
+        self._burst: list[Call] = []
         self._thread = threading.Thread(target=self._run, name="kafka-sender", daemon=True)
         self._completions: _Completions | None = None
 
@@ -138,20 +138,19 @@ class EventPublisher:
         """Records of one loop iteration go to the producer together, so they share produce requests and one timer."""
         if not self._burst:
             loop.call_soon(self._flush_burst, loop)
-        self._burst.extend([(record, pending) for record in records])
-        self._burst_calls.append(pending)
+        self._burst.append((records, pending))
 
     def _flush_burst(self, loop: asyncio.AbstractEventLoop) -> None:
         burst, self._burst = self._burst, []
-        calls, self._burst_calls = self._burst_calls, []
-        loop.call_later(self._ack_timeout_s, _expire, calls)  # one bound for the burst, not a timer per request
+        # One bound for the burst, not a timer per request; it holds what settles the calls, not their records.
+        loop.call_later(self._ack_timeout_s, _expire, [pending for _, pending in burst])
         producer = self._producer
         if producer is not None and not self._reset_requested and self._knows_topic(producer):
-            for record, pending in burst:
-                self._send(producer, record, pending)
+            for records, pending in burst:
+                self._send(producer, records, pending)
             return
-        for item in burst:
-            self._queue.put(item)
+        for call in burst:
+            self._queue.put(call)
 
     def _knows_topic(self, producer: EventProducer) -> bool:
         return producer.ready(self._topic)
@@ -166,16 +165,16 @@ class EventPublisher:
             self._producer = None
 
     def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            record, pending = item
+        while (call := self._queue.get()) is not None:
+            records, pending = call
             try:
                 producer = self._current_producer()
             except Exception as err:  # noqa: BLE001 - any failure means "not acknowledged"
                 self._failed(pending, PublishFailed(f"cannot reach the broker: {type(err).__name__}"))
                 continue
-            self._send(producer, record, pending)
+            self._send(producer, records, pending)
 
-    def _send(self, producer: EventProducer, record: Record, pending: _Pending) -> None:
+    def _send(self, producer: EventProducer, records: Sequence[Record], pending: _Pending) -> None:
         assert self._completions is not None
         done = self._completions
 
@@ -186,7 +185,7 @@ class EventPublisher:
                 self._failed(pending, PublishFailed(f"the broker did not acknowledge: {err}"))
 
         try:
-            producer.produce(self._topic, record[0], record[1], delivered)
+            producer.produce(self._topic, records, delivered)
         except Exception as err:  # noqa: BLE001 - any failure means "not acknowledged"
             self._failed(pending, PublishFailed(f"cannot send to the broker: {type(err).__name__}"))
 

@@ -46,14 +46,14 @@ class EventMessage(BaseModel):
     total_tokens: Count | None = None
 
 
-_V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
-_V4_SET = (0x4000 << 64) | (0x8000 << 48)
-
-
-def new_event_id() -> str:
-    """A random (version 4) UUID as text, from the OS's random source, without building a `uuid.UUID` (2x cheaper)."""
-    digits = f"{int.from_bytes(os.urandom(16)) & _V4_CLEAR | _V4_SET:032x}"
-    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+def new_event_ids(count: int) -> list[str]:
+    """`count` random (version 4) UUIDs as text, from one read of the OS's random source (a batch needs one per event)."""
+    digits = os.urandom(16 * count).hex()
+    ids = []
+    for at in range(0, 32 * count, 32):
+        d = digits[at:at + 32]
+        ids.append(f"{d[:8]}-{d[8:12]}-4{d[13:16]}-{'89ab'[int(d[16], 16) & 3]}{d[17:20]}-{d[20:]}")
+    return ids
 
 
 def timestamp_text(moment: datetime) -> str:
@@ -62,16 +62,17 @@ def timestamp_text(moment: datetime) -> str:
 
 
 def message_from_event(
-    event: ApiMetricsParams, client_name: str, received_at: datetime | str, event_id: uuid.UUID | None = None
+    event: ApiMetricsParams, client_name: str, received_at: datetime | str, event_id: uuid.UUID | str | None = None
 ) -> dict[str, Any]:
     """The message for an already validated event, as plain data (the hot path skips a second validation).
 
-    `received_at` may be given as `timestamp_text` already, when many events share it.
+    `received_at` may be given as `timestamp_text` already, when many events share it. The id is the event's own,
+    else `event_id`, else a new one.
     """
     tokens = event.tokens
     return {
         "schema_version": SCHEMA_VERSION,
-        "event_id": str(event_id) if event_id else event.event_id or new_event_id(),
+        "event_id": event.event_id or (str(event_id) if event_id else new_event_ids(1)[0]),
         "received_at": received_at if isinstance(received_at, str) else timestamp_text(received_at),
         "client_name": client_name,
         "kilo_user_id": event.kilo_user_id,
