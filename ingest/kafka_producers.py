@@ -139,6 +139,56 @@ class ConfluentProducer:
         self._poller.join(1.0)
 
 
+class _Sent:
+    """The outcome of one record of `ConfluentLetterProducer`, known after `flush` (kafka-python's future, in short)."""
+
+    __slots__ = ("error", "is_done")
+
+    def __init__(self) -> None:
+        self.is_done = False
+        self.error: Any = None
+
+    def succeeded(self) -> bool:
+        return self.is_done and self.error is None
+
+    def report(self, err: Any, _message: Any) -> None:
+        self.error = err
+        self.is_done = True
+
+
+class ConfluentLetterProducer:
+    """The loader's dead-letter producer on librdkafka, in the `send`/`flush`/`close` shape of `kafka_ports.Producer`.
+
+    Delivery reports are served by `flush`, from the loader's own thread: there is no other thread of ours.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        from confluent_kafka import Producer
+
+        self._producer = Producer({
+            "bootstrap.servers": settings.kafka_bootstrap_servers or "",
+            "client.id": "o11y-loader-dlq",
+            "acks": "all",
+            "enable.idempotence": True,
+            "linger.ms": 5,
+            "message.timeout.ms": 30_000,
+            "logger": logging.getLogger("ingest.librdkafka"),
+        })
+
+    def send(self, topic: str, value: bytes | None = None, key: bytes | None = None, headers: Any = None,
+             partition: int | None = None, timestamp_ms: int | None = None) -> _Sent:
+        sent = _Sent()
+        self._producer.produce(topic, value, key, partition=-1 if partition is None else partition,
+                               on_delivery=sent.report, timestamp=timestamp_ms or 0, headers=headers)
+        return sent
+
+    def flush(self, timeout: float | None = None) -> None:
+        self._producer.flush(-1 if timeout is None else timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        self.flush(timeout)
+
+
 CLIENTS: dict[str, Callable[[Settings], EventProducer]] = {
     "kafka-python": KafkaPythonProducer,
     "confluent-kafka": ConfluentProducer,

@@ -14,7 +14,10 @@ log = logging.getLogger(__name__)
 
 
 def ensure_topics(settings: Settings) -> None:
-    """Create the event topic and its dead-letter topic when missing (idempotent)."""
+    """Create the event topic and its dead-letter topic when missing (idempotent), with the client `O11Y_KAFKA_CLIENT` names."""
+    if settings.kafka_client == "confluent-kafka":
+        _ensure_with_confluent(settings)
+        return
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, client_id="o11y-admin")
     try:
         existing = set(admin.list_topics())
@@ -31,3 +34,23 @@ def ensure_topics(settings: Settings) -> None:
                 pass
     finally:
         admin.close()
+
+
+def _ensure_with_confluent(settings: Settings) -> None:
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.cimpl import NewTopic as ConfluentTopic
+
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers or "", "client.id": "o11y-admin"})
+    existing = set(admin.list_topics(timeout=10).topics)
+    wanted = [ConfluentTopic(name, settings.kafka_partitions, 1)
+              for name in (settings.kafka_topic, settings.topic_dlq()) if name not in existing]
+    if not wanted:
+        return
+    for name, created in admin.create_topics(wanted, request_timeout=10).items():
+        try:
+            created.result(timeout=10)
+            log.info("created topic %s", name)
+        except KafkaException as err:
+            if err.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise

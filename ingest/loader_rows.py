@@ -15,6 +15,7 @@ INSERT_SETTINGS = {"input_format_skip_unknown_fields": 1, "date_time_input_forma
                    "insert_distributed_sync": 1}
 """`insert_distributed_sync`: through a cluster's Distributed table, an insert returns once every shard has its rows."""
 DEFAULT_MAX_SKEW = timedelta(minutes=5)
+_MS = timedelta(milliseconds=1)
 
 
 class Row(NamedTuple):
@@ -36,10 +37,10 @@ class InvalidMessage(Exception):
         self.reason = reason
 
 
-def _check_clock(received_at: datetime, timestamp_ms: int | None, max_skew: timedelta) -> None:
+def _check_clock(received_at: datetime, received_ms: int, timestamp_ms: int | None, max_skew: timedelta) -> None:
     """`received_at` must agree with the broker's timestamp of the message: a time from elsewhere is never half-loaded."""
-    if timestamp_ms is None or timestamp_ms < 0:
-        return
+    if timestamp_ms is None or timestamp_ms < 0 or abs(received_ms - timestamp_ms) < max_skew // _MS:
+        return  # compared in whole milliseconds: the times are built only to say what is wrong
     logged = datetime.fromtimestamp(timestamp_ms / 1000, timezone.utc)
     if abs(received_at - logged) > max_skew:
         raise InvalidMessage(
@@ -61,8 +62,8 @@ def decode_row(value: bytes | None, topic: str, partition: int, offset: int, tim
         raise InvalidMessage(f"{err.error_count()} problem(s), first at {where}: {first['msg']}") from None
     if message.schema_version > SCHEMA_VERSION:
         raise InvalidMessage(f"schema_version {message.schema_version} is newer than this loader ({SCHEMA_VERSION})")
-    _check_clock(message.received_at, timestamp_ms, max_skew)
+    received_ms = int(message.received_at.timestamp() * 1000)
+    _check_clock(message.received_at, received_ms, timestamp_ms, max_skew)
     line = message.__pydantic_serializer__.to_json(message)
     source = b',"kafka_topic":%s,"kafka_partition":%d,"kafka_offset":%d}' % (to_json(topic), partition, offset)
-    received_ms = int(message.received_at.timestamp() * 1000)
     return Row(partition, str(message.event_id), line[:-1] + source, offset, message.client_name, received_ms)

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from ingest.clickhouse_sink import ClickHouseSink
 from ingest.dead_letters import DeadLetters
-from ingest.kafka_ports import Consumer
+from ingest.kafka_ports import Consumer, Producer
 from ingest.loader import Loader, LoaderPolicy
 from ingest.loader_metrics import LoaderMetrics
 from ingest.loader_progress import LoaderProgress
@@ -61,10 +61,20 @@ def group_member(settings: Settings) -> Consumer:
     return KafkaConsumer(**consumer_config(settings))  # type: ignore[no-any-return]
 
 
+def dead_letter_producer(settings: Settings) -> Producer:
+    """The dead-letter producer on the client `O11Y_KAFKA_CLIENT` names."""
+    if settings.kafka_client == "confluent-kafka":
+        from ingest.kafka_producers import ConfluentLetterProducer
+
+        return ConfluentLetterProducer(settings)
+    return KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, client_id="o11y-loader-dlq",  # type: ignore[no-any-return]
+                         acks="all", linger_ms=5)
+
+
 def build_loader(settings: Settings, clickhouse: ClickHouseClient, registry: CollectorRegistry,
                  consumer: Consumer | None = None) -> Loader:
     """The loader of `settings`; `consumer` replaces the group member made from `consumer_config`."""
-    dlq = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, client_id="o11y-loader-dlq", acks="all", linger_ms=5)
+    dlq = dead_letter_producer(settings)
     policy = LoaderPolicy(batch_rows=settings.loader_batch_rows, batch_age_s=settings.loader_batch_ms / 1000,
                           batch_bytes=settings.loader_batch_bytes,
                           max_skew=timedelta(seconds=settings.loader_max_clock_skew_s),

@@ -57,3 +57,20 @@ async def test_the_edge_answers_the_same_on_either_client(aiohttp_client: Any, s
     assert [a.status for a in answers] == [204] * 50
     stored = values(read_topic(settings.kafka_bootstrap_servers or "", settings.kafka_topic, 50))
     assert sorted(m["kilo_user_id"] for m in stored) == sorted(f"u{i}" for i in range(50))
+
+
+@pytest.mark.parametrize("kafka_client", CLIENTS)
+def test_ingest_creates_its_topics_once_with_the_partitions_asked_for(settings: Settings, kafka_client: str) -> None:
+    from kafka import KafkaConsumer
+
+    from ingest.kafka_setup import ensure_topics
+
+    settings = settings.model_copy(update={"kafka_client": kafka_client})
+    ensure_topics(settings)
+    ensure_topics(settings)  # again: the topics exist, nothing fails
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        for name in (settings.kafka_topic, settings.topic_dlq()):
+            assert consumer.partitions_for_topic(name) == set(range(settings.kafka_partitions))
+    finally:
+        consumer.close()

@@ -116,8 +116,9 @@ def test_an_identical_retried_insert_is_dropped_by_its_dedup_token(clickhouse: A
     assert count(clickhouse, ROLLUP_BY_CLIENT, c=client_name) == 10
 
 
-def test_poison_messages_go_to_the_dlq_with_a_reason_and_the_rest_loads(
-    kafka: EmbeddedKafka, topic: str, client_name: str, clickhouse: Any
+@pytest.mark.parametrize("kafka_client", CLIENTS)
+def test_poison_messages_go_to_the_dlq_with_a_reason_and_their_time_and_the_rest_loads(
+    kafka: EmbeddedKafka, topic: str, client_name: str, clickhouse: Any, kafka_client: Any
 ) -> None:
     good = event_messages(4, client_name)
     schema_broken = json.loads(good[0][1])
@@ -126,7 +127,7 @@ def test_poison_messages_go_to_the_dlq_with_a_reason_and_the_rest_loads(
         good[0], (b"k", b"{not json"), good[1], (good[2][0], json.dumps(schema_broken).encode()), good[2], good[3],
     ]
     produce(kafka.bootstrap_servers, topic, records, partitions=1)
-    with running_loader(loader_settings(kafka.bootstrap_servers, topic, "dlq"), clickhouse):
+    with running_loader(loader_settings(kafka.bootstrap_servers, topic, "dlq", kafka_client=kafka_client), clickhouse):
         assert wait_until(lambda: count(clickhouse, RAW_BY_CLIENT, c=client_name) == 4)
         assert wait_until(lambda: committed(kafka.bootstrap_servers, topic, "dlq") == {0: 6})
     letters = read_topic(kafka.bootstrap_servers, f"{topic}-dlq", 2)
@@ -134,6 +135,8 @@ def test_poison_messages_go_to_the_dlq_with_a_reason_and_the_rest_loads(
     reasons = [dict(m.headers)["dlq_reason"].decode() for m in letters]
     assert "json" in reasons[0].lower() and "status_code" in reasons[1]
     assert [dict(m.headers)["dlq_source"].decode() for m in letters] == [f"{topic}/0/1", f"{topic}/0/3"]
+    originals = read_topic(kafka.bootstrap_servers, topic, 6)
+    assert [m.timestamp for m in letters] == [originals[1].timestamp, originals[3].timestamp]
 
 
 def test_a_received_at_far_from_the_kafka_timestamp_is_dead_lettered_never_half_loaded(
