@@ -86,6 +86,12 @@ class KafkaPythonProducer:
         self._producer.close(timeout=timeout)
 
 
+def _confluent_common(settings: Settings, client_id: str) -> dict[str, Any]:
+    """What every librdkafka producer of ours is: acks=all, idempotent, logging through `logging`."""
+    return {"bootstrap.servers": settings.kafka_bootstrap_servers or "", "client.id": client_id, "acks": "all",
+            "enable.idempotence": True, "logger": logging.getLogger("ingest.librdkafka")}
+
+
 class ConfluentProducer:
     """librdkafka queues every record at once (fetching metadata itself); a thread of ours serves its callbacks."""
 
@@ -94,10 +100,7 @@ class ConfluentProducer:
 
         ack_ms = settings.kafka_ack_timeout_ms
         self._producer = Producer({
-            "bootstrap.servers": settings.kafka_bootstrap_servers or "",
-            "client.id": "o11y-ingest",
-            "acks": "all",
-            "enable.idempotence": True,
+            **_confluent_common(settings, "o11y-ingest"),
             "max.in.flight.requests.per.connection": 5,
             "compression.type": settings.kafka_compression,
             "linger.ms": settings.kafka_linger_ms,
@@ -109,7 +112,6 @@ class ConfluentProducer:
             "reconnect.backoff.max.ms": 1000,
             "socket.nagle.disable": True,
             "topic.metadata.refresh.interval.ms": 30_000,
-            "logger": logging.getLogger("ingest.librdkafka"),
         })
         self._closed = threading.Event()
         self._poller = threading.Thread(target=self._serve, name="kafka-callbacks", daemon=True)
@@ -165,15 +167,8 @@ class ConfluentLetterProducer:
     def __init__(self, settings: Settings) -> None:
         from confluent_kafka import Producer
 
-        self._producer = Producer({
-            "bootstrap.servers": settings.kafka_bootstrap_servers or "",
-            "client.id": "o11y-loader-dlq",
-            "acks": "all",
-            "enable.idempotence": True,
-            "linger.ms": 5,
-            "message.timeout.ms": 30_000,
-            "logger": logging.getLogger("ingest.librdkafka"),
-        })
+        config = {**_confluent_common(settings, "o11y-loader-dlq"), "linger.ms": 5, "message.timeout.ms": 30_000}
+        self._producer = Producer(config)
 
     def send(self, topic: str, value: bytes | None = None, key: bytes | None = None, headers: Any = None,
              partition: int | None = None, timestamp_ms: int | None = None) -> _Sent:
