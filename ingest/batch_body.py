@@ -1,7 +1,10 @@
 """A batch body read item by item: its first item's secret before the rest, at most `max_events` items, each in its limit.
 
-The whole array is never parsed at once: a body of millions of tiny items costs no more than the
-items allowed, and an unknown secret costs no more than reading the bytes and the first item.
+`BatchReader` never parses the whole array at once: a body of millions of tiny items costs no more than the
+items allowed, and an unknown secret costs no more than reading the bytes and the first item. `whole_batch`
+is the fast way for a batch whose secret is already known (a header): one validation of the whole array,
+taken only when the body's shape bounds what parsing it can cost, and only when every item is valid and in
+its limit; otherwise the reader answers, item by item.
 """
 
 from __future__ import annotations
@@ -11,8 +14,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from ingest import responses
 from ingest.request_body import BodyRejected
+from schemas.api_metrics import ApiMetricsParams
 
 _SPACE = re.compile(r"[ \t\n\r]*")
 
@@ -94,3 +100,36 @@ class BatchReader:
         while (item := self.next()) is not None:
             items.append(item)
         return items
+
+
+_EVENTS = TypeAdapter(list[ApiMetricsParams])
+_BETWEEN_ITEMS = re.compile(rb"}[ \t\n\r]*,[ \t\n\r]*{")
+COMMAS_PER_EVENT = 64
+CONTAINERS_PER_EVENT = 8
+"""A real event has about 30 commas and 4 objects or arrays; more per allowed event means a shape made to cost memory."""
+
+
+def whole_batch(body: bytes, max_events: int, max_item_bytes: int) -> list[ApiMetricsParams] | None:
+    """Every event of the batch, validated at once; None when the reader must answer (any problem, or a costly shape)."""
+    if (body.count(b",") > COMMAS_PER_EVENT * max_events
+            or body.count(b"{") + body.count(b"[") > CONTAINERS_PER_EVENT * max_events):
+        return None
+    try:
+        events = _EVENTS.validate_json(body)
+    except ValidationError:
+        return None
+    if not 0 < len(events) <= max_events or not _items_in_limit(body, len(events), max_item_bytes):
+        return None
+    return events
+
+
+def _items_in_limit(body: bytes, count: int, limit: int) -> bool:
+    """Each of the `count` objects of a valid array is at most `limit` bytes (False too when the text cannot tell)."""
+    if len(body) <= limit:
+        return True
+    between = [(m.start(), m.end()) for m in _BETWEEN_ITEMS.finditer(body)]
+    if len(between) != count - 1:
+        return False  # "},{" inside a string too: the items' edges are not known
+    starts = [body.index(b"{"), *(end - 1 for _, end in between)]
+    ends = [*(start + 1 for start, _ in between), body.rindex(b"}") + 1]
+    return all(end - start <= limit for start, end in zip(starts, ends, strict=True))

@@ -18,7 +18,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from ingest import responses
-from ingest.batch_body import BatchReader, Item
+from ingest.batch_body import BatchReader, Item, whole_batch
 from ingest.ingest_metrics import IngestMetrics
 from ingest.kafka_producers import Record
 from ingest.posthog_forwarder import PostHogForwarder
@@ -159,13 +159,28 @@ async def _publish(events: list[ApiMetricsParams], client: str, edge: IngestEdge
 
 async def ingest_batch(request: web.Request, edge: IngestEdge) -> web.Response:
     from_header = header_secret(request)
-    if from_header is not None and edge.secrets.client_for(from_header) is None:
+    client = None if from_header is None else edge.secrets.client_for(from_header)
+    if from_header is not None and client is None:
         return edge.refuse(1)
     try:
         async with JsonBody(request, edge.max_batch_bytes, edge.body_timeout_s, edge.inflight) as body:
+            events = None if client is None else _whole(body, edge)
+            if client is not None and events is not None:
+                answer = {"success": True, "accepted": len(events), "rejected": []}
+                return await _publish(events, client, edge, lambda: web.json_response(answer))
             return await _batch(BatchReader(body, edge.max_batch_events, edge.max_body_bytes), from_header, edge)
     except BodyRejected as rejected:
         return rejected.response
+
+
+def _whole(body: bytes, edge: IngestEdge) -> list[ApiMetricsParams] | None:
+    """The batch validated in one pass, when the budget holds a whole parse too (up to twice a body's usual cost)."""
+    if not edge.inflight.take(len(body)):
+        return None
+    try:
+        return whole_batch(body, edge.max_batch_events, edge.max_body_bytes)
+    finally:
+        edge.inflight.give_back(len(body))
 
 
 def _batch_client(first: Item, from_header: str | None, edge: IngestEdge) -> str | None:

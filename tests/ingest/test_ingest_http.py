@@ -7,6 +7,8 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
+
 from runtime.settings import Settings
 from support.events import OTHER_CLIENT_SECRET, ROTATED_SECRET, SECRET, seed_event
 from support.kafka_io import read_topic, values
@@ -183,6 +185,38 @@ async def test_batch_with_the_secret_in_a_header(client: Any, settings: Settings
     response = await post(client, items, BATCH_URL, headers={"Authorization": f"Bearer {SECRET}"})
     assert (await response.json())["accepted"] == 50
     assert len(read_topic(settings.kafka_bootstrap_servers or "", settings.kafka_topic, 50)) == 50
+
+
+@pytest.mark.parametrize("secret_in", ["header", "body"])
+async def test_a_batch_is_answered_the_same_whichever_way_it_is_read(client: Any, settings: Settings, secret_in: str) -> None:
+    """With a header, a batch is validated in one pass; every answer matches the item-by-item reader's."""
+    headers = {"Authorization": f"Bearer {SECRET}"} if secret_in == "header" else {}
+
+    def batch(*items: dict[str, Any]) -> list[dict[str, Any]]:
+        return [item if secret_in == "body" else {k: v for k, v in item.items() if k != "clientSecret"} for item in items]
+
+    tricky = seed_event(mode="a},{b", kiloUserId='u"},{"')  # the text between items, inside strings
+    ok = await post(client, batch(seed_event(), tricky, seed_event()), BATCH_URL, headers)
+    assert (ok.status, await ok.json()) == (200, {"success": True, "accepted": 3, "rejected": []})
+    stored = values(read_topic(settings.kafka_bootstrap_servers or "", settings.kafka_topic, 3))
+    assert sorted(m["mode"] for m in stored) == sorted([seed_event()["mode"], "a},{b", seed_event()["mode"]])
+
+    one_bad = await post(client, batch(seed_event(), seed_event(statusCode=1), seed_event()), BATCH_URL, headers)
+    body = await one_bad.json()
+    assert one_bad.status == 200 and body["accepted"] == 2 and [r["index"] for r in body["rejected"]] == [1]
+
+    big = await post(client, batch(*[seed_event()] * 150), BATCH_URL, headers)  # more bytes than one event may have
+    assert (big.status, (await big.json())["accepted"]) == (200, 150)
+
+    padded = seed_event()
+    padded["padding"] = "p" * settings.http_max_body_bytes
+    too_large = await post(client, batch(seed_event(), padded), BATCH_URL, headers)
+    assert too_large.status == 413 and (await too_large.json())["index"] == 1
+
+    for shape in ([1] * (settings.http_max_batch_events + 1), [seed_event()] * (settings.http_max_batch_events + 1), []):
+        assert (await post(client, batch(*shape) if shape and isinstance(shape[0], dict) else shape, BATCH_URL,
+                           headers)).status == 400
+    assert len(read_topic(settings.kafka_bootstrap_servers or "", settings.kafka_topic, 200, timeout_s=1)) == 155
 
 
 async def test_batch_mixing_clients_is_400_and_nothing_is_written(client: Any, settings: Settings) -> None:
