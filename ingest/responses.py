@@ -7,6 +7,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from schemas.api_metrics import NULL_MESSAGE, OMITTABLE
+
 RETRY_AFTER_SECONDS = "1"
 
 Issue = dict[str, Any]
@@ -15,11 +17,14 @@ Issue = dict[str, Any]
 def issues_from(error: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[Issue]:
     """Pydantic errors as seed-style issues: each names the field path and the problem."""
     issues: list[Issue] = []
-    for item in error.errors(include_url=False, include_input=False, include_context=False):
+    for item in error.errors(include_url=False, include_context=False):
         if item["type"] == "json_invalid":
             issues.append({"code": "invalid_json", "path": list(prefix), "message": f"Malformed JSON: {item['msg']}"})
             continue
-        issues.append({"code": item["type"], "path": [*prefix, *item["loc"]], "message": item["msg"]})
+        loc = item["loc"]
+        null = item.get("input", 0) is None and bool(loc) and loc[-1] in OMITTABLE
+        issues.append({"code": "value_error" if null else item["type"], "path": [*prefix, *loc],
+                       "message": f"Value error, {NULL_MESSAGE}" if null else item["msg"]})
     return issues
 
 

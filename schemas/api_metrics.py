@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 import ipaddress
 import uuid
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -57,10 +57,17 @@ IpAddress = Annotated[
 ]
 
 
-def _reject_null(value: Any) -> Any:
-    if value is None:
-        raise ValueError("may be omitted but must not be null")
-    return value
+NULL_MESSAGE = "may be omitted but must not be null"
+
+T = TypeVar("T")
+if TYPE_CHECKING:
+    Omittable = Annotated[T | None, "may be omitted (None), never null"]
+else:
+    class Omittable:
+        """`Omittable[X]`: X or absent (None), never JSON null. Validated as X alone, in pydantic-core: no Python call."""
+
+        def __class_getitem__(cls, item: Any) -> Any:
+            return item
 
 
 class _Wire(BaseModel):
@@ -77,13 +84,12 @@ class _Wire(BaseModel):
 class Tokens(_Wire):
     """Token usage of one request; every count optional."""
 
-    input_tokens: Count | None = Field(default=None, description="Prompt tokens sent to the model, cache hits included.")
-    output_tokens: Count | None = Field(default=None, description="Tokens the model generated.")
-    cache_write_tokens: Count | None = Field(default=None, description="Prompt tokens written to the provider's prompt cache.")
-    cache_hit_tokens: Count | None = Field(default=None, description="Prompt tokens read from the provider's prompt cache.")
-    total_tokens: Count | None = Field(default=None, description="All tokens of the request, as the provider counted them.")
-
-    _no_null = field_validator("*", mode="before")(_reject_null)
+    input_tokens: Omittable[Count] = Field(default=None, description="Prompt tokens sent to the model, cache hits included.")
+    output_tokens: Omittable[Count] = Field(default=None, description="Tokens the model generated.")
+    cache_write_tokens: Omittable[Count] = Field(
+        default=None, description="Prompt tokens written to the provider's prompt cache.")
+    cache_hit_tokens: Omittable[Count] = Field(default=None, description="Prompt tokens read from the provider's prompt cache.")
+    total_tokens: Omittable[Count] = Field(default=None, description="All tokens of the request, as the provider counted them.")
 
 
 class ApiMetricsParams(_Wire):
@@ -92,25 +98,25 @@ class ApiMetricsParams(_Wire):
     Each field's description (with its unit) is what `o11y schema`, /openapi.json and the README's field table show.
     """
 
-    client_secret: Secret | None = Field(
+    client_secret: Omittable[Secret] = Field(
         default=None,
         description="The client's secret, unless the `Authorization: Bearer` or `X-O11Y-Client-Secret` header carries it.",
     )
-    event_id: EventId | None = Field(
+    event_id: Omittable[EventId] = Field(
         default=None,
         description="A UUID the gateway creates once per request and repeats on every retry: an event id is "
         "stored once (see `O11Y_DEDUP_HORIZON_S`). Without it, ingest assigns one.",
     )
     kilo_user_id: Name = Field(description="The user who made the request; anonymous users look like `anon:…`.")
-    organization_id: Name | None = Field(default=None, description="The user's organization, when there is one.")
+    organization_id: Omittable[Name] = Field(default=None, description="The user's organization, when there is one.")
     is_anonymous: bool = Field(description="True when the user is not signed in.")
     is_streaming: bool = Field(description="True when the response was streamed.")
     user_byok: bool = Field(description="True when the user brought their own provider key (BYOK).")
-    mode: ShortName | None = Field(default=None, description="The client mode, e.g. `build`.")
+    mode: Omittable[ShortName] = Field(default=None, description="The client mode, e.g. `build`.")
     provider: Name = Field(description="The gateway's upstream provider id, e.g. `openrouter`.")
     requested_model: Name = Field(description="The model the request asked for, e.g. `kilo/auto`.")
     resolved_model: Name = Field(description="The model that served the request, e.g. `anthropic/claude-sonnet-4.5`.")
-    inference_provider: Annotated[str, Field(max_length=256)] | None = Field(
+    inference_provider: Omittable[Annotated[str, Field(max_length=256)]] = Field(
         default=None, description="The provider that ran the inference, when the upstream says."
     )
     tools_available: ToolList = Field(description="Tools offered to the model, e.g. `function:get_weather`.")
@@ -118,21 +124,18 @@ class ApiMetricsParams(_Wire):
     ttfb_ms: Count = Field(description="Milliseconds from the request to the first byte of the upstream response.")
     complete_request_ms: Count = Field(description="Milliseconds from the request until the response was complete.")
     status_code: StatusCode = Field(description="The upstream HTTP status; 400 and above count as errors.")
-    ip_address: IpAddress | None = Field(
+    ip_address: Omittable[IpAddress] = Field(
         default=None, description="The end user's IP address: forwarded to PostHog, never stored."
     )
-    tokens: Tokens | None = Field(default=None, description="Token usage of the request.")
+    tokens: Omittable[Tokens] = Field(default=None, description="Token usage of the request.")
 
-    _no_null = field_validator(
-        "client_secret",
-        "event_id",
-        "organization_id",
-        "mode",
-        "inference_provider",
-        "ip_address",
-        "tokens",
-        mode="before",
-    )(_reject_null)
+
+
+OMITTABLE = frozenset(
+    field.alias or name for model in (ApiMetricsParams, Tokens) for name, field in model.model_fields.items()
+    if not field.is_required()
+)
+"""Wire names of the fields that may be omitted: a null there is answered with NULL_MESSAGE."""
 
 
 def _drop_null(prop: dict[str, Any]) -> None:

@@ -5,14 +5,18 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.api_metrics import ApiMetricsParams, Count, NonEmptyStr, StatusCode
+from schemas.api_metrics import MAX_SAFE_INTEGER, ApiMetricsParams, NonEmptyStr
 
 SCHEMA_VERSION = 1
+
+Count = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
+"""Lax, as the message model is: 45.0 is 45 (and 45.5 is refused) inside pydantic-core, with no Python call."""
+StatusCode = Annotated[int, Field(ge=100, le=599)]
 
 
 class EventMessage(BaseModel):
