@@ -26,7 +26,7 @@ from ingest.publisher import EventPublisher, PublishFailed
 from ingest.request_body import BodyRejected, InflightBytes, JsonBody
 from runtime.client_secrets import ClientSecrets
 from schemas.api_metrics import ApiMetricsParams, event_uuid
-from schemas.event_message import encode_message, message_from_event, message_key, new_event_ids, timestamp_text
+from schemas.event_message import encode_event, new_event_ids, partition_key, timestamp_text
 
 SECRET_HEADER = "X-O11Y-Client-Secret"
 TOKEN_HEADER = "X-O11Y-ADMIN-TOKEN"
@@ -55,9 +55,10 @@ class IngestEdge:
 
     def records(self, events: list[ApiMetricsParams], client: str) -> list[Record]:
         received_at = timestamp_text(self.clock())
+        client_json = pydantic_core.to_json(client)
         ids = new_event_ids(len(events))
-        messages = [message_from_event(event, client, received_at, new_id) for event, new_id in zip(events, ids, strict=True)]
-        return [(message_key(message), encode_message(message)) for message in messages]
+        return [(partition_key(client, e.provider, e.resolved_model), encode_event(e, client_json, received_at, new_id))
+                for e, new_id in zip(events, ids, strict=True)]
 
     def forward(self, events: list[ApiMetricsParams], client: str) -> None:
         if self.posthog is not None:

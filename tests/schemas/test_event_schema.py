@@ -8,6 +8,9 @@ import sys
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from schemas.api_metrics import ApiMetricsParams, wire_json_schema
@@ -83,3 +86,35 @@ def test_ids_ingest_assigns_are_distinct_random_uuids_and_times_are_utc_millisec
     assert 0.4 < sum(bin(b).count("1") for b in bits) / (122 * len(bits)) < 0.6  # random, not a counter
     moment = datetime(2026, 1, 2, 3, 4, 5, 6789, tzinfo=timezone(timedelta(hours=2)))
     assert message_from_event(event, "c", moment)["received_at"] == "2026-01-02T01:04:05.006Z"
+
+
+_names = st.text(min_size=1, max_size=12)  # any unicode: quotes, backslashes, control characters, astral planes
+_counts = st.integers(min_value=0, max_value=2**53 - 1)
+_tokens = st.fixed_dictionaries({}, optional={k: _counts for k in ("inputTokens", "cacheHitTokens", "totalTokens")})
+
+
+@given(event=st.fixed_dictionaries(
+    {"kiloUserId": _names, "isAnonymous": st.booleans(), "isStreaming": st.booleans(), "userByok": st.booleans(),
+     "provider": _names, "requestedModel": _names, "resolvedModel": _names, "toolsAvailable": st.lists(_names, max_size=3),
+     "toolsUsed": st.lists(_names, max_size=3), "ttfbMs": _counts, "completeRequestMs": _counts,
+     "statusCode": st.integers(min_value=100, max_value=599)},
+    optional={"organizationId": _names, "mode": _names, "inferenceProvider": st.text(max_size=8), "clientSecret": _names,
+              "eventId": st.uuids().map(str), "ipAddress": st.just("203.0.113.9"),
+              "tokens": _tokens}),
+    client=_names)
+@hsettings(max_examples=200, deadline=None)
+def test_the_message_ingest_encodes_is_the_message_model_byte_for_byte(event: dict[str, Any], client: str) -> None:
+    from datetime import datetime, timezone
+
+    from pydantic_core import to_json
+
+    from schemas.event_message import EventMessage, encode_event, encode_message, message_from_event, timestamp_text
+
+    parsed = ApiMetricsParams.model_validate_json(json.dumps(event))
+    now = datetime(2026, 12, 3, 12, 0, 0, 123456, tzinfo=timezone.utc)
+    fresh = "0b9e6f4e-8f0a-4d8e-9c39-2f1f4c7d2a10"
+    encoded = encode_event(parsed, to_json(client), timestamp_text(now), fresh)
+    assert encoded == encode_message(message_from_event(parsed, client, now, fresh))
+    message = EventMessage.model_validate_json(encoded)
+    assert str(message.event_id) == event.get("eventId", fresh) and message.client_name == client
+    assert b"203.0.113.9" not in encoded and (event.get("clientSecret") is None or "client_secret" not in json.loads(encoded))
