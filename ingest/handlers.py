@@ -165,8 +165,7 @@ async def ingest_batch(request: web.Request, edge: IngestEdge) -> web.Response:
         return edge.refuse(1)
     try:
         async with JsonBody(request, edge.max_batch_bytes, edge.body_timeout_s, edge.inflight) as body:
-            events = None if client is None else _whole(body, edge)
-            if client is not None and events is not None:
+            if client is not None and (events := _whole(body, edge)) is not None:
                 answer = {"success": True, "accepted": len(events), "rejected": []}
                 return await _publish(events, client, edge, lambda: web.json_response(answer))
             return await _batch(BatchReader(body, edge.max_batch_events, edge.max_body_bytes), from_header, edge)

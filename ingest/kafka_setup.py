@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
@@ -20,12 +21,7 @@ def ensure_topics(settings: Settings) -> None:
         return
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, client_id="o11y-admin")
     try:
-        existing = set(admin.list_topics())
-        wanted = [
-            NewTopic(name, settings.kafka_partitions, 1)
-            for name in (settings.kafka_topic, settings.topic_dlq())
-            if name not in existing
-        ]
+        wanted = [NewTopic(name, settings.kafka_partitions, 1) for name in _missing(settings, admin.list_topics())]
         if wanted:
             try:
                 admin.create_topics(wanted)
@@ -36,15 +32,20 @@ def ensure_topics(settings: Settings) -> None:
         admin.close()
 
 
+def _missing(settings: Settings, existing: Iterable[str]) -> list[str]:
+    """The event topic and its dead-letter topic, those of them not in `existing`."""
+    have = set(existing)
+    return [name for name in (settings.kafka_topic, settings.topic_dlq()) if name not in have]
+
+
 def _ensure_with_confluent(settings: Settings) -> None:
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient
     from confluent_kafka.cimpl import NewTopic as ConfluentTopic
 
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers or "", "client.id": "o11y-admin"})
-    existing = set(admin.list_topics(timeout=10).topics)
-    wanted = [ConfluentTopic(name, settings.kafka_partitions, 1)
-              for name in (settings.kafka_topic, settings.topic_dlq()) if name not in existing]
+    missing = _missing(settings, admin.list_topics(timeout=10).topics)
+    wanted = [ConfluentTopic(name, settings.kafka_partitions, 1) for name in missing]
     if not wanted:
         return
     for name, created in admin.create_topics(wanted, request_timeout=10).items():

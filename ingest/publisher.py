@@ -145,15 +145,12 @@ class EventPublisher:
         # One bound for the burst, not a timer per request; it holds what settles the calls, not their records.
         loop.call_later(self._ack_timeout_s, _expire, [pending for _, pending in burst])
         producer = self._producer
-        if producer is not None and not self._reset_requested and self._knows_topic(producer):
+        if producer is not None and not self._reset_requested and producer.ready(self._topic):
             for records, pending in burst:
                 self._send(producer, records, pending)
             return
         for call in burst:
             self._queue.put(call)
-
-    def _knows_topic(self, producer: EventProducer) -> bool:
-        return producer.ready(self._topic)
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the sender thread and flush what the producer still holds."""

@@ -130,7 +130,6 @@ class ApiMetricsParams(_Wire):
     tokens: Omittable[Tokens] = Field(default=None, description="Token usage of the request.")
 
 
-
 OMITTABLE = frozenset(
     field.alias or name for model in (ApiMetricsParams, Tokens) for name, field in model.model_fields.items()
     if not field.is_required()
