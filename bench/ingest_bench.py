@@ -3,6 +3,7 @@
 Usage: python bench/ingest_bench.py [--seconds 20] [--connections 64] [--clients kafka-python,confluent-kafka]
 Needs `wrk` (Debian package) as the load generator, in its own process, and `hey` (Debian package) for the latency at
 half the maximum rate: wrk finds the maximum, then hey holds half of it steady (16 workers, each at its share of the rate).
+The broker's own floor at that rate is measured too: a bare librdkafka producer's time to the acknowledgement.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +66,47 @@ def at_rate(url: str, body: bytes, rate: float, seconds: int, workers: int = 16)
     statuses = dict(re.findall(r"\[(\d{3})\]\s+(\d+) responses", out))
     return {"rate": round(rate), "requests_per_s": achieved, "p50_ms": round(found[50], 2), "p99_ms": round(found[99], 2),
             "non_2xx": sum(int(n) for code, n in statuses.items() if not code.startswith("2"))}
+
+
+def broker_ack_at_rate(servers: str, rate: float, seconds: int, value_bytes: int) -> dict[str, float]:
+    """The broker's own floor: a bare librdkafka producer (acks=all, idempotent, linger 0, as ingest's) sending a message
+    of the event's size at `rate`, steadily, with nothing else in its process; latency from produce to acknowledgement."""
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.cimpl import NewTopic
+
+    admin = AdminClient({"bootstrap.servers": servers})
+    admin.create_topics([NewTopic("bench-floor", 6, 1)])["bench-floor"].result()
+    producer = Producer({"bootstrap.servers": servers, "acks": "all", "enable.idempotence": True, "linger.ms": 0,
+                         "socket.nagle.disable": True})
+    latencies: list[float] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            producer.poll(0.05)
+
+    def acked(sent: float) -> Callable[[object, object], None]:
+        return lambda _err, _message: latencies.append(time.perf_counter() - sent)
+
+    server = threading.Thread(target=serve)
+    server.start()
+    value = b"x" * value_bytes
+    for i in range(200):  # connected, with its producer id, before anything is measured
+        producer.produce("bench-floor", value, b"k%d" % (i % 7), on_delivery=acked(time.perf_counter()))
+    producer.flush(10)
+    latencies.clear()
+    began = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        if (ahead := began + i / rate - time.perf_counter()) > 0:
+            time.sleep(ahead)
+        producer.produce("bench-floor", value, b"k%d" % (i % 7), on_delivery=acked(time.perf_counter()))
+    producer.flush(10)
+    stop.set()
+    server.join()
+    latencies.sort()
+    return {"rate": round(rate), "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
+            "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2)}
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -152,6 +196,9 @@ def main() -> None:
                 ingest.wait()
             found["ratio_ingest_vs_bare"] = round(found["ingest"]["requests_per_s"]  # type: ignore[index]
                                                   / results["bare"]["requests_per_s"], 3)  # type: ignore[index]
+            if client == "confluent-kafka":
+                found["broker_ack_at_half_rate"] = broker_ack_at_rate(
+                    kafka.bootstrap_servers, found["at_half_rate"]["rate"], args.seconds, len(body))  # type: ignore[index]
             clients[client] = found
             half = found["at_half_rate"]
             print(f"{client}: {found['ingest']['requests_per_s']:.0f} req/s "  # type: ignore[index]
@@ -165,6 +212,9 @@ def main() -> None:
     for name in ("bare", "ingest"):
         r = results[name]
         print(f"{name:<8} {r['requests_per_s']:>10.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['non_2xx']:>8}")  # type: ignore[index]
+    if floor := results.get("broker_ack_at_half_rate"):
+        print(f"the broker alone at {floor['rate']}/s (a bare producer, acks=all): "  # type: ignore[index]
+              f"p50 {floor['p50_ms']} ms, p99 {floor['p99_ms']} ms to the acknowledgement")  # type: ignore[index]
     print(f"ingest / bare = {results['ratio_ingest_vs_bare']:.2f}; batch endpoint {results['batch_events_per_s']:,} events/s; "
           f"ingest peak RSS {results['ingest_peak_rss_mb']} MB  (written to {out.relative_to(ROOT)})")
 

@@ -1,7 +1,13 @@
-"""Loader throughput: a pre-filled topic into ClickHouse (chDB) vs raw kafka-python consumption, same run.
+"""Loader throughput: a pre-filled topic into ClickHouse (chDB) vs raw consumption of the same client, same run.
+
+Two floors are measured in the same run: the client alone reading the topic, and ClickHouse alone taking the same
+number of rows already decoded (inserts into the raw table with its views, nothing else running).
 
 The loader runs twice on the same topic and chDB (tables emptied in between): with the event-id dedup lookup off
 (`O11Y_DEDUP_HORIZON_S=0`) and on (the default), to measure what storing each event once costs.
+
+Both readers are timed from when they can read (the raw reader's first message, the loader's assignment): joining a
+new consumer group takes a few seconds whatever the volume, and is not throughput.
 
 Usage: python bench/loader_bench.py [--events 1000000]
 """
@@ -71,23 +77,27 @@ def raw_consume(servers: str, topic: str, events: int, kafka_client: str) -> flo
                            "auto.offset.reset": "earliest", "enable.auto.commit": False, "session.timeout.ms": 6000,
                            "max.partition.fetch.bytes": 8 * 1024 * 1024, "fetch.wait.max.ms": 100})
         member.subscribe([topic])
-        began, seen = time.monotonic(), 0
+        began, first, seen = 0.0, 0, 0
         while seen < events:
-            seen += sum(1 for m in member.consume(num_messages=10_000, timeout=0.2) if m.error() is None)
+            got = sum(1 for m in member.consume(num_messages=10_000, timeout=0.2) if m.error() is None)
+            if got and not seen:
+                began, first = time.monotonic(), got  # from the first messages: the group's join is not throughput
+            seen += got
         elapsed = time.monotonic() - began
         member.close()
-        return elapsed
+        return elapsed * events / (seen - first)
     consumer = KafkaConsumer(topic, bootstrap_servers=servers, group_id=f"raw-{uuid.uuid4().hex[:6]}",
                              auto_offset_reset="earliest", enable_auto_commit=False, session_timeout_ms=6000,
                              max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_wait_ms=100)
-    started = time.monotonic()
-    seen = 0
+    started, first, seen = 0.0, 0, 0
     while seen < events:
-        for batch in consumer.poll(timeout_ms=200, max_records=10_000).values():
-            seen += len(batch)
+        got = sum(len(batch) for batch in consumer.poll(timeout_ms=200, max_records=10_000).values())
+        if got and not seen:
+            started, first = time.monotonic(), got
+        seen += got
     elapsed = time.monotonic() - started
     consumer.close(autocommit=False)
-    return elapsed
+    return elapsed * events / (seen - first)
 
 
 TABLES = ("api_metrics", "api_metrics_1m", "loaded_offsets", "event_ids")
@@ -103,8 +113,10 @@ def load(servers: str, topic: str, events: int, client: ClickHouseClient, horizo
     loader = build_loader(settings, client, registry)
     stop = threading.Event()
     thread = threading.Thread(target=loader.run, args=(stop,))
-    started = time.monotonic()
     thread.start()
+    while not registry.get_sample_value("o11y_loader_assignments_total"):
+        time.sleep(0.005)
+    started = time.monotonic()  # from the assignment, as the raw reader from its first message
     while (registry.get_sample_value("o11y_loader_rows_loaded_total") or 0) < events:
         time.sleep(0.05)
     elapsed = time.monotonic() - started
@@ -112,6 +124,28 @@ def load(servers: str, topic: str, events: int, client: ClickHouseClient, horizo
     thread.join()
     assert client.query("SELECT count() FROM o11y.api_metrics").result_rows[0][0] == events
     return elapsed
+
+
+def clickhouse_alone(client: ClickHouseClient, events: int) -> float:
+    """ClickHouse's own floor: seconds to insert `events` rows already decoded, one block per partition of the loader's
+    batch size, into the raw table with its views (what the loader's insert thread waits on), nothing else running."""
+    from ingest.loader_rows import INSERT_FORMAT, INSERT_SETTINGS, decode_row
+
+    for table in TABLES:
+        client.command(f"TRUNCATE TABLE o11y.{table}")
+    event = ApiMetricsParams.model_validate(EVENT)
+    block_rows = 50_000 // PARTITIONS
+    lines = []
+    for offset in range(block_rows):
+        message = message_from_event(event, "bench", datetime.now(timezone.utc))
+        lines.append(decode_row(encode_message(message), "floor", 0, offset).line)
+    block = b"\n".join(lines)
+    blocks = -(-events // block_rows)
+    started = time.monotonic()
+    for i in range(blocks):
+        client.raw_insert("o11y.api_metrics", insert_block=block, fmt=INSERT_FORMAT,
+                          settings={**INSERT_SETTINGS, "insert_deduplication_token": f"floor-{i}"})
+    return (time.monotonic() - started) * events / (blocks * block_rows)
 
 
 def main() -> None:
@@ -127,6 +161,7 @@ def main() -> None:
         client = connect(f"chdb://{tmp}/ch")
         migrate(client)
         default = "confluent-kafka" if "confluent-kafka" in clients else clients[0]
+        floor_s = clickhouse_alone(client, args.events)
         plain_s = load(servers, "bench", args.events, client, 0, default)
         for name in clients:
             raw_s = raw_consume(servers, "bench", args.events, name)
@@ -142,6 +177,8 @@ def main() -> None:
         "events": args.events, "partitions": PARTITIONS, "prefill_s": round(fill_s, 1), "clients": per_client,
         **per_client[default], "default_client": default,
         "loader_without_dedup_events_per_s": round(args.events / plain_s),
+        "clickhouse_alone_events_per_s": round(args.events / floor_s),
+        "ratio_loader_vs_clickhouse_alone": round(floor_s / (args.events / per_client[default]["loader_events_per_s"]), 3),
         "dedup_cost_ratio": round(plain_s / (args.events / per_client[default]["loader_events_per_s"]), 3),
         "event_ids_bytes_per_event": round(int(ids_bytes) / args.events, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -149,11 +186,14 @@ def main() -> None:
     out = ROOT / "bench" / "results" / "loader.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"raw {default} consumption {results['raw_consume_events_per_s']:>9,} events/s")
+    print(f"ClickHouse alone (inserts)   {results['clickhouse_alone_events_per_s']:>9,} events/s "
+          "(rows already decoded, into the raw table and its views)")
     print(f"loader, dedup off            {results['loader_without_dedup_events_per_s']:>9,} events/s")
     print(f"loader into ClickHouse       {results['loader_events_per_s']:>9,} events/s "
           f"(dedup on: {results['dedup_cost_ratio']:.2f}x of off; o11y.event_ids "
           f"{results['event_ids_bytes_per_event']} bytes/event on disk)")
-    print(f"loader / raw = {results['ratio_loader_vs_raw']:.2f}  (peak RSS {results['peak_rss_mb']} MB; {out.relative_to(ROOT)})")
+    print(f"loader / raw = {results['ratio_loader_vs_raw']:.2f}, loader / ClickHouse alone = "
+          f"{results['ratio_loader_vs_clickhouse_alone']:.2f}  (peak RSS {results['peak_rss_mb']} MB; {out.relative_to(ROOT)})")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import NamedTuple
 
@@ -56,17 +57,24 @@ class ClickHouseSink:
         return Inserted(time.monotonic() - started, len(leave_out))
 
     def _stored(self, batch: Batch) -> list[tuple[str, str, Place]]:
-        """(client, event_id, place) of the batch's events already stored within the horizon of its rows."""
+        """(client, event_id, place) of the batch's events already stored within the horizon of its rows.
+
+        The ids travel as one string literal that ClickHouse splits itself, through `raw_query`: a literal per id
+        (or a bound array) costs ClickHouse's parser, and the driver's escaping and comment stripping, about 15 µs of
+        the loader's Python per event; one literal costs about 2. Validated UUIDs hold nothing to escape.
+        """
         if not batch.rows:
             return []
-        ids = ",".join(sorted({f"'{row.event_id}'" for row in batch.rows}))  # validated UUIDs: nothing to escape
+        ids = ",".join({row.event_id for row in batch.rows})
         low = min(row.received_ms for row in batch.rows) - self._horizon_ms
         high = max(row.received_ms for row in batch.rows) + self._horizon_ms
         sql = ("SELECT client_name, toString(event_id), kafka_topic, kafka_partition, kafka_offset FROM o11y.event_ids "
-               f"WHERE event_id IN ({ids}) AND received_at BETWEEN fromUnixTimestamp64Milli(toInt64({low})) "
+               f"WHERE event_id IN (SELECT arrayJoin(splitByChar(',', '{ids}'))::UUID) "
+               f"AND received_at BETWEEN fromUnixTimestamp64Milli(toInt64({low})) "
                f"AND fromUnixTimestamp64Milli(toInt64({high}))")
-        result = self._client.query(sql, settings={"max_query_size": len(sql) + 4096})
-        return [(str(c), str(e), (str(t), int(p), int(o))) for c, e, t, p, o in result.result_rows]
+        answer = self._client.raw_query(sql, settings={"max_query_size": len(sql) + 4096}, fmt="JSONCompactEachRow")
+        stored = (json.loads(line) for line in answer.splitlines() if line)
+        return [(str(c), str(e), (str(t), int(p), int(o))) for c, e, t, p, o in stored]
 
     def loaded_offsets(self, topic: str) -> dict[int, int]:
         """partition -> highest offset already in the raw table (from the offsets view)."""

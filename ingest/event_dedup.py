@@ -23,6 +23,8 @@ def copies(topic: str, rows: Sequence[Row], stored: Iterable[tuple[str, str, Pla
     places: dict[EventKey, set[Place]] = {}
     for client, event_id, place in stored:
         places.setdefault((client, event_id), set()).add(place)
+    if not places and len({row.event_id for row in rows}) == len(rows):
+        return frozenset()  # nothing stored and no event twice in the batch: the usual case, decided without sorting
     seen: set[EventKey] = set()
     out: set[tuple[int, int]] = set()
     for row in sorted(rows, key=lambda r: (r.partition, r.offset)):

@@ -226,7 +226,7 @@ class Loader:
             tp, messages = self._held[0]
             for i, message in enumerate(messages):
                 try:
-                    chain.submit(Message(tp.partition, message.offset, message.key, message.value, message.timestamp))
+                    chain.submit(message)
                 except MessageRejected:
                     self._held[0] = (tp, messages[i:])
                     return
@@ -284,7 +284,7 @@ class Loader:
 
     def _dead_letter(self, message: Message, reason: str) -> None:
         source = f"{self._topic}/{message.partition}/{message.offset}"
-        timestamp = message.timestamp_ms if message.timestamp_ms is not None and message.timestamp_ms >= 0 else None
+        timestamp = message.timestamp if message.timestamp is not None and message.timestamp >= 0 else None
         self._dead_letters.send(message.key, message.value, reason, source, timestamp)
         self._metrics.dead_letters.inc()
         log.warning("dead-lettered %s: %s", source, reason)

@@ -13,7 +13,9 @@ from concurrent.futures import Executor, Future
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
+
+from pydantic_core import to_json
 
 from ingest.clickhouse_sink import Inserted, InsertFailed
 from ingest.loader_batch import Batch
@@ -55,19 +57,34 @@ class Step(Protocol[T_contra]):
     def held_from(self, partition: int) -> int | None: ...
 
 
-@dataclass(frozen=True)
-class Message:
-    """A Kafka message as the chain sees it."""
+class Message(Protocol):
+    """A Kafka message as the chain sees it: what both clients' polled records already are, so none is copied."""
+
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def timestamp(self) -> int | None:
+        """The broker's timestamp in ms since the epoch; None or negative: unknown."""
+        ...
+
+
+class Polled(NamedTuple):
+    """A `Message` built by hand (tests)."""
 
     partition: int
     offset: int
     key: bytes | None
     value: bytes | None
-    timestamp_ms: int | None
+    timestamp: int | None
 
 
-@dataclass(frozen=True)
-class Decoded:
+class Decoded(NamedTuple):
     partition: int
     offset: int
     row: Row | None
@@ -123,6 +140,7 @@ class Decode:
         max_skew: timedelta = DEFAULT_MAX_SKEW,
     ) -> None:
         self._topic, self._guard, self._dead_letter, self._next, self._max_skew = topic, guard, dead_letter, next_step, max_skew
+        self._topic_json = to_json(topic)
         self._rejected: Decoded | None = None
 
     def submit(self, item: Message) -> None:
@@ -135,7 +153,8 @@ class Decode:
 
     def _decode(self, message: Message) -> Decoded:
         try:
-            row = decode_row(message.value, self._topic, message.partition, message.offset, message.timestamp_ms, self._max_skew)
+            row = decode_row(message.value, self._topic, message.partition, message.offset, message.timestamp, self._max_skew,
+                             self._topic_json)
         except InvalidMessage as invalid:
             self._guard.check(self._topic, message.partition, message.offset, invalid=True)
             self._dead_letter(message, invalid.reason)

@@ -17,9 +17,11 @@ class PoisonLimit(Exception):
 
 @dataclass
 class _Partition:
+    seen: int = 0
+    """Messages counted so far."""
     run: int = 0
-    recent: deque[bool] = field(default_factory=deque)
-    invalid: int = 0
+    invalid: deque[int] = field(default_factory=deque)
+    """The count (`seen`) at each invalid message of the last `window`: a valid message costs two assignments."""
 
 
 class PoisonGuard:
@@ -31,17 +33,23 @@ class PoisonGuard:
 
     def check(self, topic: str, partition: int, offset: int, invalid: bool) -> None:
         """Count one message; raise PoisonLimit when `invalid` crosses a limit (the message is then not taken)."""
-        state = self._partitions.setdefault(partition, _Partition())
-        state.run = state.run + 1 if invalid else 0
-        state.recent.append(invalid)
-        state.invalid += invalid
-        if len(state.recent) > self._window:
-            state.invalid -= state.recent.popleft()
-        if invalid and state.run > self._max_run:
+        state = self._partitions.get(partition)
+        if state is None:
+            state = self._partitions[partition] = _Partition()
+        state.seen += 1
+        if not invalid:
+            state.run = 0
+            return
+        state.run += 1
+        recent = state.invalid
+        recent.append(state.seen)
+        while recent[0] <= state.seen - self._window:
+            recent.popleft()
+        if state.run > self._max_run:
             raise PoisonLimit(f"{state.run} invalid messages in a row in {topic}/{partition} up to offset {offset} "
                               f"(O11Y_LOADER_DLQ_MAX_RUN={self._max_run}): fix the producer, then restart the loader")
-        share = state.invalid / self._window
-        if invalid and len(state.recent) == self._window and share > self._max_share:
+        share = len(recent) / self._window
+        if state.seen >= self._window and share > self._max_share:
             raise PoisonLimit(f"{share:.0%} of the last {self._window} messages of {topic}/{partition} up to "
                               f"offset {offset} are invalid (O11Y_LOADER_DLQ_MAX_SHARE={self._max_share}): "
                               "fix the producer, then restart the loader")

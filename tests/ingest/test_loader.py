@@ -276,6 +276,9 @@ class StuckInserts:
     def query(self, query: str, parameters: Any = None, settings: Any = None) -> Any:
         return self._clickhouse.query(query, parameters=parameters, settings=settings)
 
+    def raw_query(self, query: str, parameters: Any = None, settings: Any = None, fmt: str | None = None) -> bytes:
+        return bytes(self._clickhouse.raw_query(query, parameters=parameters, settings=settings, fmt=fmt))
+
     def command(self, cmd: str, parameters: Any = None, settings: Any = None) -> Any:
         return self._clickhouse.command(cmd, parameters=parameters, settings=settings)
 

@@ -23,8 +23,8 @@ from ingest.loader_steps import (
     Decode,
     Decoded,
     InsertInThread,
-    Message,
     MessageRejected,
+    Polled,
     Reduce,
     build_chain,
 )
@@ -70,9 +70,9 @@ class Collect(Generic[T]):
         return None
 
 
-def messages(count: int, partition: int = 0, first_offset: int = 0) -> list[Message]:
+def messages(count: int, partition: int = 0, first_offset: int = 0) -> list[Polled]:
     pairs = event_messages(count, "steps-client")
-    return [Message(partition, first_offset + i, key, value, None) for i, (key, value) in enumerate(pairs)]
+    return [Polled(partition, first_offset + i, key, value, None) for i, (key, value) in enumerate(pairs)]
 
 
 def decoded(count: int, partition: int = 0, first_offset: int = 0) -> list[Decoded]:
@@ -95,7 +95,7 @@ def test_decode_hands_on_rows_and_dead_letters_an_invalid_message_once_even_when
     after = Collect[Decoded]()
     decode = Decode(TOPIC, PoisonGuard(), lambda m, reason: letters.append((m.offset, reason)), after)
     good = messages(1)[0]
-    bad = Message(0, 1, None, b"{not json", None)
+    bad = Polled(0, 1, None, b"{not json", None)
     decode.submit(good)
     after.full = True
     for _ in range(3):  # rejected: the loop offers the same message again
@@ -112,21 +112,21 @@ def test_decode_stops_at_the_message_that_crosses_the_dead_letter_limit_and_take
     letters: list[int] = []
     after = Collect[Decoded]()
     decode = Decode(TOPIC, PoisonGuard(max_run=2, max_share=1.0), lambda m, r: letters.append(m.offset), after)
-    decode.submit(Message(3, 10, None, b"x", None))
-    decode.submit(Message(3, 11, None, b"x", None))
+    decode.submit(Polled(3, 10, None, b"x", None))
+    decode.submit(Polled(3, 11, None, b"x", None))
     with pytest.raises(PoisonLimit, match=r"in steps/3 up to offset 12"):
-        decode.submit(Message(3, 12, None, b"x", None))
+        decode.submit(Polled(3, 12, None, b"x", None))
     assert letters == [10, 11] and [d.offset for d in after.items] == [10, 11]
 
 
 def test_a_new_chain_counts_invalid_messages_afresh() -> None:
     parts = chain_parts(insert=lambda b: Inserted(0.0, 0), commit=lambda o: None, guard=lambda: PoisonGuard(max_run=1))
     first = build_chain(parts, {})
-    first.submit(Message(0, 0, None, b"x", None))
+    first.submit(Polled(0, 0, None, b"x", None))
     with pytest.raises(PoisonLimit):
-        first.submit(Message(0, 1, None, b"x", None))
+        first.submit(Polled(0, 1, None, b"x", None))
     second = build_chain(parts, {})  # the next assignment
-    second.submit(Message(0, 1, None, b"x", None))
+    second.submit(Polled(0, 1, None, b"x", None))
     assert second.held_from(0) == 1
 
 
