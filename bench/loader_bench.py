@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -77,35 +78,42 @@ def raw_consume(servers: str, topic: str, events: int, kafka_client: str) -> flo
                            "auto.offset.reset": "earliest", "enable.auto.commit": False, "session.timeout.ms": 6000,
                            "max.partition.fetch.bytes": 8 * 1024 * 1024, "fetch.wait.max.ms": 100})
         member.subscribe([topic])
-        began, first, seen = 0.0, 0, 0
-        while seen < events:
-            got = sum(1 for m in member.consume(num_messages=10_000, timeout=0.2) if m.error() is None)
-            if got and not seen:
-                began, first = time.monotonic(), got  # from the first messages: the group's join is not throughput
-            seen += got
-        elapsed = time.monotonic() - began
-        member.close()
-        return elapsed * events / (seen - first)
+        try:
+            return _reading(lambda: sum(1 for m in member.consume(num_messages=10_000, timeout=0.2) if m.error() is None),
+                            events)
+        finally:
+            member.close()
     consumer = KafkaConsumer(topic, bootstrap_servers=servers, group_id=f"raw-{uuid.uuid4().hex[:6]}",
                              auto_offset_reset="earliest", enable_auto_commit=False, session_timeout_ms=6000,
                              max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_wait_ms=100)
-    started, first, seen = 0.0, 0, 0
+    try:
+        return _reading(lambda: sum(len(b) for b in consumer.poll(timeout_ms=200, max_records=10_000).values()), events)
+    finally:
+        consumer.close(autocommit=False)
+
+
+def _reading(poll: Callable[[], int], events: int) -> float:
+    """Seconds `events` take to read with `poll` (messages per call), timed from the first messages: the group's join
+    is not throughput, and the first call's messages are not counted either."""
+    began, first, seen = 0.0, 0, 0
     while seen < events:
-        got = sum(len(batch) for batch in consumer.poll(timeout_ms=200, max_records=10_000).values())
+        got = poll()
         if got and not seen:
-            started, first = time.monotonic(), got
+            began, first = time.monotonic(), got
         seen += got
-    elapsed = time.monotonic() - started
-    consumer.close(autocommit=False)
-    return elapsed * events / (seen - first)
+    return (time.monotonic() - began) * events / (seen - first)
 
 
 TABLES = ("api_metrics", "api_metrics_1m", "loaded_offsets", "event_ids")
 
 
-def load(servers: str, topic: str, events: int, client: ClickHouseClient, horizon_s: int, kafka_client: Any) -> float:
+def empty_tables(client: ClickHouseClient) -> None:
     for table in TABLES:
         client.command(f"TRUNCATE TABLE o11y.{table}")
+
+
+def load(servers: str, topic: str, events: int, client: ClickHouseClient, horizon_s: int, kafka_client: Any) -> float:
+    empty_tables(client)
     registry = CollectorRegistry()
     settings = Settings(kafka_bootstrap_servers=servers, kafka_topic=topic, kafka_client=kafka_client,
                         loader_group_id=f"bench-loader-{horizon_s}-{kafka_client}", loader_session_timeout_ms=6000,
@@ -131,8 +139,7 @@ def clickhouse_alone(client: ClickHouseClient, events: int) -> float:
     batch size, into the raw table with its views (what the loader's insert thread waits on), nothing else running."""
     from ingest.loader_rows import INSERT_FORMAT, INSERT_SETTINGS, decode_row
 
-    for table in TABLES:
-        client.command(f"TRUNCATE TABLE o11y.{table}")
+    empty_tables(client)
     event = ApiMetricsParams.model_validate(EVENT)
     block_rows = 50_000 // PARTITIONS
     lines = []

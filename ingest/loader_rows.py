@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
@@ -53,12 +54,15 @@ _EVENT_ID = b'"event_id":"'
 _ID_LENGTH = 36
 
 
-def decode_row(value: bytes | None, topic: str, partition: int, offset: int, timestamp_ms: int | None = None,
-               max_skew: timedelta = DEFAULT_MAX_SKEW, topic_json: bytes | None = None) -> Row:
-    """Validate the message and re-serialize it normalized, so ClickHouse parses exactly what was validated.
+@functools.lru_cache(maxsize=64)
+def _json_text(topic: str) -> bytes:
+    """A topic's name as JSON: a loader reads one topic, so it is encoded once."""
+    return to_json(topic)
 
-    `topic_json` is `topic` as JSON, when the caller has it already (the loader does, once per chain).
-    """
+
+def decode_row(value: bytes | None, topic: str, partition: int, offset: int, timestamp_ms: int | None = None,
+               max_skew: timedelta = DEFAULT_MAX_SKEW) -> Row:
+    """Validate the message and re-serialize it normalized, so ClickHouse parses exactly what was validated."""
     if value is None:
         raise InvalidMessage("empty message (tombstone)")
     try:
@@ -75,5 +79,5 @@ def decode_row(value: bytes | None, topic: str, partition: int, offset: int, tim
     # The serializer writes the fields in their declared order: the id, in its canonical text, is right after the
     # schema version. Read there, it costs a slice instead of a UUID's formatting.
     at = line.index(_EVENT_ID) + len(_EVENT_ID)
-    source = b',"kafka_topic":%s,"kafka_partition":%d,"kafka_offset":%d}' % (topic_json or to_json(topic), partition, offset)
+    source = b',"kafka_topic":%s,"kafka_partition":%d,"kafka_offset":%d}' % (_json_text(topic), partition, offset)
     return Row(partition, line[at:at + _ID_LENGTH].decode(), line[:-1] + source, offset, message.client_name, received_ms)

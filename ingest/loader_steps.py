@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import NamedTuple, Protocol, TypeVar
 
-from pydantic_core import to_json
-
 from ingest.clickhouse_sink import Inserted, InsertFailed
 from ingest.loader_batch import Batch
 from ingest.loader_metrics import LoaderMetrics
@@ -72,16 +70,6 @@ class Message(Protocol):
     def timestamp(self) -> int | None:
         """The broker's timestamp in ms since the epoch; None or negative: unknown."""
         ...
-
-
-class Polled(NamedTuple):
-    """A `Message` built by hand (tests)."""
-
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    timestamp: int | None
 
 
 class Decoded(NamedTuple):
@@ -140,7 +128,6 @@ class Decode:
         max_skew: timedelta = DEFAULT_MAX_SKEW,
     ) -> None:
         self._topic, self._guard, self._dead_letter, self._next, self._max_skew = topic, guard, dead_letter, next_step, max_skew
-        self._topic_json = to_json(topic)
         self._rejected: Decoded | None = None
 
     def submit(self, item: Message) -> None:
@@ -153,8 +140,7 @@ class Decode:
 
     def _decode(self, message: Message) -> Decoded:
         try:
-            row = decode_row(message.value, self._topic, message.partition, message.offset, message.timestamp, self._max_skew,
-                             self._topic_json)
+            row = decode_row(message.value, self._topic, message.partition, message.offset, message.timestamp, self._max_skew)
         except InvalidMessage as invalid:
             self._guard.check(self._topic, message.partition, message.offset, invalid=True)
             self._dead_letter(message, invalid.reason)

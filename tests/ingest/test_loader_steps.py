@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -24,12 +24,21 @@ from ingest.loader_steps import (
     Decoded,
     InsertInThread,
     MessageRejected,
-    Polled,
     Reduce,
     build_chain,
 )
 from ingest.poison_guard import PoisonGuard, PoisonLimit
 from support.events import event_messages
+
+
+class Polled(NamedTuple):
+    """A polled record built by hand: what both Kafka clients hand the chain (`ingest.loader_steps.Message`)."""
+
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: int | None
 
 T = TypeVar("T")
 TOPIC = "steps"
