@@ -92,6 +92,8 @@ class LoaderThread:
         loader.start()
         while not self._stop.is_set():
             if self._kill.is_set():
+                if isinstance(consumer, ConfluentCrashable):  # it tells the group at once: the insert in flight first
+                    loader._executor.submit(lambda: None).result(60)  # one worker: runs once that insert ended
                 consumer.kill()  # from this thread: only it touches the consumer (kafka-python's is not thread-safe)
                 return
             loader.step()
@@ -148,7 +150,8 @@ def test_every_acknowledged_event_is_counted_exactly_once_through_faults(clickho
         markers = f"SELECT kilo_user_id, count() FROM o11y.api_metrics WHERE kafka_topic = '{topic}' GROUP BY kilo_user_id"
         if not wait_until(lambda: acked <= {r[0] for r in clickhouse.query(markers).result_rows}, timeout_s=60):
             missing = acked - {r[0] for r in clickhouse.query(markers).result_rows}
-            in_log = {json.loads(m.value)["kilo_user_id"]: (m.partition, m.offset) for m in read_topic(servers, topic, 1)}
+            logged = read_topic(servers, topic, len(acked))
+            in_log = {json.loads(m.value)["kilo_user_id"]: (m.partition, m.offset) for m in logged}
             where = sorted(in_log.get(m, (-1, -1)) for m in missing)
             loaded = clickhouse.query(f"SELECT kafka_partition, max(kafka_offset), count() FROM o11y.api_metrics "
                                       f"WHERE kafka_topic = '{topic}' GROUP BY kafka_partition ORDER BY 1").result_rows

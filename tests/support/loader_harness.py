@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any
 
 from kafka import KafkaConsumer
 from prometheus_client import CollectorRegistry
@@ -53,17 +53,43 @@ def dies_before_every_commit(settings: Settings) -> DiesBeforeEveryCommit:
 
 
 class ConfluentCrashable(ConfluentConsumer):
-    """The same on confluent-kafka: `crash` leaves the group committing nothing; `kill` stops this member dead (it
-    never polls, commits or leaves again), so the group drops it when `loader_max_poll_interval_ms` passes.
-    (librdkafka heartbeats from threads of its own: a member that merely stops polling is dropped only then.)"""
+    """The same on confluent-kafka: `crash` leaves the group committing nothing; `kill` leaves it committing nothing
+    and never calling its loader back.
 
-    dead: ClassVar[list[ConfluentCrashable]] = []
+    A process killed for real stops heartbeating and the group drops it at the session timeout. In-process, a
+    librdkafka handle cannot be made to stop heartbeating short of closing it, and a member left heartbeating
+    without polling stalled the group for good when it was killed mid-rebalance (its assignment waiting for a poll
+    that never comes; max.poll.interval.ms does not drop it then). So `kill` closes the handle, which tells the group
+    at once; whoever kills it lets the insert in flight end first, as the session timeout would."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self._killed = threading.Event()
+
+    def subscribe(self, topics: Sequence[str], listener: Any = None) -> None:
+        super().subscribe(topics, None if listener is None else _UnlessKilled(listener, self._killed))
 
     def crash(self) -> None:
         self.close(autocommit=False)
 
     def kill(self) -> None:
-        ConfluentCrashable.dead.append(self)  # kept, never closed: a close would say goodbye to the group
+        self._killed.set()
+        self.close(autocommit=False)
+
+
+class _UnlessKilled:
+    """A rebalance listener that goes quiet once its member was killed."""
+
+    def __init__(self, listener: Any, killed: threading.Event) -> None:
+        self._listener, self._killed = listener, killed
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        if not self._killed.is_set():
+            self._listener.on_partitions_assigned(assigned)
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        if not self._killed.is_set():
+            self._listener.on_partitions_revoked(revoked)
 
 
 def crashable(settings: Settings) -> Crashable | ConfluentCrashable:
