@@ -323,6 +323,11 @@ class Loader:
         except Exception:  # noqa: BLE001 - unknown for now; measured again in a moment
             return None
 
+    def wait_for_insert(self, timeout_s: float) -> None:
+        """Wait, at most `timeout_s`, until the insert running on the worker thread (if any) ended, landed or not,
+        even one whose chain was dropped. Raises TimeoutError when it did not end in time."""
+        self._executor.submit(lambda: None).result(timeout_s)  # one worker: this runs after that insert
+
     def shutdown(self) -> None:
         """Insert and commit what the chain holds (bounded by `shutdown_s`), then leave the group."""
         if self._chain is not None and not self._chain.join(self._policy.shutdown_s):

@@ -93,7 +93,7 @@ class LoaderThread:
         while not self._stop.is_set():
             if self._kill.is_set():
                 if isinstance(consumer, ConfluentCrashable):  # it tells the group at once: the insert in flight first
-                    loader._executor.submit(lambda: None).result(60)  # one worker: runs once that insert ended
+                    loader.wait_for_insert(60)
                 consumer.kill()  # from this thread: only it touches the consumer (kafka-python's is not thread-safe)
                 return
             loader.step()
