@@ -1,7 +1,11 @@
 """Loader throughput: a pre-filled topic into ClickHouse (chDB) vs raw consumption of the same client, same run.
 
 Two floors are measured in the same run: the client alone reading the topic, and ClickHouse alone taking the same
-number of rows already decoded (inserts into the raw table with its views, nothing else running).
+number of rows already decoded (inserts into the raw table with its views, nothing else running), in blocks of the
+size the loader's defaults insert and in blocks of 50,000 rows (what larger inserts would buy).
+
+While the loader runs, the bench also reads how many cores of the machine are busy (every process: the broker, the
+loader's thread, ClickHouse) and the CPU the loader's own thread spends per event: which of them bounds it.
 
 The loader runs twice on the same topic and chDB (tables emptied in between): with the event-id dedup lookup off
 (`O11Y_DEDUP_HORIZON_S=0`) and on (the default), to measure what storing each event once costs.
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -25,7 +30,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -50,6 +55,7 @@ EVENT = {
     "tokens": {"inputTokens": 1000, "outputTokens": 200, "totalTokens": 1200},
 }
 PARTITIONS = 6
+BIG_BLOCK_ROWS = 50_000
 
 
 def prefill(servers: str, topic: str, events: int) -> float:
@@ -112,7 +118,23 @@ def empty_tables(client: ClickHouseClient) -> None:
         client.command(f"TRUNCATE TABLE o11y.{table}")
 
 
-def load(servers: str, topic: str, events: int, client: ClickHouseClient, horizon_s: int, kafka_client: Any) -> float:
+def machine_busy_s() -> float:
+    """CPU seconds all cores of the machine spent busy so far (Linux `/proc/stat`): what every process here shares."""
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in stat.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+class Load(NamedTuple):
+    seconds: float
+    """From the loader's assignment to its last row loaded."""
+    machine_cores: float
+    """Cores of the machine busy meanwhile (every process: broker, loader thread, ClickHouse)."""
+    thread_cpu_us: float
+    """CPU the loader's own thread spent per event (its Python work: decode, batch, commit), assignment included."""
+
+
+def load(servers: str, topic: str, events: int, client: ClickHouseClient, horizon_s: int, kafka_client: Any) -> Load:
     empty_tables(client)
     registry = CollectorRegistry()
     settings = Settings(kafka_bootstrap_servers=servers, kafka_topic=topic, kafka_client=kafka_client,
@@ -120,28 +142,45 @@ def load(servers: str, topic: str, events: int, client: ClickHouseClient, horizo
                         dedup_horizon_s=horizon_s)
     loader = build_loader(settings, client, registry)
     stop = threading.Event()
-    thread = threading.Thread(target=loader.run, args=(stop,))
+    thread_cpu: list[float] = []
+
+    def run() -> None:
+        began = time.thread_time()
+        loader.run(stop)
+        thread_cpu.append(time.thread_time() - began)
+
+    thread = threading.Thread(target=run)
     thread.start()
     while not registry.get_sample_value("o11y_loader_assignments_total"):
         time.sleep(0.005)
-    started = time.monotonic()  # from the assignment, as the raw reader from its first message
+    started, busy = time.monotonic(), machine_busy_s()  # from the assignment, as the raw reader from its first message
     while (registry.get_sample_value("o11y_loader_rows_loaded_total") or 0) < events:
         time.sleep(0.05)
-    elapsed = time.monotonic() - started
+    elapsed, busy = time.monotonic() - started, machine_busy_s() - busy
     stop.set()
     thread.join()
     assert client.query("SELECT count() FROM o11y.api_metrics").result_rows[0][0] == events
-    return elapsed
+    return Load(elapsed, busy / elapsed, thread_cpu[0] / events * 1e6)
 
 
-def clickhouse_alone(client: ClickHouseClient, events: int) -> float:
-    """ClickHouse's own floor: seconds to insert `events` rows already decoded, one block per partition of the loader's
-    batch size, into the raw table with its views (what the loader's insert thread waits on), nothing else running."""
+def loader_block_rows() -> int:
+    """Rows in one of the loader's inserts, as its defaults cut them: a batch ends at its row or byte budget,
+    whichever comes first, and is inserted as one block per partition."""
+    from ingest.loader_rows import decode_row
+
+    message = message_from_event(ApiMetricsParams.model_validate(EVENT), "bench", datetime.now(timezone.utc))
+    line = decode_row(encode_message(message), "bench", 0, 0).line
+    defaults = Settings()
+    return min(defaults.loader_batch_rows, defaults.loader_batch_bytes // (len(line) + 1)) // PARTITIONS
+
+
+def clickhouse_alone(client: ClickHouseClient, events: int, block_rows: int) -> float:
+    """ClickHouse's own floor: seconds to insert `events` rows already decoded, in blocks of `block_rows`, into the raw
+    table with its views (what the loader's insert thread waits on), nothing else running."""
     from ingest.loader_rows import INSERT_FORMAT, INSERT_SETTINGS, decode_row
 
     empty_tables(client)
     event = ApiMetricsParams.model_validate(EVENT)
-    block_rows = 50_000 // PARTITIONS
     lines = []
     for offset in range(block_rows):
         message = message_from_event(event, "bench", datetime.now(timezone.utc))
@@ -151,7 +190,7 @@ def clickhouse_alone(client: ClickHouseClient, events: int) -> float:
     started = time.monotonic()
     for i in range(blocks):
         client.raw_insert("o11y.api_metrics", insert_block=block, fmt=INSERT_FORMAT,
-                          settings={**INSERT_SETTINGS, "insert_deduplication_token": f"floor-{i}"})
+                          settings={**INSERT_SETTINGS, "insert_deduplication_token": f"floor-{block_rows}-{i}"})
     return (time.monotonic() - started) * events / (blocks * block_rows)
 
 
@@ -168,25 +207,34 @@ def main() -> None:
         client = connect(f"chdb://{tmp}/ch")
         migrate(client)
         default = "confluent-kafka" if "confluent-kafka" in clients else clients[0]
-        floor_s = clickhouse_alone(client, args.events)
-        plain_s = load(servers, "bench", args.events, client, 0, default)
+        block_rows = loader_block_rows()
+        floor_s = clickhouse_alone(client, args.events, block_rows)
+        big_floor_s = clickhouse_alone(client, args.events, BIG_BLOCK_ROWS)
+        plain = load(servers, "bench", args.events, client, 0, default)
+        loads: dict[str, Load] = {}
         for name in clients:
             raw_s = raw_consume(servers, "bench", args.events, name)
-            load_s = load(servers, "bench", args.events, client, 86_400, name)
+            loads[name] = loaded = load(servers, "bench", args.events, client, 86_400, name)
             per_client[name] = {"raw_consume_events_per_s": round(args.events / raw_s),
-                                "loader_events_per_s": round(args.events / load_s),
-                                "ratio_loader_vs_raw": round(raw_s / load_s, 3)}
-            print(f"{name}: raw {args.events / raw_s:,.0f}/s, loader {args.events / load_s:,.0f}/s "
-                  f"({raw_s / load_s:.2f}x raw)", flush=True)
+                                "loader_events_per_s": round(args.events / loaded.seconds),
+                                "ratio_loader_vs_raw": round(raw_s / loaded.seconds, 3),
+                                "machine_cores_busy": round(loaded.machine_cores, 2),
+                                "loader_thread_cpu_us_per_event": round(loaded.thread_cpu_us, 1)}
+            print(f"{name}: raw {args.events / raw_s:,.0f}/s, loader {args.events / loaded.seconds:,.0f}/s "
+                  f"({raw_s / loaded.seconds:.2f}x raw; {loaded.machine_cores:.2f} of {os.cpu_count()} cores busy, "
+                  f"the loader's thread {loaded.thread_cpu_us:.1f} µs of CPU per event)", flush=True)
         ids_bytes = client.query("SELECT sum(bytes_on_disk) FROM system.parts WHERE database = 'o11y' "
                                  "AND table = 'event_ids' AND active").result_rows[0][0]
+    load_s = loads[default].seconds
     results = {
         "events": args.events, "partitions": PARTITIONS, "prefill_s": round(fill_s, 1), "clients": per_client,
-        **per_client[default], "default_client": default,
-        "loader_without_dedup_events_per_s": round(args.events / plain_s),
+        **per_client[default], "default_client": default, "cores": os.cpu_count(),
+        "loader_without_dedup_events_per_s": round(args.events / plain.seconds),
+        "loader_block_rows": block_rows,
         "clickhouse_alone_events_per_s": round(args.events / floor_s),
-        "ratio_loader_vs_clickhouse_alone": round(floor_s / (args.events / per_client[default]["loader_events_per_s"]), 3),
-        "dedup_cost_ratio": round(plain_s / (args.events / per_client[default]["loader_events_per_s"]), 3),
+        f"clickhouse_alone_{BIG_BLOCK_ROWS}_row_blocks_events_per_s": round(args.events / big_floor_s),
+        "ratio_loader_vs_clickhouse_alone": round(floor_s / load_s, 3),
+        "dedup_cost_ratio": round(plain.seconds / load_s, 3),
         "event_ids_bytes_per_event": round(int(ids_bytes) / args.events, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
@@ -194,7 +242,8 @@ def main() -> None:
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"raw {default} consumption {results['raw_consume_events_per_s']:>9,} events/s")
     print(f"ClickHouse alone (inserts)   {results['clickhouse_alone_events_per_s']:>9,} events/s "
-          "(rows already decoded, into the raw table and its views)")
+          f"(rows already decoded, into the raw table and its views, in the loader's blocks of {block_rows:,} rows; "
+          f"{results[f'clickhouse_alone_{BIG_BLOCK_ROWS}_row_blocks_events_per_s']:,}/s in blocks of {BIG_BLOCK_ROWS:,})")
     print(f"loader, dedup off            {results['loader_without_dedup_events_per_s']:>9,} events/s")
     print(f"loader into ClickHouse       {results['loader_events_per_s']:>9,} events/s "
           f"(dedup on: {results['dedup_cost_ratio']:.2f}x of off; o11y.event_ids "
