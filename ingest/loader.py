@@ -56,6 +56,9 @@ class LoaderPolicy:
     within max_poll_interval_ms, so the group keeps this member; what such a poll returns is read again later."""
     shutdown_s: float = 20.0
     """How long a stop may take to insert and commit what is held."""
+    max_poll_interval_s: float = 300.0
+    """A loop that has not turned for this long is stuck (`Loader.stalled`): the consumer's own threads may still
+    heartbeat, so the group would keep its partitions without anyone loading them."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,25 @@ class Loader:
         self._held: list[tuple[TopicPartition, list[Any]]] = []
         """Messages polled but not taken yet (a step rejected one): offered again before anything new is fetched."""
         self._polled_at = clock()
+        self._turned_at: float | None = None
+        """When the loop last began a turn, while it runs (None before and after)."""
+
+    def stalled(self) -> str | None:
+        """Why the loop is stuck, when it has not begun a turn for longer than the max poll interval, or None.
+
+        Called from another thread. A client whose loop hangs (a call that never returns) can go on heartbeating
+        from its own threads; librdkafka, waiting mid-rebalance for the loop to take its assignment, is then never
+        dropped by the max poll interval, and the group keeps that member's partitions unloaded. Only the process
+        ending frees them (`o11y load` exits with status 1 on this).
+        """
+        turned_at = self._turned_at
+        if turned_at is None:
+            return None
+        idle_s = self._clock() - turned_at
+        if idle_s <= self._policy.max_poll_interval_s:
+            return None
+        return (f"loader stopped: its loop has not turned for {idle_s:.0f} s (O11Y_LOADER_MAX_POLL_INTERVAL_MS="
+                f"{self._policy.max_poll_interval_s * 1000:.0f}): a call into Kafka or ClickHouse never returned")
 
     @property
     def failing(self) -> str | None:
@@ -162,11 +184,13 @@ class Loader:
         self.start()
         try:
             while not stop.is_set():
+                self._turned_at = self._clock()
                 self.step()
         except PoisonLimit as limit:
             self.fatal = f"loader stopped: {limit}"
             log.error("%s", self.fatal)
         finally:
+            self._turned_at = None  # a stop takes up to `shutdown_s` to insert and commit: not a stall
             self.shutdown()
 
     # Rebalance callbacks (the consumer's I/O thread, while the loop waits in poll or close).

@@ -78,7 +78,8 @@ def build_loader(settings: Settings, clickhouse: ClickHouseClient, registry: Col
     policy = LoaderPolicy(batch_rows=settings.loader_batch_rows, batch_age_s=settings.loader_batch_ms / 1000,
                           batch_bytes=settings.loader_batch_bytes,
                           max_skew=timedelta(seconds=settings.loader_max_clock_skew_s),
-                          session_timeout_s=settings.loader_session_timeout_ms / 1000)
+                          session_timeout_s=settings.loader_session_timeout_ms / 1000,
+                          max_poll_interval_s=settings.loader_max_poll_interval_ms / 1000)
     return Loader(
         consumer or group_member(settings),
         ClickHouseSink(clickhouse, settings.dedup_horizon_s),
@@ -116,15 +117,24 @@ def loader_context(settings: Settings, clickhouse: ClickHouseClient,
         yield
         stop.set()
         watcher.cancel()
-        await asyncio.to_thread(thread.join, 30)
+        if loader.stalled() is None:  # a stuck loop never ends: the process exits without it
+            await asyncio.to_thread(thread.join, 30)
 
     return context
 
 
 async def _stop_process_if_loader_stops(app: web.Application, loader: Loader, thread: threading.Thread,
-                                        stop: threading.Event) -> None:
-    """A loader that stopped by itself (the dead-letter limit) stops its process, which then exits with status 1."""
-    await asyncio.to_thread(thread.join)
+                                        stop: threading.Event, check_every_s: float = 1.0) -> None:
+    """A loader that stopped by itself (the dead-letter limit) or whose loop is stuck (`Loader.stalled`) stops its
+    process, which then exits with status 1: only the process ending frees a stuck member's partitions."""
+    while thread.is_alive():
+        stalled = loader.stalled()
+        if stalled is not None and not stop.is_set():
+            log.error("%s", stalled)
+            app[LOADER_STOPPED].append(stalled)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        await asyncio.to_thread(thread.join, check_every_s)
     if not stop.is_set() and loader.fatal is not None:
         app[LOADER_STOPPED].append(loader.fatal)
         os.kill(os.getpid(), signal.SIGTERM)
@@ -133,6 +143,9 @@ async def _stop_process_if_loader_stops(app: web.Application, loader: Loader, th
 async def _loader_ready(settings: Settings, loader: Loader, thread: threading.Thread) -> str | None:
     if not thread.is_alive():
         return loader.fatal or "the loader thread stopped"
+    stalled = loader.stalled()
+    if stalled is not None:
+        return stalled
     if loader.failing:
         return f"{loader.failing} failing: loading is paused and retried"
     return await tcp_reachable(settings.kafka_bootstrap_servers or "")

@@ -1,13 +1,15 @@
-"""`o11y migrate` and `o11y load` as processes: an upgrade in place, and a loader killed hard mid-run."""
+"""`o11y migrate` and `o11y load` as processes: an upgrade in place, a loader killed hard mid-run, one whose loop hangs."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from o11y.embedded import EmbeddedKafka, free_port
@@ -121,3 +123,34 @@ def test_the_dead_letter_limit_ends_o11y_load_with_one_line_and_status_1(
     stopped = [line for line in out.stderr.splitlines() if "loader stopped:" in line]
     assert len(stopped) == 1 and f"3 invalid messages in a row in {topic}/0 up to offset 2" in stopped[0]
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("kafka_client", ["confluent-kafka", "kafka-python"])
+def test_a_loader_whose_loop_hangs_exits_with_status_1_and_its_partitions_move_to_the_next_loader(
+    kafka: EmbeddedKafka, topic: str, tmp_path: Path, kafka_client: str
+) -> None:
+    total = 600
+    produce(kafka.bootstrap_servers, topic, [(f"key-{i}".encode(), value)
+                                             for i, (_, value) in enumerate(event_messages(total, "hung"))])
+    path = tmp_path / "ch"
+    env = loader_env(kafka, topic, path, free_port())
+    env.update(O11Y_KAFKA_CLIENT=kafka_client, O11Y_LOADER_MAX_POLL_INTERVAL_MS="10000", O11Y_LOG_FORMAT="text",
+               PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")]))
+    assert subprocess.run([sys.executable, "-m", "o11y.cli", "migrate"], env=env, timeout=120).returncode == 0
+
+    # Its ClickHouse never answers the loop, while the client's own threads go on heartbeating for the member.
+    out = subprocess.run([sys.executable, "-m", "support.stuck_loader"], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 1, out.stderr[-2000:]
+    stopped = [line for line in out.stderr.splitlines() if "loader stopped:" in line]
+    assert len(stopped) == 1, out.stderr[-2000:]
+    assert "its loop has not turned for" in stopped[0] and "(O11Y_LOADER_MAX_POLL_INTERVAL_MS=10000)" in stopped[0]
+
+    # Its partitions were not kept: the next loader of the group loads every event.
+    second = subprocess.Popen([sys.executable, "-m", "o11y.cli", "load"], env=env)
+    try:
+        assert wait_until(lambda: committed_total(kafka, topic) == total, timeout_s=120)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(60) == 0
+    assert query_path(str(path), "SELECT count(), uniqExact(event_id) FROM o11y.api_metrics") == [[total, total]]
