@@ -127,17 +127,17 @@ async def _stop_process_if_loader_stops(app: web.Application, loader: Loader, th
                                         stop: threading.Event, check_every_s: float = 1.0) -> None:
     """A loader that stopped by itself (the dead-letter limit) or whose loop is stuck (`Loader.stalled`) stops its
     process, which then exits with status 1: only the process ending frees a stuck member's partitions."""
-    while thread.is_alive():
+    stalled = None
+    while thread.is_alive() and stalled is None:
+        await asyncio.sleep(check_every_s)
         stalled = loader.stalled()
-        if stalled is not None and not stop.is_set():
-            log.error("%s", stalled)
-            app[LOADER_STOPPED].append(stalled)
-            os.kill(os.getpid(), signal.SIGTERM)
-            return
-        await asyncio.to_thread(thread.join, check_every_s)
-    if not stop.is_set() and loader.fatal is not None:
-        app[LOADER_STOPPED].append(loader.fatal)
-        os.kill(os.getpid(), signal.SIGTERM)
+    why = stalled or loader.fatal
+    if why is None or stop.is_set():
+        return
+    if stalled is not None:
+        log.error("%s", stalled)  # the loader logged its own fatal line
+    app[LOADER_STOPPED].append(why)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 async def _loader_ready(settings: Settings, loader: Loader, thread: threading.Thread) -> str | None:

@@ -18,6 +18,7 @@ from ingest.loader_service import build_loader
 from o11y.embedded import EmbeddedKafka
 from runtime.settings import Settings
 from support.events import event_messages, seed_event
+from support.held_clickhouse import HeldCalls
 from support.kafka_io import produce, read_topic, values
 from support.loader_harness import count, dies_before_every_commit, loader_settings, running_loader
 from support.waiting import wait_until
@@ -258,48 +259,14 @@ def test_a_run_of_poison_beyond_the_limit_stops_the_loader_and_commits_nothing_p
     assert len(read_topic(kafka.bootstrap_servers, f"{topic}-dlq", 3)) == 3
 
 
-class StuckInserts:
-    """The real chDB behind a link that holds inserts into the raw table until `release` is set."""
-
-    def __init__(self, clickhouse: Any) -> None:
-        self._clickhouse = clickhouse
-        self.stuck = threading.Event()
-        self.release = threading.Event()
-
-    def raw_insert(self, table: str, column_names: Any = None, insert_block: Any = None, settings: Any = None,
-                   fmt: str | None = None) -> Any:
-        if table == "o11y.api_metrics":
-            self.stuck.set()
-            self.release.wait(120)
-        return self._clickhouse.raw_insert(table, column_names, insert_block, settings, fmt)
-
-    def query(self, query: str, parameters: Any = None, settings: Any = None) -> Any:
-        return self._clickhouse.query(query, parameters=parameters, settings=settings)
-
-    def raw_query(self, query: str, parameters: Any = None, settings: Any = None, fmt: str | None = None) -> bytes:
-        return bytes(self._clickhouse.raw_query(query, parameters=parameters, settings=settings, fmt=fmt))
-
-    def command(self, cmd: str, parameters: Any = None, settings: Any = None) -> Any:
-        return self._clickhouse.command(cmd, parameters=parameters, settings=settings)
-
-    def insert(self, table: str | None = None, data: Any = None, column_names: Any = None, settings: Any = None,
-               context: Any = None) -> Any:
-        return self._clickhouse.insert(table, data, column_names, settings=settings, context=context)
-
-    def create_insert_context(self, table: str, column_names: Any = None) -> Any:
-        return self._clickhouse.create_insert_context(table, column_names)
-
-    def close(self) -> None:
-        return None
-
-
 def test_a_stuck_insert_does_not_hold_a_rebalance_and_the_chain_is_rebuilt_on_assignment(
     kafka: EmbeddedKafka, topic: str, client_name: str, clickhouse: Any
 ) -> None:
     spread = [(f"key-{i}".encode(), value) for i, (_, value) in enumerate(event_messages(600, client_name))]
     produce(kafka.bootstrap_servers, topic, spread)  # every partition has events, whoever owns which
     settings = loader_settings(kafka.bootstrap_servers, topic, "stuck")
-    slow = StuckInserts(clickhouse)
+    # The first loader's ClickHouse holds inserts into the raw table until released.
+    slow = HeldCalls(clickhouse, lambda call, what: call == "raw_insert" and what == "o11y.api_metrics", hold_s=120)
     first, second = CollectorRegistry(), CollectorRegistry()
     with running_loader(settings, slow, first):
         assert slow.stuck.wait(60), "the first loader's insert hangs in ClickHouse"
