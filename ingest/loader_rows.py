@@ -6,10 +6,11 @@ import functools
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
+import msgspec
 from pydantic import ValidationError
 from pydantic_core import to_json
 
-from schemas.event_message import SCHEMA_VERSION, EventMessage
+from schemas.event_message import SCHEMA_VERSION, EventMessage, IngestMessage
 
 INSERT_FORMAT = "JSONEachRow"
 INSERT_SETTINGS = {"input_format_skip_unknown_fields": 1, "date_time_input_format": "best_effort",
@@ -38,10 +39,15 @@ class InvalidMessage(Exception):
         self.reason = reason
 
 
+def _within_skew(received_ms: int, timestamp_ms: int | None, max_skew: timedelta) -> bool:
+    """Compared in whole milliseconds: the times are built only to say what is wrong."""
+    return timestamp_ms is None or timestamp_ms < 0 or abs(received_ms - timestamp_ms) < max_skew // _MS
+
+
 def _check_clock(received_at: datetime, received_ms: int, timestamp_ms: int | None, max_skew: timedelta) -> None:
     """`received_at` must agree with the broker's timestamp of the message: a time from elsewhere is never half-loaded."""
-    if timestamp_ms is None or timestamp_ms < 0 or abs(received_ms - timestamp_ms) < max_skew // _MS:
-        return  # compared in whole milliseconds: the times are built only to say what is wrong
+    if timestamp_ms is None or _within_skew(received_ms, timestamp_ms, max_skew):
+        return
     logged = datetime.fromtimestamp(timestamp_ms / 1000, timezone.utc)
     if abs(received_at - logged) > max_skew:
         raise InvalidMessage(
@@ -60,9 +66,34 @@ def _json_text(topic: str) -> bytes:
     return to_json(topic)
 
 
+_FAST = msgspec.json.Decoder(IngestMessage)
+_ENCODE = msgspec.json.Encoder()
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def decode_row(value: bytes | None, topic: str, partition: int, offset: int, timestamp_ms: int | None = None,
                max_skew: timedelta = DEFAULT_MAX_SKEW) -> Row:
-    """Validate the message and re-serialize it normalized, so ClickHouse parses exactly what was validated."""
+    """Validate the message and re-serialize it normalized, so ClickHouse parses exactly what was validated.
+
+    A message as ingest writes it is read by msgspec (`IngestMessage`), at a third of the model's cost; anything
+    else, and anything wrong, is read by `decode_row_by_model`, which decides: the row is the same either way.
+    """
+    if value is not None:
+        try:
+            message = _FAST.decode(value)
+            received_ms = _text_epoch_ms(message.received_at)
+        except (msgspec.DecodeError, ValueError):
+            pass
+        else:
+            if _within_skew(received_ms, timestamp_ms, max_skew):
+                line = _ENCODE.encode(message)[:-1] + _source(topic, partition, offset)
+                return Row(partition, message.event_id, line, offset, message.client_name, received_ms)
+    return decode_row_by_model(value, topic, partition, offset, timestamp_ms, max_skew)
+
+
+def decode_row_by_model(value: bytes | None, topic: str, partition: int, offset: int, timestamp_ms: int | None = None,
+                        max_skew: timedelta = DEFAULT_MAX_SKEW) -> Row:
+    """`decode_row` through `EventMessage` alone: the reference for every message, the only way for an invalid one."""
     if value is None:
         raise InvalidMessage("empty message (tombstone)")
     try:
@@ -73,11 +104,31 @@ def decode_row(value: bytes | None, topic: str, partition: int, offset: int, tim
         raise InvalidMessage(f"{err.error_count()} problem(s), first at {where}: {first['msg']}") from None
     if message.schema_version > SCHEMA_VERSION:
         raise InvalidMessage(f"schema_version {message.schema_version} is newer than this loader ({SCHEMA_VERSION})")
-    received_ms = int(message.received_at.timestamp() * 1000)
+    received_ms = _epoch_ms(message.received_at)
     _check_clock(message.received_at, received_ms, timestamp_ms, max_skew)
     line = message.__pydantic_serializer__.to_json(message)
     # The serializer writes the fields in their declared order: the id, in its canonical text, is right after the
     # schema version. Read there, it costs a slice instead of a UUID's formatting.
     at = line.index(_EVENT_ID) + len(_EVENT_ID)
-    source = b',"kafka_topic":%s,"kafka_partition":%d,"kafka_offset":%d}' % (_json_text(topic), partition, offset)
-    return Row(partition, line[at:at + _ID_LENGTH].decode(), line[:-1] + source, offset, message.client_name, received_ms)
+    return Row(partition, line[at:at + _ID_LENGTH].decode(), line[:-1] + _source(topic, partition, offset), offset,
+               message.client_name, received_ms)
+
+
+def _source(topic: str, partition: int, offset: int) -> bytes:
+    return b',"kafka_topic":%s,"kafka_partition":%d,"kafka_offset":%d}' % (_json_text(topic), partition, offset)
+
+
+def _epoch_ms(moment: datetime) -> int:
+    """Whole milliseconds since the epoch of a time with a zone, exactly (a float's product may fall one short)."""
+    return (moment - _EPOCH) // _MS
+
+
+@functools.lru_cache(maxsize=4096)
+def _second_ms(text: str) -> int:
+    """`YYYY-MM-DDTHH:MM:SS` in UTC as epoch milliseconds: the events of a batch share a few seconds."""
+    return _epoch_ms(datetime.fromisoformat(text).replace(tzinfo=timezone.utc))
+
+
+def _text_epoch_ms(text: str) -> int:
+    """A `timestamp_text` as epoch milliseconds; ValueError when it names no time (a 13th month)."""
+    return _second_ms(text[:19]) + int(text[20:23])
