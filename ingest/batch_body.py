@@ -4,7 +4,8 @@
 items allowed, and an unknown secret costs no more than reading the bytes and the first item. `whole_batch`
 is the fast way for a batch whose secret is already known (a header): one validation of the whole array,
 taken only when the body's shape bounds what parsing it can cost, and only when every item is valid and in
-its limit; otherwise the reader answers, item by item.
+its limit; otherwise the reader answers, item by item. `fast_batch` is faster still (msgspec), for a batch whose
+every event is exactly as `WireEvent` takes it; whatever it refuses goes the other ways.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from pydantic import TypeAdapter, ValidationError
 
 from ingest import responses
 from ingest.request_body import BodyRejected
-from schemas.api_metrics import ApiMetricsParams
+from schemas.api_metrics import ApiMetricsParams, WireEvent, ip_address_is_valid
 
 _SPACE = re.compile(r"[ \t\n\r]*")
 
@@ -109,10 +111,32 @@ CONTAINERS_PER_EVENT = 8
 """A real event has about 30 commas and 4 objects or arrays; more per allowed event means a shape made to cost memory."""
 
 
+_WIRE_EVENTS = msgspec.json.Decoder(list[WireEvent])
+
+
+def _costly_shape(body: bytes, max_events: int) -> bool:
+    return (body.count(b",") > COMMAS_PER_EVENT * max_events
+            or body.count(b"{") + body.count(b"[") > CONTAINERS_PER_EVENT * max_events)
+
+
+def fast_batch(body: bytes, max_events: int, max_item_bytes: int) -> list[WireEvent] | None:
+    """Every event of the batch read by msgspec, when each is exactly as `WireEvent` takes it; None otherwise (then
+    `whole_batch` and the reader decide)."""
+    if _costly_shape(body, max_events):
+        return None
+    try:
+        events = _WIRE_EVENTS.decode(body)
+    except msgspec.DecodeError:
+        return None
+    if (not 0 < len(events) <= max_events or not all(ip_address_is_valid(event) for event in events)
+            or not _items_in_limit(body, len(events), max_item_bytes)):
+        return None
+    return events
+
+
 def whole_batch(body: bytes, max_events: int, max_item_bytes: int) -> list[ApiMetricsParams] | None:
     """Every event of the batch, validated at once; None when the reader must answer (any problem, or a costly shape)."""
-    if (body.count(b",") > COMMAS_PER_EVENT * max_events
-            or body.count(b"{") + body.count(b"[") > CONTAINERS_PER_EVENT * max_events):
+    if _costly_shape(body, max_events):
         return None
     try:
         events = _EVENTS.validate_json(body)

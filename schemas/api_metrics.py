@@ -7,10 +7,13 @@ import ipaddress
 import uuid
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+import msgspec
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 MAX_SAFE_INTEGER = 2**53 - 1
+CANONICAL_UUID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+"""A UUID as `str(uuid.UUID(...))` writes it."""
 
 
 def _whole_number(value: Any) -> Any:
@@ -128,6 +131,63 @@ class ApiMetricsParams(_Wire):
         default=None, description="The end user's IP address: forwarded to PostHog, never stored."
     )
     tokens: Omittable[Tokens] = Field(default=None, description="Token usage of the request.")
+
+
+_FastName = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+_FastCount = Annotated[int, msgspec.Meta(ge=0, le=MAX_SAFE_INTEGER)]
+_FastTools = Annotated[list[_FastName], msgspec.Meta(max_length=256)]
+
+
+class WireTokens(msgspec.Struct, rename="camel", frozen=True):
+    """`Tokens`, read by msgspec (see `WireEvent`)."""
+
+    input_tokens: _FastCount | msgspec.UnsetType = msgspec.UNSET
+    output_tokens: _FastCount | msgspec.UnsetType = msgspec.UNSET
+    cache_write_tokens: _FastCount | msgspec.UnsetType = msgspec.UNSET
+    cache_hit_tokens: _FastCount | msgspec.UnsetType = msgspec.UNSET
+    total_tokens: _FastCount | msgspec.UnsetType = msgspec.UNSET
+
+
+class WireEvent(msgspec.Struct, rename="camel", kw_only=True, frozen=True):
+    """`ApiMetricsParams` read by msgspec: the batch endpoint's fast way in.
+
+    The same fields, names and limits, but narrower: an `eventId` only in its canonical lowercase text, numbers
+    only as integers; an omitted field is `UNSET` and a null is refused, as `Omittable` refuses it. The IP address
+    is checked after the parse (`ip_address_is_valid`). Whatever it refuses is read by `ApiMetricsParams`, which
+    decides and answers; what it takes becomes the very message `ApiMetricsParams` would have made
+    (tests/ingest/test_wire_readers.py holds the two to that).
+    """
+
+    client_secret: Annotated[str, msgspec.Meta(min_length=1, max_length=512)] | msgspec.UnsetType = msgspec.UNSET
+    event_id: Annotated[str, msgspec.Meta(pattern=CANONICAL_UUID)] | msgspec.UnsetType = msgspec.UNSET
+    kilo_user_id: _FastName
+    organization_id: _FastName | msgspec.UnsetType = msgspec.UNSET
+    is_anonymous: bool
+    is_streaming: bool
+    user_byok: bool
+    mode: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | msgspec.UnsetType = msgspec.UNSET
+    provider: _FastName
+    requested_model: _FastName
+    resolved_model: _FastName
+    inference_provider: Annotated[str, msgspec.Meta(max_length=256)] | msgspec.UnsetType = msgspec.UNSET
+    tools_available: _FastTools
+    tools_used: _FastTools
+    ttfb_ms: _FastCount
+    complete_request_ms: _FastCount
+    status_code: Annotated[int, msgspec.Meta(ge=100, le=599)]
+    ip_address: str | msgspec.UnsetType = msgspec.UNSET
+    tokens: WireTokens | msgspec.UnsetType = msgspec.UNSET
+
+
+def ip_address_is_valid(event: WireEvent) -> bool:
+    """The check `ApiMetricsParams` makes of `ipAddress`, for an event read by msgspec."""
+    if isinstance(event.ip_address, msgspec.UnsetType):
+        return True
+    try:
+        _known_address(event.ip_address)
+    except ValueError:
+        return False
+    return True
 
 
 OMITTABLE = frozenset(

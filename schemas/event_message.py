@@ -5,15 +5,16 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 import pydantic_core
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from schemas.api_metrics import MAX_SAFE_INTEGER, ApiMetricsParams, NonEmptyStr
+from schemas.api_metrics import CANONICAL_UUID, MAX_SAFE_INTEGER, ApiMetricsParams, NonEmptyStr, WireEvent
 
 SCHEMA_VERSION = 1
+T = TypeVar("T")
 
 Count = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
 """Lax, as the message model is: 45.0 is 45 (and 45.5 is refused) inside pydantic-core, with no Python call."""
@@ -52,7 +53,6 @@ class EventMessage(BaseModel):
     total_tokens: Count | None = None
 
 
-CANONICAL_UUID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 TIMESTAMP_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$"
 """What `timestamp_text` writes: UTC, milliseconds, `Z`."""
 _FastCount = Annotated[int, msgspec.Meta(ge=0, le=MAX_SAFE_INTEGER)]
@@ -92,6 +92,31 @@ class IngestMessage(msgspec.Struct, kw_only=True, frozen=True):
     cache_write_tokens: _FastCount | None = None
     cache_hit_tokens: _FastCount | None = None
     total_tokens: _FastCount | None = None
+
+
+_MESSAGE = msgspec.json.Encoder()
+
+
+def _unset_none(value: T | msgspec.UnsetType) -> T | None:
+    return None if isinstance(value, msgspec.UnsetType) else value
+
+
+def encode_wire_event(event: WireEvent, client_name: str, received_text: str, event_id: str) -> bytes:
+    """`encode_event` for an event read by msgspec: the same message, byte for byte, encoded by msgspec."""
+    tokens = event.tokens
+    counts = (None,) * 5 if isinstance(tokens, msgspec.UnsetType) else (
+        _unset_none(tokens.input_tokens), _unset_none(tokens.output_tokens), _unset_none(tokens.cache_write_tokens),
+        _unset_none(tokens.cache_hit_tokens), _unset_none(tokens.total_tokens))
+    return _MESSAGE.encode(IngestMessage(
+        schema_version=SCHEMA_VERSION, event_id=event_id if isinstance(event.event_id, msgspec.UnsetType) else event.event_id,
+        received_at=received_text, client_name=client_name, kilo_user_id=event.kilo_user_id,
+        organization_id=_unset_none(event.organization_id), is_anonymous=event.is_anonymous,
+        is_streaming=event.is_streaming, user_byok=event.user_byok, mode=_unset_none(event.mode),
+        provider=event.provider, requested_model=event.requested_model, resolved_model=event.resolved_model,
+        inference_provider=_unset_none(event.inference_provider), tools_available=event.tools_available,
+        tools_used=event.tools_used, ttfb_ms=event.ttfb_ms, complete_request_ms=event.complete_request_ms,
+        status_code=event.status_code, input_tokens=counts[0], output_tokens=counts[1], cache_write_tokens=counts[2],
+        cache_hit_tokens=counts[3], total_tokens=counts[4]))
 
 
 def new_event_ids(count: int) -> list[str]:

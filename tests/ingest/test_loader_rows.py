@@ -21,6 +21,7 @@ from ingest.loader_rows import InvalidMessage, decode_row, decode_row_by_model
 from schemas.api_metrics import ApiMetricsParams
 from schemas.event_message import EventMessage, IngestMessage, encode_event, encode_message, message_from_event
 from support.events import seed_event
+from support.mangled_json import json_values, mangled
 
 RECEIVED = datetime(2026, 3, 1, 12, 30, 5, 123000, tzinfo=timezone.utc)
 KAFKA_MS = int(RECEIVED.timestamp() * 1000) + 40
@@ -118,35 +119,18 @@ def test_odd_bytes_are_read_alike(value: bytes | None) -> None:
     assert_same(value)
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12)
-    | st.sampled_from(["", "2026-03-01T12:30:05.999Z", "0b9e6f4e-8f0a-4d8e-9c39-2f1f4c7d2a10", "1.5", "45"]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
-    max_leaves=8,
-)
+VALUES = json_values("2026-03-01T12:30:05.999Z", "0b9e6f4e-8f0a-4d8e-9c39-2f1f4c7d2a10")
 
 
 @st.composite
 def messages(draw: st.DrawFn) -> bytes:
     """A message ingest wrote, then some of its fields dropped, retyped or repeated, in text a client could send."""
-    pairs = list(message(
+    good = message(
         ttfb_ms=draw(st.integers(0, 2**53 + 1)), status_code=draw(st.integers(90, 610)),
         client_name=draw(st.text(max_size=6)), mode=draw(st.none() | st.text(max_size=6)),
         received_at=RECEIVED.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-    ).items())
-    for _ in range(draw(st.integers(0, 3))):
-        at = draw(st.integers(0, len(pairs) - 1))
-        change = draw(st.sampled_from(["drop", "retype", "repeat"]))
-        if change == "drop":
-            pairs.pop(at)
-        elif change == "retype":
-            pairs[at] = (pairs[at][0], draw(json_values))
-        else:
-            pairs.insert(draw(st.integers(0, len(pairs))), (pairs[at][0], draw(json_values)))
-        if not pairs:
-            break
-    ascii_only = draw(st.booleans())
-    return ("{" + ",".join(f"{json.dumps(k)}:{json.dumps(v, ensure_ascii=ascii_only)}" for k, v in pairs) + "}").encode()
+    )
+    return mangled(draw, good, VALUES).encode()
 
 
 @hsettings(max_examples=400, deadline=None)
