@@ -126,7 +126,7 @@ def fast_batch(body: bytes, max_events: int, max_item_bytes: int) -> list[WireEv
         return None
     try:
         events = _WIRE_EVENTS.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # nesting deeper than msgspec goes (in an unknown field): the reader answers
         return None
     if (not 0 < len(events) <= max_events or not all(ip_address_is_valid(event) for event in events)
             or not _items_in_limit(body, len(events), max_item_bytes)):

@@ -82,7 +82,7 @@ def decode_row(value: bytes | None, topic: str, partition: int, offset: int, tim
         try:
             message = _FAST.decode(value)
             received_ms = _text_epoch_ms(message.received_at)
-        except (msgspec.DecodeError, ValueError):
+        except (msgspec.DecodeError, ValueError, RecursionError):  # nesting deeper than msgspec goes: the model decides
             pass
         else:
             if _within_skew(received_ms, timestamp_ms, max_skew):

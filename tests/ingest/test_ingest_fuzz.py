@@ -154,6 +154,17 @@ def test_hostile_bodies_are_400(live_ingest: LiveServer, body: bytes) -> None:
     assert post_raw(live_ingest, body, path="/ingest/api-metrics/batch") == 400
 
 
+DEEP_EXTRA = json.dumps(seed_event())[:-1].encode() + b', "extra": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+
+
+@pytest.mark.parametrize(("path", "body"), [("/ingest/api-metrics", DEEP_EXTRA),
+                                            ("/ingest/api-metrics/batch", b"[" + DEEP_EXTRA + b"]")])
+def test_an_event_nested_deeper_than_any_parser_goes_is_a_400_wherever_its_secret_is(
+        live_ingest: LiveServer, path: str, body: bytes) -> None:
+    for headers in ({}, {"Authorization": f"Bearer {SECRET}"}):
+        assert post_raw(live_ingest, body, path=path, headers=headers) == 400
+
+
 def test_a_slow_body_is_answered_408_in_bounded_time(kafka: EmbeddedKafka) -> None:
     import socket
     import time

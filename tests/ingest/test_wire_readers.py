@@ -91,6 +91,7 @@ def test_both_readers_take_the_same_events_and_make_the_same_messages(overrides:
     batch(seed_event()).replace(b'"openai"', b'"open\\ud800"'),  # a lone surrogate
     batch(seed_event()).replace(b'"openai"', b'"open\xff"'),  # not UTF-8
     batch(*[seed_event()] * 1001),
+    batch(seed_event())[:-2] + b',"extra":' + b"[" * 5000 + b"]" * 5000 + b"}]",  # deeper than either reader goes
 ], ids=lambda b: repr(b[:60]))
 def test_odd_bodies_are_read_alike(body: bytes) -> None:
     assert_agree(body)
