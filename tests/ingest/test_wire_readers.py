@@ -1,8 +1,9 @@
-"""The batch endpoint's two readers of an event agree: what msgspec takes becomes the very message the model makes.
+"""The ingest endpoints' two readers of an event agree: what msgspec takes becomes the very message the model makes.
 
 `fast_batch` reads a batch through `WireEvent` and leaves anything it refuses to `whole_batch` and the item reader
-(the model, `ApiMetricsParams`, which decides and answers). Generated events, valid and hostile (fields dropped,
-retyped, repeated), must never be taken by msgspec and refused by the model, and must make the same Kafka message.
+(the model, `ApiMetricsParams`, which decides and answers); `read_wire_event` does the same for one event's body.
+Generated events, valid and hostile (fields dropped, retyped, repeated), must never be taken by msgspec and refused
+by the model, and must make the same Kafka message.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import pytest
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from pydantic_core import to_json
 
 from ingest.batch_body import fast_batch, whole_batch
-from schemas.api_metrics import ApiMetricsParams, Tokens, WireEvent, WireTokens
+from schemas.api_metrics import ApiMetricsParams, Tokens, WireEvent, WireTokens, read_wire_event
 from schemas.event_message import encode_event, encode_wire_event
 from support.events import seed_event
 from support.mangled_json import json_values, mangled
@@ -41,6 +43,20 @@ def assert_agree(body: bytes) -> list[bytes] | None:
     if fast is not None:
         assert fast == model
     return fast
+
+
+def assert_one_agrees(body: bytes) -> bytes | None:
+    """The same for the body of the single-event endpoint."""
+    fast = read_wire_event(body)
+    if fast is None:
+        return None
+    try:
+        model = ApiMetricsParams.model_validate_json(body)
+    except ValidationError as refused:
+        raise AssertionError(f"msgspec took an event the model refuses: {refused}") from None
+    message = encode_wire_event(fast, "gateway-eu", RECEIVED, NEW_ID)
+    assert message == encode_event(model, to_json("gateway-eu"), RECEIVED, NEW_ID)
+    return message
 
 
 def batch(*events: dict[str, Any]) -> bytes:
@@ -81,6 +97,13 @@ def test_a_batch_as_gateways_send_it_is_read_by_msgspec_into_the_models_messages
 ], ids=lambda o: json.dumps(o, default=str)[:60])
 def test_both_readers_take_the_same_events_and_make_the_same_messages(overrides: dict[str, Any]) -> None:
     assert_agree(batch(seed_event(), seed_event(**overrides)))
+    assert_one_agrees(json.dumps(seed_event(**overrides)).encode())
+
+
+def test_one_event_as_gateways_send_it_is_read_by_msgspec_into_the_models_message() -> None:
+    taken = assert_one_agrees(json.dumps(seed_event(tokens={"outputTokens": 3})).encode())
+    assert taken is not None and json.loads(taken)["output_tokens"] == 3
+    assert assert_one_agrees(json.dumps(seed_event(ttfbMs=45.0)).encode()) is None  # the model's, not msgspec's
 
 
 @pytest.mark.parametrize("body", [
@@ -97,6 +120,19 @@ def test_odd_bodies_are_read_alike(body: bytes) -> None:
     assert_agree(body)
 
 
+ONE = json.dumps(seed_event()).encode()
+
+
+@pytest.mark.parametrize("body", [
+    b"{}", b"null", b"[]", b"", b"not json", batch(seed_event()), ONE + b" trailing", b" \n" + ONE + b"\n",
+    ONE[:-1] + b',"ttfbMs":-5}', ONE[:-1] + b',"ttfbMs":7}', ONE[:-1] + b',"clientSecret":"other-secret-0123"}',
+    ONE.replace(b'"openai"', b'"open\\ud800"'), ONE.replace(b'"openai"', b'"open\xff"'),
+    ONE[:-1] + b',"extra":' + b"[" * 5000 + b"]" * 5000 + b"}",
+], ids=lambda b: repr(b[:60]))
+def test_odd_single_bodies_are_read_alike(body: bytes) -> None:
+    assert_one_agrees(body)
+
+
 VALUES = json_values(NEW_ID, "10.0.0.1", "::1")
 
 
@@ -111,3 +147,9 @@ def events(draw: st.DrawFn) -> str:
 @given(items=st.lists(events(), min_size=1, max_size=3))
 def test_generated_batches_are_read_alike(items: list[str]) -> None:
     assert_agree(("[" + ",".join(items) + "]").encode())
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(item=events())
+def test_generated_single_events_are_read_alike(item: str) -> None:
+    assert_one_agrees(item.encode())
