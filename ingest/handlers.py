@@ -120,8 +120,22 @@ def _with_key(event: ApiMetricsParams, key: str | None) -> ApiMetricsParams:
     return event.model_copy(update={"event_id": event_id})
 
 
+def _keyed(event: WireEvent | None, key: str | None) -> WireEvent | None:
+    """`_with_key` for an event read by msgspec; None when the model must answer (a key that is no UUID, or that
+    names another event than `eventId`)."""
+    if event is None or key is None:
+        return event
+    try:
+        event_id = event_uuid(key.strip())
+    except ValueError:
+        return None
+    if not isinstance(event.event_id, msgspec.UnsetType) and event.event_id != event_id:
+        return None
+    return msgspec.structs.replace(event, event_id=event_id)
+
+
 async def _one(body: bytes, from_header: str | None, key: str | None, edge: IngestEdge) -> web.Response:
-    if key is None and edge.posthog is None and (read := read_wire_event(body)) is not None:
+    if edge.posthog is None and (read := _keyed(read_wire_event(body), key)) is not None:
         secret = from_header or (None if isinstance(read.client_secret, msgspec.UnsetType) else read.client_secret)
         if secret is not None:  # else the model's reading answers: the secret is missing
             client = edge.secrets.client_for(secret)

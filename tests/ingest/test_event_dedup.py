@@ -138,6 +138,10 @@ async def test_an_idempotency_key_must_be_a_uuid_and_agree_with_event_id(client:
     other = await client.post(URL, data=json.dumps(seed_event(eventId=str(uuid.uuid4()))),
                               headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
     assert other.status == 400 and (await other.json())["issues"][0]["code"] == "conflicting_event_id"
+    same = str(uuid.uuid4())
+    agreeing = await client.post(URL, data=json.dumps(seed_event(eventId=same)),
+                                 headers={**headers, "Idempotency-Key": f" {same.upper()} "})
+    assert agreeing.status == 204
     not_uuid = await client.post(URL, data=json.dumps(seed_event(eventId="7")), headers=headers)
     assert not_uuid.status == 400 and (await not_uuid.json())["issues"][0]["path"] == ["eventId"]
 
