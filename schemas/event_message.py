@@ -101,22 +101,48 @@ def _unset_none(value: T | msgspec.UnsetType) -> T | None:
     return None if isinstance(value, msgspec.UnsetType) else value
 
 
+class _WireMessage(msgspec.Struct, frozen=True):
+    """`IngestMessage`'s fields in its order, built positionally: what `encode_wire_event` encodes (in a third of
+    the time keyword construction takes)."""
+
+    schema_version: int
+    event_id: str
+    received_at: str
+    client_name: str
+    kilo_user_id: str
+    organization_id: str | None
+    is_anonymous: bool
+    is_streaming: bool
+    user_byok: bool
+    mode: str | None
+    provider: str
+    requested_model: str
+    resolved_model: str
+    inference_provider: str | None
+    tools_available: list[str]
+    tools_used: list[str]
+    ttfb_ms: int
+    complete_request_ms: int
+    status_code: int
+    input_tokens: int | None
+    output_tokens: int | None
+    cache_write_tokens: int | None
+    cache_hit_tokens: int | None
+    total_tokens: int | None
+
+
 def encode_wire_event(event: WireEvent, client_name: str, received_text: str, event_id: str) -> bytes:
     """`encode_event` for an event read by msgspec: the same message, byte for byte, encoded by msgspec."""
     tokens = event.tokens
     counts = (None,) * 5 if isinstance(tokens, msgspec.UnsetType) else (
         _unset_none(tokens.input_tokens), _unset_none(tokens.output_tokens), _unset_none(tokens.cache_write_tokens),
         _unset_none(tokens.cache_hit_tokens), _unset_none(tokens.total_tokens))
-    return _MESSAGE.encode(IngestMessage(
-        schema_version=SCHEMA_VERSION, event_id=event_id if isinstance(event.event_id, msgspec.UnsetType) else event.event_id,
-        received_at=received_text, client_name=client_name, kilo_user_id=event.kilo_user_id,
-        organization_id=_unset_none(event.organization_id), is_anonymous=event.is_anonymous,
-        is_streaming=event.is_streaming, user_byok=event.user_byok, mode=_unset_none(event.mode),
-        provider=event.provider, requested_model=event.requested_model, resolved_model=event.resolved_model,
-        inference_provider=_unset_none(event.inference_provider), tools_available=event.tools_available,
-        tools_used=event.tools_used, ttfb_ms=event.ttfb_ms, complete_request_ms=event.complete_request_ms,
-        status_code=event.status_code, input_tokens=counts[0], output_tokens=counts[1], cache_write_tokens=counts[2],
-        cache_hit_tokens=counts[3], total_tokens=counts[4]))
+    return _MESSAGE.encode(_WireMessage(
+        SCHEMA_VERSION, event_id if isinstance(event.event_id, msgspec.UnsetType) else event.event_id, received_text,
+        client_name, event.kilo_user_id, _unset_none(event.organization_id), event.is_anonymous, event.is_streaming,
+        event.user_byok, _unset_none(event.mode), event.provider, event.requested_model, event.resolved_model,
+        _unset_none(event.inference_provider), event.tools_available, event.tools_used, event.ttfb_ms,
+        event.complete_request_ms, event.status_code, *counts))
 
 
 def new_event_ids(count: int) -> list[str]:
