@@ -101,34 +101,10 @@ def _unset_none(value: T | msgspec.UnsetType) -> T | None:
     return None if isinstance(value, msgspec.UnsetType) else value
 
 
-class _WireMessage(msgspec.Struct, frozen=True):
-    """`IngestMessage`'s fields in its order, built positionally: what `encode_wire_event` encodes (in a third of
-    the time keyword construction takes)."""
-
-    schema_version: int
-    event_id: str
-    received_at: str
-    client_name: str
-    kilo_user_id: str
-    organization_id: str | None
-    is_anonymous: bool
-    is_streaming: bool
-    user_byok: bool
-    mode: str | None
-    provider: str
-    requested_model: str
-    resolved_model: str
-    inference_provider: str | None
-    tools_available: list[str]
-    tools_used: list[str]
-    ttfb_ms: int
-    complete_request_ms: int
-    status_code: int
-    input_tokens: int | None
-    output_tokens: int | None
-    cache_write_tokens: int | None
-    cache_hit_tokens: int | None
-    total_tokens: int | None
+_WireMessage: Any = msgspec.defstruct("_WireMessage", [(f.name, f.type) for f in msgspec.structs.fields(IngestMessage)],
+                                          frozen=True)
+"""`IngestMessage`'s fields in its order, built positionally: what `encode_wire_event` encodes (in a third of the time
+keyword construction takes)."""
 
 
 def encode_wire_event(event: WireEvent, client_name: str, received_text: str, event_id: str) -> bytes:
