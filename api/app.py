@@ -14,7 +14,7 @@ from api.incidents_api import IncidentsApi
 from api.openapi import api_document
 from api.pages.app import Pages
 from api.policy_api import PolicyApi
-from api.sql_api import SqlApi
+from api.sql_api import SqlApi, SqlLimits
 from api.status_api import StatusApi
 from api.usage_api import UsageApi
 from runtime.clickhouse import ClickHouseClient, RawClient, connect_raw
@@ -47,7 +47,7 @@ def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHou
             return connect_raw(url)
     prices = prices if prices is not None else load_prices(settings.prices)
     UsageApi(auth, clickhouse, prices, more_clients).add_routes(app)
-    SqlApi(auth, more_clients).add_routes(app)
+    SqlApi(auth, more_clients, SqlLimits.of(settings)).add_routes(app)
     document = api_document()
 
     async def openapi(_: web.Request) -> web.Response:

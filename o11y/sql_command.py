@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from api.sql_api import SqlRequest, first_line, run_read_only
+from api.sql_api import QueryRefused, SqlLimits, SqlRequest, first_line, run_read_only
 from runtime.settings import Settings
 
 WIDTH = 60
@@ -83,7 +83,9 @@ def direct(settings: Settings, request: SqlRequest) -> bytes:
             raise SqlError("nothing to ask: no o11y dev/api answers and neither O11Y_CLICKHOUSE_URL nor var/chdb exists")
         url = f"chdb://{Path(embedded).resolve()}"
     try:
-        return run_read_only(lambda: connect_raw(url), request)
+        return run_read_only(lambda: connect_raw(url), request, SqlLimits.of(settings))
+    except QueryRefused as err:
+        raise SqlError(f"query refused: {err}") from None
     except ClickHouseUnavailable as err:
         raise SqlError(str(err)) from None
     except DatabaseError as err:

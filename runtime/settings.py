@@ -145,6 +145,12 @@ class Settings(BaseSettings):
     api_port: int | None = Field(default=None, ge=0, le=65535)
     """Where `o11y dev` serves the read API (default: O11Y_HTTP_PORT + 1); `o11y api` itself uses O11Y_HTTP_PORT."""
 
+    sql_max_concurrent: int = Field(default=2, ge=1, le=64)
+    """`POST /v1/sql` queries one API process runs at once; more get 429."""
+    sql_timeout_s: int = Field(default=60, ge=1, le=3600)
+    sql_max_memory_bytes: int = Field(default=512 * 1024 * 1024, ge=16 * 1024 * 1024, le=1024**4)
+    sql_max_threads: int = Field(default=1, ge=1, le=256)
+
     slack_page_webhook_url: SecretStr | None = None
     slack_ticket_webhook_url: SecretStr | None = None
     slo_config: Path | None = None

@@ -46,7 +46,7 @@ def test_through_the_api_while_this_process_holds_the_data(clickhouse: Any, clic
         assert o11y(query, "--url", server.url, "--format", "csv", env=env).stdout == f'"resolved_model","n"\n"{model}",10\n'
 
         refused = o11y("DROP TABLE o11y.api_metrics", "--url", server.url, env=env)
-        assert refused.returncode == 2 and "readonly" in refused.stderr.lower() and "Traceback" not in refused.stderr
+        assert refused.returncode == 2 and "DROP TABLE is not a read" in refused.stderr and "Traceback" not in refused.stderr
         reader = o11y(query, "--url", server.url, env=clean_env(O11Y_TOKEN=READ_TOKEN, O11Y_DATA_DIR=str(tmp_path)))
         assert reader.returncode == 2 and "403" in reader.stderr
         assert ADMIN_TOKEN not in table.stderr + refused.stderr
@@ -62,7 +62,10 @@ def test_straight_to_clickhouse_when_no_api_runs(tmp_path: Path) -> None:
     assert answer.returncode == 0, answer.stderr
     assert answer.stdout.splitlines()[1].isdigit() and "ClickHouse directly" in answer.stderr
     refused = o11y("INSERT INTO o11y.schema_migrations (version) VALUES (999)", env=env)
-    assert refused.returncode == 2 and "readonly" in refused.stderr.lower()
+    assert refused.returncode == 2 and "INSERT INTO is not a read" in refused.stderr
+    written = tmp_path / "answer.tsv"
+    outfile = o11y(f"SELECT 1 INTO OUTFILE '{written}'", env=env)
+    assert outfile.returncode == 2 and "INTO OUTFILE" in outfile.stderr and not written.exists()
 
 
 @pytest.mark.parametrize(("value", "shown"), [(None, "NULL"), ("x" * 100, "x" * 59 + "…"), ([1, 2], "[1, 2]")])
