@@ -16,6 +16,7 @@ class AlertMetrics:
     heartbeat_failures: Counter
     data_lag: Gauge
     open_incidents: Gauge
+    overrides_left_out: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> AlertMetrics:
@@ -46,5 +47,9 @@ class AlertMetrics:
             ),
             open_incidents=Gauge(
                 "o11y_alert_open_incidents", "Open incidents after the last tick, by severity.", ["severity"], registry=registry,
+            ),
+            overrides_left_out=Gauge(
+                "o11y_alert_overrides_left_out", "Runtime overrides the last tick left out (unreadable, no longer fitting "
+                "the policy, beyond the cap or the time budget); the log says why.", registry=registry,
             ),
         )

@@ -114,6 +114,7 @@ class LeasedTicks:
         status = getattr(self._evaluator, "status", None)
         if status is not None:
             self._metrics.data_lag.set(status.data_lag_s)
+            self._metrics.overrides_left_out.set(status.overrides_left_out)
             for severity, count in status.open_incidents.items():
                 self._metrics.open_incidents.labels(severity).set(count)
             log.info("%s", status.summary(window_end(now), seconds))

@@ -64,7 +64,7 @@ class AlertStore:
 
     def live_policy(self, policy: AlertPolicy) -> tuple[AlertPolicy, list[str]]:
         """`policy` with the overrides set through the admin API, as they are now."""
-        return policy.with_live(self.policy.overrides())
+        return self.policy.live(policy)
 
     def silences(self, since: datetime) -> list[Silence]:
         return self.policy.silences(ended_after=since)

@@ -83,6 +83,7 @@ class TickStatus:
     dimensions: int
     sent: dict[str, int]
     stale: bool
+    overrides_left_out: int = 0
 
     def summary(self, tick: datetime, seconds: float) -> str:
         """`tick 12:05: 412 dimensions, 1 page sent, 0.31 s` — what a person watching the console wants."""
@@ -100,6 +101,7 @@ class _Tick:
     policy: AlertPolicy
     """The policy with the admin API's overrides as they were when the tick began."""
     silences: list[Silence]
+    overrides_left_out: int = 0
     records: list[TickRecord] = field(default_factory=list)
     dimensions: int = 0
 
@@ -147,7 +149,7 @@ class Evaluator:
         for problem in problems:
             log.warning("runtime override left out: %s", problem)
         horizon = label - self._horizon(policy)
-        tick = _Tick(Dispatch(self._store.incidents(horizon)), policy, self._store.silences(horizon))
+        tick = _Tick(Dispatch(self._store.incidents(horizon)), policy, self._store.silences(horizon), len(problems))
         self._judge_freshness(label, freshness, tick)
         if freshness.stale:
             tick.records.append(TickRecord(label, "stale", freshness.watermark, 0.0, 0))
@@ -237,4 +239,4 @@ def _status(freshness: Freshness, tick: _Tick) -> TickStatus:
     for d in tick.dispatch.decisions:
         if d.decision in ("delivered", "unconfirmed") and d.severity in sent:
             sent[d.severity] += 1
-    return TickStatus(freshness.describe(), lag, opened, tick.dimensions, sent, freshness.stale)
+    return TickStatus(freshness.describe(), lag, opened, tick.dimensions, sent, freshness.stale, tick.overrides_left_out)

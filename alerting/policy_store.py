@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from pydantic import ValidationError
+
 from alerting.silences import Silence
 from runtime.clickhouse import ClickHouseClient
+from schemas.alert_policy import AlertPolicy
 from schemas.slo_overrides import OverrideMatch, SloOverride
 
 OVERRIDE_CHANGE_COLUMNS = ("changed_at", "match_key", "action", "override", "previous", "changed_by")
@@ -34,7 +37,16 @@ def _dump(override: SloOverride | None) -> dict[str, Any] | None:
 
 
 def _load(text: str) -> SloOverride | None:
-    return SloOverride.model_validate_json(text) if text else None
+    """A stored override, or None (also for one that no longer reads under today's rules: `overrides` says why)."""
+    try:
+        return SloOverride.model_validate_json(text) if text else None
+    except ValidationError:
+        return None
+
+
+def _unreadable(key: str, by: str, at: datetime, err: ValidationError) -> str:
+    reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors(include_url=False)[:3])
+    return f"override {key} (stored {_utc(at):%Y-%m-%d %H:%M} UTC by {by}) no longer reads: {reasons}"
 
 
 def _utc(value: datetime) -> datetime:
@@ -59,14 +71,28 @@ class PolicyStore:
         ).result_rows
         return [_change(dict(zip(OVERRIDE_CHANGE_COLUMNS, row, strict=True))) for row in rows]
 
-    def overrides(self) -> list[SloOverride]:
-        """The overrides in force, oldest change first."""
+    def overrides(self) -> tuple[list[SloOverride], list[str]]:
+        """The overrides in force, oldest change first; one stored under older rules that no longer reads (a number
+        beyond today's bounds, say) is left out, with the reason."""
         rows = self._client.query(
-            "SELECT argMax(action, changed_at), argMax(override, changed_at), max(changed_at) AS at "
-            "FROM o11y.slo_override_changes GROUP BY match_key ORDER BY at"
+            "SELECT match_key, argMax(action, changed_at), argMax(override, changed_at), argMax(changed_by, changed_at), "
+            "max(changed_at) AS at FROM o11y.slo_override_changes GROUP BY match_key ORDER BY at"
         ).result_rows
-        found = [_load(text) for action, text, _ in rows if action == "put"]
-        return [o for o in found if o is not None]
+        kept, problems = [], []
+        for key, action, text, by, at in rows:
+            if action != "put":
+                continue
+            try:
+                kept.append(SloOverride.model_validate_json(text))
+            except ValidationError as err:
+                problems.append(_unreadable(key, by, at, err))
+        return kept, problems
+
+    def live(self, policy: AlertPolicy) -> tuple[AlertPolicy, list[str]]:
+        """`policy` with the overrides in force, and why any stored one was left out."""
+        found, unreadable = self.overrides()
+        applied, problems = policy.with_live(found)
+        return applied, unreadable + problems
 
     def current(self, match: OverrideMatch) -> SloOverride | None:
         rows = self._client.query(

@@ -23,7 +23,7 @@ from api.auth import ApiAuth, Caller, Role
 from api.responses import bad_request, json_response, reasons, unavailable
 from runtime.clickhouse import ClickHouseClient
 from runtime.settings import Settings
-from schemas.alert_policy import AlertPolicy
+from schemas.alert_policy import MAX_OVERRIDES, AlertPolicy
 from schemas.slo_overrides import MATCH_FIELDS, OverrideMatch, SloOverride
 
 M = TypeVar("M", bound=BaseModel)
@@ -67,9 +67,8 @@ class PolicyApi:
     # Overrides
 
     async def list_overrides(self, request: web.Request, caller: Caller) -> web.Response:
-        live = await asyncio.to_thread(self._store.overrides)
+        policy, problems = await asyncio.to_thread(self._store.live, self._policy)
         changes = await asyncio.to_thread(self._store.changes, 50)
-        policy, problems = self._policy.with_live(live)
         return json_response({
             "overrides": [_override(o, "policy file") for o in policy.overrides]
                          + [_override(o, "api") for o in policy.live_overrides],
@@ -83,6 +82,10 @@ class PolicyApi:
             override.check_against(self._policy.slos)
         except ValueError as err:
             raise _BadRequest("override refused", [str(err)]) from None
+        stored, _ = await asyncio.to_thread(self._store.overrides)
+        if len(stored) >= MAX_OVERRIDES and all(o.match != override.match for o in stored):
+            return json_response({"success": False, "error": f"there are {len(stored)} runtime overrides, the most "
+                                  f"allowed ({MAX_OVERRIDES}): delete one, or widen a match to cover several"}, 409)
         change = await asyncio.to_thread(self._store.put_override, override, caller.name, self._now())
         return json_response({"success": True, "applies": "from the next evaluation tick", **change.as_dict()},
                      200 if change.previous is not None else 201)

@@ -159,10 +159,9 @@ def _with_live_overrides(settings: Settings, policy: Any) -> tuple[Any, str]:
     if not settings.clickhouse_url:
         return policy, "not read (O11Y_CLICKHOUSE_URL is not set)"
     try:
-        live = PolicyStore(connect(settings.clickhouse_url)).overrides()
+        policy, problems = PolicyStore(connect(settings.clickhouse_url)).live(policy)
     except Exception as err:  # noqa: BLE001 - reported, not fatal: the file itself is valid
         return policy, f"not read ({type(err).__name__}: {str(err)[:200]})"
-    policy, problems = policy.with_live(live)
     return policy, f"{len(policy.live_overrides)} in force" + "".join(f"\n  left out: {p}" for p in problems)
 
 

@@ -156,7 +156,7 @@ def run_backtest(settings: Settings, start: str, end: str, candidate_path: str |
         raise CommandError(f"invalid SLO config: {err}") from None
     client = open_clickhouse(settings)
     store = PolicyStore(client)
-    live = store.overrides()
+    live, _ = store.overrides()
     current, _ = current.with_live(live)
     if candidate is not None:
         candidate, _ = candidate.with_live(live)

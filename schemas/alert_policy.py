@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +12,10 @@ from pydantic import Field, PrivateAttr, model_validator
 from schemas.slo_overrides import SloOverride
 from schemas.slo_spec import Severity, SloSpec, _Spec
 
+MAX_OVERRIDES = 500
+"""Overrides in the policy file, and runtime overrides, each: every one adds to every tick's work."""
+LIVE_BUDGET_S = 5.0
+"""The most time a tick spends checking the runtime overrides it read."""
 Dimension = tuple[str, str, str]
 """(provider, model, client), the seed's order."""
 
@@ -30,16 +36,16 @@ class Resolved:
 class AlertPolicy(_Spec):
     """Everything the evaluator needs: the SLOs, cooldowns, and who may be paged."""
 
-    slos: tuple[SloSpec, ...]
-    page_clients: tuple[str, ...]
-    page_models: tuple[str, ...] = ()
-    page_cooldown_seconds: int = Field(gt=0)
-    ticket_cooldown_seconds: int = Field(gt=0)
+    slos: tuple[SloSpec, ...] = Field(max_length=100)
+    page_clients: tuple[str, ...] = Field(max_length=10_000)
+    page_models: tuple[str, ...] = Field(default=(), max_length=10_000)
+    page_cooldown_seconds: int = Field(gt=0, le=30 * 86_400)
+    ticket_cooldown_seconds: int = Field(gt=0, le=30 * 86_400)
     resolve_after_ticks: int = Field(default=1, ge=1, le=60)
-    group_notifications_above: int = Field(default=3, ge=1)
+    group_notifications_above: int = Field(default=3, ge=1, le=10_000)
     period_days: int = Field(default=30, ge=1, le=90)
     """The SLO period: what the error budget left is counted over (`/v1/slo/status`)."""
-    overrides: tuple[SloOverride, ...] = ()
+    overrides: tuple[SloOverride, ...] = Field(default=(), max_length=MAX_OVERRIDES)
     """From the policy file."""
     live_overrides: tuple[SloOverride, ...] = ()
     """Set at runtime through the admin API; on an equal match, a live override wins over the file's."""
@@ -63,11 +69,20 @@ class AlertPolicy(_Spec):
                 override.check_against(self.slos)
         return self
 
-    def with_live(self, overrides: list[SloOverride]) -> tuple[AlertPolicy, list[str]]:
-        """This policy with the admin API's overrides; one that no longer fits the policy is left out, with the reason."""
+    def with_live(self, overrides: list[SloOverride], budget_s: float = LIVE_BUDGET_S,
+                  clock: Callable[[], float] = time.monotonic) -> tuple[AlertPolicy, list[str]]:
+        """This policy with the admin API's overrides; one that no longer fits the policy is left out, with the reason.
+
+        Stored data can never hold up a tick: beyond `MAX_OVERRIDES`, or once checking them took `budget_s`, the rest
+        are left out too, and said so."""
         kept: list[SloOverride] = []
         problems: list[str] = []
-        for override in overrides:
+        deadline = clock() + budget_s
+        for index, override in enumerate(overrides):
+            if index >= MAX_OVERRIDES or clock() > deadline:
+                why = f"more than {MAX_OVERRIDES}" if index >= MAX_OVERRIDES else f"not checked within {budget_s:g} s"
+                problems.append(f"{len(overrides) - index} runtime override(s) left out ({why}), from {override.match.key()} on")
+                break
             try:
                 override.check_against(self.slos)
             except ValueError as err:

@@ -9,13 +9,12 @@ as the policy file is: a setting that could never trip is refused with the reaso
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from schemas.slo_spec import BurnWindow, LatencyField, SloSpec, _Spec
+from schemas.slo_spec import BurnWindow, LatencyField, Milliseconds, Percentile, Requests, Share, SloSpec, _Spec
 
 MATCH_FIELDS = ("slo", "provider", "model", "client")
 _GLOB = re.compile(r"[*?\[]")
@@ -67,8 +66,8 @@ class OverrideMatch(_Spec):
 
 class LatencyOverride(_Spec):
     field: LatencyField | None = None
-    threshold_ms: int | None = Field(default=None, gt=0, le=3_600_000)
-    percentile: Decimal | None = Field(default=None, gt=0, lt=100)
+    threshold_ms: Milliseconds | None = None
+    percentile: Percentile | None = None
     statuses: Literal["success", "all"] | None = None
 
 
@@ -81,10 +80,10 @@ class SloOverride(_Spec):
 
     match: OverrideMatch
     enabled: bool | None = None
-    objective: Decimal | None = Field(default=None, gt=0, lt=1)
-    min_requests: int | None = Field(default=None, ge=1, le=10_000_000)
-    min_bad_events: int | None = Field(default=None, ge=1, le=10_000_000)
-    confidence: Decimal | None = Field(default=None, ge=0, lt=1)
+    objective: Share | None = Field(default=None, gt=0, lt=1)
+    min_requests: Requests | None = None
+    min_bad_events: Requests | None = None
+    confidence: Share | None = Field(default=None, ge=0, lt=1)
     include_byok: bool | None = None
     latency: LatencyOverride | None = None
     windows: tuple[BurnWindow, ...] | None = Field(default=None, min_length=1, max_length=10)

@@ -7,7 +7,7 @@ import string
 from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -20,6 +20,18 @@ TEMPLATE_FIELDS = frozenset({"slo", "severity", "provider", "model", "client", "
 
 _STATUS_RULE = re.compile(r"^\s*(?:>=\s*(\d{3})|(\d{3})\s*-\s*(\d{3})|(\d{3}))\s*$")
 
+MAX_DECIMAL_PLACES = 9
+"""Objectives up to 99.9999999 %: exact arithmetic on a number's digits is cheap only while they are few, and a
+decimal with an exponent of a billion would take the evaluator (and every API call) with it."""
+Share = Annotated[Decimal, Field(max_digits=MAX_DECIMAL_PLACES + 1, decimal_places=MAX_DECIMAL_PLACES)]
+"""An objective or a confidence: at most 9 decimal places."""
+Rate = Annotated[Decimal, Field(gt=0, le=1_000_000, max_digits=15, decimal_places=6)]
+"""A burn rate: at most 1,000,000, at most 6 decimal places."""
+Percentile = Annotated[Decimal, Field(gt=0, lt=100, max_digits=9, decimal_places=6)]
+"""A percentile in (0, 100), at most 6 decimal places."""
+Requests = Annotated[int, Field(ge=1, le=10_000_000)]
+Milliseconds = Annotated[int, Field(gt=0, le=3_600_000)]
+
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -30,8 +42,8 @@ class BurnWindow(_Spec):
 
     severity: Severity
     long_minutes: int = Field(gt=0, le=7 * 24 * 60)
-    short_minutes: int = Field(gt=0)
-    burn_rate: Decimal = Field(gt=0)
+    short_minutes: int = Field(gt=0, le=7 * 24 * 60)
+    burn_rate: Rate
 
     @model_validator(mode="after")
     def _short_inside_long(self) -> BurnWindow:
@@ -43,7 +55,7 @@ class BurnWindow(_Spec):
     def name(self) -> str:
         return f"{self.long_minutes}m/{self.short_minutes}m"
 
-    @property
+    @cached_property
     def threshold(self) -> Fraction:
         return Fraction(self.burn_rate)
 
@@ -52,30 +64,36 @@ class LatencyRule(_Spec):
     """Which latency, over which requests; `percentile` for per-minute percentile SLOs."""
 
     field: LatencyField = "complete_request_ms"
-    threshold_ms: int = Field(gt=0)
-    percentile: Decimal | None = Field(default=None, gt=0, lt=100)
+    threshold_ms: Milliseconds
+    percentile: Percentile | None = None
     statuses: Literal["success", "all"] = "success"
 
-    @property
+    @cached_property
     def quantile(self) -> Fraction:
         assert self.percentile is not None
         return Fraction(self.percentile) / 100
 
+    @model_validator(mode="after")
+    def _derived_now(self) -> LatencyRule:
+        if self.percentile is not None:
+            _ = self.quantile
+        return self
+
 
 class SloSpec(_Spec):
-    name: str = Field(pattern=r"^[a-z0-9_]+$")
-    title: str
+    name: str = Field(pattern=r"^[a-z0-9_]+$", max_length=64)
+    title: str = Field(min_length=1, max_length=200)
     kind: SloKind | None = None
-    objective: Decimal = Field(gt=0, lt=1)
-    error_statuses: tuple[str, ...] | None = None
+    objective: Share = Field(gt=0, lt=1)
+    error_statuses: tuple[str, ...] | None = Field(default=None, max_length=50)
     latency: LatencyRule | None = None
-    windows: tuple[BurnWindow, ...]
-    min_requests: int = Field(ge=1)
-    min_bad_events: int = Field(default=5, ge=1)
-    confidence: Decimal = Field(default=Decimal("0.999"), ge=0, lt=1)
+    windows: tuple[BurnWindow, ...] = Field(min_length=1, max_length=10)
+    min_requests: Requests
+    min_bad_events: Requests = 5
+    confidence: Share = Field(default=Decimal("0.999"), ge=0, lt=1)
     include_byok: bool = True
-    runbook_url: str | None = None
-    dashboard_url: str | None = None
+    runbook_url: str | None = Field(default=None, max_length=2000)
+    dashboard_url: str | None = Field(default=None, max_length=2000)
 
     @field_validator("error_statuses", mode="before")
     @classmethod
@@ -114,6 +132,7 @@ class SloSpec(_Spec):
 
     @model_validator(mode="after")
     def _consistent_and_reachable(self) -> SloSpec:
+        """Also computes every derived number (budget, thresholds, quantile) now, once, from bounded digits."""
         self._check_kind()
         ceiling = 1 / self.budget
         for window in self.windows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -12,7 +13,7 @@ from pydantic import ValidationError
 
 from alerting.policy_store import PolicyStore
 from alerting.policy_words import policy_words
-from schemas.alert_policy import DEFAULT_POLICY, AlertPolicy, policy_from_document
+from schemas.alert_policy import DEFAULT_POLICY, MAX_OVERRIDES, AlertPolicy, policy_from_document
 from schemas.slo_overrides import SloOverride
 from support.alerting_harness import make_evaluator
 from support.timeline import Timeline
@@ -117,3 +118,32 @@ def test_overrides_from_the_file_and_the_api_decide_who_pages_from_the_next_tick
 
     changes = PolicyStore(clickhouse).changes()
     assert [(c.action, c.match_key, c.changed_by) for c in changes] == [("put", f"slo=error_rate,model={free}", "alice")]
+
+
+def test_a_stored_override_that_no_longer_reads_never_holds_up_a_tick(clickhouse: Any, redis_client: Any, slack: Any) -> None:
+    """Overrides stored before numbers were bounded (an exponent of a billion) used to hang every tick and every
+    restart; now the tick leaves them out, logs why and counts them, and pages as it would without them."""
+    model = f"m-{uuid.uuid4().hex[:6]}"
+    timeline = Timeline(clickhouse)
+    timeline.traffic(0, 8, 200, 0.05, model=model)
+    evaluator = make_evaluator(clickhouse, redis_client, slack)
+    columns = ["changed_at", "match_key", "action", "override", "previous", "changed_by"]
+    for key, body in ((f"model={model}", {"match": {"model": model}, "objective": "1e-999999999"}),
+                      ("slo=latency_p90", {"match": {"slo": "latency_p90"}, "latency": {"percentile": "1e-999999999"}})):
+        clickhouse.insert("o11y.slo_override_changes", [[datetime.now(timezone.utc).replace(tzinfo=None), key, "put",
+                                                         json.dumps(body), "", "mallory"]], column_names=columns)
+    decisions = evaluator.evaluate_tick(timeline.at(6))
+    assert {(d.decision, d.model) for d in decisions if d.decision == "delivered"} == {("delivered", model)}
+    assert evaluator.status is not None and evaluator.status.overrides_left_out == 2
+
+
+def test_checking_runtime_overrides_stops_at_the_cap_and_the_time_budget() -> None:
+    policy = with_overrides()
+    many = [SloOverride.model_validate({"match": {"model": f"m{i}"}, "objective": "0.99"}) for i in range(MAX_OVERRIDES + 3)]
+    kept, problems = policy.with_live(many)
+    assert len(kept.live_overrides) == MAX_OVERRIDES
+    assert problems == [f"3 runtime override(s) left out (more than {MAX_OVERRIDES}), from model=m{MAX_OVERRIDES} on"]
+    ticks = iter(range(100))
+    slow, problems = policy.with_live(many[:10], budget_s=3, clock=lambda: float(next(ticks)))
+    assert len(slow.live_overrides) == 3
+    assert problems == ["7 runtime override(s) left out (not checked within 3 s), from model=m3 on"]

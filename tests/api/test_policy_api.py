@@ -16,7 +16,7 @@ from alerting.policy_store import PolicyStore
 from api.openapi import api_document
 from api.policy_api import PolicyApi
 from runtime.settings import Settings
-from schemas.alert_policy import default_policy
+from schemas.alert_policy import MAX_OVERRIDES, default_policy
 from support.alerting_harness import forget_alert_state
 from support.events import ADMIN_TOKEN, READ_TOKEN, SECRET
 from support.openapi_check import check_answer
@@ -69,7 +69,7 @@ async def test_an_override_is_stored_with_who_and_when_and_can_be_replaced_and_d
     assert [(c["action"], c["changed_by"]) for c in listed["changes"]] == [("put", "alice"), ("put", "alice")]
     assert (await api.delete(f"/v1/slo/overrides?model={model}", headers=ADMIN)).status == 200
     assert (await api.delete(f"/v1/slo/overrides?model={model}", headers=ADMIN)).status == 404
-    assert PolicyStore(clickhouse).overrides() == []
+    assert PolicyStore(clickhouse).overrides() == ([], [])
     stored = clickhouse.query("SELECT action, changed_by FROM o11y.slo_override_changes ORDER BY changed_at").result_rows
     assert stored == [("put", "alice"), ("put", "alice"), ("delete", "alice")]
 
@@ -84,12 +84,48 @@ async def test_an_override_is_stored_with_who_and_when_and_can_be_replaced_and_d
     ({"match": {"model": "x"}, "windows": [{"severity": "page", "long_minutes": 5, "short_minutes": 10, "burn_rate": 2}]},
      "short window (10m) must be shorter than the long one (5m)"),
     ({"match": {"model": "x"}, "min_requests": 10**30}, "min_requests"),
+    ({"match": {"model": "x"}, "objective": "1e-999999999"}, "objective: Decimal input should have no more than"),
+    ({"match": {"model": "x"}, "confidence": "0.5e-99999999999"}, "confidence: Decimal input should have no more than"),
+    ({"match": {"slo": "latency_p90"}, "latency": {"percentile": "1e-999999999"}}, "latency.percentile: Decimal input"),
+    ({"match": {"model": "x"}, "windows": [{"severity": "page", "long_minutes": 5, "short_minutes": 1,
+                                            "burn_rate": "1e999999999"}]}, "burn_rate: Decimal input"),
+    ({"match": {"model": "x"}, "objective": "0.9999999999"}, "no more than 9 decimal places"),
     ([1, 2], "Input should be a valid dictionary"),
 ])
 async def test_a_bad_override_gets_400_with_its_reason(api: Any, body: Any, reason: str) -> None:
     answer = await api.put("/v1/slo/overrides", json=body, headers=ADMIN)
     assert answer.status == 400
     assert reason in json.dumps(await answer.json())
+
+
+async def test_a_stored_override_beyond_todays_bounds_is_left_out_with_the_reason(api: Any, clickhouse: Any) -> None:
+    """An override stored before numbers were bounded (an exponent of a billion) is never computed: listed as ignored."""
+    key = f"model=old-{uuid.uuid4().hex[:6]}"
+    stored = json.dumps({"match": {"model": key.removeprefix("model=")}, "objective": "1e-999999999"})
+    clickhouse.insert("o11y.slo_override_changes", [[datetime.now(timezone.utc).replace(tzinfo=None), key, "put", stored, "",
+                                                     "mallory"]],
+                      column_names=["changed_at", "match_key", "action", "override", "previous", "changed_by"])
+    answer = await api.get("/v1/slo/overrides", headers=READER)
+    assert answer.status == 200
+    body = await answer.json()
+    assert all(o["match_key"] != key for o in body["overrides"])
+    [ignored] = [reason for reason in body["ignored"] if key in reason]
+    assert "stored" in ignored and "by mallory" in ignored and "objective" in ignored
+
+
+async def test_runtime_overrides_are_capped(api: Any, clickhouse: Any) -> None:
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    rows = [[now, f"model=cap-{i}", "put", json.dumps({"match": {"model": f"cap-{i}"}, "objective": "0.99"}), "", "bulk"]
+            for i in range(MAX_OVERRIDES)]
+    clickhouse.insert("o11y.slo_override_changes", rows,
+                      column_names=["changed_at", "match_key", "action", "override", "previous", "changed_by"])
+    one_more = await api.put("/v1/slo/overrides", json={"match": {"model": "cap-new"}, "objective": "0.99"}, headers=ADMIN)
+    assert one_more.status == 409 and "the most allowed (500)" in (await one_more.json())["error"]
+    replaced = await api.put("/v1/slo/overrides", json={"match": {"model": "cap-7"}, "objective": "0.995"}, headers=ADMIN)
+    assert replaced.status == 200
+    assert (await api.delete("/v1/slo/overrides?model=cap-8", headers=ADMIN)).status == 200
+    assert (await api.put("/v1/slo/overrides", json={"match": {"model": "cap-new"}, "objective": "0.99"},
+                          headers=ADMIN)).status == 201
 
 
 async def test_hostile_bodies_and_parameters_never_get_a_5xx(api: Any) -> None:
