@@ -12,7 +12,7 @@ from kafka.structs import OffsetAndMetadata
 class Consumer(Protocol):
     """A group member. Not thread-safe: every call comes from the loader's own thread.
 
-    `poll`, `commit`, `committed`, `position` and `end_offsets` may block up to their timeouts and raise on
+    `poll`, `commit`, `committed`, `position`, `beginning_offsets` and `end_offsets` may block up to their timeouts and raise on
     broker errors; `seek`, `seek_to_beginning`, `assignment` and `highwater` only touch local state.
     (No pause/resume: see Loader._keep_membership.)
     """
@@ -26,6 +26,9 @@ class Consumer(Protocol):
     def committed(self, partition: TopicPartition) -> int | None: ...
     def position(self, partition: TopicPartition, timeout_ms: int | None = None) -> int | None: ...
     def highwater(self, partition: TopicPartition) -> int | None: ...
+    def beginning_offsets(
+        self, partitions: Sequence[TopicPartition], timeout_ms: int | None = None
+    ) -> Mapping[TopicPartition, int]: ...
     def end_offsets(
         self, partitions: Sequence[TopicPartition], timeout_ms: int | None = None
     ) -> Mapping[TopicPartition, int]: ...

@@ -145,6 +145,11 @@ class Loader:
         """An assignment arrived: its partitions are positioned and a chain built before anything is taken."""
         self._held: list[tuple[TopicPartition, list[Any]]] = []
         """Messages polled but not taken yet (a step rejected one): offered again before anything new is fetched."""
+        self._next: dict[TopicPartition, int] = {}
+        """Per assigned partition, the offset after the last message the chain took (where it was positioned, before
+        any): once nothing is held or in flight, everything before it is in ClickHouse. The loader keeps it itself,
+        since a client's own position is unknown until a partition fetches a message (librdkafka), so an idle
+        partition would never be caught up."""
         self._polled_at = clock()
         self._turned_at: float | None = None
         """When the loop last began a turn, while it runs (None before and after)."""
@@ -257,6 +262,7 @@ class Loader:
                 except PoisonLimit:
                     self._held = []  # nothing from here on is taken, so none of it is committed
                     raise
+                self._next[tp] = int(message.offset) + 1
             self._held.pop(0)
 
     def _keep_membership(self) -> None:
@@ -284,17 +290,22 @@ class Loader:
         try:
             loaded = self._sink.loaded_offsets(self._topic)
             committed = {tp: self._consumer.committed(tp) for tp in partitions}
+            starts = {tp: start_of(committed[tp], loaded.get(tp.partition)) for tp in partitions}
+            fresh = [tp for tp, start in starts.items() if start.offset is None]
+            beginnings = self._consumer.beginning_offsets(fresh, timeout_ms=5000) if fresh else {}
         except Exception as err:  # noqa: BLE001 - cannot tell what is loaded: wait rather than load twice
             self._clickhouse.failed(RuntimeError(f"cannot position the assigned partitions: {type(err).__name__}: {err}"))
             return
         replays = {}
+        self._next = {}
         for tp in sorted(partitions):
-            start = start_of(committed[tp], loaded.get(tp.partition))
+            start = starts[tp]
             if start.offset is not None:
                 self._consumer.seek(tp, start.offset)
             else:
                 # Explicitly: a partition this member owned before the rebalance keeps the position it had reached.
                 self._consumer.seek_to_beginning(tp)
+            self._next[tp] = start.offset if start.offset is not None else int(beginnings[tp])
             if start.replay_until is not None:
                 replays[tp.partition] = start.replay_until
             self._metrics.skipped_reloads.inc(start.skipped)
@@ -340,12 +351,7 @@ class Loader:
         in_chain = chain.held_from(tp.partition)
         if in_chain is not None:
             held.append(in_chain)
-        if held:
-            return min(held)
-        try:
-            return self._consumer.position(tp, timeout_ms=500)
-        except Exception:  # noqa: BLE001 - unknown for now; measured again in a moment
-            return None
+        return min(held) if held else self._next.get(tp)
 
     def wait_for_insert(self, timeout_s: float) -> None:
         """Wait, at most `timeout_s`, until the insert running on the worker thread (if any) ended, landed or not,

@@ -139,3 +139,70 @@ def test_a_frozen_broker_is_stale_data_not_recovery(
     assert ("resolved", "data_stale") in [(d.decision, d.slo) for d in fresh]
     assert not any(d.decision == "resolved" and d.slo == "error_rate" for d in fresh), "the errors go on: the page stays open"
     assert [h for _, h in slack.headers()][2:] == [":white_check_mark: RESOLVED (PAGE) — o11y data is fresh again"]
+
+
+CLIENTS = ["confluent-kafka", "kafka-python"]
+
+
+def caught_up(store: AlertStore, partitions: int, since: datetime) -> bool:
+    """Every partition recorded that it had loaded everything after `since`."""
+    rows = store.progress()
+    return len(rows) == partitions and all(p.reached_end_at is not None and p.reached_end_at > since for p in rows)
+
+
+@pytest.mark.parametrize("kafka_client", CLIENTS)
+def test_a_loader_restart_with_no_traffic_catches_up_idle_partitions_and_never_pages(
+    kafka: Any, topic: str, clickhouse: Any, redis_client: Any, slack: Any, kafka_client: str
+) -> None:
+    """Events in one partition of three; the loader stops, stays away longer than the stale bound, and starts again
+    with nothing new to read. Idle partitions (never fetched, or positioned at their commit) are caught up at once,
+    so the first tick after the restart judges instead of paging "data stale"."""
+    records = events_at("kilo-gateway", datetime.now(timezone.utc).replace(second=0, microsecond=0), 5, 0)[:1]
+    produce(kafka.bootstrap_servers, topic, records, partitions=3, timestamps_ms=sent_at(records))
+    store = AlertStore(clickhouse, topic)
+    settings = loader_settings(kafka.bootstrap_servers, topic, f"g-{topic}", kafka_client=kafka_client)
+    started = datetime.now(timezone.utc)
+    with running_loader(settings, clickhouse):
+        assert wait_until(lambda: caught_up(store, 3, started), timeout_s=60), store.progress()
+    stopped = datetime.now(timezone.utc)
+    assert wait_until(lambda: datetime.now(timezone.utc) - stopped > timedelta(seconds=6), timeout_s=20)
+    evaluator = make_evaluator(clickhouse, redis_client, slack, kafka_topic=topic, alert_stale_after_s=5,
+                               alert_data_wait_s=30)
+    with running_loader(settings, clickhouse):
+        decisions = evaluator.evaluate_tick(datetime.now(timezone.utc))
+        assert caught_up(store, 3, stopped)
+    assert [d.decision for d in decisions if d.slo == "data_stale"] == []
+    assert slack.posts == []
+
+
+@pytest.mark.parametrize("kafka_client", CLIENTS)
+def test_after_a_broker_freeze_the_stale_page_resolves_without_new_traffic(
+    kafka: Any, topic: str, clickhouse: Any, redis_client: Any, slack: Any, kafka_client: str
+) -> None:
+    """The broker freezes longer than the group's session: data is stale and one page says so. It resumes and no
+    gateway sends anything: the loader rejoins, catches its idle partitions up, and the stale page resolves within
+    two ticks (it used to stay open until traffic came back)."""
+    records = events_at("kilo-gateway", datetime.now(timezone.utc).replace(second=0, microsecond=0), 5, 0)[:2]
+    produce(kafka.bootstrap_servers, topic, records, partitions=3, timestamps_ms=sent_at(records))
+    store = AlertStore(clickhouse, topic)
+    settings = loader_settings(kafka.bootstrap_servers, topic, f"g-{topic}", kafka_client=kafka_client)
+    impatient = make_evaluator(clickhouse, redis_client, slack, kafka_topic=topic, alert_stale_after_s=5)
+    evaluator = make_evaluator(clickhouse, redis_client, slack, kafka_topic=topic, alert_stale_after_s=5,
+                               alert_data_wait_s=30, fresh_state=False)
+    started = datetime.now(timezone.utc)
+    with running_loader(settings, clickhouse):
+        assert wait_until(lambda: caught_up(store, 3, started), timeout_s=60), store.progress()
+        kafka.pause()
+        try:
+            frozen_at = datetime.now(timezone.utc)
+            assert wait_until(lambda: datetime.now(timezone.utc) - frozen_at > timedelta(seconds=10), timeout_s=30)
+            blind = impatient.evaluate_tick(datetime.now(timezone.utc))
+        finally:
+            kafka.resume()
+        resumed = datetime.now(timezone.utc)
+        ticks = [evaluator.evaluate_tick(datetime.now(timezone.utc)) for _ in range(2)]
+        assert caught_up(store, 3, resumed)
+    assert ("fired", "data_stale") in [(d.decision, d.slo) for d in blind]
+    assert ("resolved", "data_stale") in [(d.decision, d.slo) for tick in ticks for d in tick]
+    assert [h for _, h in slack.headers()] == [":warning: PAGE — o11y data is stale: SLOs cannot be judged",
+                                               ":white_check_mark: RESOLVED (PAGE) — o11y data is fresh again"]
