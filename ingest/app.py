@@ -19,7 +19,7 @@ from ingest.posthog_forwarder import PostHogForwarder, build_posthog_client
 from ingest.publisher import EventPublisher
 from ingest.request_body import InflightBytes
 from runtime.client_secrets import ClientSecrets
-from runtime.health import READINESS, add_health_routes, tcp_reachable
+from runtime.health import READINESS, CachedCheck, add_health_routes
 from runtime.http_server import harden, quiet_malformed_requests
 from runtime.settings import Settings
 
@@ -71,6 +71,11 @@ async def _ensure_topics(settings: Settings) -> None:
         log.warning("could not ensure Kafka topics: %s", type(err).__name__)
 
 
+BROKER_ANSWER_S = 0.5
+"""How long /readyz waits for the broker's metadata: an idle broker answers in about a millisecond, and /readyz must
+answer within a Kubernetes probe's default timeout (1 s)."""
+BROKER_ANSWER_FRESH_S = 1.0
+"""How long one answer of the broker serves /readyz: at most about one metadata request a second, however many ask."""
 PUBLISHER = web.AppKey("publisher", EventPublisher)
 POSTHOG = web.AppKey("posthog", PostHogForwarder)
 """Set only when PostHog is configured."""
@@ -93,7 +98,8 @@ def _publisher_context(settings: Settings) -> Callable[[web.Application], AsyncI
         )
         publisher.start()
         app[PUBLISHER] = publisher
-        app[READINESS]["kafka"] = lambda: tcp_reachable(settings.kafka_bootstrap_servers or "")
+        app[READINESS]["kafka"] = CachedCheck(lambda: publisher.ask_broker(BROKER_ANSWER_S), BROKER_ANSWER_S,
+                                              fresh_s=BROKER_ANSWER_FRESH_S)
 
         async def sample() -> None:  # a gauge set now and then works the same with several worker processes
             while True:

@@ -8,7 +8,7 @@ is read, and when one is sent, secrets in the body are ignored.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -18,7 +18,7 @@ import pydantic_core
 from aiohttp import web
 from pydantic import ValidationError
 
-from ingest import responses
+from ingest import idempotency_keys, responses
 from ingest.batch_body import BatchReader, Item, fast_batch, whole_batch
 from ingest.ingest_metrics import IngestMetrics
 from ingest.kafka_producers import Record
@@ -26,12 +26,11 @@ from ingest.posthog_forwarder import PostHogForwarder
 from ingest.publisher import EventPublisher, PublishFailed
 from ingest.request_body import BodyRejected, InflightBytes, JsonBody
 from runtime.client_secrets import ClientSecrets
-from schemas.api_metrics import ApiMetricsParams, WireEvent, event_uuid, read_wire_event
+from schemas.api_metrics import ApiMetricsParams, WireEvent, read_wire_event
 from schemas.event_message import encode_event, encode_wire_event, new_event_ids, partition_key, timestamp_text
 
 SECRET_HEADER = "X-O11Y-Client-Secret"
 TOKEN_HEADER = "X-O11Y-ADMIN-TOKEN"
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 E = TypeVar("E")
 MISSING_SECRET: responses.Issue = {
     "code": "missing",
@@ -55,17 +54,16 @@ class IngestEdge:
     inflight: InflightBytes
     body_timeout_s: float = 10.0
 
-    def records(self, events: list[ApiMetricsParams], client: str) -> list[Record]:
+    def records(self, events: list[ApiMetricsParams], client: str, ids: list[str]) -> list[Record]:
+        """The events' Kafka records; `ids` are the ids of events that carry no `eventId`, one per event."""
         received_at = timestamp_text(self.clock())
         client_json = pydantic_core.to_json(client)
-        ids = new_event_ids(len(events))
         return [(partition_key(client, e.provider, e.resolved_model), encode_event(e, client_json, received_at, new_id))
                 for e, new_id in zip(events, ids, strict=True)]
 
-    def wire_records(self, events: list[WireEvent], client: str) -> list[Record]:
+    def wire_records(self, events: list[WireEvent], client: str, ids: list[str]) -> list[Record]:
         """`records` for events read by msgspec: the same records."""
         received_at = timestamp_text(self.clock())
-        ids = new_event_ids(len(events))
         return [(partition_key(client, e.provider, e.resolved_model), encode_wire_event(e, client, received_at, new_id))
                 for e, new_id in zip(events, ids, strict=True)]
 
@@ -99,49 +97,38 @@ async def ingest_one(request: web.Request, edge: IngestEdge) -> web.Response:
         return edge.refuse(1)
     try:
         async with JsonBody(request, edge.max_body_bytes, edge.body_timeout_s, edge.inflight) as body:
-            return await _one(body, from_header, request.headers.get(IDEMPOTENCY_HEADER), edge)
+            return await _one(body, from_header, request.headers.get(idempotency_keys.HEADER), edge)
     except BodyRejected as rejected:
         return rejected.response
 
 
-def _with_key(event: ApiMetricsParams, key: str | None) -> ApiMetricsParams:
-    """The `Idempotency-Key` header is the event's id; one that disagrees with `eventId` is refused."""
+def _event_ids(key: str | None, client: str, body_id: str | msgspec.UnsetType | None, edge: IngestEdge) -> list[str]:
+    """The id of a single event without an `eventId`: a new one, or the one its Idempotency-Key names."""
     if key is None:
-        return event
+        return new_event_ids(1)
     try:
-        event_id = event_uuid(key.strip())
-    except ValueError as err:
-        raise BodyRejected(responses.invalid_body(
-            [{"code": "invalid_idempotency_key", "path": [IDEMPOTENCY_HEADER], "message": str(err)}])) from None
-    if event.event_id is not None and event.event_id != event_id:
-        raise BodyRejected(responses.invalid_body([{
-            "code": "conflicting_event_id", "path": ["eventId"],
-            "message": f"eventId and the {IDEMPOTENCY_HEADER} header name different events: send one, or the same"}]))
-    return event.model_copy(update={"event_id": event_id})
+        return [idempotency_keys.event_id(client, key, None if isinstance(body_id, msgspec.UnsetType) else body_id)]
+    except BodyRejected:
+        edge.metrics.count_events("invalid")
+        raise
 
 
-def _keyed(event: WireEvent | None, key: str | None) -> WireEvent | None:
-    """`_with_key` for an event read by msgspec; None when the model must answer (a key that is no UUID, or that
-    names another event than `eventId`)."""
-    if event is None or key is None:
-        return event
+def _item_ids(key: str | None, client: str, indexes: Sequence[int], edge: IngestEdge) -> list[str]:
     try:
-        event_id = event_uuid(key.strip())
-    except ValueError:
-        return None
-    if not isinstance(event.event_id, msgspec.UnsetType) and event.event_id != event_id:
-        return None
-    return msgspec.structs.replace(event, event_id=event_id)
+        return idempotency_keys.item_ids(client, key, indexes)
+    except BodyRejected:
+        edge.metrics.count_events("invalid", len(indexes))
+        raise
 
 
 async def _one(body: bytes, from_header: str | None, key: str | None, edge: IngestEdge) -> web.Response:
-    if edge.posthog is None and (read := _keyed(read_wire_event(body), key)) is not None:
+    if edge.posthog is None and (read := read_wire_event(body)) is not None:
         secret = from_header or (None if isinstance(read.client_secret, msgspec.UnsetType) else read.client_secret)
         if secret is not None:  # else the model's reading answers: the secret is missing
             client = edge.secrets.client_for(secret)
             if client is None:
                 return edge.refuse(1)
-            return await _send(edge.wire_records([read], client), edge, _no_content)
+            return await _send(edge.wire_records([read], client, _event_ids(key, client, read.event_id, edge)), edge, _no_content)
     try:
         event = ApiMetricsParams.model_validate_json(body)
     except ValidationError as err:
@@ -156,12 +143,10 @@ async def _one(body: bytes, from_header: str | None, key: str | None, edge: Inge
     client = edge.secrets.client_for(secret)
     if client is None:
         return edge.refuse(1)
-    try:
-        event = _with_key(event, key)
-    except BodyRejected as rejected:
-        edge.metrics.count_events("invalid")
-        return rejected.response
-    return await _publish([event], client, edge, _no_content)
+    ids = _event_ids(key, client, event.event_id, edge)
+    if key is not None:  # the id PostHog sees too
+        event = event.model_copy(update={"event_id": ids[0]})
+    return await _publish([event], client, edge, _no_content, ids)
 
 
 def _no_content() -> web.Response:
@@ -181,8 +166,8 @@ def _unknown(secret: str | None, edge: IngestEdge) -> bool:
 
 
 async def _publish(events: list[ApiMetricsParams], client: str, edge: IngestEdge,
-                   answer: Callable[[], web.Response]) -> web.Response:
-    return await _send(edge.records(events, client), edge, answer, lambda: edge.forward(events, client))
+                   answer: Callable[[], web.Response], ids: list[str]) -> web.Response:
+    return await _send(edge.records(events, client, ids), edge, answer, lambda: edge.forward(events, client))
 
 
 async def _send(records: list[Record], edge: IngestEdge, answer: Callable[[], web.Response],
@@ -202,15 +187,19 @@ async def ingest_batch(request: web.Request, edge: IngestEdge) -> web.Response:
     client = None if from_header is None else edge.secrets.client_for(from_header)
     if from_header is not None and client is None:
         return edge.refuse(1)
+    key = request.headers.get(idempotency_keys.HEADER)
     try:
         async with JsonBody(request, edge.max_batch_bytes, edge.body_timeout_s, edge.inflight) as body:
             if client is not None and edge.posthog is None and (read := _whole(fast_batch, body, edge)) is not None:
                 answer = {"success": True, "accepted": len(read), "rejected": []}
-                return await _send(edge.wire_records(read, client), edge, lambda: web.json_response(answer))
+                ids = _item_ids(key, client, range(len(read)), edge)
+                return await _send(edge.wire_records(read, client, ids), edge, lambda: web.json_response(answer))
             if client is not None and (events := _whole(whole_batch, body, edge)) is not None:
                 answer = {"success": True, "accepted": len(events), "rejected": []}
-                return await _publish(events, client, edge, lambda: web.json_response(answer))
-            return await _batch(BatchReader(body, edge.max_batch_events, edge.max_body_bytes), from_header, edge)
+                ids = _item_ids(key, client, range(len(events)), edge)
+                return await _publish(events, client, edge, lambda: web.json_response(answer), ids)
+            reader = BatchReader(body, edge.max_batch_events, edge.max_body_bytes)
+            return await _batch(reader, from_header, key, edge)
     except BodyRejected as rejected:
         return rejected.response
 
@@ -247,7 +236,7 @@ def _same_client(items: list[Item], secret: str | None) -> None:
             raise BodyRejected(responses.invalid_body([issue]))
 
 
-async def _batch(reader: BatchReader, from_header: str | None, edge: IngestEdge) -> web.Response:
+async def _batch(reader: BatchReader, from_header: str | None, key: str | None, edge: IngestEdge) -> web.Response:
     first = reader.next()
     assert first is not None  # an empty array is refused by the reader
     client = _batch_client(first, from_header, edge)
@@ -257,10 +246,12 @@ async def _batch(reader: BatchReader, from_header: str | None, edge: IngestEdge)
     if from_header is None:
         _same_client(items, _body_secret(first.value))
     accepted: list[ApiMetricsParams] = []
+    accepted_at: list[int] = []
     rejected: list[dict[str, Any]] = []
     for item in items:
         try:
             accepted.append(ApiMetricsParams.model_validate_json(item.text))
+            accepted_at.append(item.index)
         except ValidationError as err:
             rejected.append({"index": item.index, "issues": responses.issues_from(err)})
     edge.metrics.count_events("invalid", len(rejected))
@@ -268,4 +259,4 @@ async def _batch(reader: BatchReader, from_header: str | None, edge: IngestEdge)
     if not accepted:
         body["error"] = "Invalid request body"
         return web.json_response(body, status=400)
-    return await _publish(accepted, client, edge, lambda: web.json_response(body))
+    return await _publish(accepted, client, edge, lambda: web.json_response(body), _item_ids(key, client, accepted_at, edge))

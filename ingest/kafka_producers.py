@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -39,9 +40,22 @@ class EventProducer(Protocol):
 
     def produce(self, topic: str, records: Sequence[Record], delivered: Delivered) -> None: ...
 
+    def ask_broker(self, topic: str, timeout_s: float) -> str | None:
+        """Ask the broker for `topic`'s metadata through this client: None when it answered within `timeout_s` and
+        knows the topic, else why not. Blocks up to `timeout_s`: never called from the event loop."""
+        ...
+
     def close(self, timeout: float) -> None:
         """Deliver what is queued within `timeout` seconds; what is left fails."""
         ...
+
+
+def no_answer(timeout_s: float) -> str:
+    return f"the broker did not answer within {timeout_s:g} s"
+
+
+def unknown_topic(topic: str) -> str:
+    return f"the broker does not know topic {topic}"
 
 
 class KafkaPythonProducer:
@@ -81,6 +95,23 @@ class KafkaPythonProducer:
             sent = self._producer.send(topic, value=value, key=key)
             sent.add_callback(acked)
             sent.add_errback(failed)
+
+    def ask_broker(self, topic: str, timeout_s: float) -> str | None:
+        # kafka-python asks for metadata only through its cluster object, as its own `partitions_for` does.
+        metadata = self._producer._metadata
+        metadata.add_topic(topic)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            answered = threading.Event()
+            asked = metadata.request_update().add_both(lambda event, _: event.set(), answered)
+            if not answered.wait(max(0.0, deadline - time.monotonic())):
+                return no_answer(timeout_s)
+            if asked.failed():
+                return f"the broker's metadata failed: {type(asked.exception).__name__}"
+            if metadata.partitions_for_topic(topic):
+                return None
+            if time.monotonic() >= deadline:  # an answer from before the topic was added may lack it: ask again
+                return unknown_topic(topic)
 
     def close(self, timeout: float) -> None:
         self._producer.close(timeout=timeout)
@@ -131,6 +162,18 @@ class ConfluentProducer:
         produce = self._producer.produce
         for key, value in records:
             produce(topic, value, key, on_delivery=report)
+
+    def ask_broker(self, topic: str, timeout_s: float) -> str | None:
+        from confluent_kafka import KafkaError, KafkaException
+
+        try:
+            cluster = self._producer.list_topics(topic, timeout=timeout_s)
+        except KafkaException as err:
+            error = err.args[0]
+            timed_out = error.code() == KafkaError._TIMED_OUT
+            return no_answer(timeout_s) if timed_out else f"the broker's metadata failed: {error.name()}"
+        found = cluster.topics.get(topic)
+        return None if found is not None and found.error is None and found.partitions else unknown_topic(topic)
 
     def close(self, timeout: float) -> None:
         left = self._producer.flush(timeout)

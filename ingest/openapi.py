@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from schemas.api_metrics import wire_json_schema
+from schemas.idempotency_key import MAX_LENGTH, NAMESPACE
 
 REF = "#/components/schemas/{model}"
 
@@ -19,6 +20,14 @@ def _error(description: str, extra: dict[str, Any] | None = None) -> dict[str, A
         "type": "object", "required": ["success", "error"], "properties": properties}}}}
 
 
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_LENGTH,
+               "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$"},
+    "description": f"1 to {MAX_LENGTH} printable ASCII characters (space to '~'), e.g. a UUID or a gateway's request id "
+                   "(`req_…`), as sent or in the IETF draft's quoted form (`\"req_…\"`); the same key on a retry stores "
+                   "the event once. Another key is 400 invalid_idempotency_key.",
+}
 ISSUES = {"issues": {"type": "array", "items": {"$ref": "#/components/schemas/Issue"}}}
 COMMON_ERRORS = {
     "400": _error("Invalid request body: each issue names the field path and the problem", ISSUES),
@@ -61,11 +70,11 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Report one gateway request",
                     "operationId": "ingestEvent",
                     "security": security,
-                    "parameters": [{
-                        "name": "Idempotency-Key", "in": "header", "required": False,
-                        "schema": {"type": "string", "format": "uuid"},
-                        "description": "The event's id (as `eventId`): the same key on a retry stores the event once.",
-                    }],
+                    "parameters": [{**IDEMPOTENCY_KEY, "description": IDEMPOTENCY_KEY["description"] + (
+                        " A UUID key is the event's id itself, in canonical form; any other key names "
+                        f"uuid5({NAMESPACE}, client name + \"\\n\" + key), so the same key from two clients names two events. "
+                        "With `eventId` in the body too, the id the key names must equal it, else 400 conflicting_event_id."
+                    )}],
                     "requestBody": {
                         "required": True,
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiMetricsEvent"}}},
@@ -78,6 +87,11 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Report up to 1000 requests of one client",
                     "operationId": "ingestBatch",
                     "security": security,
+                    "parameters": [{**IDEMPOTENCY_KEY, "description": IDEMPOTENCY_KEY["description"] + (
+                        " It names the batch request: an item without `eventId` gets "
+                        f"uuid5({NAMESPACE}, client name + \"\\n\" + key + \"\\n\" + its index in the array), a UUID key "
+                        "in canonical form; an item's own `eventId` is kept."
+                    )}],
                     "requestBody": {
                         "required": True,
                         "content": {

@@ -98,6 +98,9 @@ class EventPublisher:
         self._reset_requested = False
         self._last_build = 0.0
         self._build_failed = False
+        self._building = threading.Lock()
+        """Held while the producer is chosen or built: by the sender thread and by readiness checks."""
+        self._closed = False
         self._in_flight = 0
         self._burst: list[Call] = []
         self._thread = threading.Thread(target=self._run, name="kafka-sender", daemon=True)
@@ -152,14 +155,27 @@ class EventPublisher:
         for call in burst:
             self._queue.put(call)
 
+    def ask_broker(self, timeout_s: float) -> str | None:
+        """Whether the broker answers this producer's client within `timeout_s` (None), else why not; a producer is
+        built first when there is none yet, as for a publish. Blocks: call it from a worker thread."""
+        try:
+            producer = self._current_producer()
+        except PublishFailed as failed:
+            return failed.reason
+        except Exception as err:  # noqa: BLE001 - the producer could not be built: the broker is not usable
+            return f"cannot reach the broker: {type(err).__name__}"
+        return producer.ask_broker(self._topic, timeout_s)
+
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the sender thread and flush what the producer still holds."""
         self._queue.put(None)
         if self._thread.is_alive():
             self._thread.join(timeout_s)
-        if self._producer is not None:
-            self._close_producer(self._producer, timeout_s)
-            self._producer = None
+        with self._building:  # no readiness check builds another one after this
+            self._closed = True
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            self._close_producer(producer, timeout_s)
 
     def _run(self) -> None:
         while (call := self._queue.get()) is not None:
@@ -192,6 +208,12 @@ class EventPublisher:
         self._completions.put(pending, error)
 
     def _current_producer(self) -> EventProducer:
+        with self._building:
+            return self._choose_producer()
+
+    def _choose_producer(self) -> EventProducer:
+        if self._closed:
+            raise PublishFailed("the producer is closed")
         now = time.monotonic()
         if self._producer is not None and self._reset_requested and now - self._last_build >= 1.0:
             log.warning("replacing the Kafka producer after a delivery failure")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,54 @@ async def tcp_reachable(servers: str, timeout_s: float = 1.0) -> str | None:
         writer.close()
         return None
     return "no broker reachable"
+
+
+class CachedCheck:
+    """A readiness check that blocks (it asks a remote), as a `ReadinessCheck` that never blocks the event loop.
+
+    `ask` runs on a worker thread, one call at a time however many /readyz requests wait for it, and its answer is
+    reused for `fresh_s`, so that /readyz under load asks the remote at most about once per `fresh_s`. A caller waits at
+    most `timeout_s`: past that, the component is not ready (`ask` should bound itself too, since its thread cannot be
+    stopped; its late answer still replaces that one).
+    """
+
+    def __init__(self, ask: Callable[[], str | None], timeout_s: float, fresh_s: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._ask = ask
+        self._timeout_s = timeout_s
+        self._fresh_s = fresh_s
+        self._clock = clock
+        self._answer: str | None = None
+        self._answered_at = -math.inf
+        self._asking: asyncio.Future[str | None] | None = None
+
+    async def __call__(self) -> str | None:
+        if self._clock() - self._answered_at < self._fresh_s:
+            return self._answer
+        if self._asking is None:
+            self._asking = asyncio.ensure_future(asyncio.to_thread(self._ask_once))
+            self._asking.add_done_callback(self._keep)
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._asking), self._timeout_s)
+        except TimeoutError:
+            return self._remember(f"no answer within {self._timeout_s:g} s")
+
+    def _ask_once(self) -> str | None:
+        try:
+            return self._ask()
+        except Exception as err:  # noqa: BLE001 - a check that fails to ask says so, by the error's name
+            return f"could not ask: {type(err).__name__}"
+
+    def _keep(self, asked: asyncio.Future[str | None]) -> None:
+        self._asking = None
+        if asked.cancelled():
+            return
+        err = asked.exception()
+        self._remember(asked.result() if err is None else f"could not ask: {type(err).__name__}")
+
+    def _remember(self, answer: str | None) -> str | None:
+        self._answer, self._answered_at = answer, self._clock()
+        return answer
 
 
 async def healthz(_: web.Request) -> web.Response:

@@ -131,10 +131,8 @@ async def test_idempotency_keys_and_batch_ids_store_each_event_once(
     assert rows == [(ids[0], "batch-0"), (ids[1], "batch-1"), (ids[2], "batch-2"), (ids[3], "batch-3"), (key, "keyed")]
 
 
-async def test_an_idempotency_key_must_be_a_uuid_and_agree_with_event_id(client: Any) -> None:
+async def test_a_uuid_key_is_the_event_id_and_must_agree_with_event_id(client: Any) -> None:
     headers = {"Content-Type": "application/json"}
-    bad = await client.post(URL, data=json.dumps(seed_event()), headers={**headers, "Idempotency-Key": "retry-1"})
-    assert bad.status == 400 and (await bad.json())["issues"][0]["code"] == "invalid_idempotency_key"
     other = await client.post(URL, data=json.dumps(seed_event(eventId=str(uuid.uuid4()))),
                               headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
     assert other.status == 400 and (await other.json())["issues"][0]["code"] == "conflicting_event_id"
@@ -144,6 +142,78 @@ async def test_an_idempotency_key_must_be_a_uuid_and_agree_with_event_id(client:
     assert agreeing.status == 204
     not_uuid = await client.post(URL, data=json.dumps(seed_event(eventId="7")), headers=headers)
     assert not_uuid.status == 400 and (await not_uuid.json())["issues"][0]["path"] == ["eventId"]
+
+
+KEYS = uuid.UUID("eea7266d-7693-4501-a195-da2c1075d646")
+"""The namespace the README gives for the ids a key that is not a UUID names."""
+MODELS_ONLY = {"ttfbMs": 45.0}
+"""An event msgspec leaves to the model (a whole float): keys must name the same id on both readers."""
+
+
+async def test_a_gateways_own_request_id_names_one_event_per_client(client: Any, settings: Settings) -> None:
+    key = "req_01J9ZK3V8Q2T/gen-7f3a"
+    headers = {"Content-Type": "application/json", "Idempotency-Key": key}
+    for event, key_form in ((seed_event(kiloUserId="retried"), key), (seed_event(kiloUserId="retried", **MODELS_ONLY), key),
+                            (seed_event(kiloUserId="retried"), f'"{key}"'),  # the draft's quoted form: the same key
+                            (seed_event(kiloUserId="other", clientSecret=OTHER_CLIENT_SECRET), key),
+                            (seed_event(kiloUserId="longest"), "k" * 255)):
+        response = await client.post(URL, data=json.dumps(event), headers={**headers, "Idempotency-Key": key_form})
+        assert response.status == 204, await response.text()
+    messages = values(read_topic(settings.kafka_bootstrap_servers or "", settings.kafka_topic, 5))
+    ids = {(m["client_name"], m["kilo_user_id"], m["event_id"]) for m in messages}
+    assert ids == {("kilo-gateway", "retried", str(uuid.uuid5(KEYS, f"kilo-gateway\n{key}"))),
+                   ("other-client", "other", str(uuid.uuid5(KEYS, f"other-client\n{key}"))),
+                   ("kilo-gateway", "longest", str(uuid.uuid5(KEYS, "kilo-gateway\n" + "k" * 255)))}
+    assert len(messages) == 5
+
+
+async def test_a_key_and_an_event_id_sent_together_must_name_the_same_event(client: Any, settings: Settings) -> None:
+    headers = {"Content-Type": "application/json", "Idempotency-Key": "req_both"}
+    named = str(uuid.uuid5(KEYS, "kilo-gateway\nreq_both"))
+    for overrides in ({}, MODELS_ONLY):
+        agreeing = await client.post(URL, data=json.dumps(seed_event(eventId=named, **overrides)), headers=headers)
+        assert agreeing.status == 204
+        other = await client.post(URL, data=json.dumps(seed_event(eventId=str(uuid.uuid4()), **overrides)), headers=headers)
+        assert other.status == 400 and (await other.json())["issues"][0]["code"] == "conflicting_event_id"
+    assert {m["event_id"] for m in values(read_topic(settings.kafka_bootstrap_servers or "", settings.kafka_topic, 2))} == {named}
+
+
+@pytest.mark.parametrize("key, problem", [
+    ("", "this one is empty"), ('""', "this one is empty"), ("k" * 256, "this one has 256 characters"),
+    ("tab\there", "U+0009 at position 3"), ("caf\u00e9", "U+00E9 at position 3"),
+], ids=["empty", "empty when quoted", "256 characters", "a tab", "not ASCII"])
+async def test_a_key_against_the_rule_is_refused_naming_the_rule(client: Any, key: str, problem: str) -> None:
+    headers = {"Content-Type": "application/json", "Idempotency-Key": key}
+    answers = [await client.post(URL, data=json.dumps(seed_event(**overrides)), headers=headers)
+               for overrides in ({}, MODELS_ONLY)]
+    answers.append(await client.post(URL + "/batch", data=json.dumps([seed_event()]), headers=headers))
+    for answer in answers:
+        issues = (await answer.json())["issues"]
+        assert answer.status == 400
+        assert [(i["code"], i["path"]) for i in issues] == [("invalid_idempotency_key", ["Idempotency-Key"])]
+        assert "1 to 255 printable ASCII characters" in issues[0]["message"] and problem in issues[0]["message"]
+
+
+async def test_a_batch_retried_with_its_key_names_the_same_event_at_each_place(client: Any, settings: Settings) -> None:
+    own = str(uuid.uuid4())
+
+    def items(**overrides: Any) -> list[dict[str, Any]]:
+        return [seed_event(kiloUserId="item-0", **overrides), seed_event(kiloUserId="item-1", eventId=own, **overrides),
+                seed_event(kiloUserId="item-2", **overrides)]
+
+    by_header = {"Content-Type": "application/json", "Authorization": f"Bearer {SECRET}", "Idempotency-Key": "req_batch"}
+    attempts = [  # each of the batch endpoint's three readers once; a refused item moves no other item's place
+        (by_header, items(clientSecret=...), 3),
+        (by_header, [*items(clientSecret=...)[:2], seed_event(kiloUserId="item-2", clientSecret=..., **MODELS_ONLY)], 3),
+        ({"Content-Type": "application/json", "Idempotency-Key": "req_batch"}, [items()[0], {"statusCode": 1}, items()[2]], 2),
+    ]
+    for headers, body, accepted in attempts:
+        response = await client.post(URL + "/batch", data=json.dumps(body), headers=headers)
+        assert response.status == 200 and (await response.json())["accepted"] == accepted, await response.text()
+    messages = values(read_topic(settings.kafka_bootstrap_servers or "", settings.kafka_topic, 8))
+    place = [str(uuid.uuid5(KEYS, f"kilo-gateway\nreq_batch\n{index}")) for index in range(3)]
+    assert {(m["kilo_user_id"], m["event_id"]) for m in messages} == {("item-0", place[0]), ("item-1", own), ("item-2", place[2])}
+    assert len(messages) == 8
 
 
 async def test_the_admin_token_header_carries_the_client_secret_after_the_other_headers(

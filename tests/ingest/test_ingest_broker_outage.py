@@ -68,3 +68,49 @@ async def test_broker_down_gives_bounded_503_then_recovers(aiohttp_client: Any, 
     delivered = {m["kilo_user_id"] for m in values(read_topic(own_broker.bootstrap_servers, "outage", 4))}
     assert "before" in delivered
     assert {f"after-{i}" for i in range(len(recovered)) if recovered[i] == 204} <= delivered
+
+
+async def _kafka_readiness(client: Any) -> tuple[int, str]:
+    """/readyz's status and what it says of Kafka; an answer that hangs fails the test instead of the suite."""
+    response = await asyncio.wait_for(client.get("/readyz"), timeout=10)
+    return response.status, (await response.json())["components"]["kafka"]
+
+
+async def _readiness_until(client: Any, wanted: int, within_s: float = 20.0) -> list[tuple[int, str]]:
+    """/readyz asked until it answers `wanted` (a cached answer may hold for a moment), every answer kept."""
+    answers = [await _kafka_readiness(client)]
+    deadline = time.monotonic() + within_s
+    while answers[-1][0] != wanted and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        answers.append(await _kafka_readiness(client))
+    return answers
+
+
+@pytest.mark.parametrize("kafka_client", ["kafka-python", "confluent-kafka"])
+async def test_readyz_reports_a_frozen_broker_as_not_ready_and_ready_again_once_it_answers(
+    aiohttp_client: Any, own_broker: EmbeddedKafka, kafka_client: Any
+) -> None:
+    settings = Settings(
+        kafka_client=kafka_client,
+        kafka_bootstrap_servers=own_broker.bootstrap_servers,
+        kafka_topic="frozen-readiness",
+        kafka_ack_timeout_ms=1500,
+        client_secrets={"kilo-gateway": [SecretStr(SECRET)]},
+    )
+    client = await aiohttp_client(create_app(settings))
+    assert await _kafka_readiness(client) == (200, "ok")
+
+    own_broker.pause()  # the port still accepts connections: only asking the broker tells it is frozen
+    try:
+        frozen = await _readiness_until(client, 503)
+        assert frozen[-1][0] == 503 and frozen[-1][1] != "ok", frozen
+        many = await asyncio.gather(*(_kafka_readiness(client) for _ in range(20)))
+        assert {status for status, _ in many} == {503}, many
+    finally:
+        own_broker.resume()
+
+    recovered = await _readiness_until(client, 200)
+    assert recovered[-1] == (200, "ok"), recovered
+    response = await client.post("/ingest/api-metrics", data=json.dumps(seed_event(kiloUserId="after-freeze")),
+                                 headers={"Content-Type": "application/json"})
+    assert response.status == 204

@@ -3,12 +3,14 @@
 `fast_batch` reads a batch through `WireEvent` and leaves anything it refuses to `whole_batch` and the item reader
 (the model, `ApiMetricsParams`, which decides and answers); `read_wire_event` does the same for one event's body.
 Generated events, valid and hostile (fields dropped, retyped, repeated), must never be taken by msgspec and refused
-by the model, and must make the same Kafka message.
+by the model, and must make the same Kafka message; with an Idempotency-Key too, or be refused alike.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -19,7 +21,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from pydantic_core import to_json
 
+from ingest import idempotency_keys
 from ingest.batch_body import fast_batch, whole_batch
+from ingest.request_body import BodyRejected
 from schemas.api_metrics import ApiMetricsParams, Tokens, WireEvent, WireTokens, read_wire_event
 from schemas.event_message import encode_event, encode_wire_event
 from support.events import seed_event
@@ -153,3 +157,70 @@ def test_generated_batches_are_read_alike(items: list[str]) -> None:
 @given(item=events())
 def test_generated_single_events_are_read_alike(item: str) -> None:
     assert_one_agrees(item.encode())
+
+
+def keyed(body_id: str | None, key: str, encode: Callable[[str], bytes]) -> bytes:
+    """What the single-event endpoint makes of an event with the Idempotency-Key `key`: its message, or the refusal."""
+    try:
+        return encode(idempotency_keys.event_id("gateway-eu", key, body_id))
+    except BodyRejected as refused:
+        assert isinstance(refused.response.body, bytes)
+        return refused.response.body
+
+
+def assert_keyed_agree(body: bytes, key: str) -> bytes | None:
+    """`assert_one_agrees` for an event sent with an Idempotency-Key."""
+    fast = read_wire_event(body)
+    if fast is None:
+        return None
+    model = ApiMetricsParams.model_validate_json(body)
+    fast_id = None if isinstance(fast.event_id, msgspec.UnsetType) else fast.event_id
+    made = keyed(fast_id, key, lambda new_id: encode_wire_event(fast, "gateway-eu", RECEIVED, new_id))
+    assert made == keyed(model.event_id, key, lambda new_id: encode_event(model, to_json("gateway-eu"), RECEIVED, new_id))
+    return made
+
+
+KEYS_NAMESPACE = uuid.UUID("eea7266d-7693-4501-a195-da2c1075d646")
+NAMED = str(uuid.uuid5(KEYS_NAMESPACE, "gateway-eu\nreq_abc"))
+"""The id the key `req_abc` names for the client `gateway-eu`."""
+LONGEST = "gen-" + "k" * 251
+NAMES = {"req_abc": NAMED, '"req_abc"': NAMED, NEW_ID: NEW_ID, NEW_ID.upper(): NEW_ID,
+         LONGEST: str(uuid.uuid5(KEYS_NAMESPACE, f"gateway-eu\n{LONGEST}"))}
+"""Keys that are taken, and the id each names."""
+
+
+@pytest.mark.parametrize("key", [*NAMES, "", "k" * 256, "tab\there", "caf\u00e9"], ids=lambda k: repr(k[:20]))
+@pytest.mark.parametrize("event_id", [..., NAMED, NEW_ID, "1b9e6f4e-8f0a-4d8e-9c39-2f1f4c7d2a10"],
+                         ids=["no eventId", "the key's eventId", "the UUID key's eventId", "another eventId"])
+def test_both_readers_give_an_event_the_id_its_key_names_or_refuse_it_alike(key: str, event_id: Any) -> None:
+    made = assert_keyed_agree(json.dumps(seed_event(eventId=event_id)).encode(), key)
+    assert made is not None
+    answer = json.loads(made)
+    if key in NAMES and event_id in (..., NAMES[key]):
+        assert answer["event_id"] == NAMES[key]
+    else:
+        assert answer["issues"][0]["code"] == ("conflicting_event_id" if key in NAMES else "invalid_idempotency_key")
+
+
+KEYS = st.text(max_size=8) | st.uuids().map(str) | st.sampled_from(["req_abc", '"req_abc"', NEW_ID.upper(), "k" * 256])
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(item=events(), key=KEYS)
+def test_generated_single_events_with_a_key_are_read_alike(item: str, key: str) -> None:
+    assert_keyed_agree(item.encode(), key)
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(items=st.lists(events(), min_size=1, max_size=3), key=KEYS)
+def test_generated_batches_with_a_key_are_read_alike(items: list[str], key: str) -> None:
+    body = ("[" + ",".join(items) + "]").encode()
+    fast, model = fast_batch(body, 1000, LIMIT), whole_batch(body, 1000, LIMIT)
+    if fast is None or model is None:
+        return
+    try:
+        ids = idempotency_keys.item_ids("gateway-eu", key, range(len(fast)))
+    except BodyRejected:
+        return  # refused before either reader's events are used
+    assert [encode_wire_event(e, "gateway-eu", RECEIVED, i) for e, i in zip(fast, ids, strict=True)] == [
+        encode_event(e, to_json("gateway-eu"), RECEIVED, i) for e, i in zip(model, ids, strict=True)]
