@@ -165,7 +165,7 @@ def replay(minutes: Minutes, policy: AlertPolicy, silences: list[Silence], start
     store = ReplayStore(minutes, silences)
     sender = CountingSender()
     ids = iter(range(1, 1 << 40))
-    evaluator = Evaluator(policy, store, LocalMarks(), sender, lambda: None, EvaluatorOptions(catch_up=1),
+    evaluator = Evaluator(policy, store, LocalMarks(), sender, lambda: None, EvaluatorOptions(catch_up=1, policy_notices=False),
                           new_id=lambda: f"bt-{name}-{next(ids):06d}")
     ends = np.arange(minutes.index_of(start) + 1, minutes.index_of(end) + 1, dtype=np.int64)
     decisions: dict[str, int] = {}

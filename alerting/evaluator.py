@@ -24,6 +24,7 @@ from alerting.incidents import FLAP_WINDOW, Incident, Notice
 from alerting.judgement import Minute, judge
 from alerting.message_words import clock
 from alerting.notice_plan import Outbound, also_failing, plan
+from alerting.paging_notice import judge_paging, reduced_message, reductions, restored_message
 from alerting.silences import Silence, hold_back
 from alerting.stale_data import STALE_KEY, fresh_message, judge_stale, stale_message
 from alerting.window_query import WindowCounts, longest_window, window_end
@@ -71,6 +72,8 @@ class EvaluatorOptions:
     """At most this many minutes judged in one tick after loading lagged."""
     public_url: str | None = None
     """Where people open the pages (`O11Y_PUBLIC_URL`): messages link to the route's page and the incident."""
+    policy_notices: bool = True
+    """Tell the page channel while overrides quiet many routes (off in a backtest, which replays data, not policy)."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,8 @@ class Evaluator:
         horizon = label - self._horizon(policy)
         tick = _Tick(Dispatch(self._store.incidents(horizon)), policy, self._store.silences(horizon), len(problems))
         self._judge_freshness(label, freshness, tick)
+        if self._options.policy_notices:
+            self._judge_paging(label, tick)
         if freshness.stale:
             tick.records.append(TickRecord(label, "stale", freshness.watermark, 0.0, 0))
         else:
@@ -187,6 +192,25 @@ class Evaluator:
         body = (stale_message(incident, freshness, self._options.topic, opened) if notice.kind != "resolved"
                 else fresh_message(incident, self._options.topic))
         send(self._sender, self._marks, label, [Outbound("page", (notice,), body)], out)
+
+    def _judge_paging(self, label: datetime, tick: _Tick) -> None:
+        """Tell the page channel while overrides quiet many routes at once, and when they stop."""
+        out = tick.dispatch
+        in_force = reductions(tick.policy)
+        for incident, notice in judge_paging(out.incidents, in_force, label, self._new_id):
+            out.incidents[incident.key] = incident
+            out.changed.add(incident.key)
+            if incident.status == "resolved":
+                out.decisions.append(decision(label, "resolved", "page", None, incident, "paging restored"))
+            if notice is None:
+                continue
+            if notice.kind != "resolved":
+                out.decisions.append(decision(label, "fired", "page", None, incident, "paging turned down"))
+            if not claim_notices(self._marks, label, self._unsilenced(label, [notice], tick), out):
+                continue
+            body = (reduced_message(incident, in_force[incident.key]) if notice.kind != "resolved"
+                    else restored_message(incident))
+            send(self._sender, self._marks, label, [Outbound("page", (notice,), body)], out)
 
     def _judge_minutes(self, freshness: Freshness, tick: _Tick) -> None:
         out = tick.dispatch

@@ -19,7 +19,7 @@ from alerting.incidents import (
     still_tripping,
 )
 from alerting.window_query import WindowCounts
-from schemas.alert_policy import AlertPolicy, Dimension
+from schemas.alert_policy import RESERVED_SLO_NAMES, AlertPolicy, Dimension
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def judge(policy: AlertPolicy, minute: Minute, trips: list[Trip], incidents: dic
     by_key: dict[IncidentKey, list[Trip]] = {}
     for trip in trips:
         by_key.setdefault(trip.key, []).append(trip)
-    keys = set(by_key) | set(incidents)
+    keys = set(by_key) | {k for k in incidents if k[1] not in RESERVED_SLO_NAMES}
     for key in sorted(k for k in keys if k[0] == "page"):
         _judge_key(policy, minute, key, by_key.get(key, []), result, new_id)
     _escalate_tickets(minute.end, result)

@@ -18,8 +18,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from alerting.decisions import IncidentKey
 from alerting.incidents import Incident, Notice
 from alerting.message_words import clock
+from schemas.slo_overrides import route_pattern
 
 MAX_SILENCE = timedelta(days=90)
+MAX_AHEAD = timedelta(days=366)
+"""How far ahead a silence may start (and so every time it holds stays within what ClickHouse stores)."""
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -37,12 +40,14 @@ class SilenceRequest(BaseModel):
     ends_at: AwareDatetime
     comment: str = Field(min_length=1, max_length=500)
 
-    @field_validator("slo", "provider", "model", "client", "comment")
+    _patterns = field_validator("slo", "provider", "model", "client")(route_pattern)
+
+    @field_validator("comment")
     @classmethod
-    def _printable(cls, value: str | None) -> str | None:
-        if value is not None and (not value.strip() or _UNPRINTABLE.search(value)):
+    def _printable(cls, value: str) -> str:
+        if not value.strip() or _UNPRINTABLE.search(value):
             raise ValueError("must not be blank or hold control characters")
-        return None if value == "*" else value
+        return value
 
     @model_validator(mode="after")
     def _narrow(self) -> SilenceRequest:
@@ -52,8 +57,13 @@ class SilenceRequest(BaseModel):
         return self
 
     def silence(self, created_by: str, now: datetime, new_id: str | None = None) -> Silence:
-        starts = (self.starts_at or now).astimezone(timezone.utc).replace(microsecond=0)
-        ends = self.ends_at.astimezone(timezone.utc).replace(microsecond=0)
+        try:
+            starts = (self.starts_at or now).astimezone(timezone.utc).replace(microsecond=0)
+            ends = self.ends_at.astimezone(timezone.utc).replace(microsecond=0)
+        except OverflowError:
+            raise ValueError("starts_at and ends_at must be times between years 1 and 9999 in UTC") from None
+        if starts > now + MAX_AHEAD:
+            raise ValueError(f"starts_at is more than {MAX_AHEAD.days} days ahead: add the silence closer to the time")
         if ends <= now:
             raise ValueError("ends_at is in the past: the silence would hold nothing back")
         if ends <= starts:

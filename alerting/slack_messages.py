@@ -13,6 +13,17 @@ Body = dict[str, Any]
 ICONS = {"page": ":rotating_light: PAGE", "ticket": ":ticket: TICKET"}
 
 
+def said(value: str) -> str:
+    """A name from an event or a caller, as mrkdwn shows it and never acts on it: Slack's three escapes, so that
+    `<!channel>` is text, not a ping, and `<https://…|Open runbook>` is text, not a link."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _route(incident: Incident) -> str:
+    _, _, provider, model, client = incident.key
+    return f"{said(provider)} {said(model)} ({said(client)})"
+
+
 def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
@@ -27,10 +38,27 @@ def _fields(reading: TierReading) -> dict[str, Any]:
     return {
         "type": "section",
         "fields": [
-            {"type": "mrkdwn", "text": f"*Provider:*\n{provider}"},
-            {"type": "mrkdwn", "text": f"*Model:*\n{model}"},
+            {"type": "mrkdwn", "text": f"*Provider:*\n{said(provider)}"},
+            {"type": "mrkdwn", "text": f"*Model:*\n{said(model)}"},
             {"type": "mrkdwn", "text": f"*Burn rate:*\n{burn(reading.burn_long)} (threshold: {reading.window.burn_rate}x)"},
             {"type": "mrkdwn", "text": f"*Window:*\n{reading.window.long_minutes} min"},
+        ],
+    }
+
+
+def _resolved_fields(reading: TierReading, incident: Incident) -> dict[str, Any]:
+    """A resolve's fields: the short window's burn now (what ended it) beside the peak, never a burn that reads as
+    still tripping."""
+    provider, model, _ = reading.dimension
+    window = reading.window
+    return {
+        "type": "section",
+        "fields": [
+            {"type": "mrkdwn", "text": f"*Provider:*\n{said(provider)}"},
+            {"type": "mrkdwn", "text": f"*Model:*\n{said(model)}"},
+            {"type": "mrkdwn", "text": f"*Burn rate now:*\n{burn(reading.burn_short)} over the last {window.short_minutes} "
+                                       f"min (trips at {window.burn_rate}x)"},
+            {"type": "mrkdwn", "text": f"*Peak burn:*\n{burn(incident.peak_burn)}"},
         ],
     }
 
@@ -54,7 +82,7 @@ def page_links(incident: Incident, public_url: str | None) -> list[str]:
 
 
 def _title(incident: Incident, reading: TierReading) -> str:
-    return f"{reading.slo.title}: {incident.key[2]} {incident.key[3]} ({incident.key[4]})"
+    return f"{reading.slo.title}: {_route(incident)}"
 
 
 def alert_message(notice: Notice, also: tuple[str, ...] = (), public_url: str | None = None) -> Body:
@@ -75,17 +103,17 @@ def alert_message(notice: Notice, also: tuple[str, ...] = (), public_url: str | 
     if notice.downgraded:
         context.append("Sent as a ticket: this client or model is not page-eligible.")
     if notice.held_by:
-        context.append(notice.held_by)
+        context.append(said(notice.held_by))
     if also:
-        context.append(f"Also failing on {incident.key[2]}: {counted(len(also), 'more model')} ({', '.join(also[:5])}"
-                       f"{', …' if len(also) > 5 else ''}).")
+        context.append(f"Also failing on {said(incident.key[2])}: {counted(len(also), 'more model')} "
+                       f"({', '.join(said(m) for m in also[:5])}{', …' if len(also) > 5 else ''}).")
     context.append(" · ".join(link for link in [*page_links(incident, public_url), *_links(incident, reading)] if link))
     return {
-        "text": f"{header}: {incident.key[2]} {incident.key[3]} ({incident.key[4]})",
+        "text": f"{header}: {_route(incident)}",
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": header}},
             _fields(reading),
-            _section("\n".join(what_happened(reading)) + f"\nClient: {incident.key[4]}"),
+            _section("\n".join(what_happened(reading)) + f"\nClient: {said(incident.key[4])}"),
             _section(f"{since}\nIncident `{incident.id}`"),
             _context(context),
         ],
@@ -118,10 +146,10 @@ def resolve_message(notice: Notice, public_url: str | None = None) -> Body:
         lines.append(f"It re-opened {times(len(incident.reopened))}.")
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": header}}]
     if reading is not None:
-        blocks.append(_fields(reading))
+        blocks.append(_resolved_fields(reading, incident))
     context = " · ".join([f"Incident `{incident.id}`", *page_links(incident, public_url)])
-    blocks += [_section("\n".join(lines) + f"\nClient: {incident.key[4]}"), _context([context])]
-    return {"text": f"{header}: {incident.key[2]} {incident.key[3]} ({incident.key[4]})", "blocks": blocks}
+    blocks += [_section("\n".join(lines) + f"\nClient: {said(incident.key[4])}"), _context([context])]
+    return {"text": f"{header}: {_route(incident)}", "blocks": blocks}
 
 
 def group_message(severity: str, notices: list[Notice], grouped_by: str, public_url: str | None = None) -> Body:
@@ -135,7 +163,8 @@ def group_message(severity: str, notices: list[Notice], grouped_by: str, public_
     lines = []
     for notice in notices[:20]:
         incident, reading = notice.incident, notice.reading
-        what = f"{incident.slo} · {incident.key[3]} · {incident.key[4]}" if reading is None else _title(incident, reading)
+        what = (f"{incident.slo} · {said(incident.key[3])} · {said(incident.key[4])}" if reading is None
+                else _title(incident, reading))
         if resolved:
             lines.append(f"• {what} — lasted {duration(incident.lasted())}, peak burn {burn(incident.peak_burn)}")
         else:
@@ -150,7 +179,7 @@ def group_message(severity: str, notices: list[Notice], grouped_by: str, public_
     if public_url:
         note += f" <{public_url.rstrip('/')}/ui/incidents|Incidents>"
     return {
-        "text": header,
+        "text": said(header),
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": header}},
             _section("\n".join(lines)),

@@ -11,8 +11,9 @@ from alerting.freshness import Freshness
 from alerting.incidents import Incident, Notice
 from alerting.message_words import clock, counted, duration
 from alerting.slack_messages import Body
+from schemas.alert_policy import STALE_DATA
 
-STALE_KEY: IncidentKey = ("page", "data_stale", "", "", "")
+STALE_KEY: IncidentKey = ("page", STALE_DATA, "", "", "")
 
 
 def judge_stale(incident: Incident | None, freshness: Freshness, end: datetime,

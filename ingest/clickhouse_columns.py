@@ -10,7 +10,7 @@ COLUMN_COMMENTS: dict[str, dict[str, str]] = {
         "event_id": "Unique per accepted event, assigned by ingest.",
         "received_at": "When ingest received the event (UTC).",
         "client_name": "The authenticated client (gateway).",
-        "kilo_user_id": "The user; anonymous users look like `anon:…`.",
+        "kilo_user_id": "The user; `anonymous` for every anonymous user (their ids carry the IP address).",
         "organization_id": "The user's organization; NULL when the event had none.",
         "is_anonymous": "True when the user was not signed in.",
         "is_streaming": "True when the response was streamed.",

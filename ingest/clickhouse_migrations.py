@@ -10,9 +10,9 @@ from ingest.clickhouse_columns import comment_statements, count_over_function
 from ingest.clickhouse_state_tables import DB
 from runtime.clickhouse import ClickHouseClient
 from schemas.latency_buckets import BOUNDS_ARRAY as BOUNDS
+from schemas.usage_columns import ANONYMOUS_PREFIX, ANONYMOUS_USER, usage_rollup_columns, usage_rollup_select
 from schemas.usage_columns import MEASURES as USAGE_MEASURES
 from schemas.usage_columns import ROLLUPS as USAGE_ROLLUPS
-from schemas.usage_columns import usage_rollup_columns, usage_rollup_select
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +233,12 @@ def migrations(retention: Retention) -> tuple[Migration, ...]:
         )),
         Migration(7, "daily and hourly usage rollups (requests, errors, tokens, latency sketches) for the read API, "
                      "backfilled", _usage_rollups(retention)),
+        Migration(8, "anonymous users' ids without their IP address", (
+            f"ALTER TABLE {DB}.api_metrics UPDATE kilo_user_id = '{ANONYMOUS_USER}' "
+            f"WHERE (is_anonymous OR startsWith(kilo_user_id, '{ANONYMOUS_PREFIX}')) AND kilo_user_id != '{ANONYMOUS_USER}' "
+            "SETTINGS mutations_sync = 1",
+            *comment_statements(),
+        )),
     )
 
 

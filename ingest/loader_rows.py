@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from pydantic_core import to_json
 
 from schemas.event_message import SCHEMA_VERSION, EventMessage, IngestMessage
+from schemas.usage_columns import stored_user
 
 INSERT_FORMAT = "JSONEachRow"
 INSERT_SETTINGS = {"input_format_skip_unknown_fields": 1, "date_time_input_format": "best_effort",
@@ -73,7 +74,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 def decode_row(value: bytes | None, topic: str, partition: int, offset: int, timestamp_ms: int | None = None,
                max_skew: timedelta = DEFAULT_MAX_SKEW) -> Row:
-    """Validate the message and re-serialize it normalized, so ClickHouse parses exactly what was validated.
+    """Validate the message and re-serialize it normalized, so ClickHouse parses exactly what was validated (an
+    anonymous user's id, which carries the IP address, as `anonymous`).
 
     A message as ingest writes it is read by msgspec (`IngestMessage`), at a third of the model's cost; anything
     else, and anything wrong, is read by `decode_row_by_model`, which decides: the row is the same either way.
@@ -86,6 +88,8 @@ def decode_row(value: bytes | None, topic: str, partition: int, offset: int, tim
             pass
         else:
             if _within_skew(received_ms, timestamp_ms, max_skew):
+                if (user := stored_user(message.kilo_user_id, message.is_anonymous)) is not None:
+                    message = msgspec.structs.replace(message, kilo_user_id=user)
                 line = _ENCODE.encode(message)[:-1] + _source(topic, partition, offset)
                 return Row(partition, message.event_id, line, offset, message.client_name, received_ms)
     return decode_row_by_model(value, topic, partition, offset, timestamp_ms, max_skew)
@@ -106,6 +110,8 @@ def decode_row_by_model(value: bytes | None, topic: str, partition: int, offset:
         raise InvalidMessage(f"schema_version {message.schema_version} is newer than this loader ({SCHEMA_VERSION})")
     received_ms = _epoch_ms(message.received_at)
     _check_clock(message.received_at, received_ms, timestamp_ms, max_skew)
+    if (user := stored_user(message.kilo_user_id, message.is_anonymous)) is not None:
+        message = message.model_copy(update={"kilo_user_id": user})
     line = message.__pydantic_serializer__.to_json(message)
     # The serializer writes the fields in their declared order: the id, in its canonical text, is right after the
     # schema version. Read there, it costs a slice instead of a UUID's formatting.

@@ -16,6 +16,10 @@ MAX_OVERRIDES = 500
 """Overrides in the policy file, and runtime overrides, each: every one adds to every tick's work."""
 LIVE_BUDGET_S = 5.0
 """The most time a tick spends checking the runtime overrides it read."""
+STALE_DATA = "data_stale"
+PAGING_REDUCED = "paging_reduced"
+RESERVED_SLO_NAMES = {STALE_DATA: "stale-data page", PAGING_REDUCED: "notice that overrides quiet many routes"}
+"""Incidents of o11y's own, kept beside the SLOs' (and silenced the same way), never judged as an SLO."""
 Dimension = tuple[str, str, str]
 """(provider, model, client), the seed's order."""
 
@@ -58,8 +62,8 @@ class AlertPolicy(_Spec):
         names = [s.name for s in self.slos]
         if len(set(names)) != len(names):
             raise ValueError(f"SLO names must be unique, got {names}")
-        if "data_stale" in names:
-            raise ValueError("the SLO name data_stale is reserved for the stale-data page")
+        for reserved in sorted(set(RESERVED_SLO_NAMES) & set(names)):
+            raise ValueError(f"the SLO name {reserved} is reserved for o11y's own {RESERVED_SLO_NAMES[reserved]}")
         for overrides in (self.overrides, self.live_overrides):
             keys = [o.match.key() for o in overrides]
             twice = sorted({k for k in keys if keys.count(k) > 1})

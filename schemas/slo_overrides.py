@@ -21,16 +21,30 @@ _GLOB = re.compile(r"[*?\[]")
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 
 
+_CLASS = re.compile(r"\[!?\]?[^\]]*\]")
+
+
 def is_glob(pattern: str) -> bool:
     return _GLOB.search(pattern) is not None
 
 
-def _pattern(value: str | None) -> str | None:
+def matches_any_name(pattern: str) -> bool:
+    """True for a glob with no literal character (`**`, `*?`, `[a-z]*`): it matches every name, or nearly."""
+    return not _CLASS.sub("", pattern).strip("*?")
+
+
+def route_pattern(value: str | None) -> str | None:
+    """A matcher of an override or a silence: a name or a glob with at least one literal character; `*` is any."""
     if value is None:
         return None
     if not value.strip() or _UNPRINTABLE.search(value):
         raise ValueError("must be a name or a glob pattern, not blank and without control characters")
-    return None if value == "*" else value
+    if value == "*":
+        return None
+    if matches_any_name(value):
+        raise ValueError(f"{value!r} matches every name: give a name, or a pattern with at least one character that "
+                         "is not *, ? or [...], or leave the field out")
+    return value
 
 
 class OverrideMatch(_Spec):
@@ -41,7 +55,7 @@ class OverrideMatch(_Spec):
     model: str | None = Field(default=None, max_length=200)
     client: str | None = Field(default=None, max_length=200)
 
-    _patterns = field_validator(*MATCH_FIELDS)(_pattern)
+    _patterns = field_validator(*MATCH_FIELDS)(route_pattern)
 
     def matches_slo(self, name: str) -> bool:
         return self.slo is None or fnmatchcase(name, self.slo)
@@ -58,6 +72,10 @@ class OverrideMatch(_Spec):
         ranks = [0 if v is None else (1 if is_glob(v) else 2) for v in values]
         literal = sum(len(_GLOB.sub("", v)) for v in values if v is not None)
         return (ranks.count(2), ranks.count(1), *ranks, literal)
+
+    def one_route(self) -> bool:
+        """True when it names one route exactly (provider, model and client, no pattern)."""
+        return all(v is not None and not is_glob(v) for v in (self.provider, self.model, self.client))
 
     def key(self) -> str:
         """The override's identity: one override per match (`model=free/*,slo=error_rate`)."""
@@ -90,12 +108,30 @@ class SloOverride(_Spec):
     page: bool | None = None
     """True: may page even where the policy's page_clients/page_models would send a ticket; False: tickets only."""
     comment: str | None = Field(default=None, max_length=500)
+    scope: str | None = Field(default=None, max_length=1000)
+    """The match's key, repeated: says that turning paging off or down for every route the match covers is meant."""
 
     @model_validator(mode="after")
     def _changes_something(self) -> SloOverride:
         if all(getattr(self, name) is None for name in (*SETTINGS, "enabled", "page")):
             raise ValueError("an override must set at least one of enabled, page, " + ", ".join(SETTINGS))
         return self
+
+    @model_validator(mode="after")
+    def _broad_quiet_is_meant(self) -> SloOverride:
+        key = self.match.key()
+        if self.scope is not None and self.scope != key:
+            raise ValueError(f"scope must repeat the match's key exactly: {key!r}")
+        if self.reduces_paging and not self.match.one_route() and self.scope is None:
+            what = "enabled: false turns the SLO off" if self.enabled is False else "page: false turns pages into tickets"
+            raise ValueError(f"{what} on every route that {key} matches, not one route: if that is meant, say so with "
+                             f'"scope": "{key}" (the page channel is told while it is in force)')
+        return self
+
+    @property
+    def reduces_paging(self) -> bool:
+        """It turns the SLO off, or its pages into tickets."""
+        return self.enabled is False or self.page is False
 
     @property
     def changes_spec(self) -> bool:

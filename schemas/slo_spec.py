@@ -8,6 +8,7 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -214,4 +215,5 @@ class SloSpec(_Spec):
         return ranges
 
     def link(self, template: str | None, **values: str) -> str | None:
-        return template.format(**{k: values.get(k, "") for k in TEMPLATE_FIELDS}) if template else None
+        """The template with each value URL-encoded: a model named `x|Click>` cannot end or forge a Slack link."""
+        return template.format(**{k: quote(values.get(k, ""), safe="") for k in TEMPLATE_FIELDS}) if template else None

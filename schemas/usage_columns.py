@@ -16,8 +16,16 @@ SKETCH_TYPE = f"AggregateFunction({SKETCH}, Nullable(UInt64))"
 
 SUCCESS = "e.status_code < 400"
 ANONYMOUS_USER = "anonymous"
-MASKED_USER = f"if(e.is_anonymous OR startsWith(e.kilo_user_id, 'anon:'), '{ANONYMOUS_USER}', e.kilo_user_id)"
-"""Anonymous users' ids carry their IP address: every answer shows them as `anonymous`."""
+ANONYMOUS_PREFIX = "anon:"
+MASKED_USER = f"if(e.is_anonymous OR startsWith(e.kilo_user_id, '{ANONYMOUS_PREFIX}'), '{ANONYMOUS_USER}', e.kilo_user_id)"
+"""Anonymous users' ids carry their IP address: every answer shows them as `anonymous` (rows loaded before the
+loader stored them so, too)."""
+
+
+def stored_user(user_id: str, is_anonymous: bool) -> str | None:
+    """What the raw table keeps of an anonymous user's id (`anon:<ip>` from the gateway): `anonymous`, never the
+    address; None for a user who signed in, whose id is kept as sent."""
+    return ANONYMOUS_USER if (is_anonymous or user_id.startswith(ANONYMOUS_PREFIX)) and user_id != ANONYMOUS_USER else None
 UNCACHED_INPUT = ("toUInt64(greatest(toInt64(ifNull(e.input_tokens, 0)) - toInt64(ifNull(e.cache_hit_tokens, 0))"
                   " - toInt64(ifNull(e.cache_write_tokens, 0)), 0))")
 HAS_TOKENS = "(e.input_tokens IS NOT NULL OR e.output_tokens IS NOT NULL OR e.total_tokens IS NOT NULL)"

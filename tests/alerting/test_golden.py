@@ -134,6 +134,41 @@ CASES = {
 }
 
 
+HOSTILE = ("<!here> & co", "<!channel> <https://evil.example/login|Open runbook>", "<@U024BE7LH>")
+HOSTILE_KEY = ("page", "error_rate", *HOSTILE)
+HOSTILE_READING = TierReading(LINKED, LINKED.windows[0], HOSTILE, END, OPEN.counts)
+CASES["slack_page_hostile_names.json"] = alert_message(
+    Notice("opened", incident(key=HOSTILE_KEY), HOSTILE_READING, held_by="Held back by silence s1 by <!channel> (x)"),
+    ("<!everyone>",), "https://o11y.example.com")
+HOSTILE_BODIES = [
+    CASES["slack_page_hostile_names.json"],
+    resolve_message(Notice("resolved", incident(key=HOSTILE_KEY, status="resolved", resolved_at=END), HOSTILE_READING)),
+    group_message("page", [Notice("opened", incident(key=HOSTILE_KEY), HOSTILE_READING)] * 4, f"on {HOSTILE[0]}"),
+    group_message("page", [Notice("resolved", incident(key=HOSTILE_KEY, status="resolved", resolved_at=END), None)] * 4,
+                  f"for {HOSTILE[2]}"),
+]
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES, ids=["page", "resolve", "group", "group resolve"])
+def test_names_from_events_are_text_in_slack_never_a_mention_or_a_link(body: dict[str, Any]) -> None:
+    """Provider, model and client come from gateways: `<!channel>` must not ping a channel, and `<url|text>` must
+    not forge a link, wherever mrkdwn is read (the notification text, sections, fields, context)."""
+    read_as_mrkdwn = [body["text"], *mrkdwn_texts(body["blocks"])]
+    for forged in ("<!here>", "<!channel>", "<!everyone>", "<https://evil", "<@U024BE7LH>"):
+        assert all(forged not in text for text in read_as_mrkdwn)
+    assert any("&lt;!channel&gt; &lt;https://evil.example/login|Open runbook&gt;" in text for text in read_as_mrkdwn)
+
+
+def mrkdwn_texts(node: Any) -> list[str]:
+    """Every text Slack reads as mrkdwn (a plain_text header shows mentions and links as typed)."""
+    if isinstance(node, list):
+        return [text for item in node for text in mrkdwn_texts(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node["text"]] if node.get("type") == "mrkdwn" else []
+    return own + [text for value in node.values() for text in mrkdwn_texts(value)]
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_slack_bodies_match_their_golden_files(name: str) -> None:
     check(name, json.dumps(CASES[name], indent=2, ensure_ascii=False) + "\n")

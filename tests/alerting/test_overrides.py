@@ -53,7 +53,8 @@ def test_a_client_is_more_specific_than_a_model_and_two_names_more_than_one() ->
 
 def test_an_override_for_one_slo_leaves_the_others_and_latency_settings_reach_latency_slos_only() -> None:
     policy = with_overrides({"match": {"model": "gpt-4", "slo": "latency_p90"}, "latency": {"threshold_ms": 60000}},
-                            {"match": {"model": "gpt-4"}, "enabled": False, "comment": "free tier, best effort"})
+                            {"match": {"model": "gpt-4"}, "enabled": False, "scope": "model=gpt-4",
+                             "comment": "free tier, best effort"})
     p90 = policy.slo_for("latency_p90", ROUTE)
     assert p90 is not None and p90.latency is not None and p90.latency.threshold_ms == 60000
     assert policy.slo_for("error_rate", ROUTE) is None and policy.slo_for("latency_p50", ROUTE) is None
@@ -85,7 +86,8 @@ def test_an_unreachable_override_is_refused_with_the_reason() -> None:
 
 
 def test_check_prints_each_override_in_words() -> None:
-    policy = with_overrides({"match": {"model": "free/*"}, "objective": "0.99", "page": False, "comment": "best effort"})
+    policy = with_overrides({"match": {"model": "free/*"}, "objective": "0.99", "page": False, "scope": "model=free/*",
+                             "comment": "best effort"})
     words = "\n".join(policy_words(policy))
     assert ("pages when at least 1.44 % of requests fail over both the last 5 minutes and the last minute, "
             "with at least 10 requests and 5 failures") in words
@@ -147,3 +149,28 @@ def test_checking_runtime_overrides_stops_at_the_cap_and_the_time_budget() -> No
     slow, problems = policy.with_live(many[:10], budget_s=3, clock=lambda: float(next(ticks)))
     assert len(slow.live_overrides) == 3
     assert problems == ["7 runtime override(s) left out (not checked within 3 s), from model=m3 on"]
+
+
+def test_an_override_that_quiets_many_routes_is_told_on_the_page_channel_once_and_when_it_ends(
+    clickhouse: Any, redis_client: Any, slack: Any
+) -> None:
+    timeline = Timeline(clickhouse)
+    timeline.traffic(0, 10, 100, model=f"m-{uuid.uuid4().hex[:6]}")
+    evaluator = make_evaluator(clickhouse, redis_client, slack)
+    store = PolicyStore(clickhouse)
+    quiet = SloOverride.model_validate({"match": {"model": "free/*"}, "page": False, "scope": "model=free/*",
+                                        "comment": "free tier <!channel>"})
+    store.put_override(quiet, "alice", datetime.now(timezone.utc))
+    first = evaluator.evaluate_tick(timeline.at(5))
+    again = evaluator.evaluate_tick(timeline.at(6))
+    store.delete_override(quiet.match, "alice", datetime.now(timezone.utc))
+    ended = evaluator.evaluate_tick(timeline.at(7))
+    assert [(d.decision, d.slo, d.model) for d in first] == [("fired", "paging_reduced", "free/*"),
+                                                              ("delivered", "paging_reduced", "free/*")]
+    assert [d.decision for d in again if d.slo == "paging_reduced"] == []
+    assert [d.decision for d in ended if d.slo == "paging_reduced"] == ["resolved", "delivered"]
+    assert [(channel, header) for channel, header in slack.headers()] == [
+        ("page", ":no_bell: PAGE — paging turned down for many routes"),
+        ("page", ":bell: RESOLVED (PAGE) — paging is back for those routes")]
+    told = slack.posts[0][1]["blocks"][1]["text"]["text"]
+    assert "model `free/*`" in told and "pages go out as tickets" in told and "free tier &lt;!channel&gt;" in told

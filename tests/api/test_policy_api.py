@@ -56,8 +56,8 @@ async def test_an_override_is_stored_with_who_and_when_and_can_be_replaced_and_d
     model = f"m-{uuid.uuid4().hex[:6]}"
     first = await api.put("/v1/slo/overrides", json={"match": {"model": model}, "objective": "0.99"}, headers=ADMIN)
     assert first.status == 201
-    second = await api.put("/v1/slo/overrides", json={"match": {"model": model}, "objective": "0.995", "page": False},
-                           headers=ADMIN)
+    second = await api.put("/v1/slo/overrides", json={"match": {"model": model}, "objective": "0.995", "page": False,
+                                                      "scope": f"model={model}"}, headers=ADMIN)
     assert second.status == 200
     assert (await second.json())["previous"] == {"match": {"model": model}, "objective": "0.99"}
     document = api_document()
@@ -65,7 +65,8 @@ async def test_an_override_is_stored_with_who_and_when_and_can_be_replaced_and_d
     listed = await (await api.get("/v1/slo/overrides", headers=READER)).json()
     check_answer(document, "/v1/slo/overrides", listed)
     assert [o for o in listed["overrides"] if o["source"] == "api"] == [
-        {"match_key": f"model={model}", "source": "api", "match": {"model": model}, "objective": "0.995", "page": False}]
+        {"match_key": f"model={model}", "source": "api", "match": {"model": model}, "objective": "0.995", "page": False,
+         "scope": f"model={model}"}]
     assert [(c["action"], c["changed_by"]) for c in listed["changes"]] == [("put", "alice"), ("put", "alice")]
     assert (await api.delete(f"/v1/slo/overrides?model={model}", headers=ADMIN)).status == 200
     assert (await api.delete(f"/v1/slo/overrides?model={model}", headers=ADMIN)).status == 404
@@ -90,6 +91,13 @@ async def test_an_override_is_stored_with_who_and_when_and_can_be_replaced_and_d
     ({"match": {"model": "x"}, "windows": [{"severity": "page", "long_minutes": 5, "short_minutes": 1,
                                             "burn_rate": "1e999999999"}]}, "burn_rate: Decimal input"),
     ({"match": {"model": "x"}, "objective": "0.9999999999"}, "no more than 9 decimal places"),
+    ({"match": {"model": "**"}, "page": False}, "'**' matches every name"),
+    ({"match": {"provider": "*?", "model": "x"}, "objective": "0.99"}, "'*?' matches every name"),
+    ({"match": {"client": "[a-z]*"}, "objective": "0.99"}, "'[a-z]*' matches every name"),
+    ({"match": {}, "enabled": False}, 'enabled: false turns the SLO off on every route that * matches, not one route: if that '
+                                      'is meant, say so with \\"scope\\": \\"*\\"'),
+    ({"match": {"model": "free/*"}, "page": False}, '\\"scope\\": \\"model=free/*\\"'),
+    ({"match": {"model": "free/*"}, "page": False, "scope": "*"}, "scope must repeat the match's key exactly: 'model=free/*'"),
     ([1, 2], "Input should be a valid dictionary"),
 ])
 async def test_a_bad_override_gets_400_with_its_reason(api: Any, body: Any, reason: str) -> None:
@@ -173,6 +181,12 @@ async def test_silences_are_added_listed_and_expired_by_name(api: Any) -> None:
     ({"model": "x", "ends_at": "2099-01-01T00:00:00Z", "comment": "too long"}, "at most 90 days"),
     ({"model": "x", "ends_at": "2099-01-01T00:00:00Z"}, "comment: Field required"),
     ({"model": "x", "severity": "sev1", "ends_at": "2099-01-01T00:00:00Z", "comment": "c"}, "severity"),
+    ({"provider": "**", "ends_at": "2099-01-01T00:00:00Z", "comment": "all of it"}, "'**' matches every name"),
+    ({"slo": "*?", "ends_at": "2099-01-01T00:00:00Z", "comment": "all of it"}, "'*?' matches every name"),
+    ({"model": "x", "starts_at": "9999-12-01T00:00:00Z", "ends_at": "9999-12-31T00:00:00Z", "comment": "c"},
+     "more than 366 days ahead"),
+    ({"model": "x", "starts_at": "0001-01-01T00:00:00+01:00", "ends_at": "0001-01-02T00:00:00Z", "comment": "c"},
+     "between years 1 and 9999"),
 ])
 async def test_a_bad_silence_gets_400_with_its_reason(api: Any, body: dict[str, Any], reason: str) -> None:
     answer = await api.post("/v1/silences", json=body, headers=ADMIN)

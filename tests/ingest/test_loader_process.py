@@ -28,10 +28,13 @@ assert migrate(c, target=1) == [1]
 c.command("INSERT INTO o11y.api_metrics (event_id, received_at, client_name, kilo_user_id, is_anonymous, is_streaming,"
           " user_byok, provider, requested_model, resolved_model, tools_available, tools_used, ttfb_ms,"
           " complete_request_ms, status_code, kafka_topic, kafka_partition, kafka_offset) VALUES (generateUUIDv4(),"
-          " now64(3), 'old', 'u', false, false, false, 'p', 'm', 'm', [], [], 1, 6000, 503, 't', 0, 0)")
-assert migrate(c) == [2, 3, 4, 5, 6, 7]
+          " now64(3), 'old', 'u', false, false, false, 'p', 'm', 'm', [], [], 1, 6000, 503, 't', 0, 0),"
+          " (generateUUIDv4(), now64(3), 'old', 'anon:203.0.113.77', true, false, false, 'p', 'm', 'm', [], [], 1, 10, 200,"
+          " 't', 0, 1)")
+assert migrate(c) == [2, 3, 4, 5, 6, 7, 8]
+assert c.query("SELECT kilo_user_id FROM o11y.api_metrics ORDER BY kafka_offset").result_rows == [("u",), ("anonymous",)]
 assert migrate(c) == []
-assert c.query("SELECT sum(requests), sum(errors_5xx) FROM o11y.usage_1h WHERE client_name = 'old'").result_rows == [(1, 1)]
+assert c.query("SELECT sum(requests), sum(errors_5xx) FROM o11y.usage_1h WHERE client_name = 'old'").result_rows == [(2, 1)]
 assert c.query("SELECT name FROM system.columns WHERE database = 'o11y' AND table = 'alert_events' "
                "ORDER BY position DESC LIMIT 2").result_rows == [("silence_id",), ("incident_id",)]
 print(c.query("SELECT sum(requests), o11y_count_over(sumForEachMerge(complete_ms_over), 5000) "
@@ -44,7 +47,7 @@ def test_an_older_schema_is_upgraded_in_place_and_its_rows_rolled_up(tmp_path: P
         [sys.executable, "-c", UPGRADE, f"chdb://{tmp_path / 'ch'}"], capture_output=True, text=True, timeout=120
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "[(1, 1)]"  # the old row, counted above 5000 ms
+    assert out.stdout.strip().splitlines()[-1] == "[(2, 1)]"  # the old rows, one counted above 5000 ms
 
 
 def loader_env(kafka: EmbeddedKafka, topic: str, path: Path, port: int) -> dict[str, str]:

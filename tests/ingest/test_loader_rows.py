@@ -138,3 +138,16 @@ def messages(draw: st.DrawFn) -> bytes:
 @given(value=messages(), skew_s=st.sampled_from([None, 0, 299, 301, -301]))
 def test_generated_messages_are_read_alike(value: bytes, skew_s: int | None) -> None:
     assert_same(value, None if skew_s is None else KAFKA_MS + skew_s * 1000)
+
+
+@pytest.mark.parametrize(("user", "anonymous", "stored"), [
+    ("anon:203.0.113.77", True, "anonymous"),
+    ("anon:2001:db8::1", False, "anonymous"),
+    ("visitor-9", True, "anonymous"),
+    ("user_123", False, "user_123"),
+])
+def test_an_anonymous_users_id_is_stored_without_the_ip_address_it_carries(user: str, anonymous: bool, stored: str) -> None:
+    value = json.dumps(message(kilo_user_id=user, is_anonymous=anonymous)).encode()
+    row = assert_same(value)
+    assert row[0] == "row" and row[-1]["kilo_user_id"] == stored
+    assert b"203.0.113.77" not in decode_row(value, "api-metrics", 3, 17, KAFKA_MS).line
