@@ -61,6 +61,8 @@ def override_words(policy: AlertPolicy, override: SloOverride, source: str) -> l
     if override.comment:
         head += f": {override.comment}"
     lines = [head]
+    if override.reduces_paging and not match.one_route():
+        lines.append(f"  Quiets every route it matches (scope {override.scope}): the page channel is told while it is in force")
     for slo in policy.slos:
         if not match.matches_slo(slo.name):
             continue

@@ -92,6 +92,7 @@ def test_check_prints_each_override_in_words() -> None:
     assert ("pages when at least 1.44 % of requests fail over both the last 5 minutes and the last minute, "
             "with at least 10 requests and 5 failures") in words
     assert "Override model=free/* (policy file) — model free/*: best effort" in words
+    assert "Quiets every route it matches (scope model=free/*): the page channel is told while it is in force" in words
     assert ("opens a ticket when at least 14.4 % of requests fail over both the last 5 minutes and the last minute"
             in words)  # 14.4x of a 1 % budget; page tiers become tickets
     assert "minutes have a p90 above 30 s (complete time of successful requests)" in words
