@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from alerting.alert_log import Decision, decision
@@ -24,8 +25,9 @@ from alerting.incidents import FLAP_WINDOW, Incident, Notice
 from alerting.judgement import Minute, judge
 from alerting.message_words import clock
 from alerting.notice_plan import Outbound, also_failing, plan
-from alerting.paging_notice import judge_paging, reduced_message, reductions, restored_message
+from alerting.paging_notice import Reduction, judge_paging, reduced_message, reductions, restored_message
 from alerting.silences import Silence, hold_back
+from alerting.slack_messages import Body
 from alerting.stale_data import STALE_KEY, fresh_message, judge_stale, stale_message
 from alerting.window_query import WindowCounts, longest_window, window_end
 from schemas.alert_policy import AlertPolicy, Dimension
@@ -184,14 +186,10 @@ class Evaluator:
             out.decisions.append(decision(label, "resolved", "page", None, incident, freshness.describe()))
         if notice is None:
             return
-        if notice.kind != "resolved":
-            out.decisions.append(decision(label, "fired", "page", None, incident, "data stale"))
-        if not claim_notices(self._marks, label, self._unsilenced(label, [notice], tick), out):
-            return
         opened = sum(1 for key, i in out.incidents.items() if i.open and key != STALE_KEY)
-        body = (stale_message(incident, freshness, self._options.topic, opened) if notice.kind != "resolved"
-                else fresh_message(incident, self._options.topic))
-        send(self._sender, self._marks, label, [Outbound("page", (notice,), body)], out)
+        self._tell(label, tick, notice, "data stale", lambda: (
+            stale_message(incident, freshness, self._options.topic, opened) if notice.kind != "resolved"
+            else fresh_message(incident, self._options.topic)))
 
     def _judge_paging(self, label: datetime, tick: _Tick) -> None:
         """Tell the page channel while overrides quiet many routes at once, and when they stop."""
@@ -202,15 +200,18 @@ class Evaluator:
             out.changed.add(incident.key)
             if incident.status == "resolved":
                 out.decisions.append(decision(label, "resolved", "page", None, incident, "paging restored"))
-            if notice is None:
-                continue
-            if notice.kind != "resolved":
-                out.decisions.append(decision(label, "fired", "page", None, incident, "paging turned down"))
-            if not claim_notices(self._marks, label, self._unsilenced(label, [notice], tick), out):
-                continue
-            body = (reduced_message(incident, in_force[incident.key]) if notice.kind != "resolved"
-                    else restored_message(incident))
-            send(self._sender, self._marks, label, [Outbound("page", (notice,), body)], out)
+            if notice is not None:
+                found = in_force.get(incident.key, [])
+                self._tell(label, tick, notice, "paging turned down", partial(_paging_body, notice, found))
+
+    def _tell(self, label: datetime, tick: _Tick, notice: Notice, what: str, body: Callable[[], Body]) -> None:
+        """A notice about an incident of o11y's own, to the page channel: logged as fired (a resolve is logged by its
+        caller), claimed, then sent."""
+        out = tick.dispatch
+        if notice.kind != "resolved":
+            out.decisions.append(decision(label, "fired", "page", None, notice.incident, what))
+        if claim_notices(self._marks, label, self._unsilenced(label, [notice], tick), out):
+            send(self._sender, self._marks, label, [Outbound("page", (notice,), body())], out)
 
     def _judge_minutes(self, freshness: Freshness, tick: _Tick) -> None:
         out = tick.dispatch
@@ -250,6 +251,10 @@ class Evaluator:
         records = [TickRecord(r.tick, r.outcome, r.watermark, seconds, r.decisions) for r in tick.records]
         changed: list[Incident] = [out.incidents[key] for key in sorted(out.changed)]
         self._store.save(changed, out.decisions, records)
+
+
+def _paging_body(notice: Notice, found: list[Reduction]) -> Body:
+    return reduced_message(notice.incident, found) if notice.kind != "resolved" else restored_message(notice.incident)
 
 
 def _status(freshness: Freshness, tick: _Tick) -> TickStatus:
