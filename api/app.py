@@ -17,6 +17,7 @@ from api.policy_api import PolicyApi
 from api.sql_api import SqlApi
 from api.status_api import StatusApi
 from api.usage_api import UsageApi
+from api.usage_export import UsageExport
 from runtime.clickhouse import ClickHouseClient, RawClient, connect_raw
 from runtime.client_secrets import ClientSecrets
 from runtime.health import READINESS, add_health_routes
@@ -46,7 +47,8 @@ def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHou
         def more_clients() -> RawClient:
             return connect_raw(url)
     prices = prices if prices is not None else load_prices(settings.prices)
-    UsageApi(auth, clickhouse, prices, more_clients).add_routes(app)
+    UsageApi(auth, clickhouse, prices).add_routes(app)
+    UsageExport(auth, clickhouse, prices, more_clients, settings.api_export_write_timeout_s).add_routes(app)
     SqlApi(auth, more_clients).add_routes(app)
     document = api_document()
 

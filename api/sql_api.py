@@ -16,6 +16,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.auth import ApiAuth
+from api.csv_text import json_rows_to_csv
 from api.responses import bad_request, json_response, unavailable
 from runtime.clickhouse import ClickHouseUnavailable, RawClient
 
@@ -23,11 +24,13 @@ log = logging.getLogger(__name__)
 
 MAX_ROWS = 100_000
 MAX_BYTES = 64 * 1024 * 1024
-FORMATS = {"json": ("JSONCompact", "application/json"), "csv": ("CSVWithNames", "text/csv; charset=utf-8"),
+FORMATS = {"json": ("JSONCompact", "application/json"), "csv": ("JSONCompactEachRowWithNames", "text/csv; charset=utf-8"),
            "tsv": ("TSVWithNames", "text/tab-separated-values; charset=utf-8")}
 READ_ONLY = {"max_execution_time": 60, "max_result_rows": MAX_ROWS, "max_result_bytes": MAX_BYTES,
-             "result_overflow_mode": "throw", "output_format_json_quote_64bit_integers": 0, "readonly": 1}
-"""`readonly` comes last: once it is set, no other setting may change."""
+             "result_overflow_mode": "throw", "output_format_json_quote_64bit_integers": 0,
+             "output_format_json_escape_forward_slashes": 0, "output_format_json_validate_utf8": 1, "readonly": 1}
+"""`readonly` comes last: once it is set, no other setting may change. CSV is read as JSON rows and written by
+`api.csv_text`, like every CSV o11y writes; bytes that are not UTF-8 (an aggregate state) become U+FFFD in JSON."""
 
 
 class SqlRequest(BaseModel):
@@ -41,9 +44,10 @@ def run_read_only(connect: Callable[[], RawClient], request: SqlRequest) -> byte
     """The query's answer in its format; a client of its own, as `readonly` stays set on a client once set."""
     client = connect()
     try:
-        return client.raw_query(request.query.strip().rstrip(";"), settings=READ_ONLY, fmt=FORMATS[request.format][0])
+        answer = client.raw_query(request.query.strip().rstrip(";"), settings=READ_ONLY, fmt=FORMATS[request.format][0])
     finally:
         client.close()
+    return json_rows_to_csv(answer) if request.format == "csv" else answer
 
 
 class SqlApi:

@@ -144,6 +144,8 @@ class Settings(BaseSettings):
     admin_port: int | None = Field(default=None, ge=1, le=65535)
     api_port: int | None = Field(default=None, ge=0, le=65535)
     """Where `o11y dev` serves the read API (default: O11Y_HTTP_PORT + 1); `o11y api` itself uses O11Y_HTTP_PORT."""
+    api_export_write_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    """An export whose client does not take 64 KiB within this many seconds is cut off, freeing its slot."""
 
     slack_page_webhook_url: SecretStr | None = None
     slack_ticket_webhook_url: SecretStr | None = None
