@@ -27,15 +27,16 @@ DEV_CLIENTS = ("kilo-gateway", "batch-jobs")
 
 
 def dev_secrets(data_dir: Path) -> dict[str, str]:
-    """Development client secrets, kept under the data dir so they survive restarts."""
-    path = data_dir / "dev-clients.json"
+    """Development client secrets, kept under the data dir so they survive restarts; the main client's also alone in
+    `dev-client-secret`, the file the banner names."""
+    path, main = data_dir / "dev-clients.json", data_dir / "dev-client-secret"
     known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     missing = [name for name in DEV_CLIENTS if name not in known]
     if missing:
         known.update({name: secrets.token_urlsafe(24) for name in missing})
         path.write_text(json.dumps(known, indent=2) + "\n")
         path.chmod(0o600)
-        main = data_dir / "dev-client-secret"
+    if missing or not main.exists():
         main.write_text(known[DEV_CLIENTS[0]] + "\n")
         main.chmod(0o600)
     return known
@@ -91,8 +92,9 @@ def prepare(settings: Settings, stack: ExitStack) -> Settings:
         known = dev_secrets(settings.data_dir)
         updates["client_secrets"] = {name: [SecretStr(value)] for name, value in known.items()}
         main = DEV_CLIENTS[0]
-        _announce("client", f"{main} with secret {known[main]} (in {settings.data_dir / 'dev-client-secret'}; "
-                            f"all dev clients in {settings.data_dir / 'dev-clients.json'})")
+        # The secret itself is never printed: terminals are recorded, scrolled back and shared.
+        _announce("client", f"{main}, its secret in {settings.data_dir / 'dev-client-secret'} "
+                            f"(every dev client's in {settings.data_dir / 'dev-clients.json'})")
     if settings.prices is None and EXAMPLE_PRICES.is_file():
         updates["prices"] = EXAMPLE_PRICES
         _announce("prices", f"{EXAMPLE_PRICES} (example prices; set O11Y_PRICES to your own)")
