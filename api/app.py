@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import cast
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from alerting.backtest_run import BacktestSource
 from api.auth import ApiAuth
+from api.backtest_api import BacktestApi
 from api.incidents_api import IncidentsApi
 from api.openapi import api_document
 from api.pages.app import Pages
@@ -40,6 +43,7 @@ def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHou
     auth = ApiAuth(settings)
     PolicyApi(settings, policy, clickhouse, now).add_routes(app)
     IncidentsApi(auth, clickhouse).add_routes(app)
+    BacktestApi(auth, policy, cast(BacktestSource, clickhouse)).add_routes(app)
     status = StatusApi(auth, settings, policy, clickhouse, now)
     status.add_routes(app, warm)
     url = settings.clickhouse_url

@@ -167,7 +167,7 @@ def _with_live_overrides(settings: Settings, policy: Any) -> tuple[Any, str]:
 
 
 def _policy_command(run: Any) -> int:
-    from o11y.policy_commands import CommandError
+    from o11y.command_target import CommandError
 
     try:
         return int(run())
@@ -195,7 +195,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_silence(args: argparse.Namespace) -> int:
-    from o11y import policy_commands as commands
+    from o11y import silence_commands as commands
 
     settings = _settings()
     if args.silence_command == "add":
@@ -209,11 +209,12 @@ def cmd_silence(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from o11y.sql_command import SqlError, run_sql
+    from o11y.command_target import CommandError
+    from o11y.sql_command import run_sql
 
     try:
         text, source = run_sql(_settings(), args.query, args.format, args.url)
-    except SqlError as err:
+    except CommandError as err:
         print(f"o11y: {err}", file=sys.stderr)
         return 2
     print(text, end="" if text.endswith("\n") else "\n")

@@ -101,7 +101,7 @@ def prepare(settings: Settings, stack: ExitStack) -> Settings:
     if not settings.admin_tokens:
         updates["admin_tokens"] = {"dev-admin": [SecretStr(dev_admin_token(settings.data_dir))]}
         _announce("admin", f"token for /v1/slo/overrides and /v1/silences in {settings.data_dir / 'dev-admin-token'}")
-    port = settings.api_port if settings.api_port is not None else settings.http_port + 1
+    port = settings.dev_api_port()
     if settings.public_url is None and settings.http_port:
         updates["public_url"] = f"http://localhost:{port}"
     return settings.model_copy(update=updates)
@@ -134,7 +134,7 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
-    api_port = settings.api_port if settings.api_port is not None else settings.http_port + 1
+    api_port = settings.dev_api_port()
     api_runner = web.AppRunner(create_api_app(settings, policy, clickhouse, registry, warm=True), access_log=None,
                                 shutdown_timeout=5)
     await api_runner.setup()

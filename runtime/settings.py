@@ -221,3 +221,12 @@ class Settings(BaseSettings):
 
     def topic_dlq(self) -> str:
         return f"{self.kafka_topic}-dlq"
+
+    def local_url(self, port: int) -> str:
+        """This machine's address for a port o11y listens on: the host it binds, or loopback when it binds every address."""
+        host = self.http_host if self.http_host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+    def dev_api_port(self) -> int:
+        """Where `o11y dev` serves the read API, and where commands look for it."""
+        return self.api_port if self.api_port is not None else self.http_port + 1

@@ -36,6 +36,10 @@ def alive(pid: int) -> bool:
     return "State:\tZ" not in status
 
 
+def o11y(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "o11y.cli", *args], env=env, capture_output=True, text=True, timeout=120)
+
+
 def dev_session(data_dir: Path, user: str) -> tuple[list[str], str]:
     """Start `o11y dev`, send one event as `user`, wait until it is loaded, Ctrl-C; return what it printed and the
     main client's secret."""
@@ -80,6 +84,9 @@ def dev_session(data_dir: Path, user: str) -> tuple[list[str], str]:
                                            headers={"Authorization": f"Bearer {token}"})
         with urllib.request.urlopen(incidents, timeout=10) as answer:
             assert json.loads(answer.read()) == {"state": "open", "incidents": []}
+        for command in (("status", "--json"), ("silence", "list"), ("slo", "baseline", "--model", "gpt-4")):
+            ran = o11y(*command, env=env)  # while `o11y dev` holds var/chdb: through its API
+            assert ran.returncode == 0 and "Traceback" not in ran.stderr, (command, ran.stderr)
         redis_url = re.search(r"o11y dev: redis\s+(redis://\S+)", "".join(lines))
         assert redis_url, "".join(lines)
         redis = Redis.from_url(redis_url.group(1))
