@@ -8,6 +8,7 @@ the embedded chDB of `o11y dev`), with the same read-only settings.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from api.sql_api import SqlRequest, first_line, run_read_only
@@ -15,17 +16,25 @@ from o11y.command_target import Api, ApiUnreachable, CommandError, clickhouse_ur
 from runtime.settings import Settings
 
 WIDTH = 60
+_STATE = re.compile(r"^AggregateFunction\((\w+)")
 
 def render_table(answer: dict[str, Any]) -> str:
     """JSONCompact as aligned columns, long values cut at WIDTH characters, then the row count."""
     names = [m["name"] for m in answer["meta"]]
-    rows = [[_cell(v) for v in row] for row in answer["data"]]
+    shown = [_state_words(m["name"], m["type"]) for m in answer["meta"]]
+    rows = [[s if s is not None else _cell(v) for s, v in zip(shown, row, strict=True)] for row in answer["data"]]
     widths = [max([len(n), *(len(r[i]) for r in rows)]) for i, n in enumerate(names)]
     lines = ["  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)).rstrip(),
              "  ".join("-" * w for w in widths)]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.append(f"({answer['rows']} row{'s' if answer['rows'] != 1 else ''})")
     return "\n".join(lines)
+
+
+def _state_words(name: str, kind: str) -> str | None:
+    """An aggregate function's state is bytes only ClickHouse can read: say what it is and how to read it instead."""
+    state = _STATE.match(kind.removeprefix("Nullable(").removeprefix("LowCardinality("))
+    return f"<{state.group(1)} state: finalizeAggregation({name})>" if state else None
 
 
 def _cell(value: Any) -> str:
