@@ -87,12 +87,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from o11y.demo import run_demo
 
-    secrets = _demo_secrets(_settings())
+    settings = _settings()
+    secrets = _demo_secrets(settings)
     try:
-        asyncio.run(run_demo(args.url, secrets, args.rate, args.duration, _incident(args)))
+        url = args.url if isinstance(args.url, str) else settings.local_url(settings.http_port)
+        asyncio.run(run_demo(url, secrets, args.rate, args.duration, _incident(args)))
     except KeyboardInterrupt:
         pass
     return 0
+
+
+class ConfiguredIngest:
+    """`o11y demo --url`'s default, the ingest this machine's configuration names; read only when --help shows it (the
+    command itself reads the settings once, and reports a bad one)."""
+
+    def __str__(self) -> str:
+        try:
+            settings = Settings()
+        except ValidationError:
+            return "http://127.0.0.1:<O11Y_HTTP_PORT> (which is not valid now)"
+        return settings.local_url(settings.http_port)
 
 
 def _demo_options(parser: argparse.ArgumentParser) -> None:
@@ -249,7 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     _demo_options(dev)
     dev.set_defaults(run=cmd_dev)
     demo = sub.add_parser("demo", help="send realistic gateway traffic (and an incident) to an ingest URL")
-    demo.add_argument("--url", default="http://127.0.0.1:8080")
+    demo.add_argument("--url", default=ConfiguredIngest(),
+                      help="the ingest to send to (default: this machine's, on O11Y_HTTP_PORT: %(default)s)")
     demo.add_argument("--rate", type=float, default=20.0, help="events per second")
     demo.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="default: until Ctrl-C")
     _demo_options(demo)

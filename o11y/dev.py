@@ -155,7 +155,7 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
         from o11y.demo import run_demo
 
         demo_secrets = {name: values[0].get_secret_value() for name, values in settings.client_secrets.items()}
-        url = f"http://127.0.0.1:{settings.http_port}"
+        url = settings.local_url(settings.http_port)
         demo_task = asyncio.create_task(run_demo(url, demo_secrets, 20.0, None, demo))
         _announce("demo", f"20 events/s to {url}" + (f", {demo.kind} incident after {demo.start_s:.0f}s" if demo else ""))
     await stop.wait()
