@@ -77,7 +77,7 @@ class UsageExport:
             await response.prepare(request)
             await self._body(response, first, chunks, JsonRowsToCsv() if query.format == "csv" else None)
             await response.write_eof()
-        except ConnectionResetError:
+        except ConnectionError:  # reset, broken pipe, or aiohttp's own "Connection lost" while draining
             log.info("export stopped: the client closed the connection")
         except TimeoutError:
             log.warning("export stopped: the client stalled (%d KiB not taken within %g s)", WRITE_PIECE // 1024,
