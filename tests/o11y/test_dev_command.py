@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -34,6 +36,18 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return "State:\tZ" not in status
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def quickstart_commands() -> list[list[str]]:
+    """The `o11y` commands the Quickstart tells a newcomer to run while `make dev` runs, to look at the data."""
+    section = README.read_text().split("### See a page within two minutes", 1)[1].split("\n## ", 1)[0]
+    block = section.split("To look at the data", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    words = shlex.split(block, comments=True)
+    starts = [i for i, word in enumerate(words) if word == ".venv/bin/o11y"] + [len(words)]
+    return [words[a + 1:b] for a, b in itertools.pairwise(starts)]
 
 
 def o11y(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -87,6 +101,11 @@ def dev_session(data_dir: Path, user: str) -> tuple[list[str], str]:
         for command in (("status", "--json"), ("silence", "list"), ("slo", "baseline", "--model", "gpt-4")):
             ran = o11y(*command, env=env)  # while `o11y dev` holds var/chdb: through its API
             assert ran.returncode == 0 and "Traceback" not in ran.stderr, (command, ran.stderr)
+        looks = quickstart_commands()
+        assert ["sql"] in [c[:1] for c in looks], "the Quickstart shows o11y sql to look at the data"
+        for words in looks:
+            ran = o11y(*words, env=env)
+            assert ran.returncode == 0 and ran.stdout.strip(), (words, ran.stderr)
         redis_url = re.search(r"o11y dev: redis\s+(redis://\S+)", "".join(lines))
         assert redis_url, "".join(lines)
         redis = Redis.from_url(redis_url.group(1))
