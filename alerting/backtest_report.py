@@ -53,43 +53,40 @@ def report_dict(current: Replay, candidate: Replay | None, diff: dict[str, list[
     return body
 
 
-def _row(span: Span, end: datetime) -> str:
-    d = span_dict(span, end)
+def _row(d: dict[str, Any]) -> str:
     route = f"{d['provider']} {d['model']} ({d['client']})"
     resolved = d["resolved"][11:] if d["resolved"] else "open"
     return (f"  {d['severity']:<6} {d['slo']:<14} {route:<48} {d['opened'][5:]:<13} {resolved:<7} {d['minutes']:>6} "
             f"{d['detection_delay_minutes']:>5}")
 
 
-def replay_table(replay: Replay) -> list[str]:
-    d = replay_dict(replay)
-    total = d["notifications_total"]
-    delay = d["detection_delay_minutes"]
+def replay_table(d: dict[str, Any]) -> list[str]:
+    """One replay (`replay_dict`) as lines."""
+    total, delay, minutes = d["notifications_total"], d["detection_delay_minutes"], d["time_in_alert_minutes"]
     lines = [
-        f"policy {replay.policy_name}: {len(replay.spans)} incident openings over {replay.routes} routes, "
+        f"policy {d['policy']}: {len(d['incidents'])} incident openings over {d['routes']} routes, "
         f"{total.get('page', 0)} page and {total.get('ticket', 0)} ticket messages, "
-        f"{d['time_in_alert_minutes']['page']} min paging, {d['time_in_alert_minutes']['ticket']} min with a ticket open",
+        f"{minutes['page']} min paging, {minutes['ticket']} min with a ticket open",
         f"  detection delay from the first bad minute: median {delay['median']} min, max {delay['max']} min"
-        + (f"; {replay.silenced} notifications held by silences" if replay.silenced else ""),
+        + (f"; {d['silenced_decisions']} notifications held by silences" if d["silenced_decisions"] else ""),
     ]
-    days = sorted({day for per_day in replay.sent.values() for day in per_day})
-    for day in days:
-        pages, tickets = replay.sent.get("page", {}).get(day, 0), replay.sent.get("ticket", {}).get(day, 0)
-        lines.append(f"  {day}: {pages} page, {tickets} ticket")
-    if replay.spans:
+    sent = d["notifications"]
+    for day in sorted({day for per_day in sent.values() for day in per_day}):
+        lines.append(f"  {day}: {sent.get('page', {}).get(day, 0)} page, {sent.get('ticket', {}).get(day, 0)} ticket")
+    if d["incidents"]:
         lines.append(f"  {'sev':<6} {'slo':<14} {'route':<48} {'opened':<13} {'resolved':<7} {'min':>6} {'delay':>5}")
-        lines += [_row(s, replay.end) for s in replay.spans]
+        lines += [_row(span) for span in d["incidents"]]
     return lines
 
 
-def report_table(current: Replay, candidate: Replay | None, diff: dict[str, list[Change]] | None) -> str:
-    lines = [f"backtest {_minute(current.start)} → {_minute(current.end)} ({current.seconds:.1f} s)", *replay_table(current)]
-    if candidate is not None and diff is not None:
-        lines += ["", *replay_table(candidate), "",
+def report_table(body: dict[str, Any]) -> str:
+    """A report (`report_dict`, or the API's answer) for a terminal."""
+    lines = [f"backtest {body['from']} → {body['to']} ({body['current']['seconds']:.1f} s)", *replay_table(body["current"])]
+    if "candidate" in body and "difference" in body:
+        diff = body["difference"]
+        lines += ["", *replay_table(body["candidate"]), "",
                   f"difference: {len(diff['added'])} added, {len(diff['removed'])} removed, {len(diff['changed'])} changed"]
         for kind, changes in diff.items():
             for change in changes:
-                span = change.after or change.before
-                assert span is not None
-                lines.append(f"  {kind:<8}" + _row(span, current.end)[1:])
+                lines.append(f"  {kind:<8}" + _row(change["after"] or change["before"])[1:])
     return "\n".join(lines)

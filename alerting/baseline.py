@@ -13,6 +13,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from alerting.baseline_words import baseline_words, range_words
 from alerting.burn_rate import percentile_exceeds
 from alerting.message_words import pct
 from alerting.window_query import window_end
@@ -89,9 +90,7 @@ class PercentileRange:
     upper_ms: int | None
 
     def words(self) -> str:
-        if self.upper_ms is None:
-            return f"> {self.lower_ms} ms"
-        return f"≤ {self.upper_ms} ms ({self.lower_ms}–{self.upper_ms}]"
+        return range_words(self.lower_ms, self.upper_ms)
 
 
 def percentile_range(over: tuple[int, ...], total: int, quantile: Fraction) -> PercentileRange | None:
@@ -207,31 +206,7 @@ class Baseline:
 
     def describe(self) -> str:
         """A few lines of plain text for a terminal."""
-        periods = []
-        for p in self.errors:
-            rate = p.rate
-            periods.append(f"{p.days}d no traffic" if rate is None else f"{p.days}d {pct(rate)} of {p.requests:,} requests")
-        byok = "" if self.include_byok else " (BYOK excluded)"
-        lines = [
-            f"{self.selector.words()}, until {self.end:%Y-%m-%d %H:%M} UTC",
-            f"error rate{byok}  " + "   ".join(periods),
-        ]
-        for name, latency in self.latency.items():
-            if not latency.requests:
-                lines.append(f"{name} no successful requests in {LATENCY_DAYS} days")
-                continue
-            ranges = "   ".join(f"{p} {r.words()}" for p, r in latency.percentiles.items() if r is not None)
-            lines.append(f"{name} {ranges}   ({latency.requests:,} successful requests, {LATENCY_DAYS} days)")
-        if self.objective.value is None:
-            lines.append(f"no objective suggested: {self.objective.reason}")
-        else:
-            lines.append(f"suggested objective {self.objective.value}: {self.objective.reason}")
-        for t in self.thresholds:
-            if t.value is None:
-                lines.append(f"no threshold suggested for {t.slo}: {t.reason}")
-            else:
-                lines.append(f"suggested {t.slo} threshold_ms {t.value} (now {t.current_ms}): {t.reason}")
-        return "\n".join(lines)
+        return baseline_words(self.as_dict())
 
 
 def _float(value: Fraction | Decimal | None) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,6 +12,7 @@ from alerting.message_words import burn, clock, counted, duration, tier_words, t
 
 Body = dict[str, Any]
 ICONS = {"page": ":rotating_light: PAGE", "ticket": ":ticket: TICKET"}
+_LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
 
 
 def said(value: str) -> str:
@@ -186,3 +188,21 @@ def group_message(severity: str, notices: list[Notice], grouped_by: str, public_
             _context([note]),
         ],
     }
+
+
+def plain_text(body: Body) -> str:
+    """A message as a person reads it in Slack, for a console: its text, then the words of each block under it."""
+    lines = [str(body.get("text", ""))]
+    for block in body.get("blocks", []):
+        if block.get("type") == "section" and "fields" in block:
+            lines.append(" · ".join(_words(f["text"]).replace(":\n", ": ") for f in block["fields"]))
+        elif block.get("type") == "section":
+            lines += _words(block["text"]["text"]).splitlines()
+        elif block.get("type") == "context":
+            lines += [line for element in block["elements"] for line in _words(element["text"]).splitlines()]
+    return "\n  ".join(line for line in lines if line.strip())
+
+
+def _words(mrkdwn: str) -> str:
+    """Slack's mrkdwn as plain text: no bold marks, a link as its name and address."""
+    return _LINK.sub(r"\2 (\1)", mrkdwn).replace("*", "")

@@ -16,6 +16,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.webhook import WebhookClient
 
+from alerting.slack_messages import plain_text
+
 log = logging.getLogger(__name__)
 
 Delivery = Literal["delivered", "failed", "unknown"]
@@ -74,15 +76,15 @@ class SlackWebhooks:
 
 
 class ConsoleNotifier:
-    """Development without webhooks: the message is printed, and counts as delivered."""
+    """Development without webhooks: the message is printed in words (its Block Kit JSON at debug level only), and
+    counts as delivered."""
 
     def __init__(self, out: TextIO | None = None) -> None:
         self._out = out
 
     def send(self, severity: str, body: dict[str, Any]) -> Delivery:
-        out = self._out or sys.stdout
-        print(f"[{severity.upper()}] {body.get('text', '')}\n{json.dumps(body, indent=2, ensure_ascii=False)}",
-              file=out, flush=True)
+        print(f"[{severity.upper()}] {plain_text(body)}", file=self._out or sys.stdout, flush=True)
+        log.debug("%s message as Slack would get it: %s", severity, json.dumps(body, ensure_ascii=False))
         return "delivered"
 
 

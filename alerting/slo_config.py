@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -17,17 +18,26 @@ class SloConfigError(Exception):
 def load_policy(path: Path | None) -> AlertPolicy:
     if path is None:
         return default_policy()
+    return policy_of(read_document(path), str(path))
+
+
+def read_document(path: Path) -> Any:
+    """The YAML document of an SLO file, not yet checked."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as err:
         raise SloConfigError(f"{path}: {err}") from err
+
+
+def policy_of(document: Any, where: str) -> AlertPolicy:
+    """A policy from an SLO document (a file's, or one sent to the API); every problem named, with `where` it is."""
     try:
         return policy_from_document(document)
     except ValidationError as err:
         problems = "\n".join(f"  {'.'.join(map(str, e['loc'])) or 'document'}: {e['msg']}" for e in err.errors())
-        raise SloConfigError(f"{path}:\n{problems}") from err
+        raise SloConfigError(f"{where}:\n{problems}") from err
     except ValueError as err:
-        raise SloConfigError(f"{path}: {err}") from err
+        raise SloConfigError(f"{where}: {err}") from err
 
 
 def describe(policy: AlertPolicy, rollup: bool) -> str:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import cast
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from alerting.backtest_run import BacktestSource
 from api.auth import ApiAuth
+from api.backtest_api import BacktestApi
 from api.incidents_api import IncidentsApi
 from api.openapi import api_document
 from api.pages.app import Pages
@@ -17,6 +20,7 @@ from api.policy_api import PolicyApi
 from api.sql_api import SqlApi, SqlLimits
 from api.status_api import StatusApi
 from api.usage_api import UsageApi
+from api.usage_export import UsageExport
 from runtime.clickhouse import ClickHouseClient, RawClient, connect_raw
 from runtime.client_secrets import ClientSecrets
 from runtime.health import READINESS, add_health_routes
@@ -39,6 +43,7 @@ def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHou
     auth = ApiAuth(settings)
     PolicyApi(settings, policy, clickhouse, now).add_routes(app)
     IncidentsApi(auth, clickhouse).add_routes(app)
+    BacktestApi(auth, policy, cast(BacktestSource, clickhouse)).add_routes(app)
     status = StatusApi(auth, settings, policy, clickhouse, now)
     status.add_routes(app, warm)
     url = settings.clickhouse_url
@@ -46,7 +51,8 @@ def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHou
         def more_clients() -> RawClient:
             return connect_raw(url)
     prices = prices if prices is not None else load_prices(settings.prices)
-    UsageApi(auth, clickhouse, prices, more_clients).add_routes(app)
+    UsageApi(auth, clickhouse, prices).add_routes(app)
+    UsageExport(auth, clickhouse, prices, more_clients, settings.api_export_write_timeout_s).add_routes(app)
     SqlApi(auth, more_clients, SqlLimits.of(settings)).add_routes(app)
     document = api_document()
 

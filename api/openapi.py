@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from alerting.silences import SilenceRequest
+from api.backtest_api import BacktestRequest
 from api.incidents_api import IncidentQuery
 from api.openapi_schemas import SCHEMAS, ref
 from api.sql_api import SqlRequest
@@ -24,7 +25,7 @@ def _answer(description: str, schema: dict[str, Any] | None = None) -> dict[str,
 def _errors(*codes: int) -> dict[str, Any]:
     words = {400: "Invalid parameters or body: every reason in `issues`", 401: "No token, or an unknown one",
              403: "A read token where an admin token is needed, or an ingest secret", 404: "Not found",
-             409: "Already ended", 429: "Too many exports at once: retry after `Retry-After` seconds",
+             409: "Already ended", 429: "Too many at once (exports, backtests): retry after `Retry-After` seconds",
              503: "ClickHouse unavailable: retry later"}
     return {str(code): _answer(words[code], ERROR) for code in codes}
 
@@ -138,6 +139,11 @@ def api_document() -> dict[str, Any]:
                                      "security": BEARER,
                                      "parameters": _strings("model", "provider", "client", required=("model",)),
                                      "responses": {"200": _answer("Baseline", ref("Baseline")), **read}}},
+        "/v1/slo/backtest": {"post": {
+            "summary": "What the policy in force (and a candidate) would have done over stored data (admin; at most 31 days)",
+            "security": BEARER, "requestBody": _body(BacktestRequest),
+            "responses": {"200": _answer("The replay of each policy and their difference", ref("Backtest")), **write,
+                          **_errors(429)}}},
         "/v1/silences": {
             "get": {"summary": "Silences", "security": BEARER, "parameters": [
                 {"name": "state", "in": "query", "schema": {"enum": ["current", "all"]}}],

@@ -79,6 +79,19 @@ _CHANGE = obj({"changed_at": TIME, "match": TEXT, "action": {"enum": ["put", "de
                "override": nullable({"type": "object"}), "previous": nullable({"type": "object"}), "changed_by": TEXT})
 _OVERRIDE = {"type": "object", "required": ["match_key", "source", "match"], "description": "An override (see SloOverride).",
              "properties": {"match_key": TEXT, "source": {"enum": ["policy file", "api"]}, "match": {"type": "object"}}}
+_SPAN = obj({
+    "incident_id": TEXT, "severity": {"enum": ["page", "ticket"]}, "slo": TEXT, "provider": TEXT, "model": TEXT,
+    "client": TEXT, "first_bad_minute": TEXT, "opened": TEXT, "resolved": nullable(TEXT), "minutes": INT,
+    "still_open_at_end": {"type": "boolean"}, "notified": {"type": "boolean"}, "peak_burn": NUMBER,
+    "detection_delay_minutes": INT}, description="An incident's opening in the replay; times to the minute (UTC).")
+_REPLAY = obj({
+    "policy": TEXT, "routes": INT, "seconds": NUMBER,
+    "notifications": {"type": "object", "description": "Messages per severity and day."},
+    "notifications_total": {"type": "object", "additionalProperties": INT}, "silenced_decisions": INT,
+    "time_in_alert_minutes": {"type": "object", "additionalProperties": INT},
+    "detection_delay_minutes": obj({"median": nullable(NUMBER), "max": nullable(NUMBER)}),
+    "incidents": {"type": "array", "items": _SPAN}})
+_CHANGE_SPANS = obj({"before": nullable(_SPAN), "after": nullable(_SPAN)})
 _BASELINE_RATE = obj({"start": TIME, "requests": INT, "errors": INT, "rate": nullable(NUMBER)})
 
 SCHEMAS: dict[str, Any] = {
@@ -113,6 +126,10 @@ SCHEMAS: dict[str, Any] = {
                                 "end": TIME, "error_slo": nullable(TEXT), "include_byok": {"type": "boolean"},
                                 "error_rate": {"type": "object", "additionalProperties": _BASELINE_RATE},
                                 "latency": {"type": "object"}, "suggestions": {"type": "object"}}},
+    "Backtest": obj({"from": TEXT, "to": TEXT, "current": _REPLAY, "candidate": _REPLAY,
+                     "difference": obj({kind: {"type": "array", "items": _CHANGE_SPANS}
+                                        for kind in ("added", "removed", "changed")})},
+                    required=("from", "to", "current")),
     "SqlAnswer": {"type": "object", "required": ["meta", "data", "rows"], "description": "ClickHouse's JSONCompact.",
                   "properties": {"meta": {"type": "array", "items": obj({"name": TEXT, "type": TEXT})},
                                  "data": {"type": "array", "items": {"type": "array"}}, "rows": INT}},

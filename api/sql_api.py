@@ -20,6 +20,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.auth import ApiAuth
+from api.csv_text import json_rows_to_csv
 from api.responses import bad_request, json_response, unavailable
 from api.sql_statement import refusal
 from runtime.clickhouse import ClickHouseUnavailable, RawClient
@@ -27,7 +28,7 @@ from runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
-FORMATS = {"json": ("JSONCompact", "application/json"), "csv": ("CSVWithNames", "text/csv; charset=utf-8"),
+FORMATS = {"json": ("JSONCompact", "application/json"), "csv": ("JSONCompactEachRowWithNames", "text/csv; charset=utf-8"),
            "tsv": ("TSVWithNames", "text/tab-separated-values; charset=utf-8")}
 CHUNK = 1024 * 1024
 
@@ -52,13 +53,16 @@ class SqlLimits:
         """ClickHouse's own limits; `readonly` comes last: once it is set, no other setting may change.
 
         Sorting and grouping spill to disk at half the memory limit rather than fail. The result limits hold on a
-        server; chDB does not apply `max_result_bytes`, so the answer's size is also counted as it is read."""
+        server; chDB does not apply `max_result_bytes`, so the answer's size is also counted as it is read. CSV is
+        read as JSON rows and written by `api.csv_text`, like every CSV o11y writes; bytes that are not UTF-8 (an
+        aggregate state) become U+FFFD in JSON."""
         return {"max_execution_time": self.timeout_s, "timeout_overflow_mode": "throw",
                 "max_memory_usage": self.memory_bytes, "max_threads": self.threads,
                 "max_bytes_before_external_group_by": self.memory_bytes // 2,
                 "max_bytes_before_external_sort": self.memory_bytes // 2,
                 "max_result_rows": self.max_rows, "max_result_bytes": self.max_bytes, "result_overflow_mode": "throw",
-                "output_format_json_quote_64bit_integers": 0, "readonly": 1}
+                "output_format_json_quote_64bit_integers": 0, "output_format_json_escape_forward_slashes": 0,
+                "output_format_json_validate_utf8": 1, "readonly": 1}
 
 
 class SqlRequest(BaseModel):
@@ -86,11 +90,12 @@ def run_read_only(connect: Callable[[], RawClient], request: SqlRequest, limits:
             raise QueryRefused(why)
         stream = client.raw_stream(text, settings=limits.clickhouse_settings(), fmt=FORMATS[request.format][0])
         try:
-            return _read_at_most(stream, limits.max_bytes)
+            answer = _read_at_most(stream, limits.max_bytes)
         finally:
             stream.close()
     finally:
         client.close()
+    return json_rows_to_csv(answer) if request.format == "csv" else answer
 
 
 def _read_at_most(stream: Any, limit: int) -> bytes:

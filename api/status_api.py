@@ -121,14 +121,14 @@ class StatusApi:
         return json_response({**body, "count": len(kept), "statuses": [s.as_dict() for s in kept[:query.limit]]})
 
 
-def status_table(body: dict[str, Any], statuses: list[SloStatus]) -> str:
-    """`o11y status`: one line per SLO and route."""
+def status_table(body: dict[str, Any]) -> str:
+    """`o11y status`: one line per SLO and route, from `/v1/slo/status`'s answer (or the same read straight)."""
     lines = [f"SLO status at {body['end'][:16]} UTC, budget over {body['period_days']} days; data {body['freshness']}",
              f"{'state':<9} {'slo':<14} {'route':<52} {'budget left':>11} {'exhausted in':>12}  burn (long) per tier"]
-    for s in statuses:
-        provider, model, client = s.dimension
-        left = f"{s.budget_left * 100:.1f} %" if s.budget_left is not None else "no traffic"
-        hours = f"{s.exhausted_in_hours:.1f} h" if s.exhausted_in_hours is not None else "-"
-        burns = "  ".join(f"{t.tier} {t.burn_long:.1f}x" for t in s.tiers)
-        lines.append(f"{s.state:<9} {s.slo:<14} {f'{provider} {model} ({client})':<52} {left:>11} {hours:>12}  {burns}")
+    for s in body["statuses"]:
+        left = f"{s['budget_left'] * 100:.1f} %" if s["budget_left"] is not None else "no traffic"
+        hours = f"{s['exhausted_in_hours']:.1f} h" if s["exhausted_in_hours"] is not None else "-"
+        burns = "  ".join(f"{t['tier']} {t['burn_long']:.1f}x" for t in s["tiers"])
+        route = f"{s['provider']} {s['model']} ({s['client']})"
+        lines.append(f"{s['state']:<9} {s['slo']:<14} {route:<52} {left:>11} {hours:>12}  {burns}")
     return "\n".join(lines)

@@ -1,14 +1,13 @@
-"""`/v1/usage/…`: requests, errors, latency percentiles, tokens and cost; recent events; a streamed export."""
+"""`/v1/usage/…`: requests, errors, latency percentiles, tokens and cost; recent events (the export: usage_export)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import math
-import threading
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any, cast
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -16,9 +15,7 @@ from pydantic import BaseModel, ValidationError
 from api.auth import ApiAuth
 from api.responses import bad_request, json_response, unavailable
 from api.usage_query import (
-    EVENT_FIELDS,
     Built,
-    ExportQuery,
     RecentQuery,
     StatsQuery,
     TimeseriesQuery,
@@ -26,7 +23,7 @@ from api.usage_query import (
     stats_sql,
     timeseries_sql,
 )
-from runtime.clickhouse import ClickHouseClient, RawClient
+from runtime.clickhouse import ClickHouseClient
 from schemas.prices import PriceTable
 from schemas.usage_columns import ACCURACY, LEVELS
 
@@ -35,10 +32,6 @@ log = logging.getLogger(__name__)
 PERCENTILES = (f"p{round(level * 100)}" for level in LEVELS)
 METHOD = (f"Successful requests (status < 400) only. Each percentile is within {ACCURACY:.0%} of the exact value at rank "
           "floor(q × (n − 1)) of the sorted latencies (0-based), from mergeable DDSketch sketches.")
-EXPORT_CHUNK = 1 << 20
-EXPORT_SETTINGS = ("SETTINGS output_format_json_quote_64bit_integers = 0, date_time_output_format = 'iso', "
-                   "format_csv_null_representation = '', max_execution_time = 3600")
-"""In the query, not per call: a per-call setting makes chDB's client materialize the whole answer before streaming."""
 _NULL_WHEN_EMPTY = ("inference_provider", "organization")
 _LEVEL_NAMES = tuple(PERCENTILES)
 
@@ -111,17 +104,13 @@ def _window(built: Built) -> dict[str, Any]:
 class UsageApi:
     """Read tokens; every question is validated first (400 with every reason), ClickHouse failures are 503."""
 
-    def __init__(self, auth: ApiAuth, clickhouse: ClickHouseClient, prices: PriceTable,
-                 connect: Callable[[], RawClient] | None = None, max_exports: int = 2) -> None:
+    def __init__(self, auth: ApiAuth, clickhouse: ClickHouseClient, prices: PriceTable) -> None:
         self._auth, self._clickhouse, self._prices = auth, clickhouse, prices
-        self._connect = connect
-        self._exports = asyncio.Semaphore(max_exports)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/v1/usage/stats", self.stats)
         app.router.add_get("/v1/usage/timeseries", self.timeseries)
         app.router.add_get("/v1/usage/recent", self.recent)
-        app.router.add_get("/v1/usage/export", self.export)
 
     def _parse(self, request: web.Request, model: type[Any]) -> Any:
         self._auth.caller(request, "read")
@@ -175,52 +164,6 @@ class UsageApi:
         events = [event_dict(dict(zip(result.column_names, row, strict=True))) for row in result.result_rows]
         return json_response({"events": events})
 
-    async def export(self, request: web.Request) -> web.StreamResponse:
-        try:
-            query: ExportQuery = self._parse(request, ExportQuery)
-            sql, params = events_sql(query, self._prices, datetime.now(timezone.utc), None)
-        except ValidationError as err:
-            return bad_request(err)
-        except ValueError as err:
-            return bad_request([str(err)])
-        if self._exports.locked():
-            return json_response({"success": False, "error": "as many exports as allowed are running: retry later"},
-                                 429, {"Retry-After": "30"})
-        async with self._exports:
-            return await self._stream(request, query, sql, params)
-
-    async def _stream(self, request: web.Request, query: ExportQuery, sql: str, params: dict[str, Any]) -> web.StreamResponse:
-        fmt = "JSONEachRow" if query.format == "ndjson" else "CSV"
-        shared = cast(RawClient, self._clickhouse)
-        chunks = stream_query(self._connect or (lambda: shared), sql, params, fmt, owned=self._connect is not None)
-        try:
-            first = await anext(chunks, b"")
-        except Exception as err:  # noqa: BLE001 - nothing sent yet: say so with a status
-            return unavailable(err)
-        stamp = f"{query.start:%Y%m%dT%H%M%S}-{query.end:%Y%m%dT%H%M%S}"
-        kind = "application/x-ndjson" if query.format == "ndjson" else "text/csv; charset=utf-8"
-        response = web.StreamResponse(headers={
-            "Content-Type": kind, "Content-Disposition": f'attachment; filename="o11y-usage-{stamp}.{query.format}"'})
-        await response.prepare(request)
-        if query.format == "csv":
-            await response.write((",".join(EVENT_FIELDS) + "\n").encode())
-        try:
-            if first:
-                await response.write(first)
-            async for chunk in chunks:
-                await response.write(chunk)
-        except (ConnectionResetError, asyncio.CancelledError):
-            await chunks.aclose()
-            raise
-        except Exception as err:  # noqa: BLE001 - the status is sent: cut the body, so the client sees it is incomplete
-            log.warning("export cut short: %s", type(err).__name__)
-            await chunks.aclose()
-            if request.transport is not None:
-                request.transport.close()
-            return response
-        await response.write_eof()
-        return response
-
 
 def event_dict(values: dict[str, Any]) -> dict[str, Any]:
     received = values["received_at"]
@@ -229,60 +172,3 @@ def event_dict(values: dict[str, Any]) -> dict[str, Any]:
     values["tools_available"] = list(values["tools_available"])
     values["tools_used"] = list(values["tools_used"])
     return values
-
-
-async def stream_query(connect: Callable[[], RawClient], sql: str, params: dict[str, Any], fmt: str,
-                       owned: bool = True, chunk: int = EXPORT_CHUNK, depth: int = 4) -> AsyncGenerator[bytes, None]:
-    """Bytes of a query's result in `fmt`, read on one thread (its own client when `owned`) at most `depth` chunks ahead.
-
-    Memory stays flat whatever the range: the reader waits while the HTTP client is slow. Closing the iterator stops it.
-    """
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(depth)
-    stop = threading.Event()
-
-    def put(item: bytes | BaseException | None) -> None:
-        while not stop.is_set():
-            try:
-                asyncio.run_coroutine_threadsafe(asyncio.wait_for(queue.put(item), 1.0), loop).result()
-                return
-            except TimeoutError:
-                continue
-            except RuntimeError:  # the loop is gone
-                return
-
-    def read() -> None:
-        client = None
-        try:
-            client = connect()
-            stream = client.raw_stream(f"{sql} {EXPORT_SETTINGS}", parameters=params, fmt=fmt)
-            try:
-                while not stop.is_set():
-                    data = stream.read(chunk)
-                    if not data:
-                        break
-                    put(data)
-            finally:
-                stream.close()
-            put(None)
-        except BaseException as err:  # noqa: BLE001 - handed to the reader of the iterator
-            put(err)
-        finally:
-            if owned and client is not None:
-                client.close()
-
-    thread = threading.Thread(target=read, name="o11y-export", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = await queue.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while not queue.empty():
-            queue.get_nowait()
-        await asyncio.to_thread(thread.join, 30)

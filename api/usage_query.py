@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from alerting.period_cache import floor_to, split
 from schemas.prices import PriceTable
@@ -33,6 +42,9 @@ _COLUMNS: dict[str, tuple[str | None, str]] = {
 INTERVALS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "6h": 21_600, "1d": 86_400}
 HOUR = 3600
 MAX_SPAN = timedelta(days=400)
+EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2299, 12, 31, 23, 59, 59, 999_000, tzinfo=timezone.utc)
+HELD = "ClickHouse's DateTime64 holds 1900-01-01T00:00:00Z to 2299-12-31T23:59:59.999Z"
 MAX_POINTS = 10_000
 DEFAULT_SPAN = timedelta(hours=24)
 ROLLUP, RAW = "o11y.usage_1h", "o11y.api_metrics"
@@ -68,6 +80,20 @@ class UsageFilters(BaseModel):
                                         description="Start, inclusive (ISO 8601 with offset; default: 24 h before `to`).")
     end: AwareDatetime | None = Field(default=None, alias="to", description="End, exclusive (default: now).")
 
+    @field_validator("start", "end")
+    @classmethod
+    def _held(cls, value: datetime | None) -> datetime | None:
+        """A time ClickHouse cannot hold is refused here, not by ClickHouse (a 503) or by Python's datetime (a 500)."""
+        if value is None:
+            return None
+        try:
+            utc = value.astimezone(timezone.utc)
+        except OverflowError:
+            raise ValueError(f"out of range: {HELD}") from None
+        if not EARLIEST <= utc <= LATEST:
+            raise ValueError(f"out of range: {HELD}")
+        return utc
+
     @model_validator(mode="after")
     def _ordered(self) -> UsageFilters:
         if self.start is not None and self.end is not None:
@@ -78,11 +104,15 @@ class UsageFilters(BaseModel):
         return self
 
     def span(self, now: datetime) -> tuple[datetime, datetime]:
-        """[start, end) in UTC; the defaults filled in."""
+        """[start, end) in UTC; the defaults filled in and checked like given values."""
         end = (self.end or now).astimezone(timezone.utc)
+        if self.start is None and end - EARLIEST < DEFAULT_SPAN:
+            raise ValueError(f"from (24 hours before to) is out of range: {HELD}")
         start = (self.start or end - DEFAULT_SPAN).astimezone(timezone.utc)
         if start >= end:
             raise ValueError("from must be before to (to defaults to now)")
+        if end - start > MAX_SPAN:
+            raise ValueError(f"from and to are more than {MAX_SPAN.days} days apart (to defaults to now)")
         return start, end
 
     def filters(self) -> dict[str, tuple[Any, ...]]:

@@ -87,12 +87,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from o11y.demo import run_demo
 
-    secrets = _demo_secrets(_settings())
+    settings = _settings()
+    secrets = _demo_secrets(settings)
     try:
-        asyncio.run(run_demo(args.url, secrets, args.rate, args.duration, _incident(args)))
+        url = args.url if isinstance(args.url, str) else settings.local_url(settings.http_port)
+        asyncio.run(run_demo(url, secrets, args.rate, args.duration, _incident(args)))
     except KeyboardInterrupt:
         pass
     return 0
+
+
+class ConfiguredIngest:
+    """`o11y demo --url`'s default, the ingest this machine's configuration names; read only when --help shows it (the
+    command itself reads the settings once, and reports a bad one)."""
+
+    def __str__(self) -> str:
+        try:
+            settings = Settings()
+        except ValidationError:
+            return "http://127.0.0.1:<O11Y_HTTP_PORT> (which is not valid now)"
+        return settings.local_url(settings.http_port)
 
 
 def _demo_options(parser: argparse.ArgumentParser) -> None:
@@ -166,7 +180,7 @@ def _with_live_overrides(settings: Settings, policy: Any) -> tuple[Any, str]:
 
 
 def _policy_command(run: Any) -> int:
-    from o11y.policy_commands import CommandError
+    from o11y.command_target import CommandError
 
     try:
         return int(run())
@@ -194,7 +208,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_silence(args: argparse.Namespace) -> int:
-    from o11y import policy_commands as commands
+    from o11y import silence_commands as commands
 
     settings = _settings()
     if args.silence_command == "add":
@@ -208,11 +222,12 @@ def cmd_silence(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from o11y.sql_command import SqlError, run_sql
+    from o11y.command_target import CommandError
+    from o11y.sql_command import run_sql
 
     try:
         text, source = run_sql(_settings(), args.query, args.format, args.url)
-    except SqlError as err:
+    except CommandError as err:
         print(f"o11y: {err}", file=sys.stderr)
         return 2
     print(text, end="" if text.endswith("\n") else "\n")
@@ -247,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     _demo_options(dev)
     dev.set_defaults(run=cmd_dev)
     demo = sub.add_parser("demo", help="send realistic gateway traffic (and an incident) to an ingest URL")
-    demo.add_argument("--url", default="http://127.0.0.1:8080")
+    demo.add_argument("--url", default=ConfiguredIngest(),
+                      help="the ingest to send to (default: this machine's, on O11Y_HTTP_PORT: %(default)s)")
     demo.add_argument("--rate", type=float, default=20.0, help="events per second")
     demo.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="default: until Ctrl-C")
     _demo_options(demo)

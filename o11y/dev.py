@@ -27,15 +27,16 @@ DEV_CLIENTS = ("kilo-gateway", "batch-jobs")
 
 
 def dev_secrets(data_dir: Path) -> dict[str, str]:
-    """Development client secrets, kept under the data dir so they survive restarts."""
-    path = data_dir / "dev-clients.json"
+    """Development client secrets, kept under the data dir so they survive restarts; the main client's also alone in
+    `dev-client-secret`, the file the banner names."""
+    path, main = data_dir / "dev-clients.json", data_dir / "dev-client-secret"
     known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     missing = [name for name in DEV_CLIENTS if name not in known]
     if missing:
         known.update({name: secrets.token_urlsafe(24) for name in missing})
         path.write_text(json.dumps(known, indent=2) + "\n")
         path.chmod(0o600)
-        main = data_dir / "dev-client-secret"
+    if missing or not main.exists():
         main.write_text(known[DEV_CLIENTS[0]] + "\n")
         main.chmod(0o600)
     return known
@@ -91,15 +92,16 @@ def prepare(settings: Settings, stack: ExitStack) -> Settings:
         known = dev_secrets(settings.data_dir)
         updates["client_secrets"] = {name: [SecretStr(value)] for name, value in known.items()}
         main = DEV_CLIENTS[0]
-        _announce("client", f"{main} with secret {known[main]} (in {settings.data_dir / 'dev-client-secret'}; "
-                            f"all dev clients in {settings.data_dir / 'dev-clients.json'})")
+        # The secret itself is never printed: terminals are recorded, scrolled back and shared.
+        _announce("client", f"{main}, its secret in {settings.data_dir / 'dev-client-secret'} "
+                            f"(every dev client's in {settings.data_dir / 'dev-clients.json'})")
     if settings.prices is None and EXAMPLE_PRICES.is_file():
         updates["prices"] = EXAMPLE_PRICES
         _announce("prices", f"{EXAMPLE_PRICES} (example prices; set O11Y_PRICES to your own)")
     if not settings.admin_tokens:
         updates["admin_tokens"] = {"dev-admin": [SecretStr(dev_admin_token(settings.data_dir))]}
         _announce("admin", f"token for /v1/slo/overrides and /v1/silences in {settings.data_dir / 'dev-admin-token'}")
-    port = settings.api_port if settings.api_port is not None else settings.http_port + 1
+    port = settings.dev_api_port()
     if settings.public_url is None and settings.http_port:
         updates["public_url"] = f"http://localhost:{port}"
     return settings.model_copy(update=updates)
@@ -132,7 +134,7 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
-    api_port = settings.api_port if settings.api_port is not None else settings.http_port + 1
+    api_port = settings.dev_api_port()
     api_runner = web.AppRunner(create_api_app(settings, policy, clickhouse, registry, warm=True), access_log=None,
                                 shutdown_timeout=5)
     await api_runner.setup()
@@ -153,7 +155,7 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
         from o11y.demo import run_demo
 
         demo_secrets = {name: values[0].get_secret_value() for name, values in settings.client_secrets.items()}
-        url = f"http://127.0.0.1:{settings.http_port}"
+        url = settings.local_url(settings.http_port)
         demo_task = asyncio.create_task(run_demo(url, demo_secrets, 20.0, None, demo))
         _announce("demo", f"20 events/s to {url}" + (f", {demo.kind} incident after {demo.start_s:.0f}s" if demo else ""))
     await stop.wait()

@@ -144,6 +144,8 @@ class Settings(BaseSettings):
     admin_port: int | None = Field(default=None, ge=1, le=65535)
     api_port: int | None = Field(default=None, ge=0, le=65535)
     """Where `o11y dev` serves the read API (default: O11Y_HTTP_PORT + 1); `o11y api` itself uses O11Y_HTTP_PORT."""
+    api_export_write_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    """An export whose client does not take 64 KiB within this many seconds is cut off, freeing its slot."""
 
     sql_max_concurrent: int = Field(default=2, ge=1, le=64)
     """`POST /v1/sql` queries one API process runs at once; more get 429."""
@@ -225,3 +227,12 @@ class Settings(BaseSettings):
 
     def topic_dlq(self) -> str:
         return f"{self.kafka_topic}-dlq"
+
+    def local_url(self, port: int) -> str:
+        """This machine's address for a port o11y listens on: the host it binds, or loopback when it binds every address."""
+        host = self.http_host if self.http_host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+    def dev_api_port(self) -> int:
+        """Where `o11y dev` serves the read API, and where commands look for it."""
+        return self.api_port if self.api_port is not None else self.http_port + 1

@@ -190,7 +190,12 @@ def policy_from_document(document: dict[str, Any]) -> AlertPolicy:
         raise ValueError("the SLO document must be a mapping")
     document = dict(document)
     defaults = document.pop("defaults", {}) or {}
-    slos = [{**defaults, **slo} for slo in document.pop("slos", [])]
+    declared = document.pop("slos", [])
+    if not isinstance(defaults, dict):
+        raise ValueError("defaults must be a mapping")
+    if not isinstance(declared, list) or not all(isinstance(slo, dict) for slo in declared):
+        raise ValueError("slos must be a list of mappings")
+    slos = [{**defaults, **slo} for slo in declared]
     if not slos:
         raise ValueError("the SLO document declares no SLOs")
     return AlertPolicy.model_validate({**document, "slos": slos})

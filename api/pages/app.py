@@ -8,8 +8,6 @@ expiring a silence needs an admin's session and the form's CSRF token.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -25,6 +23,7 @@ from alerting.period_cache import SETTLE, floor_to
 from alerting.policy_store import PolicyStore
 from alerting.silences import SilenceRequest
 from api.auth import ApiAuth, Caller
+from api.csv_text import csv_text
 from api.pages import data
 from api.pages.series import RANGES, burn_down, rolling_burn
 from api.pages.svg import Band, Chart, Series, Threshold, bars, line_chart, sparkline
@@ -376,13 +375,11 @@ def _safe_next(value: str | None) -> str:
 
 
 def _csv(groups: list[dict[str, Any]], group: str, name: str) -> web.Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([group, "requests", "errors_4xx", "errors_5xx", "error_rate", "complete_p50_ms", "complete_p95_ms",
-                     "complete_p99_ms", "input_tokens", "output_tokens", "total_tokens", "cost_usd", "unpriced_requests"])
-    for g in groups:
-        writer.writerow([g[group], g["requests"], g["errors"]["4xx"], g["errors"]["5xx"], g["error_rate"],
-                         g["complete_ms"]["p50"], g["complete_ms"]["p95"], g["complete_ms"]["p99"], g["tokens"]["input"],
-                         g["tokens"]["output"], g["tokens"]["total"], g["cost"]["usd"], g["cost"]["unpriced_requests"]])
-    return web.Response(text=out.getvalue(), content_type="text/csv",
+    rows: list[list[Any]] = [[group, "requests", "errors_4xx", "errors_5xx", "error_rate", "complete_p50_ms",
+                              "complete_p95_ms", "complete_p99_ms", "input_tokens", "output_tokens", "total_tokens",
+                              "cost_usd", "unpriced_requests"]]
+    rows += [[g[group], g["requests"], g["errors"]["4xx"], g["errors"]["5xx"], g["error_rate"], g["complete_ms"]["p50"],
+              g["complete_ms"]["p95"], g["complete_ms"]["p99"], g["tokens"]["input"], g["tokens"]["output"],
+              g["tokens"]["total"], g["cost"]["usd"], g["cost"]["unpriced_requests"]] for g in groups]
+    return web.Response(text=csv_text(rows), content_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

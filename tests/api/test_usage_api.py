@@ -18,7 +18,8 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from api.app import create_api_app
-from api.usage_api import shape, stream_query
+from api.usage_api import shape
+from api.usage_export import stream_query
 from api.usage_query import ExportQuery, StatsQuery, events_sql, stats_sql
 from runtime.clickhouse import connect_raw
 from runtime.settings import Settings
@@ -235,6 +236,16 @@ async def test_export_as_ndjson_and_csv(api: Any, history: History) -> None:
     ("recent?from=2031-01-01T00:00:00", "from"),
     ("export?from=2031-01-01T00:00:00Z", "to"),
     ("export?from=2031-01-01T00:00:00Z&to=2031-01-02T00:00:00Z&format=xlsx", "format"),
+    ("stats?to=0001-01-01T00:00:00Z", "1900-01-01T00:00:00Z to 2299-12-31T23:59:59.999Z"),
+    ("stats?from=0001-01-01T00:00:00Z&to=0001-01-02T00:00:00Z", "DateTime64 holds 1900-01-01"),
+    ("timeseries?from=2300-01-01T00:00:00Z&to=2300-01-02T00:00:00Z", "DateTime64 holds"),
+    ("timeseries?to=9999-12-31T23:59:59-05:00", "DateTime64 holds"),
+    ("recent?to=1900-01-01T12:00:00Z", "from (24 hours before to) is out of range"),
+    ("recent?from=1899-12-31T23:59:59.999Z&to=1900-01-01T01:00:00Z", "DateTime64 holds"),
+    ("export?from=0001-01-01T00:00:00Z&to=0001-01-02T00:00:00Z", "DateTime64 holds"),
+    ("export?from=2299-12-31T00:00:00Z&to=2300-01-01T00:00:00Z", "DateTime64 holds"),
+    ("stats?from=2020-01-01T00:00:00Z", "400 days apart (to defaults to now)"),
+    ("recent?from=2020-01-01T00:00:00Z", "400 days"),
 ])
 async def test_hostile_parameters_get_400_with_the_reason(api: Any, path: str, reason: str) -> None:
     answer = await api.get(f"/v1/usage/{path}", headers=READER)

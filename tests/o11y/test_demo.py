@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -15,6 +18,7 @@ from support.alerting_harness import make_evaluator
 from support.events import OTHER_CLIENT_SECRET, SECRET
 from support.live_server import LiveServer
 from support.loader_harness import count, loader_settings, running_loader
+from support.processes import clean_env
 from support.waiting import wait_until
 
 
@@ -58,3 +62,17 @@ def test_demo_events_are_all_valid_and_varied() -> None:
     assert {e.is_anonymous for e in events} == {True, False} and {e.user_byok for e in events} == {True, False}
     assert len({e.resolved_model for e in events}) >= 5 and len({e.status_code for e in events}) >= 3
     assert any(e.tools_used for e in events)
+
+
+def test_the_demo_sends_to_the_configured_ingest_port_and_says_so_in_its_help(settings: Settings) -> None:
+    with LiveServer(lambda: create_app(settings)) as ingest:
+        env = clean_env(O11Y_HTTP_PORT=str(ingest.port), O11Y_HTTP_HOST="127.0.0.1",
+                        O11Y_DEMO_SECRETS=json.dumps({"kilo-gateway": SECRET}))
+        shown = subprocess.run([sys.executable, "-m", "o11y.cli", "demo", "--help"], env=env, capture_output=True,
+                               text=True, timeout=60)
+        assert f"http://127.0.0.1:{ingest.port}" in " ".join(shown.stdout.split()), shown.stdout
+        sent = subprocess.run([sys.executable, "-m", "o11y.cli", "demo", "--rate", "20", "--duration", "2", "--incident",
+                               "none"], env=env, capture_output=True, text=True, timeout=60)
+    assert sent.returncode == 0, sent.stderr
+    last = sent.stdout.splitlines()[-1]
+    assert " failed 0" in last and " accepted 0 " not in last and " refused 0" in last, last

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -36,8 +38,25 @@ def alive(pid: int) -> bool:
     return "State:\tZ" not in status
 
 
-def dev_session(data_dir: Path, user: str) -> list[str]:
-    """Start `o11y dev`, send one event as `user`, wait until it is loaded, Ctrl-C; return what it printed."""
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def quickstart_commands() -> list[list[str]]:
+    """The `o11y` commands the Quickstart tells a newcomer to run while `make dev` runs, to look at the data."""
+    section = README.read_text().split("### See a page within two minutes", 1)[1].split("\n## ", 1)[0]
+    block = section.split("To look at the data", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    words = shlex.split(block, comments=True)
+    starts = [i for i, word in enumerate(words) if word == ".venv/bin/o11y"] + [len(words)]
+    return [words[a + 1:b] for a, b in itertools.pairwise(starts)]
+
+
+def o11y(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "o11y.cli", *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def dev_session(data_dir: Path, user: str) -> tuple[list[str], str]:
+    """Start `o11y dev`, send one event as `user`, wait until it is loaded, Ctrl-C; return what it printed and the
+    main client's secret."""
     port, api_port = free_port(), free_port()
     env = clean_env(O11Y_HTTP_PORT=str(port), O11Y_API_PORT=str(api_port), O11Y_HTTP_HOST="127.0.0.1",
                     O11Y_DATA_DIR=str(data_dir))
@@ -55,14 +74,15 @@ def dev_session(data_dir: Path, user: str) -> list[str]:
         assert any("ready" in line for line in lines), "".join(lines)
         for component in ("kafka", "clickhouse", "redis", "ingest", "loader", "alerting", "api", "admin"):
             assert any(f"o11y dev: {component}" in line for line in lines), component
-        secret = re.search(r"with secret (\S+)", "".join(lines))
-        assert secret, "".join(lines)
+        secret = (data_dir / "dev-client-secret").read_text().strip()
+        assert secret not in "".join(lines), "the banner names where the secret is, never the secret"
+        assert any(f"its secret in {data_dir / 'dev-client-secret'}" in line for line in lines), "".join(lines)
         children = children_of(process.pid)
         assert len(children) >= 2, "the embedded broker and redis-server run as children"
 
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/ingest/api-metrics",
-            data=json.dumps(seed_event(clientSecret=secret.group(1), kiloUserId=user)).encode(),
+            data=json.dumps(seed_event(clientSecret=secret, kiloUserId=user)).encode(),
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -78,6 +98,14 @@ def dev_session(data_dir: Path, user: str) -> list[str]:
                                            headers={"Authorization": f"Bearer {token}"})
         with urllib.request.urlopen(incidents, timeout=10) as answer:
             assert json.loads(answer.read()) == {"state": "open", "incidents": []}
+        for command in (("status", "--json"), ("silence", "list"), ("slo", "baseline", "--model", "gpt-4")):
+            ran = o11y(*command, env=env)  # while `o11y dev` holds var/chdb: through its API
+            assert ran.returncode == 0 and "Traceback" not in ran.stderr, (command, ran.stderr)
+        looks = quickstart_commands()
+        assert ["sql"] in [c[:1] for c in looks], "the Quickstart shows o11y sql to look at the data"
+        for words in looks:
+            ran = o11y(*words, env=env)
+            assert ran.returncode == 0 and ran.stdout.strip(), (words, ran.stderr)
         redis_url = re.search(r"o11y dev: redis\s+(redis://\S+)", "".join(lines))
         assert redis_url, "".join(lines)
         redis = Redis.from_url(redis_url.group(1))
@@ -94,7 +122,7 @@ def dev_session(data_dir: Path, user: str) -> list[str]:
         assert errors == [] and "Traceback" not in stopping, stopping
         assert "o11y dev: stopped" in stopping
         assert wait_until(lambda: not any(alive(c) for c in children), timeout_s=10), "a child outlived `o11y dev`"
-        return lines
+        return lines, secret
     finally:
         if process.poll() is None:
             process.kill()
@@ -103,10 +131,9 @@ def dev_session(data_dir: Path, user: str) -> list[str]:
 
 def test_dev_serves_loads_stops_cleanly_and_keeps_its_data_across_restarts(tmp_path: Path) -> None:
     data_dir = tmp_path / "var"
-    first = dev_session(data_dir, "first-run")
-    second = dev_session(data_dir, "second-run")
-    secret_line = [line for line in first if "with secret" in line]
-    assert secret_line == [line for line in second if "with secret" in line], "the dev secret survives a restart"
+    first, first_secret = dev_session(data_dir, "first-run")
+    second, second_secret = dev_session(data_dir, "second-run")
+    assert first_secret == second_secret, "the dev secret survives a restart"
     rows = query_path(
         str((data_dir / "chdb").resolve()), "SELECT kilo_user_id, client_name FROM o11y.api_metrics ORDER BY kilo_user_id"
     )

@@ -52,6 +52,22 @@ def test_through_the_api_while_this_process_holds_the_data(clickhouse: Any, clic
         assert ADMIN_TOKEN not in table.stderr + refused.stderr
 
 
+def test_an_aggregate_state_is_named_in_the_table_not_printed_as_bytes(clickhouse: Any, clickhouse_url: str,
+                                                                      tmp_path: Path) -> None:
+    topic = f"sql-state-{uuid.uuid4().hex[:6]}"
+    clickhouse.command(
+        "INSERT INTO o11y.loader_progress (kafka_topic, kafka_partition, consumer_group, reached_end_at, updated_at, lag) "
+        "SELECT {t:String}, 0, 'o11y-loader', now64(3, 'UTC'), now64(3, 'UTC'), argMaxState(toUInt64(7), now64(3, 'UTC'))",
+        parameters={"t": topic})
+    settings = Settings(admin_tokens={"alice": [SecretStr(ADMIN_TOKEN)]})
+    query = f"SELECT kafka_topic, lag, finalizeAggregation(lag) AS n FROM o11y.loader_progress WHERE kafka_topic = '{topic}'"
+    with LiveServer(lambda: create_api_app(settings, default_policy(), clickhouse, CollectorRegistry(),
+                                           more_clients=lambda: connect_raw(clickhouse_url))) as server:
+        table = o11y(query, "--url", server.url, env=clean_env(O11Y_TOKEN=ADMIN_TOKEN, O11Y_DATA_DIR=str(tmp_path)))
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[2].split("  ") == [topic, "<argMax state: finalizeAggregation(lag)>", "7"]
+
+
 def test_straight_to_clickhouse_when_no_api_runs(tmp_path: Path) -> None:
     url = f"chdb://{tmp_path / 'ch'}"
     env = clean_env(O11Y_CLICKHOUSE_URL=url, O11Y_DATA_DIR=str(tmp_path), O11Y_API_PORT="9")
