@@ -14,6 +14,8 @@ from api.incidents_api import IncidentsApi
 from api.openapi import api_document
 from api.pages.app import Pages
 from api.policy_api import PolicyApi
+from api.sessions import Sessions
+from api.signed_in import session_middleware
 from api.sql_api import SqlApi
 from api.status_api import StatusApi
 from api.usage_api import UsageApi
@@ -36,7 +38,8 @@ def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHou
     app = web.Application(client_max_size=64 * 1024)
     add_health_routes(app, registry, admin, ClientSecrets(settings.admin_tokens))
     app[READINESS]["clickhouse"] = lambda: _clickhouse_ready(clickhouse)
-    auth = ApiAuth(settings)
+    auth, sessions = ApiAuth(settings), Sessions(settings)
+    app.middlewares.append(session_middleware(sessions, now))
     PolicyApi(settings, policy, clickhouse, now).add_routes(app)
     IncidentsApi(auth, clickhouse).add_routes(app)
     status = StatusApi(auth, settings, policy, clickhouse, now)
@@ -54,7 +57,7 @@ def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHou
         return web.json_response(document)
 
     app.router.add_get("/openapi.json", openapi)
-    Pages(auth, settings, policy, clickhouse, status, prices, now).add_routes(app)
+    Pages(auth, sessions, settings, policy, clickhouse, status, prices, now).add_routes(app)
     return harden(app)
 
 

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from alerting.period_cache import SETTLE, floor_to
 from alerting.policy_store import PolicyStore
 from alerting.silences import SilenceRequest
-from api.auth import ApiAuth, Caller
+from api.auth import SIGNED_IN, ApiAuth, Caller
 from api.pages import data
 from api.pages.series import RANGES, burn_down, rolling_burn
 from api.pages.svg import Band, Chart, Series, Threshold, bars, line_chart, sparkline
@@ -80,12 +80,11 @@ def _count(value: int | float) -> str:
 
 
 class Pages:
-    def __init__(self, auth: ApiAuth, settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient,
-                 status: StatusApi, prices: PriceTable,
+    def __init__(self, auth: ApiAuth, sessions: Sessions, settings: Settings, policy: AlertPolicy,
+                 clickhouse: ClickHouseClient, status: StatusApi, prices: PriceTable,
                  now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
-        self._auth, self._settings, self._policy, self._clickhouse = auth, settings, policy, clickhouse
+        self._auth, self._sessions, self._settings, self._policy, self._clickhouse = auth, sessions, settings, policy, clickhouse
         self._status, self._prices, self._now = status, prices, now
-        self._sessions = Sessions(settings)
         self._hourly = data.HourlyCounts()
         self._env = _environment()
 
@@ -109,7 +108,7 @@ class Pages:
 
     def _signed_in(self, page: Page) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
-            caller = self._sessions.read(request.cookies.get(COOKIE), self._now())
+            caller = request.get(SIGNED_IN)
             if caller is None:
                 raise web.HTTPFound("/ui/login?" + urlencode({"next": request.path_qs}))
             try:
