@@ -3,6 +3,8 @@
 The signing key is derived from every configured admin and read token, so that any process of the same configuration
 accepts the cookie and removing or rotating a token signs everyone out. A cookie lives `SESSION_HOURS`; forms that
 change something carry a token derived from the cookie (`csrf`), and the cookie is `SameSite=Strict` and `HttpOnly`.
+The sign-in form itself carries a token derived from a pre-session cookie (`LOGIN_COOKIE`, a random nonce), so that
+another site cannot sign a browser in under its own token (login CSRF).
 """
 
 from __future__ import annotations
@@ -11,13 +13,17 @@ import base64
 import hashlib
 import hmac
 import json
+import re
+import secrets
 from datetime import datetime, timedelta
 
 from api.auth import Caller
 from runtime.settings import Settings
 
 COOKIE = "o11y_session"
+LOGIN_COOKIE = "o11y_login"
 SESSION_HOURS = 12
+_NONCE = re.compile(r"[A-Za-z0-9_-]{24,64}")
 
 
 def _key(settings: Settings) -> bytes:
@@ -68,3 +74,15 @@ class Sessions:
 
     def csrf_ok(self, cookie: str | None, token: str | None) -> bool:
         return bool(cookie and token) and hmac.compare_digest(self.csrf(cookie or ""), token or "")
+
+    @staticmethod
+    def login_nonce(cookie: str | None) -> str:
+        """The pre-session cookie's nonce when it looks like one, else a new one."""
+        return cookie if cookie and _NONCE.fullmatch(cookie) else secrets.token_urlsafe(24)
+
+    def login_csrf(self, nonce: str) -> str:
+        """What the sign-in form sends back: only a sign-in page served to the browser holding `nonce` knows it."""
+        return self._mac(nonce, "login")
+
+    def login_csrf_ok(self, nonce: str | None, token: str | None) -> bool:
+        return bool(nonce and token) and hmac.compare_digest(self.login_csrf(nonce or ""), token or "")

@@ -11,13 +11,11 @@ import asyncio
 import csv
 import io
 import logging
-import math
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 
-import jinja2
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -26,10 +24,12 @@ from alerting.policy_store import PolicyStore
 from alerting.silences import SilenceRequest
 from api.auth import SIGNED_IN, ApiAuth, Caller
 from api.pages import data
+from api.pages.render import Renderer
 from api.pages.series import RANGES, burn_down, rolling_burn
-from api.pages.svg import Band, Chart, Series, Threshold, bars, line_chart, sparkline
+from api.pages.sign_in import SignIn
+from api.pages.svg import Band, Chart, Series, Threshold, bars, line_chart
 from api.responses import reasons
-from api.sessions import COOKIE, SESSION_HOURS, Sessions
+from api.sessions import COOKIE, Sessions
 from api.status_api import StatusApi, StatusQuery
 from runtime.clickhouse import ClickHouseClient
 from runtime.settings import Settings
@@ -44,41 +44,6 @@ OVERVIEW_ROWS = 500
 FILTERS = ("slo", "provider", "model", "client", "state")
 
 
-def route_link(provider: str, model: str, client: str, **more: str) -> str:
-    return "/ui/route?" + urlencode({"provider": provider, "model": model, "client": client, **more})
-
-
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("api.pages", "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(route_link=route_link, sparkline=sparkline)
-    env.filters.update(pct=_pct, when=_when, ms=_ms, usd=_usd, count=_count)
-    return env
-
-
-def _pct(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None or not math.isfinite(value) else f"{value * 100:.{digits}f} %"
-
-
-def _when(value: str | datetime | None) -> str:
-    if value is None:
-        return "–"
-    at = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return f"{at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"
-
-
-def _ms(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.0f} ms"
-
-
-def _usd(value: float | None) -> str:
-    return "unpriced" if value is None else f"${value:,.2f}"
-
-
-def _count(value: int | float) -> str:
-    return f"{value:,}"
-
-
 class Pages:
     def __init__(self, auth: ApiAuth, sessions: Sessions, settings: Settings, policy: AlertPolicy,
                  clickhouse: ClickHouseClient, status: StatusApi, prices: PriceTable,
@@ -86,14 +51,13 @@ class Pages:
         self._auth, self._sessions, self._settings, self._policy, self._clickhouse = auth, sessions, settings, policy, clickhouse
         self._status, self._prices, self._now = status, prices, now
         self._hourly = data.HourlyCounts()
-        self._env = _environment()
+        self._render = Renderer(sessions)
+        self._sign_in = SignIn(auth, sessions, self._render, now)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/", self._home)
         app.router.add_get("/ui", self._home)
-        app.router.add_get("/ui/login", self.login_page)
-        app.router.add_post("/ui/login", self.login)
-        app.router.add_post("/ui/logout", self.logout)
+        self._sign_in.add_routes(app)
         app.router.add_get("/ui/", self._signed_in(self.overview))
         app.router.add_get("/ui/route", self._signed_in(self.route))
         app.router.add_get("/ui/usage", self._signed_in(self.usage))
@@ -116,47 +80,14 @@ class Pages:
             except web.HTTPException:
                 raise
             except ValidationError as err:
-                return self._render("error.html", request, caller, status=400, title="Not a valid question",
+                return self._render.page("error.html", request, caller, status=400, title="Not a valid question",
                                     problems=reasons(err))
             except Exception as err:  # noqa: BLE001 - the question was valid: what failed is ClickHouse
                 log.warning("page %s: ClickHouse could not answer: %s", request.path, str(err).splitlines()[0][:500])
-                return self._render("error.html", request, caller, status=503, title="ClickHouse could not answer",
+                return self._render.page("error.html", request, caller, status=503, title="ClickHouse could not answer",
                                     problems=[f"{type(err).__name__}: retry in a moment"])
 
         return handler
-
-    async def login_page(self, request: web.Request) -> web.StreamResponse:
-        return self._render("login.html", request, None, title="Sign in", next=_safe_next(request.query.get("next")),
-                            problem=None)
-
-    async def login(self, request: web.Request) -> web.StreamResponse:
-        form = await request.post()
-        token, wanted = str(form.get("token", "")), _safe_next(str(form.get("next", "")))
-        caller = self._auth.token_caller(token) if 0 < len(token) <= 512 else None
-        if caller is None:
-            return self._render("login.html", request, None, status=401, title="Sign in", next=wanted,
-                                problem="That token is not an O11Y_API_TOKENS or O11Y_ADMIN_TOKENS token.")
-        answer = web.HTTPSeeOther(wanted)
-        answer.set_cookie(COOKIE, self._sessions.issue(caller, self._now()), max_age=SESSION_HOURS * 3600, httponly=True,
-                          samesite="Strict", secure=request.secure, path="/")
-        raise answer
-
-    async def logout(self, request: web.Request) -> web.StreamResponse:
-        answer = web.HTTPSeeOther("/ui/login")
-        answer.del_cookie(COOKIE, path="/")
-        raise answer
-
-    def _render(self, template: str, request: web.Request, caller: Caller | None, status: int = 200,
-                **values: Any) -> web.Response:
-        cookie = request.cookies.get(COOKIE)
-        html = self._env.get_template(template).render(
-            caller=caller, csrf=self._sessions.csrf(cookie) if cookie and caller else "", path=request.path, **values)
-        answer = web.Response(text=html, content_type="text/html", status=status, headers={
-            "Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-                                       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"})
-        answer.enable_compression()
-        return answer
 
     async def _run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(function, self._clickhouse, *args, **kwargs)
@@ -178,7 +109,7 @@ class Pages:
             states[s.state] = states.get(s.state, 0) + 1
         rows = [{"status": s, "spark": data.hourly_burn(counts, self._policy, s, start, 24)} for s in kept[:OVERVIEW_ROWS]]
         choices = {k: sorted({_field(s, k) for s in every}) for k in FILTERS}
-        return self._render("overview.html", request, caller, title="SLO overview", body=body, rows=rows,
+        return self._render.page("overview.html", request, caller, title="SLO overview", body=body, rows=rows,
                             shown=len(rows), count=len(kept), states=states, wanted=wanted, choices=choices)
 
     # A route's page
@@ -187,7 +118,7 @@ class Pages:
         dimension = tuple(request.query.get(k, "") for k in ("provider", "model", "client"))
         span_name = request.query.get("range", "24h")
         if span_name not in RANGES or not all(0 < len(v) <= 200 for v in dimension):
-            return self._render("error.html", request, caller, status=400, title="Not a route", problems=[
+            return self._render.page("error.html", request, caller, status=400, title="Not a route", problems=[
                 "provider, model and client: each 1–200 characters", f"range: one of {', '.join(RANGES)}"])
         route: Dimension = (dimension[0], dimension[1], dimension[2])
         span, step = RANGES[span_name]
@@ -220,7 +151,7 @@ class Pages:
             if spec is not None:
                 link = spec.link(spec.runbook_url, slo=s.slo, provider=provider, model=model, client=client)
                 runbooks.append((spec.title, link))
-        return self._render("route.html", request, caller, title=f"{provider} {model} ({client})", route=route,
+        return self._render.page("route.html", request, caller, title=f"{provider} {model} ({client})", route=route,
                             statuses=statuses, charts=charts, incidents=found, baseline=baseline, ranges=list(RANGES),
                             span=span_name, runbooks=runbooks, body=body)
 
@@ -277,7 +208,7 @@ class Pages:
         span_name = request.query.get("range", "24h")
         group = request.query.get("group_by", "model")
         if span_name not in RANGES or group not in ("model", "provider", "client"):
-            return self._render("error.html", request, caller, status=400, title="Not a usage question",
+            return self._render.page("error.html", request, caller, status=400, title="Not a usage question",
                                 problems=[f"range: one of {', '.join(RANGES)}", "group_by: model, provider or client"])
         span, step = RANGES[span_name]
         now = self._now()
@@ -301,7 +232,7 @@ class Pages:
         costs = sorted(((str(g[group]), g["cost"]["usd"] or 0.0) for g in groups), key=lambda r: -r[1])[:15]
         export = "/v1/usage/export?" + urlencode({"from": start.isoformat(), "to": end.isoformat(), "format": "csv"})
         table_csv = "/ui/usage?" + urlencode({"range": span_name, "group_by": group, "format": "csv"})
-        return self._render("usage.html", request, caller, title="Usage and cost", groups=groups, total=total, group=group,
+        return self._render.page("usage.html", request, caller, title="Usage and cost", groups=groups, total=total, group=group,
                             source=source, charts=charts, cost_bars=bars(costs, "$") if costs else None, span=span_name,
                             ranges=list(RANGES), start=start, end=end, export=export, table_csv=table_csv)
 
@@ -312,7 +243,7 @@ class Pages:
         open_ones = await self._run(data.incidents, now, state="open")
         history = await self._run(data.incidents, now, state="all", **{"from": now - timedelta(days=7), "to": now})
         current = await self._run(data.silences, now)
-        return self._render("incidents.html", request, caller, title="Incidents and silences", open_incidents=open_ones,
+        return self._render.page("incidents.html", request, caller, title="Incidents and silences", open_incidents=open_ones,
                             history=[i for i in history if i["status"] != "open"], silences=[s.as_dict(now) for s in current],
                             hours=SILENCE_HOURS, notice=request.query.get("notice"))
 
@@ -335,9 +266,9 @@ class Pages:
                 "ends_at": now + timedelta(hours=hours), "comment": str(form.get("comment", ""))})
             silence = wanted.silence(caller.name, now)
         except ValidationError as err:
-            return self._render("error.html", request, caller, status=400, title="Silence refused", problems=reasons(err))
+            return self._render.page("error.html", request, caller, status=400, title="Silence refused", problems=reasons(err))
         except ValueError as err:
-            return self._render("error.html", request, caller, status=400, title="Silence refused", problems=[str(err)])
+            return self._render.page("error.html", request, caller, status=400, title="Silence refused", problems=[str(err)])
         await self._run(lambda client: PolicyStore(client).save_silence(silence, now))
         raise web.HTTPSeeOther("/ui/incidents?" + urlencode({"notice": f"silence {silence.id} holds until "
                                                                        f"{silence.ends_at:%H:%M} UTC"}))
@@ -348,7 +279,7 @@ class Pages:
         silence_id, now = request.match_info["silence_id"][:64], self._now()
         silence = await self._run(lambda client: PolicyStore(client).silence(silence_id))
         if silence is None or silence.state(now) in ("expired", "ended"):
-            return self._render("error.html", request, caller, status=404, title="No such silence",
+            return self._render.page("error.html", request, caller, status=404, title="No such silence",
                                 problems=[f"silence {silence_id} does not exist or has already ended"])
         expired = silence.expired(caller.name, now)
         await self._run(lambda client: PolicyStore(client).save_silence(expired, now))
@@ -365,13 +296,6 @@ def _rule(spec: Any) -> str:
     if rule.percentile is not None:
         return f"p{rule.percentile} ≤ {rule.threshold_ms:,} ms"
     return f"≤ {rule.threshold_ms:,} ms for {spec.objective} of requests"
-
-
-def _safe_next(value: str | None) -> str:
-    """Where to go after signing in: a path of this site only (never another host)."""
-    if value and value.startswith("/ui") and "//" not in value and "\\" not in value and len(value) < 2000:
-        return value
-    return "/ui/"
 
 
 def _csv(groups: list[dict[str, Any]], group: str, name: str) -> web.Response:
