@@ -13,7 +13,10 @@ from api.auth import ApiAuth
 from api.incidents_api import IncidentsApi
 from api.openapi import api_document
 from api.pages.app import Pages
+from api.pages.render import Renderer
+from api.pages.sign_in import SignIn
 from api.policy_api import PolicyApi
+from api.session_revocations import Revocations
 from api.sessions import Sessions
 from api.signed_in import session_middleware
 from api.sql_api import SqlApi
@@ -38,8 +41,8 @@ def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHou
     app = web.Application(client_max_size=64 * 1024)
     add_health_routes(app, registry, admin, ClientSecrets(settings.admin_tokens))
     app[READINESS]["clickhouse"] = lambda: _clickhouse_ready(clickhouse)
-    auth, sessions = ApiAuth(settings), Sessions(settings)
-    app.middlewares.append(session_middleware(sessions, now))
+    auth, sessions, revocations = ApiAuth(settings), Sessions(settings), Revocations(clickhouse)
+    app.middlewares.append(session_middleware(sessions, revocations, now))
     PolicyApi(settings, policy, clickhouse, now).add_routes(app)
     IncidentsApi(auth, clickhouse).add_routes(app)
     status = StatusApi(auth, settings, policy, clickhouse, now)
@@ -57,6 +60,7 @@ def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHou
         return web.json_response(document)
 
     app.router.add_get("/openapi.json", openapi)
+    SignIn(auth, sessions, revocations, Renderer(sessions), now).add_routes(app)
     Pages(auth, sessions, settings, policy, clickhouse, status, prices, now).add_routes(app)
     return harden(app)
 

@@ -233,6 +233,7 @@ def migrations(retention: Retention) -> tuple[Migration, ...]:
         )),
         Migration(7, "daily and hourly usage rollups (requests, errors, tokens, latency sketches) for the read API, "
                      "backfilled", _usage_rollups(retention)),
+        Migration(8, "signed-out page sessions, refused by every o11y api process", (state.revoked_sessions(),)),
     )
 
 

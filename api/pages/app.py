@@ -26,7 +26,6 @@ from api.auth import SIGNED_IN, ApiAuth, Caller
 from api.pages import data
 from api.pages.render import Renderer
 from api.pages.series import RANGES, burn_down, rolling_burn
-from api.pages.sign_in import SignIn
 from api.pages.svg import Band, Chart, Series, Threshold, bars, line_chart
 from api.responses import reasons
 from api.sessions import COOKIE, Sessions
@@ -52,12 +51,10 @@ class Pages:
         self._status, self._prices, self._now = status, prices, now
         self._hourly = data.HourlyCounts()
         self._render = Renderer(sessions)
-        self._sign_in = SignIn(auth, sessions, self._render, now)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/", self._home)
         app.router.add_get("/ui", self._home)
-        self._sign_in.add_routes(app)
         app.router.add_get("/ui/", self._signed_in(self.overview))
         app.router.add_get("/ui/route", self._signed_in(self.route))
         app.router.add_get("/ui/usage", self._signed_in(self.usage))

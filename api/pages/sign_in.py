@@ -6,14 +6,19 @@ carries neither, gets 403 and signs nobody in.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
 from aiohttp import web
 
 from api.auth import ApiAuth
+from api.pages.formats import when
 from api.pages.render import Renderer
+from api.session_revocations import Revocations
 from api.sessions import COOKIE, LOGIN_COOKIE, SESSION_HOURS, Sessions
+
+log = logging.getLogger(__name__)
 
 STALE_FORM = "This sign-in form is stale or did not come from this site: reload the sign-in page and retry."
 
@@ -34,8 +39,9 @@ def over_https(request: web.Request) -> bool:
 
 
 class SignIn:
-    def __init__(self, auth: ApiAuth, sessions: Sessions, render: Renderer, now: Callable[[], datetime]) -> None:
-        self._auth, self._sessions, self._render, self._now = auth, sessions, render, now
+    def __init__(self, auth: ApiAuth, sessions: Sessions, revocations: Revocations, render: Renderer,
+                 now: Callable[[], datetime]) -> None:
+        self._auth, self._sessions, self._revocations, self._render, self._now = auth, sessions, revocations, render, now
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/ui/login", self.login_page)
@@ -69,6 +75,17 @@ class SignIn:
         raise answer
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
+        """Records the sign-out before the browser forgets the cookie: a copy of it is then refused everywhere."""
+        session = self._sessions.read(request.cookies.get(COOKIE), self._now())
+        if session is not None:
+            try:
+                await self._revocations.revoke(session, self._now())
+            except Exception as err:  # noqa: BLE001 - any failure: the cookie stays, so that signing out can be retried
+                log.warning("could not record a sign-out: %s", type(err).__name__)
+                return self._render.page("error.html", request, session.caller, status=503, title="Not signed out yet",
+                                         problems=["ClickHouse did not take the sign-out, so a copy of this session's "
+                                                   f"cookie would still work until {when(session.expires_at)}: retry "
+                                                   "Sign out in a moment."])
         answer = web.HTTPSeeOther("/ui/login")
         answer.del_cookie(COOKIE, path="/")
         raise answer

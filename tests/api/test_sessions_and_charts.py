@@ -22,7 +22,11 @@ def test_a_session_names_its_caller_until_it_expires_and_cannot_be_forged() -> N
     sessions = Sessions(settings())
     cookie = sessions.issue(Caller("alice", "admin"), NOW)
     assert "admin-token" not in cookie
-    assert sessions.read(cookie, NOW + timedelta(hours=SESSION_HOURS - 1)) == Caller("alice", "admin")
+    session = sessions.read(cookie, NOW + timedelta(hours=SESSION_HOURS - 1))
+    assert session is not None and session.caller == Caller("alice", "admin")
+    assert session.expires_at == NOW + timedelta(hours=SESSION_HOURS)
+    other = sessions.read(sessions.issue(Caller("alice", "admin"), NOW), NOW)
+    assert other is not None and other.session_id != session.session_id, "each sign-in is a session of its own"
     assert sessions.read(cookie, NOW + timedelta(hours=SESSION_HOURS)) is None
     mac = cookie.split(".")[1]
     forged = Sessions(settings()).issue(Caller("mallory", "admin"), NOW).split(".")[0] + "." + mac
