@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -34,10 +35,12 @@ from schemas.prices import PriceTable, load_prices
 def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient, registry: CollectorRegistry,
                    admin: web.Application | None = None, prices: PriceTable | None = None,
                    more_clients: Callable[[], RawClient] | None = None, warm: bool = False,
-                   now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> web.Application:
+                   now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                   token_file: Path | None = None) -> web.Application:
     """`more_clients` opens a client of the same ClickHouse for a long export (default: from O11Y_CLICKHOUSE_URL);
     `warm` reads the SLO period at start (a service), not on the first call (tests); `now`: the clock of the SLO status
-    and the pages (tests pass a timeline's)."""
+    and the pages (tests pass a timeline's); `token_file`: where `o11y dev` wrote the admin token, for the sign-in page
+    to say."""
     app = web.Application(client_max_size=64 * 1024)
     add_health_routes(app, registry, admin, ClientSecrets(settings.admin_tokens))
     app[READINESS]["clickhouse"] = lambda: _clickhouse_ready(clickhouse)
@@ -60,7 +63,7 @@ def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHou
         return web.json_response(document)
 
     app.router.add_get("/openapi.json", openapi)
-    SignIn(auth, sessions, revocations, Renderer(sessions), now).add_routes(app)
+    SignIn(auth, sessions, revocations, Renderer(sessions), now, token_file).add_routes(app)
     Pages(auth, sessions, settings, policy, clickhouse, status, prices, now).add_routes(app)
     return harden(app)
 

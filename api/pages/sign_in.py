@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from aiohttp import web
 
@@ -40,8 +41,10 @@ def over_https(request: web.Request) -> bool:
 
 class SignIn:
     def __init__(self, auth: ApiAuth, sessions: Sessions, revocations: Revocations, render: Renderer,
-                 now: Callable[[], datetime]) -> None:
+                 now: Callable[[], datetime], token_file: Path | None = None) -> None:
+        """`token_file`: where the admin token is (`o11y dev` wrote it): the form says so, never what it holds."""
         self._auth, self._sessions, self._revocations, self._render, self._now = auth, sessions, revocations, render, now
+        self._token_file = token_file
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/ui/login", self.login_page)
@@ -51,7 +54,8 @@ class SignIn:
     def _form(self, request: web.Request, status: int, wanted: str, problem: str | None) -> web.Response:
         nonce = self._sessions.login_nonce(request.cookies.get(LOGIN_COOKIE))
         answer = self._render.page("login.html", request, None, status=status, title="Sign in", next=wanted,
-                                   problem=problem, login_csrf=self._sessions.login_csrf(nonce))
+                                   problem=problem, login_csrf=self._sessions.login_csrf(nonce),
+                                   token_file=str(self._token_file) if self._token_file else None)
         answer.set_cookie(LOGIN_COOKIE, nonce, max_age=SESSION_HOURS * 3600, httponly=True, samesite="Strict",
                           secure=over_https(request), path="/ui/login")
         return answer
