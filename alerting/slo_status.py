@@ -1,8 +1,9 @@
 """Where each SLO of each route stands now: burn per tier, state, error budget left, time to exhaustion (pure).
 
-State, most pressing first: `stale` (the data cannot be judged), `incident` (an open incident was notified),
-`silenced` (an open incident a silence holds back), `burning` (a tier's long window spends the budget faster
-than sustainable, without tripping), `ok`.
+State, most pressing first: `stale` (the data cannot be judged), `incident` (an open incident no silence holds),
+`silenced` (an open incident a silence holds back, from the moment the silence is active: also one that paged before
+someone silenced it), `burning` (a tier's long window spends the budget faster than sustainable, without tripping),
+`ok`.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ class SloStatus:
 
 def statuses(policy: AlertPolicy, end: datetime, now: dict[Dimension, WindowCounts],
              period: dict[Dimension, dict[str, WindowCount]], incidents: dict[IncidentKey, Incident],
-             silences: list[Silence], stale: bool) -> list[SloStatus]:
-    """Every evaluated SLO of every route seen now or over the period, least budget left first."""
+             silences: list[Silence], stale: bool, asked_at: datetime | None = None) -> list[SloStatus]:
+    """Every evaluated SLO of every route seen now or over the period, least budget left first; silences are judged
+    at `asked_at` (default `end`), so that a silence made a moment ago holds already."""
     found = []
     for dimension in sorted(set(now) | set(period)):
         for declared in policy.slos:
@@ -78,18 +80,18 @@ def statuses(policy: AlertPolicy, end: datetime, now: dict[Dimension, WindowCoun
                 hours = max(0.0, left) * policy.period_days * 24 / longest.burn_long
             keys = [(severity, declared.name, *dimension) for severity in ("page", "ticket")]
             open_incident = next((incidents[k] for k in keys if k in incidents and incidents[k].open), None)
-            state = _state(stale, open_incident, silences, end, tiers)
+            state = _state(stale, open_incident, silences, asked_at or end, tiers)
             found.append(SloStatus(declared.name, dimension, state, str(spec.objective), spent, left, hours, tuple(tiers),
                                    open_incident.id if open_incident else None))
     return sorted(found, key=lambda s: (s.budget_left is None, s.budget_left if s.budget_left is not None else 0.0,
                                         s.slo, s.dimension))
 
 
-def _state(stale: bool, incident: Incident | None, silences: list[Silence], end: datetime, tiers: list[TierBurn]) -> str:
+def _state(stale: bool, incident: Incident | None, silences: list[Silence], at: datetime, tiers: list[TierBurn]) -> str:
     if stale:
         return "stale"
     if incident is not None:
-        held = not incident.notified and any(s.active(end) and s.matches(incident.key) for s in silences)
+        held = any(s.active(at) and s.matches(incident.key) for s in silences)
         return "silenced" if held else "incident"
     return "burning" if any(t.burn_long >= 1 for t in tiers) else "ok"
 

@@ -68,7 +68,7 @@ def load_status(clickhouse: ClickHouseClient, policy: AlertPolicy, settings: Set
     freshness = Freshness(tuple(store.progress()), now, timedelta(seconds=settings.alert_stale_after_s))
     settled = min(end, freshness.watermark) if freshness.watermark is not None else end
     period = (cache or PeriodCache()).period(clickhouse.query, policy, end, settled)
-    found = statuses(policy, end, counts, period, store.incidents(end), store.silences(end), freshness.stale)
+    found = statuses(policy, end, counts, period, store.incidents(end), store.silences(end), freshness.stale, now)
     return {"end": end.isoformat(), "period_days": policy.period_days, "period_start": period_start(end, policy).isoformat(),
             "freshness": freshness.describe(), "ignored_overrides": ignored, "statuses": found}
 

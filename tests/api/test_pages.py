@@ -185,6 +185,16 @@ async def test_every_page_renders_and_agrees_with_the_api(history: History, devi
         assert not console, console.errors
 
 
+async def overview_state(page: Page, history: History) -> str:
+    """The state of client A's error-rate SLO on the overview, checked against /v1/slo/status."""
+    alpha = history.clients[0]
+    await page.goto(f"{history.url}/ui/?model={history.model}&slo=error_rate&client={alpha}")
+    shown = await page.inner_text(f"#overview tr[data-client='{alpha}'] .badge")
+    [status] = (await api(history.url, f"/v1/slo/status?model={history.model}&slo=error_rate&client={alpha}"))["statuses"]
+    assert shown == status["state"], "the overview and the API agree"
+    return shown
+
+
 async def test_an_admin_silences_an_incident_in_two_clicks_and_expires_it(history: History) -> None:
     async with chromium() as browser:
         page, console = await sign_in(browser, history.url, ADMIN_TOKEN)
@@ -198,9 +208,12 @@ async def test_an_admin_silences_an_incident_in_two_clicks_and_expires_it(histor
         [made] = [s for s in current if s["client"] == history.clients[0] and s["created_by"] == "alice"]
         assert (made["slo"], made["model"], made["state"]) == ("error_rate", history.model, "active")
         assert made["comment"] == f"working on incident {history.incident_id}"
+        assert await overview_state(page, history) == "silenced", "the incident paged, then a silence took it over"
 
+        await page.goto(f"{history.url}/ui/incidents")
         await page.locator(f"tr[data-silence='{made['id']}'] button").click()
         await page.wait_for_url("**/ui/incidents?notice=**")
+        assert await overview_state(page, history) == "incident"
         after = {s["id"]: s["state"] for s in (await api(history.url, "/v1/silences?state=all"))["silences"]}
         assert after[made["id"]] == "expired" and after[history.silence_id] == "active"
 

@@ -60,6 +60,30 @@ def test_state_budget_left_and_order(clickhouse: Any, redis_client: Any, slack: 
     assert [(s.state, s.period.total, s.period.bad) for s in p50] == [("ok", 60, 0)]  # 60 judged minutes, none bad
 
 
+def test_an_incident_that_paged_shows_silenced_while_a_silence_holds_it(clickhouse: Any, redis_client: Any, slack: Any) -> None:
+    model = f"paged-{uuid.uuid4().hex[:6]}"
+    timeline = Timeline(clickhouse)
+    timeline.traffic(0, 50, 100, model=model)
+    timeline.traffic(50, 60, 100, 0.2, model=model)
+    evaluator = make_evaluator(clickhouse, redis_client, slack)
+    evaluator.evaluate_tick(timeline.at(60))
+    assert [severity for severity, _ in slack.posts] == ["page"], "the incident paged before anyone silenced it"
+    asked, settings, store = timeline.at(60, 30), Settings(kafka_topic=f"status-{model}"), PolicyStore(clickhouse)
+
+    def state() -> tuple[str, str | None]:
+        [found] = [s for s in load_status(clickhouse, default_policy(), settings, asked)["statuses"]
+                   if s.dimension[1] == model and s.slo == "error_rate"]
+        return found.state, found.incident_id
+
+    before, incident = state()
+    assert before == "incident" and incident is not None
+    silence = SilenceRequest(model=model, ends_at=timeline.at(120), comment="on it").silence("alice", asked)
+    store.save_silence(silence, asked)
+    assert state() == ("silenced", incident), "silenced the moment the silence holds it, not at the next minute"
+    store.save_silence(silence.expired("alice", asked), asked)
+    assert state() == ("incident", incident)
+
+
 @pytest.fixture
 async def api(aiohttp_client: Any, clickhouse: Any) -> AsyncIterator[Any]:
     settings = Settings(api_tokens={"dashboards": [SecretStr(READ_TOKEN)]})
