@@ -16,6 +16,7 @@ from typing import Any
 from alerting.burn_rate import WindowCount
 from alerting.decisions import IncidentKey, read_tier
 from alerting.incidents import Incident
+from alerting.period_cache import Period
 from alerting.silences import Silence
 from alerting.window_query import WindowCounts
 from schemas.alert_policy import AlertPolicy, Dimension
@@ -44,6 +45,8 @@ class SloStatus:
     """At the burn of the longest tier's long window; None when it does not burn."""
     tiers: tuple[TierBurn, ...]
     incident_id: str | None
+    seen_since: datetime | None = None
+    """The route's first minute with requests within the period: `budget_left` judges only the time since."""
 
     def as_dict(self) -> dict[str, Any]:
         provider, model, client = self.dimension
@@ -52,16 +55,40 @@ class SloStatus:
             "objective": self.objective, "period_bad": self.period.bad, "period_total": self.period.total,
             "budget_left": self.budget_left, "exhausted_in_hours": self.exhausted_in_hours,
             "tiers": [vars(t) for t in self.tiers], "incident_id": self.incident_id,
+            "seen_since": self.seen_since.isoformat() if self.seen_since else None,
         }
+
+    def seen_words(self, end: datetime, period_days: int) -> str | None:
+        """"over the 2 h seen of 30 days" when the route's requests cover less than half the period (its budget left
+        then speaks of that time only), else None."""
+        if self.seen_since is None or end - self.seen_since >= timedelta(days=period_days) * PARTIAL:
+            return None
+        return f"over the {span_words(end - self.seen_since)} seen of {period_days} days"
+
+
+PARTIAL = 0.5
+"""A route seen for less than this share of the SLO period gets its budget left said with how much it has seen."""
+
+
+def span_words(span: timedelta) -> str:
+    """A span as people say it: 50 min, 2 h, 3.5 h, 4 days."""
+    minutes = max(1, round(span.total_seconds() / 60))
+    if minutes < 90:
+        return f"{minutes} min"
+    hours = minutes / 60
+    if hours < 48:
+        return f"{hours:.1f}".removesuffix(".0") + " h" if hours < 10 else f"{round(hours)} h"
+    days = hours / 24
+    return f"{days:.1f}".removesuffix(".0") + " days" if days < 10 else f"{round(days)} days"
 
 
 def statuses(policy: AlertPolicy, end: datetime, now: dict[Dimension, WindowCounts],
-             period: dict[Dimension, dict[str, WindowCount]], incidents: dict[IncidentKey, Incident],
+             period: Period, incidents: dict[IncidentKey, Incident],
              silences: list[Silence], stale: bool, asked_at: datetime | None = None) -> list[SloStatus]:
     """Every evaluated SLO of every route seen now or over the period, least budget left first; silences are judged
     at `asked_at` (default `end`), so that a silence made a moment ago holds already."""
     found = []
-    for dimension in sorted(set(now) | set(period)):
+    for dimension in sorted(set(now) | set(period.counts)):
         for declared in policy.slos:
             resolved = policy.resolve(declared.name, dimension)
             if resolved is None or not resolved.enabled:
@@ -72,7 +99,7 @@ def statuses(policy: AlertPolicy, end: datetime, now: dict[Dimension, WindowCoun
                 reading = read_tier(spec, window, dimension, end, now.get(dimension))
                 tiers.append(TierBurn(window.name, window.severity, float(window.burn_rate), float(reading.burn_long),
                                       float(reading.burn_short), reading.trips()))
-            spent = period.get(dimension, {}).get(declared.name, WindowCount(0, 0))
+            spent = period.counts.get(dimension, {}).get(declared.name, WindowCount(0, 0))
             left = None if not spent.total else float(1 - Fraction(spent.bad, spent.total) / spec.budget)
             longest = max(tiers, key=lambda t: next(w.long_minutes for w in spec.windows if w.name == t.tier))
             hours = None
@@ -82,7 +109,7 @@ def statuses(policy: AlertPolicy, end: datetime, now: dict[Dimension, WindowCoun
             open_incident = next((incidents[k] for k in keys if k in incidents and incidents[k].open), None)
             state = _state(stale, open_incident, silences, asked_at or end, tiers)
             found.append(SloStatus(declared.name, dimension, state, str(spec.objective), spent, left, hours, tuple(tiers),
-                                   open_incident.id if open_incident else None))
+                                   open_incident.id if open_incident else None, period.first_seen.get(dimension)))
     return sorted(found, key=lambda s: (s.budget_left is None, s.budget_left if s.budget_left is not None else 0.0,
                                         s.slo, s.dimension))
 

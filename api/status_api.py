@@ -130,5 +130,7 @@ def status_table(body: dict[str, Any], statuses: list[SloStatus]) -> str:
         left = f"{s.budget_left * 100:.1f} %" if s.budget_left is not None else "no traffic"
         hours = f"{s.exhausted_in_hours:.1f} h" if s.exhausted_in_hours is not None else "-"
         burns = "  ".join(f"{t.tier} {t.burn_long:.1f}x" for t in s.tiers)
-        lines.append(f"{s.state:<9} {s.slo:<14} {f'{provider} {model} ({client})':<52} {left:>11} {hours:>12}  {burns}")
+        seen = s.seen_words(datetime.fromisoformat(body["end"]), body["period_days"])
+        lines.append(f"{s.state:<9} {s.slo:<14} {f'{provider} {model} ({client})':<52} {left:>11} {hours:>12}  {burns}"
+                     + (f"  (budget left {seen})" if seen else ""))
     return "\n".join(lines)

@@ -25,8 +25,9 @@ from alerting.silences import SilenceRequest
 from api.auth import SIGNED_IN, ApiAuth, Caller
 from api.pages import data
 from api.pages.render import Renderer
-from api.pages.series import RANGES, burn_down, rolling_burn
-from api.pages.svg import Band, Chart, Series, Threshold, bars, line_chart
+from api.pages.route_charts import RouteData, route_charts
+from api.pages.series import RANGES
+from api.pages.svg import Band, Chart, Series, bars, line_chart
 from api.responses import reasons
 from api.sessions import COOKIE, Sessions
 from api.status_api import StatusApi, StatusQuery
@@ -78,11 +79,11 @@ class Pages:
                 raise
             except ValidationError as err:
                 return self._render.page("error.html", request, caller, status=400, title="Not a valid question",
-                                    problems=reasons(err))
+                                         problems=reasons(err))
             except Exception as err:  # noqa: BLE001 - the question was valid: what failed is ClickHouse
                 log.warning("page %s: ClickHouse could not answer: %s", request.path, str(err).splitlines()[0][:500])
                 return self._render.page("error.html", request, caller, status=503, title="ClickHouse could not answer",
-                                    problems=[f"{type(err).__name__}: retry in a moment"])
+                                         problems=[f"{type(err).__name__}: retry in a moment"])
 
         return handler
 
@@ -106,8 +107,8 @@ class Pages:
             states[s.state] = states.get(s.state, 0) + 1
         rows = [{"status": s, "spark": data.hourly_burn(counts, self._policy, s, start, 24)} for s in kept[:OVERVIEW_ROWS]]
         choices = {k: sorted({_field(s, k) for s in every}) for k in FILTERS}
-        return self._render.page("overview.html", request, caller, title="SLO overview", body=body, rows=rows,
-                            shown=len(rows), count=len(kept), states=states, wanted=wanted, choices=choices)
+        return self._render.page("overview.html", request, caller, title="SLO overview", body=body, rows=rows, end=end,
+                                 shown=len(rows), count=len(kept), states=states, wanted=wanted, choices=choices)
 
     # A route's page
 
@@ -141,7 +142,9 @@ class Pages:
                       datetime.fromisoformat(i["resolved_at"]) if i["resolved_at"] else end,
                       f"{i['severity']} {i['slo']} {i['status']}", "band " + ("open" if i["status"] == "open" else "past"))
                  for i in found]
-        charts = self._route_charts(route, points, latency, counts, hourly, start, end, step, bands, period_start)
+        seen = {s.slo: s.seen_words(end, self._policy.period_days) for s in statuses}
+        charts = route_charts(self._policy, RouteData(route, points, latency, counts, hourly, start, end, step, bands,
+                                                      period_start, seen))
         runbooks = []
         for s in statuses:
             spec = self._policy.slo_for(s.slo, route)
@@ -149,55 +152,8 @@ class Pages:
                 link = spec.link(spec.runbook_url, slo=s.slo, provider=provider, model=model, client=client)
                 runbooks.append((spec.title, link))
         return self._render.page("route.html", request, caller, title=f"{provider} {model} ({client})", route=route,
-                            statuses=statuses, charts=charts, incidents=found, baseline=baseline, ranges=list(RANGES),
-                            span=span_name, runbooks=runbooks, body=body)
-
-    def _route_charts(self, route: Dimension, points: list[dict[str, Any]],
-                      latency: dict[str, dict[datetime, dict[str, float]]], counts: data.SloCounts,
-                      hourly: data.SloCounts, start: datetime, end: datetime, step: int, bands: list[Band],
-                      period_start: datetime) -> list[Any]:
-        at = [datetime.fromisoformat(p["t"]) for p in points]
-        charts = []
-        errors = [Series("5xx", [(t, p["errors"]["5xx"] / p["requests"] if p["requests"] else None)
-                                 for t, p in zip(at, points, strict=True)], "s0"),
-                  Series("4xx", [(t, p["errors"]["4xx"] / p["requests"] if p["requests"] else None)
-                                 for t, p in zip(at, points, strict=True)], "s1")]
-        limits = []
-        for declared in self._policy.slos:
-            spec = self._policy.slo_for(declared.name, route)
-            if spec is not None and spec.latency is None:
-                limits.append(Threshold(f"{declared.name}: objective {spec.objective} → {float(spec.budget):.2%}",
-                                        float(spec.budget)))
-        charts.append(line_chart(Chart("Error rate", errors, start, end, "%", limits, bands)))
-        charts.append(line_chart(Chart("Requests", [Series("requests", [(t, float(p["requests"])) for t, p in
-                                                                       zip(at, points, strict=True)], "s2")],
-                                       start, end, "", (), bands)))
-        for field, title in (("complete_ms", "Latency, complete request"), ("ttfb_ms", "Latency, time to first byte")):
-            lines = [Series(level, [(t, latency[field].get(t, {}).get(level)) for t in at], f"s{i}")
-                     for i, level in enumerate(data.LATENCY_LEVELS)]
-            rule_field = "complete_request_ms" if field == "complete_ms" else "ttfb_ms"
-            rules = [Threshold(f"{d.name}: {_rule(spec)}", float(spec.latency.threshold_ms))
-                     for d in self._policy.slos if (spec := self._policy.slo_for(d.name, route)) is not None
-                     and spec.latency is not None and spec.latency.field == rule_field]
-            charts.append(line_chart(Chart(title, lines, start, end, "ms", rules, bands)))
-        for declared in self._policy.slos:
-            spec = self._policy.slo_for(declared.name, route)
-            if spec is None:
-                continue
-            first_at = floor_to(start - timedelta(minutes=max(w.long_minutes for w in spec.windows)), step)
-            series = counts.series(declared.name, route, first_at, end, step)
-            first = int((start - first_at).total_seconds() // step)
-            tiers = [Series(f"{w.name} ({w.long_minutes} min)",
-                            rolling_burn(series, max(1, w.long_minutes * 60 // step), spec.budget, first), f"s{i}")
-                     for i, w in enumerate(spec.windows)]
-            limits = [Threshold(f"{w.name} trips at {w.burn_rate}x", float(w.burn_rate), "limit") for w in spec.windows]
-            charts.append(line_chart(Chart(f"{spec.title}: burn rate by tier", tiers, start, end, "x", limits, bands,
-                                           log_floor=0.1)))
-            down = burn_down(hourly.series(declared.name, route, floor_to(period_start, 3600), end, 3600), spec.budget)
-            charts.append(line_chart(Chart(f"{spec.title}: error budget left over {self._policy.period_days} days",
-                                           [Series("budget left", down, "s3")], floor_to(period_start, 3600), end, "%",
-                                           [Threshold("exhausted", 0.0)], bands)))
-        return charts
+                                 statuses=statuses, charts=charts, incidents=found, baseline=baseline, ranges=list(RANGES),
+                                 span=span_name, runbooks=runbooks, body=body, end=end)
 
     # Usage
 
@@ -206,7 +162,7 @@ class Pages:
         group = request.query.get("group_by", "model")
         if span_name not in RANGES or group not in ("model", "provider", "client"):
             return self._render.page("error.html", request, caller, status=400, title="Not a usage question",
-                                problems=[f"range: one of {', '.join(RANGES)}", "group_by: model, provider or client"])
+                                     problems=[f"range: one of {', '.join(RANGES)}", "group_by: model, provider or client"])
         span, step = RANGES[span_name]
         now = self._now()
         end = floor_to(now, 60)
@@ -230,8 +186,8 @@ class Pages:
         export = "/v1/usage/export?" + urlencode({"from": start.isoformat(), "to": end.isoformat(), "format": "csv"})
         table_csv = "/ui/usage?" + urlencode({"range": span_name, "group_by": group, "format": "csv"})
         return self._render.page("usage.html", request, caller, title="Usage and cost", groups=groups, total=total, group=group,
-                            source=source, charts=charts, cost_bars=bars(costs, "$") if costs else None, span=span_name,
-                            ranges=list(RANGES), start=start, end=end, export=export, table_csv=table_csv)
+                                 source=source, charts=charts, cost_bars=bars(costs, "$") if costs else None, span=span_name,
+                                 ranges=list(RANGES), start=start, end=end, export=export, table_csv=table_csv)
 
     # Incidents and silences
 
@@ -240,9 +196,10 @@ class Pages:
         open_ones = await self._run(data.incidents, now, state="open")
         history = await self._run(data.incidents, now, state="all", **{"from": now - timedelta(days=7), "to": now})
         current = await self._run(data.silences, now)
-        return self._render.page("incidents.html", request, caller, title="Incidents and silences", open_incidents=open_ones,
-                            history=[i for i in history if i["status"] != "open"], silences=[s.as_dict(now) for s in current],
-                            hours=SILENCE_HOURS, notice=request.query.get("notice"))
+        return self._render.page("incidents.html", request, caller, title="Incidents and silences",
+                                 open_incidents=open_ones, history=[i for i in history if i["status"] != "open"],
+                                 silences=[s.as_dict(now) for s in current], hours=SILENCE_HOURS,
+                                 notice=request.query.get("notice"))
 
     def _admin_form(self, request: web.Request, caller: Caller, form: Any) -> None:
         if caller.role != "admin":
@@ -277,7 +234,7 @@ class Pages:
         silence = await self._run(lambda client: PolicyStore(client).silence(silence_id))
         if silence is None or silence.state(now) in ("expired", "ended"):
             return self._render.page("error.html", request, caller, status=404, title="No such silence",
-                                problems=[f"silence {silence_id} does not exist or has already ended"])
+                                     problems=[f"silence {silence_id} does not exist or has already ended"])
         expired = silence.expired(caller.name, now)
         await self._run(lambda client: PolicyStore(client).save_silence(expired, now))
         raise web.HTTPSeeOther("/ui/incidents?" + urlencode({"notice": f"silence {silence_id} expired"}))
@@ -286,13 +243,6 @@ class Pages:
 def _field(status: Any, name: str) -> str:
     provider, model, client = status.dimension
     return str({"slo": status.slo, "provider": provider, "model": model, "client": client, "state": status.state}[name])
-
-
-def _rule(spec: Any) -> str:
-    rule = spec.latency
-    if rule.percentile is not None:
-        return f"p{rule.percentile} ≤ {rule.threshold_ms:,} ms"
-    return f"≤ {rule.threshold_ms:,} ms for {spec.objective} of requests"
 
 
 def _csv(groups: list[dict[str, Any]], group: str, name: str) -> web.Response:

@@ -142,6 +142,10 @@ async def test_every_page_renders_and_agrees_with_the_api(history: History, devi
         assert [r[:4] for r in rows] == expected, "the overview lists what /v1/slo/status says, in its order"
         error_rows = [r for r in rows if r[0] == "error_rate"]
         assert [r[1] for r in error_rows] == [alpha, beta] and error_rows[0][3] == "incident"
+        seen = f"over the {NOW_MINUTE} min seen of 30 days"
+        assert await page.eval_on_selector_all("#overview tbody tr", "rows => rows.map(r => r.querySelector('.seen')"
+                                                                     "?.textContent)") == [seen] * len(rows)
+        assert {s["seen_since"] for s in status["statuses"]} == {iso(history.timeline.base).replace("Z", "+00:00")}
         hours = len({(history.timeline.base + timedelta(minutes=m)).hour for m in range(NOW_MINUTE)})
         assert all(int(r[4]) == hours for r in rows), "a point for each hour of the 24 with traffic"
         await screenshot(page, f"overview-{device}")
@@ -160,6 +164,8 @@ async def test_every_page_renders_and_agrees_with_the_api(history: History, devi
         assert await page.locator("line[data-threshold^='error_rate: objective']").count() == 1
         assert await page.locator("rect.band.open").count() >= 1, "the open incident is drawn on the timeline"
         assert history.incident_id in await page.inner_text("#route-incidents")
+        assert await page.locator("#slos .seen").all_inner_texts() == [seen] * 3, "each SLO's budget left says it"
+        assert await page.locator("figcaption", has_text=f"Error Rate: error budget left {seen}").count() == 1
         await screenshot(page, f"route-{device}")
 
         await page.goto(f"{history.url}/ui/route?provider=openai&model={history.model}&client={alpha}&range=1h")
