@@ -23,7 +23,7 @@ from alerting.period_cache import SETTLE, floor_to
 from alerting.policy_store import PolicyStore
 from alerting.silences import SilenceRequest
 from api.auth import SIGNED_IN, ApiAuth, Caller
-from api.pages import data
+from api.pages import data, formats
 from api.pages.render import Renderer
 from api.pages.route_charts import RouteData, route_charts
 from api.pages.series import RANGES
@@ -182,12 +182,13 @@ class Pages:
                 Series(level, [(t, p["complete_ms"][level]) for t, p in zip(at, points, strict=True)], f"s{i}")
                 for i, level in enumerate(("p50", "p95", "p99"))], at[0] if at else start, end, "ms")),
         ]
-        costs = sorted(((str(g[group]), g["cost"]["usd"] or 0.0) for g in groups), key=lambda r: -r[1])[:15]
+        costs = sorted(((str(g[group]), g["cost"]["usd"]) for g in groups), key=lambda r: -(r[1] or 0.0))[:15]
         export = "/v1/usage/export?" + urlencode({"from": start.isoformat(), "to": end.isoformat(), "format": "csv"})
         table_csv = "/ui/usage?" + urlencode({"range": span_name, "group_by": group, "format": "csv"})
-        return self._render.page("usage.html", request, caller, title="Usage and cost", groups=groups, total=total, group=group,
-                                 source=source, charts=charts, cost_bars=bars(costs, "$") if costs else None, span=span_name,
-                                 ranges=list(RANGES), start=start, end=end, export=export, table_csv=table_csv)
+        return self._render.page("usage.html", request, caller, title="Usage and cost", groups=groups, total=total,
+                                 group=group, source=source, charts=charts, span=span_name, ranges=list(RANGES),
+                                 cost_bars=bars(costs, formats.usd) if costs else None, start=start, end=end,
+                                 export=export, table_csv=table_csv)
 
     # Incidents and silences
 

@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 
 
 def pct(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None or not math.isfinite(value) else f"{value * 100:.{digits}f} %"
+    """A share as a percentage, as the charts write it: 99.9 %, −8,900.0 %."""
+    return "–" if value is None or not math.isfinite(value) else f"{value * 100:,.{digits}f} %".replace("-", "−")
 
 
 def when(value: str | datetime | None) -> str:
