@@ -20,11 +20,13 @@ from schemas.alert_policy import default_policy
 from support.alerting_harness import make_evaluator
 from support.browser import Console, chromium, numbers, screenshot
 from support.events import ADMIN_TOKEN, READ_TOKEN, SECRET
+from support.layout import layout_problems
 from support.live_server import LiveServer
 from support.timeline import Timeline
 
 NOW_MINUTE = 50
 WIDTHS = {"desktop": 1280, "phone": 390}
+LAYOUT_WIDTHS = (390, 1280, 1400)
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ def history(clickhouse: Any, redis_client: Any, slack: Any) -> Iterator[History]
     """Model M on two clients for 50 minutes; client A fails 30 % of requests from minute 35 (a page opens and stays
     open); a silence, made through the API, covers client B."""
     tag = uuid.uuid4().hex[:6]
-    model, clients = f"model-{tag}", (f"alpha-{tag}", f"beta-{tag}")
+    model, clients = f"anthropic/claude-sonnet-4-5-{tag}", (f"alpha-{tag}", f"beta-{tag}")  # names as long as real ones
     timeline = Timeline(clickhouse)
     for client in clients:
         timeline.traffic(0, 35, 40, model=model, client=client, complete_ms=900)
@@ -181,6 +183,11 @@ async def test_every_page_renders_and_agrees_with_the_api(history: History, devi
         for group in stats["groups"]:
             assert table[group["client"]] == str(group["requests"])
         assert table[alpha] == table[beta] == str(40 * NOW_MINUTE)
+        costs = dict(zip(await numbers(page, "#usage tbody tr", "data-group"),
+                         await page.locator("#usage tbody td:last-child").all_inner_texts(), strict=True))
+        drawn_costs = dict(zip(await numbers(page, "svg.bars text.value", "data-name"),
+                               await page.locator("svg.bars text.value").all_text_contents(), strict=True))
+        assert drawn_costs == costs, "the cost chart writes money as the table does"
         await screenshot(page, f"usage-{device}")
 
         await page.goto(f"{history.url}/ui/incidents")
@@ -241,3 +248,44 @@ async def test_hostile_page_parameters_get_a_clear_400(history: History) -> None
         assert await page.locator("#overview tbody tr").count() == 0
         login = await page.goto(f"{history.url}/ui/login?next=https://evil.example/")
         assert login is not None and await page.get_attribute("input[name=next]", "value") == "/ui/"
+
+
+def every_page(history: History) -> list[str]:
+    alpha = history.clients[0]
+    route = f"/ui/route?provider=openai&model={history.model}&client={alpha}"
+    return ["/ui/", f"/ui/?model={history.model}", *(f"{route}&range={r}" for r in ("1h", "6h", "24h", "7d")),
+            *(f"/ui/usage?range=24h&group_by={g}" for g in ("model", "client")), "/ui/usage?range=7d", "/ui/incidents",
+            "/ui/route?provider=openai&model=x", "/ui/nowhere"]
+
+
+PHONE_TABLES = ("overview", "open-incidents", "silences")
+"""What a phone shows whole, each row a card: the SLOs and what on-call acts on (other tables scroll in their box)."""
+
+
+async def cut_off_rows(page: Page) -> list[str]:
+    """On a phone, the cells of PHONE_TABLES that are not inside the window."""
+    if (page.viewport_size or {"width": 0})["width"] >= 640:
+        return []
+    return [f"{page.url}: {cell} is outside the window" for table in PHONE_TABLES for cell in await page.eval_on_selector_all(
+        f"#{table} td", "cells => cells.filter(c => c.getBoundingClientRect().right > innerWidth + 1)"
+                        ".map(c => `${c.closest('table').id} ${c.textContent.trim().slice(0, 40)}`)")]
+
+
+@pytest.mark.parametrize("width", LAYOUT_WIDTHS)
+async def test_every_page_fits_its_window_with_whole_buttons_and_labels(history: History, width: int) -> None:
+    """An admin's session (it sees every button), the silence forms opened too; the sign-in page before that. The
+    widths: a phone, a laptop, a desktop."""
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": width, "height": 900})
+        await page.goto(f"{history.url}/ui/login")
+        problems = await layout_problems(page)
+        page, console = await sign_in(browser, history.url, ADMIN_TOKEN, width)
+        for path in every_page(history):
+            await page.goto(f"{history.url}{path}")
+            problems += await layout_problems(page) + await cut_off_rows(page)
+            if await page.locator("summary").count():
+                for summary in await page.locator("summary").all():
+                    await summary.click()
+                problems += await layout_problems(page)
+        assert problems == [], "\n".join(problems)
+        assert all("404" in error or "400" in error for error in console.errors), console.errors
