@@ -64,7 +64,7 @@ def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHou
 
     app.router.add_get("/openapi.json", openapi)
     SignIn(auth, sessions, revocations, Renderer(sessions), now, token_file).add_routes(app)
-    Pages(auth, sessions, settings, policy, clickhouse, status, prices, now).add_routes(app)
+    Pages(sessions, policy, clickhouse, status, prices, now).add_routes(app)
     return harden(app)
 
 

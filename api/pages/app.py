@@ -1,8 +1,8 @@
-"""The pages under `/ui/`, served by `o11y api`: overview, a route's page, usage, incidents and silences, sign-in.
+"""The pages under `/ui/`, served by `o11y api`: overview, a route's page, usage, incidents and silences.
 
 Rendered on the server from the same queries as the read API, charts as inline SVG: one HTML answer per page, no
-script, nothing fetched from elsewhere. Reading needs a session (signed in with a read or admin token); creating or
-expiring a silence needs an admin's session and the form's CSRF token.
+script, nothing fetched from elsewhere. Reading needs a session (`api.pages.sign_in`, with a read or admin token);
+creating or expiring a silence needs an admin's session and the form's CSRF token.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from alerting.period_cache import SETTLE, floor_to
 from alerting.policy_store import PolicyStore
 from alerting.silences import SilenceRequest
-from api.auth import SIGNED_IN, ApiAuth, Caller
+from api.auth import SIGNED_IN, Caller
 from api.pages import data, formats
 from api.pages.render import Renderer
 from api.pages.route_charts import RouteData, route_charts
@@ -32,7 +32,6 @@ from api.responses import reasons
 from api.sessions import COOKIE, Sessions
 from api.status_api import StatusApi, StatusQuery
 from runtime.clickhouse import ClickHouseClient
-from runtime.settings import Settings
 from schemas.alert_policy import AlertPolicy, Dimension
 from schemas.prices import PriceTable
 
@@ -45,10 +44,9 @@ FILTERS = ("slo", "provider", "model", "client", "state")
 
 
 class Pages:
-    def __init__(self, auth: ApiAuth, sessions: Sessions, settings: Settings, policy: AlertPolicy,
-                 clickhouse: ClickHouseClient, status: StatusApi, prices: PriceTable,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
-        self._auth, self._sessions, self._settings, self._policy, self._clickhouse = auth, sessions, settings, policy, clickhouse
+    def __init__(self, sessions: Sessions, policy: AlertPolicy, clickhouse: ClickHouseClient, status: StatusApi,
+                 prices: PriceTable, now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self._sessions, self._policy, self._clickhouse = sessions, policy, clickhouse
         self._status, self._prices, self._now = status, prices, now
         self._hourly = data.HourlyCounts()
         self._render = Renderer(sessions)
