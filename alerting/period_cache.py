@@ -3,7 +3,8 @@
 A period of 30 days is read per minute (latency SLOs count judged and bad minutes), which costs seconds on a busy
 rollup. Counts add up across blocks, so whole days and hours that the loader has long passed are kept per route after
 the first read; each later read asks ClickHouse for the new hours and the minutes at both ends only. A change of the
-effective SLOs (the file or a runtime override) forgets everything.
+effective SLOs (the file or a runtime override) forgets everything. Each route's first minute with requests in the
+period is kept the same way (the earliest of its blocks'): how much of the period its budget has seen.
 """
 
 from __future__ import annotations
@@ -22,7 +23,35 @@ SETTLE = timedelta(minutes=30)
 """Blocks ending this long before the loader's watermark are final (late rows are not expected after it)."""
 
 Block = tuple[datetime, int]
-Counts = dict[Dimension, tuple[int, ...]]
+
+
+@dataclass
+class Tally:
+    """Per route: the column groups' counts (they add up across blocks) and its first minute with requests."""
+
+    counts: dict[Dimension, tuple[int, ...]] = field(default_factory=dict)
+    first: dict[Dimension, datetime] = field(default_factory=dict)
+
+    def add(self, other: Tally) -> None:
+        for dimension, values in other.counts.items():
+            now = self.counts.get(dimension)
+            self.counts[dimension] = values if now is None else tuple(a + b for a, b in zip(now, values, strict=True))
+        for dimension, at in other.first.items():
+            self.first[dimension] = min(at, self.first.get(dimension, at))
+
+    def add_row(self, values: dict[str, Any], names: list[str]) -> None:
+        """One row of `period_range_query`: its route's counts and first minute."""
+        dimension = (str(values["provider"]), str(values["resolved_model"]), str(values["client_name"]))
+        self.add(Tally({dimension: tuple(int(values[v]) for v in names)},
+                       {dimension: values["first_minute"].replace(tzinfo=timezone.utc)}))
+
+
+@dataclass(frozen=True)
+class Period:
+    counts: dict[Dimension, dict[str, WindowCount]]
+    """`parse_period`'s answer: per route, each evaluated SLO's units over the period."""
+    first_seen: dict[Dimension, datetime]
+    """Per route, its first minute with requests within the period."""
 
 
 def floor_to(at: datetime, seconds: int) -> datetime:
@@ -79,11 +108,10 @@ class PeriodCache:
     """Per-route counts of settled days and hours of the SLO period; the rest is read on every call."""
 
     _key: str | None = None
-    _blocks: dict[Block, Counts] = field(default_factory=dict)
+    _blocks: dict[Block, Tally] = field(default_factory=dict)
 
-    def period(self, query: Callable[[str], Any], policy: AlertPolicy, end: datetime,
-               settled_before: datetime) -> dict[Dimension, dict[str, WindowCount]]:
-        """`parse_period`'s answer for the `period_days` before `end`; blocks ending by `settled_before` are kept."""
+    def period(self, query: Callable[[str], Any], policy: AlertPolicy, end: datetime, settled_before: datetime) -> Period:
+        """The `period_days` before `end`; blocks ending by `settled_before` are kept."""
         key = repr(policy.columns())
         if key != self._key:
             self._key, self._blocks = key, {}
@@ -95,23 +123,24 @@ class PeriodCache:
         if missing:
             self._read(query, policy, missing)
         self._blocks = {b: self._blocks[b] for b in wanted}
-        totals: Counts = {}
-        for counts in self._blocks.values():
-            _add(totals, counts)
+        totals = Tally()
+        for tally in self._blocks.values():
+            totals.add(tally)
         for a, b in [*edges, (settled, end)]:
             if a < b:
-                _add(totals, self._counts(query, policy, a, b))
+                totals.add(self._counts(query, policy, a, b))
         names = ["provider", "resolved_model", "client_name", *_values(policy)]
-        return parse_period(policy, names, [(*dimension, *values) for dimension, values in totals.items()])
+        counts = parse_period(policy, names, [(*dimension, *values) for dimension, values in totals.counts.items()])
+        return Period(counts, totals.first)
 
     def _fold(self, wanted: list[Block]) -> None:
         """A day whose 24 hours are all kept becomes one block."""
         for start, grain in wanted:
             hours = [(start + timedelta(hours=h), HOUR) for h in range(24)]
             if grain == DAY and (start, DAY) not in self._blocks and all(h in self._blocks for h in hours):
-                day: Counts = {}
+                day = Tally()
                 for hour in hours:
-                    _add(day, self._blocks.pop(hour))
+                    day.add(self._blocks.pop(hour))
                 self._blocks[(start, DAY)] = day
 
     def _read(self, query: Callable[[str], Any], policy: AlertPolicy, missing: list[Block]) -> None:
@@ -119,29 +148,19 @@ class PeriodCache:
         last = max(start + timedelta(seconds=grain) for start, grain in missing)
         result = query(period_range_query(policy, first, last, by_hour=True))
         names, values = list(result.column_names), _values(policy)
-        found: dict[Block, Counts] = {b: {} for b in missing}
+        found: dict[Block, Tally] = {b: Tally() for b in missing}
         for row in result.result_rows:
             row_values = dict(zip(names, row, strict=True))
             hour = row_values["hour"].replace(tzinfo=timezone.utc)
             block = (hour, HOUR) if (hour, HOUR) in found else (floor_to(hour, DAY), DAY)
             if block in found:
-                dimension = (str(row_values["provider"]), str(row_values["resolved_model"]), str(row_values["client_name"]))
-                _add(found[block], {dimension: tuple(int(row_values[v]) for v in values)})
+                found[block].add_row(row_values, values)
         self._blocks.update(found)
 
     @staticmethod
-    def _counts(query: Callable[[str], Any], policy: AlertPolicy, start: datetime, end: datetime) -> Counts:
+    def _counts(query: Callable[[str], Any], policy: AlertPolicy, start: datetime, end: datetime) -> Tally:
         result = query(period_range_query(policy, start, end))
-        names, values = list(result.column_names), _values(policy)
-        found: Counts = {}
+        names, found = list(result.column_names), Tally()
         for row in result.result_rows:
-            row_values = dict(zip(names, row, strict=True))
-            dimension = (str(row_values["provider"]), str(row_values["resolved_model"]), str(row_values["client_name"]))
-            _add(found, {dimension: tuple(int(row_values[v]) for v in values)})
+            found.add_row(dict(zip(names, row, strict=True)), _values(policy))
         return found
-
-
-def _add(into: Counts, counts: Counts) -> None:
-    for dimension, values in counts.items():
-        now = into.get(dimension)
-        into[dimension] = values if now is None else tuple(a + b for a, b in zip(now, values, strict=True))

@@ -193,13 +193,14 @@ def period_query(policy: AlertPolicy, end_at: datetime, days: int) -> str:
 
 def period_range_query(policy: AlertPolicy, start: datetime, end: datetime, by_hour: bool = False,
                        step_s: int | None = None, route: Dimension | None = None) -> str:
-    """`period_query`'s columns over [start, end) (whole minutes); with `by_hour`, per route and hour (`hour`); with
-    `step_s`, per route and bucket of that many seconds (`bucket`); `route` keeps one route only."""
+    """`period_query`'s columns over [start, end) (whole minutes), and each route's first minute with requests
+    (`first_minute`); with `by_hour`, per route and hour (`hour`); with `step_s`, per route and bucket of that many
+    seconds (`bucket`); `route` keeps one route only."""
     source = _Source(uses_rollup(policy))
     dims = "provider, resolved_model, client_name"
     minute = "minute" if source.rollup else "toStartOfMinute(received_at) AS minute"
     inner = ",\n        ".join(c for name, slo in policy.columns() for c in _inner(slo, source, name))
-    outer = []
+    outer = ["min(minute) AS first_minute"]
     for name, slo in policy.columns():
         if slo.per_minute:
             outer += [f"countIf(n_{name} >= {slo.min_requests}) AS t_{name}", f"countIf({_minute_bad(slo, name)}) AS b_{name}"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import cast
 
 from aiohttp import web
@@ -16,7 +17,12 @@ from api.backtest_api import BacktestApi
 from api.incidents_api import IncidentsApi
 from api.openapi import api_document
 from api.pages.app import Pages
+from api.pages.render import Renderer
+from api.pages.sign_in import SignIn
 from api.policy_api import PolicyApi
+from api.session_revocations import Revocations
+from api.sessions import Sessions
+from api.signed_in import session_middleware
 from api.sql_api import SqlApi, SqlLimits
 from api.status_api import StatusApi
 from api.usage_api import UsageApi
@@ -33,14 +39,17 @@ from schemas.prices import PriceTable, load_prices
 def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient, registry: CollectorRegistry,
                    admin: web.Application | None = None, prices: PriceTable | None = None,
                    more_clients: Callable[[], RawClient] | None = None, warm: bool = False,
-                   now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> web.Application:
+                   now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                   token_file: Path | None = None) -> web.Application:
     """`more_clients` opens a client of the same ClickHouse for a long export (default: from O11Y_CLICKHOUSE_URL);
     `warm` reads the SLO period at start (a service), not on the first call (tests); `now`: the clock of the SLO status
-    and the pages (tests pass a timeline's)."""
+    and the pages (tests pass a timeline's); `token_file`: where `o11y dev` wrote the admin token, for the sign-in page
+    to say."""
     app = web.Application(client_max_size=64 * 1024)
     add_health_routes(app, registry, admin, ClientSecrets(settings.admin_tokens))
     app[READINESS]["clickhouse"] = lambda: _clickhouse_ready(clickhouse)
-    auth = ApiAuth(settings)
+    auth, sessions, revocations = ApiAuth(settings), Sessions(settings), Revocations(clickhouse)
+    app.middlewares.append(session_middleware(sessions, revocations, now))
     PolicyApi(settings, policy, clickhouse, now).add_routes(app)
     IncidentsApi(auth, clickhouse).add_routes(app)
     BacktestApi(auth, policy, cast(BacktestSource, clickhouse)).add_routes(app)
@@ -60,7 +69,8 @@ def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHou
         return web.json_response(document)
 
     app.router.add_get("/openapi.json", openapi)
-    Pages(auth, settings, policy, clickhouse, status, prices, now).add_routes(app)
+    SignIn(auth, sessions, revocations, Renderer(sessions), now, token_file).add_routes(app)
+    Pages(sessions, policy, clickhouse, status, prices, now).add_routes(app)
     return harden(app)
 
 

@@ -1,14 +1,15 @@
 """Who is calling the API: `Authorization: Bearer <token>`, an admin token (may change things) or a read token.
 
 401 without a token or with an unknown one; 403 for a read token where an admin one is needed, and for an
-ingest secret anywhere (it authenticates gateways to ingest only). A signed-in page's session cookie stands for a
-read token on GET requests (so that a page can link to an export); it never authorizes a change here.
+ingest secret anywhere (it authenticates gateways to ingest only). A signed-in page's session (`SIGNED_IN`, set by the
+session middleware) stands for a read token on GET requests (so that a page can link to an export); it never
+authorizes a change here.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Literal
 
 from aiohttp import web
@@ -25,14 +26,15 @@ class Caller:
     role: Role
 
 
+SIGNED_IN = web.RequestKey("signed_in", Caller)
+"""The caller a valid, unrevoked session cookie names; absent without one."""
+
+
 class ApiAuth:
     def __init__(self, settings: Settings) -> None:
         self._admin = ClientSecrets(settings.admin_tokens)
         self._read = ClientSecrets(settings.api_tokens)
         self._ingest = ClientSecrets(settings.client_secrets)
-        from api.sessions import COOKIE, Sessions
-
-        self._sessions, self._cookie = Sessions(settings), COOKIE
 
     def token_caller(self, token: str) -> Caller | None:
         """Who a token belongs to (admin or reader), or None for an unknown token or an ingest secret."""
@@ -47,7 +49,7 @@ class ApiAuth:
         """The caller, or an HTTP error (raised) saying why not; every kind of token is checked, in constant time each."""
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if "Authorization" not in request.headers and needs == "read" and request.method in ("GET", "HEAD"):
-            signed_in = self._sessions.read(request.cookies.get(self._cookie), datetime.now(timezone.utc))
+            signed_in = request.get(SIGNED_IN)
             if signed_in is not None:
                 return Caller(signed_in.name, "read")
         if scheme.lower() != "bearer" or not token.strip():
@@ -67,4 +69,4 @@ class ApiAuth:
 
 def _error(kind: type[web.HTTPException], reason: str) -> web.HTTPException:
     headers = {"WWW-Authenticate": 'Bearer realm="o11y"'} if kind is web.HTTPUnauthorized else {}
-    return kind(text=f'{{"success": false, "error": "{reason}"}}', content_type="application/json", headers=headers)
+    return kind(text=json.dumps({"success": False, "error": reason}), content_type="application/json", headers=headers)

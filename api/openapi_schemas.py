@@ -64,7 +64,9 @@ _STATUS = obj({
     "slo": TEXT, "provider": TEXT, "model": TEXT, "client": TEXT,
     "state": {"enum": ["ok", "burning", "incident", "stale", "silenced"]}, "objective": TEXT,
     "period_bad": INT, "period_total": INT, "budget_left": nullable(NUMBER), "exhausted_in_hours": nullable(NUMBER),
-    "tiers": {"type": "array", "items": _TIER}, "incident_id": nullable(TEXT)})
+    "tiers": {"type": "array", "items": _TIER}, "incident_id": nullable(TEXT),
+    "seen_since": {**nullable(TIME), "description": "The route's first minute with requests within the SLO period: "
+                   "budget_left judges only the time since (null without traffic)."}})
 _INCIDENT = obj({
     "id": TEXT, "severity": {"enum": ["page", "ticket"]}, "slo": TEXT, "provider": TEXT, "model": TEXT, "client": TEXT,
     "status": {"enum": ["open", "resolved"]}, "tier": TEXT, "started_at": TIME, "opened_at": TIME,

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from alerting.alert_store import AlertStore
 from alerting.freshness import Freshness
 from alerting.period_cache import PeriodCache
-from alerting.slo_status import SloStatus, period_start, statuses
+from alerting.slo_status import SloStatus, period_start, seen_words, statuses
 from alerting.window_query import WindowCounts, window_end
 from api.auth import ApiAuth
 from api.responses import bad_request, json_response, unavailable
@@ -68,7 +68,7 @@ def load_status(clickhouse: ClickHouseClient, policy: AlertPolicy, settings: Set
     freshness = Freshness(tuple(store.progress()), now, timedelta(seconds=settings.alert_stale_after_s))
     settled = min(end, freshness.watermark) if freshness.watermark is not None else end
     period = (cache or PeriodCache()).period(clickhouse.query, policy, end, settled)
-    found = statuses(policy, end, counts, period, store.incidents(end), store.silences(end), freshness.stale)
+    found = statuses(policy, end, counts, period, store.incidents(end), store.silences(end), freshness.stale, now)
     return {"end": end.isoformat(), "period_days": policy.period_days, "period_start": period_start(end, policy).isoformat(),
             "freshness": freshness.describe(), "ignored_overrides": ignored, "statuses": found}
 
@@ -130,5 +130,8 @@ def status_table(body: dict[str, Any]) -> str:
         hours = f"{s['exhausted_in_hours']:.1f} h" if s["exhausted_in_hours"] is not None else "-"
         burns = "  ".join(f"{t['tier']} {t['burn_long']:.1f}x" for t in s["tiers"])
         route = f"{s['provider']} {s['model']} ({s['client']})"
-        lines.append(f"{s['state']:<9} {s['slo']:<14} {route:<52} {left:>11} {hours:>12}  {burns}")
+        seen = seen_words(datetime.fromisoformat(s["seen_since"]) if s.get("seen_since") else None,
+                          datetime.fromisoformat(body["end"]), body["period_days"])
+        lines.append(f"{s['state']:<9} {s['slo']:<14} {route:<52} {left:>11} {hours:>12}  {burns}"
+                     + (f"  (budget left {seen})" if seen else ""))
     return "\n".join(lines)

@@ -38,6 +38,7 @@ SHARDING = {
     "slo_override_changes": "cityHash64(match_key)",
     "usage_1d": "cityHash64(client_name, provider, resolved_model)",
     "usage_1h": "cityHash64(client_name, provider, resolved_model)",
+    "revoked_sessions": "cityHash64(session_id)",
 }
 
 
@@ -93,6 +94,7 @@ def cluster_ddl(cluster: str, retention: Retention | None = None) -> str:
         "slo_override_changes": state.slo_override_changes(),
         "usage_1d": _usage_rollup("usage_1d", retention),
         "usage_1h": _usage_rollup("usage_1h", retention),
+        "revoked_sessions": state.revoked_sessions(),
     }
     statements = [f"CREATE DATABASE IF NOT EXISTS {DB} ON CLUSTER '{cluster}'"]
     statements += [_local_table(ddl, name, cluster) for name, ddl in tables.items()]

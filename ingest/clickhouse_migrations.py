@@ -233,7 +233,8 @@ def migrations(retention: Retention) -> tuple[Migration, ...]:
         )),
         Migration(7, "daily and hourly usage rollups (requests, errors, tokens, latency sketches) for the read API, "
                      "backfilled", _usage_rollups(retention)),
-        Migration(8, "anonymous users' ids without their IP address", (
+        Migration(8, "signed-out page sessions, refused by every o11y api process", (state.revoked_sessions(),)),
+        Migration(9, "anonymous users' ids without their IP address", (
             f"ALTER TABLE {DB}.api_metrics UPDATE kilo_user_id = '{ANONYMOUS_USER}' "
             f"WHERE (is_anonymous OR startsWith(kilo_user_id, '{ANONYMOUS_PREFIX}')) AND kilo_user_id != '{ANONYMOUS_USER}' "
             "SETTINGS mutations_sync = 1",

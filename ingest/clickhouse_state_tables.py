@@ -1,4 +1,5 @@
-"""DDL of the state tables (schema version 3): loader progress, incidents and judged ticks."""
+"""DDL of the state tables: loader progress, incidents and judged ticks (version 3), silences and the audit of
+overrides (6), signed-out page sessions (8)."""
 
 from __future__ import annotations
 
@@ -124,6 +125,28 @@ CREATE TABLE IF NOT EXISTS {DB}.slo_override_changes (
 {columns_ddl(OVERRIDE_CHANGE_COLUMNS)}
 ) ENGINE = MergeTree
 ORDER BY (match_key, changed_at)"""
+
+
+REVOKED_SESSION_COLUMNS: Columns = {
+    "session_id": ("String", "The signed-out session's random id, from its cookie (useless without the cookie's signature)."),
+    "revoked_at": ("DateTime64(3, 'UTC')", "When it was signed out."),
+    "expires_at": ("DateTime('UTC')", "When the session would have expired anyway; the row goes then."),
+    "revoked_by": ("String", "Whose session it was: the name of the token it was signed in with."),
+}
+
+SESSION_TABLE_COLUMNS: dict[str, Columns] = {"revoked_sessions": REVOKED_SESSION_COLUMNS}
+"""The table of schema version 8; a test keeps `DESCRIBE` and the README's table of it equal."""
+
+
+def revoked_sessions() -> str:
+    """Page sessions signed out before they expired; every `o11y api` process refuses their cookies. A row lives as long
+    as its session would have (at most the session lifetime, 12 hours)."""
+    return f"""
+CREATE TABLE IF NOT EXISTS {DB}.revoked_sessions (
+{columns_ddl(REVOKED_SESSION_COLUMNS)}
+) ENGINE = MergeTree
+ORDER BY session_id
+TTL expires_at"""
 
 
 SILENCE_ID_COMMENT = "The silence that held this notification back (decision `silenced`); empty otherwise."

@@ -1,6 +1,7 @@
 """Serving o11y's aiohttp applications: one port for the service, optionally another for operations; no leaks.
 
-- `Server` names no software versions.
+- `Server` names no software versions; every answer says `X-Content-Type-Options: nosniff`, so that no browser reads
+  an answer (an error's text, a CSV) as another type than it says.
 - A request aiohttp cannot parse (a broken header line, say) gets a generic 400 and is counted: aiohttp's
   own answer repeats the offending line, which may carry a secret, and logs it with a traceback.
 - With `O11Y_ADMIN_PORT` set, /metrics and /readyz move to that port.
@@ -21,6 +22,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 log = logging.getLogger(__name__)
 
 MALFORMED = '{"success": false, "error": "Malformed HTTP request"}'
+ANSWER_HEADERS = {"Server": "o11y", "X-Content-Type-Options": "nosniff"}
 _on_malformed: list[Callable[[], None]] = []
 
 
@@ -34,7 +36,7 @@ class _QuietRequestHandler(web_protocol.RequestHandler):
         log.info("malformed HTTP request refused (%s)", type(exc).__name__)
         for count in _on_malformed:
             count()
-        response = web.Response(status=400, text=MALFORMED, content_type="application/json", headers={"Server": "o11y"})
+        response = web.Response(status=400, text=MALFORMED, content_type="application/json", headers=ANSWER_HEADERS)
         response.force_close()
         return response
 
@@ -46,14 +48,14 @@ def quiet_malformed_requests(count: Callable[[], None] | None = None) -> None:
         _on_malformed.append(count)
 
 
-async def _no_versions(_: web.Request, response: web.StreamResponse) -> None:
-    response.headers["Server"] = "o11y"
+async def _answer_headers(_: web.Request, response: web.StreamResponse) -> None:
+    response.headers.update(ANSWER_HEADERS)
 
 
 def harden(app: web.Application) -> web.Application:
-    """Answers name no software versions (idempotent)."""
-    if _no_versions not in app.on_response_prepare:
-        app.on_response_prepare.append(_no_versions)
+    """Answers name no software versions and forbid type sniffing (idempotent)."""
+    if _answer_headers not in app.on_response_prepare:
+        app.on_response_prepare.append(_answer_headers)
     return app
 
 

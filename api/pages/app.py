@@ -1,37 +1,36 @@
-"""The pages under `/ui/`, served by `o11y api`: overview, a route's page, usage, incidents and silences, sign-in.
+"""The pages under `/ui/`, served by `o11y api`: overview, a route's page, usage, incidents and silences.
 
 Rendered on the server from the same queries as the read API, charts as inline SVG: one HTML answer per page, no
-script, nothing fetched from elsewhere. Reading needs a session (signed in with a read or admin token); creating or
-expiring a silence needs an admin's session and the form's CSRF token.
+script, nothing fetched from elsewhere. Reading needs a session (`api.pages.sign_in`, with a read or admin token);
+creating or expiring a silence needs an admin's session and the form's CSRF token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 
-import jinja2
 from aiohttp import web
 from pydantic import ValidationError
 
 from alerting.period_cache import SETTLE, floor_to
 from alerting.policy_store import PolicyStore
 from alerting.silences import SilenceRequest
-from api.auth import ApiAuth, Caller
+from api.auth import SIGNED_IN, Caller
 from api.csv_text import csv_text
-from api.pages import data
-from api.pages.series import RANGES, burn_down, rolling_burn
-from api.pages.svg import Band, Chart, Series, Threshold, bars, line_chart, sparkline
+from api.pages import data, formats
+from api.pages.render import Renderer
+from api.pages.route_charts import RouteData, route_charts
+from api.pages.series import RANGES
+from api.pages.svg import Band, Chart, Series, bars, line_chart
 from api.responses import reasons
-from api.sessions import COOKIE, SESSION_HOURS, Sessions
+from api.sessions import COOKIE, Sessions
 from api.status_api import StatusApi, StatusQuery
 from runtime.clickhouse import ClickHouseClient
-from runtime.settings import Settings
 from schemas.alert_policy import AlertPolicy, Dimension
 from schemas.prices import PriceTable
 
@@ -43,57 +42,17 @@ OVERVIEW_ROWS = 500
 FILTERS = ("slo", "provider", "model", "client", "state")
 
 
-def route_link(provider: str, model: str, client: str, **more: str) -> str:
-    return "/ui/route?" + urlencode({"provider": provider, "model": model, "client": client, **more})
-
-
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("api.pages", "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(route_link=route_link, sparkline=sparkline)
-    env.filters.update(pct=_pct, when=_when, ms=_ms, usd=_usd, count=_count)
-    return env
-
-
-def _pct(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None or not math.isfinite(value) else f"{value * 100:.{digits}f} %"
-
-
-def _when(value: str | datetime | None) -> str:
-    if value is None:
-        return "–"
-    at = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return f"{at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"
-
-
-def _ms(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.0f} ms"
-
-
-def _usd(value: float | None) -> str:
-    return "unpriced" if value is None else f"${value:,.2f}"
-
-
-def _count(value: int | float) -> str:
-    return f"{value:,}"
-
-
 class Pages:
-    def __init__(self, auth: ApiAuth, settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient,
-                 status: StatusApi, prices: PriceTable,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
-        self._auth, self._settings, self._policy, self._clickhouse = auth, settings, policy, clickhouse
+    def __init__(self, sessions: Sessions, policy: AlertPolicy, clickhouse: ClickHouseClient, status: StatusApi,
+                 prices: PriceTable, now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self._sessions, self._policy, self._clickhouse = sessions, policy, clickhouse
         self._status, self._prices, self._now = status, prices, now
-        self._sessions = Sessions(settings)
         self._hourly = data.HourlyCounts()
-        self._env = _environment()
+        self._render = Renderer(sessions)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/", self._home)
         app.router.add_get("/ui", self._home)
-        app.router.add_get("/ui/login", self.login_page)
-        app.router.add_post("/ui/login", self.login)
-        app.router.add_post("/ui/logout", self.logout)
         app.router.add_get("/ui/", self._signed_in(self.overview))
         app.router.add_get("/ui/route", self._signed_in(self.route))
         app.router.add_get("/ui/usage", self._signed_in(self.usage))
@@ -108,7 +67,7 @@ class Pages:
 
     def _signed_in(self, page: Page) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
-            caller = self._sessions.read(request.cookies.get(COOKIE), self._now())
+            caller = request.get(SIGNED_IN)
             if caller is None:
                 raise web.HTTPFound("/ui/login?" + urlencode({"next": request.path_qs}))
             try:
@@ -116,47 +75,14 @@ class Pages:
             except web.HTTPException:
                 raise
             except ValidationError as err:
-                return self._render("error.html", request, caller, status=400, title="Not a valid question",
-                                    problems=reasons(err))
+                return self._render.page("error.html", request, caller, status=400, title="Not a valid question",
+                                         problems=reasons(err))
             except Exception as err:  # noqa: BLE001 - the question was valid: what failed is ClickHouse
                 log.warning("page %s: ClickHouse could not answer: %s", request.path, str(err).splitlines()[0][:500])
-                return self._render("error.html", request, caller, status=503, title="ClickHouse could not answer",
-                                    problems=[f"{type(err).__name__}: retry in a moment"])
+                return self._render.page("error.html", request, caller, status=503, title="ClickHouse could not answer",
+                                         problems=[f"{type(err).__name__}: retry in a moment"])
 
         return handler
-
-    async def login_page(self, request: web.Request) -> web.StreamResponse:
-        return self._render("login.html", request, None, title="Sign in", next=_safe_next(request.query.get("next")),
-                            problem=None)
-
-    async def login(self, request: web.Request) -> web.StreamResponse:
-        form = await request.post()
-        token, wanted = str(form.get("token", "")), _safe_next(str(form.get("next", "")))
-        caller = self._auth.token_caller(token) if 0 < len(token) <= 512 else None
-        if caller is None:
-            return self._render("login.html", request, None, status=401, title="Sign in", next=wanted,
-                                problem="That token is not an O11Y_API_TOKENS or O11Y_ADMIN_TOKENS token.")
-        answer = web.HTTPSeeOther(wanted)
-        answer.set_cookie(COOKIE, self._sessions.issue(caller, self._now()), max_age=SESSION_HOURS * 3600, httponly=True,
-                          samesite="Strict", secure=request.secure, path="/")
-        raise answer
-
-    async def logout(self, request: web.Request) -> web.StreamResponse:
-        answer = web.HTTPSeeOther("/ui/login")
-        answer.del_cookie(COOKIE, path="/")
-        raise answer
-
-    def _render(self, template: str, request: web.Request, caller: Caller | None, status: int = 200,
-                **values: Any) -> web.Response:
-        cookie = request.cookies.get(COOKIE)
-        html = self._env.get_template(template).render(
-            caller=caller, csrf=self._sessions.csrf(cookie) if cookie and caller else "", path=request.path, **values)
-        answer = web.Response(text=html, content_type="text/html", status=status, headers={
-            "Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-                                       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"})
-        answer.enable_compression()
-        return answer
 
     async def _run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(function, self._clickhouse, *args, **kwargs)
@@ -178,8 +104,8 @@ class Pages:
             states[s.state] = states.get(s.state, 0) + 1
         rows = [{"status": s, "spark": data.hourly_burn(counts, self._policy, s, start, 24)} for s in kept[:OVERVIEW_ROWS]]
         choices = {k: sorted({_field(s, k) for s in every}) for k in FILTERS}
-        return self._render("overview.html", request, caller, title="SLO overview", body=body, rows=rows,
-                            shown=len(rows), count=len(kept), states=states, wanted=wanted, choices=choices)
+        return self._render.page("overview.html", request, caller, title="SLO overview", body=body, rows=rows, end=end,
+                                 shown=len(rows), count=len(kept), states=states, wanted=wanted, choices=choices)
 
     # A route's page
 
@@ -187,7 +113,7 @@ class Pages:
         dimension = tuple(request.query.get(k, "") for k in ("provider", "model", "client"))
         span_name = request.query.get("range", "24h")
         if span_name not in RANGES or not all(0 < len(v) <= 200 for v in dimension):
-            return self._render("error.html", request, caller, status=400, title="Not a route", problems=[
+            return self._render.page("error.html", request, caller, status=400, title="Not a route", problems=[
                 "provider, model and client: each 1–200 characters", f"range: one of {', '.join(RANGES)}"])
         route: Dimension = (dimension[0], dimension[1], dimension[2])
         span, step = RANGES[span_name]
@@ -213,63 +139,18 @@ class Pages:
                       datetime.fromisoformat(i["resolved_at"]) if i["resolved_at"] else end,
                       f"{i['severity']} {i['slo']} {i['status']}", "band " + ("open" if i["status"] == "open" else "past"))
                  for i in found]
-        charts = self._route_charts(route, points, latency, counts, hourly, start, end, step, bands, period_start)
+        seen = {s.slo: s.seen_words(end, self._policy.period_days) for s in statuses}
+        charts = route_charts(self._policy, RouteData(route, points, latency, counts, hourly, start, end, step, bands,
+                                                      period_start, seen))
         runbooks = []
         for s in statuses:
             spec = self._policy.slo_for(s.slo, route)
             if spec is not None:
                 link = spec.link(spec.runbook_url, slo=s.slo, provider=provider, model=model, client=client)
                 runbooks.append((spec.title, link))
-        return self._render("route.html", request, caller, title=f"{provider} {model} ({client})", route=route,
-                            statuses=statuses, charts=charts, incidents=found, baseline=baseline, ranges=list(RANGES),
-                            span=span_name, runbooks=runbooks, body=body)
-
-    def _route_charts(self, route: Dimension, points: list[dict[str, Any]],
-                      latency: dict[str, dict[datetime, dict[str, float]]], counts: data.SloCounts,
-                      hourly: data.SloCounts, start: datetime, end: datetime, step: int, bands: list[Band],
-                      period_start: datetime) -> list[Any]:
-        at = [datetime.fromisoformat(p["t"]) for p in points]
-        charts = []
-        errors = [Series("5xx", [(t, p["errors"]["5xx"] / p["requests"] if p["requests"] else None)
-                                 for t, p in zip(at, points, strict=True)], "s0"),
-                  Series("4xx", [(t, p["errors"]["4xx"] / p["requests"] if p["requests"] else None)
-                                 for t, p in zip(at, points, strict=True)], "s1")]
-        limits = []
-        for declared in self._policy.slos:
-            spec = self._policy.slo_for(declared.name, route)
-            if spec is not None and spec.latency is None:
-                limits.append(Threshold(f"{declared.name}: objective {spec.objective} → {float(spec.budget):.2%}",
-                                        float(spec.budget)))
-        charts.append(line_chart(Chart("Error rate", errors, start, end, "%", limits, bands)))
-        charts.append(line_chart(Chart("Requests", [Series("requests", [(t, float(p["requests"])) for t, p in
-                                                                       zip(at, points, strict=True)], "s2")],
-                                       start, end, "", (), bands)))
-        for field, title in (("complete_ms", "Latency, complete request"), ("ttfb_ms", "Latency, time to first byte")):
-            lines = [Series(level, [(t, latency[field].get(t, {}).get(level)) for t in at], f"s{i}")
-                     for i, level in enumerate(data.LATENCY_LEVELS)]
-            rule_field = "complete_request_ms" if field == "complete_ms" else "ttfb_ms"
-            rules = [Threshold(f"{d.name}: {_rule(spec)}", float(spec.latency.threshold_ms))
-                     for d in self._policy.slos if (spec := self._policy.slo_for(d.name, route)) is not None
-                     and spec.latency is not None and spec.latency.field == rule_field]
-            charts.append(line_chart(Chart(title, lines, start, end, "ms", rules, bands)))
-        for declared in self._policy.slos:
-            spec = self._policy.slo_for(declared.name, route)
-            if spec is None:
-                continue
-            first_at = floor_to(start - timedelta(minutes=max(w.long_minutes for w in spec.windows)), step)
-            series = counts.series(declared.name, route, first_at, end, step)
-            first = int((start - first_at).total_seconds() // step)
-            tiers = [Series(f"{w.name} ({w.long_minutes} min)",
-                            rolling_burn(series, max(1, w.long_minutes * 60 // step), spec.budget, first), f"s{i}")
-                     for i, w in enumerate(spec.windows)]
-            limits = [Threshold(f"{w.name} trips at {w.burn_rate}x", float(w.burn_rate), "limit") for w in spec.windows]
-            charts.append(line_chart(Chart(f"{spec.title}: burn rate by tier", tiers, start, end, "x", limits, bands,
-                                           log_floor=0.1)))
-            down = burn_down(hourly.series(declared.name, route, floor_to(period_start, 3600), end, 3600), spec.budget)
-            charts.append(line_chart(Chart(f"{spec.title}: error budget left over {self._policy.period_days} days",
-                                           [Series("budget left", down, "s3")], floor_to(period_start, 3600), end, "%",
-                                           [Threshold("exhausted", 0.0)], bands)))
-        return charts
+        return self._render.page("route.html", request, caller, title=f"{provider} {model} ({client})", route=route,
+                                 statuses=statuses, charts=charts, incidents=found, baseline=baseline, ranges=list(RANGES),
+                                 span=span_name, runbooks=runbooks, body=body, end=end)
 
     # Usage
 
@@ -277,8 +158,8 @@ class Pages:
         span_name = request.query.get("range", "24h")
         group = request.query.get("group_by", "model")
         if span_name not in RANGES or group not in ("model", "provider", "client"):
-            return self._render("error.html", request, caller, status=400, title="Not a usage question",
-                                problems=[f"range: one of {', '.join(RANGES)}", "group_by: model, provider or client"])
+            return self._render.page("error.html", request, caller, status=400, title="Not a usage question",
+                                     problems=[f"range: one of {', '.join(RANGES)}", "group_by: model, provider or client"])
         span, step = RANGES[span_name]
         now = self._now()
         end = floor_to(now, 60)
@@ -298,12 +179,13 @@ class Pages:
                 Series(level, [(t, p["complete_ms"][level]) for t, p in zip(at, points, strict=True)], f"s{i}")
                 for i, level in enumerate(("p50", "p95", "p99"))], at[0] if at else start, end, "ms")),
         ]
-        costs = sorted(((str(g[group]), g["cost"]["usd"] or 0.0) for g in groups), key=lambda r: -r[1])[:15]
+        costs = sorted(((str(g[group]), g["cost"]["usd"]) for g in groups), key=lambda r: -(r[1] or 0.0))[:15]
         export = "/v1/usage/export?" + urlencode({"from": start.isoformat(), "to": end.isoformat(), "format": "csv"})
         table_csv = "/ui/usage?" + urlencode({"range": span_name, "group_by": group, "format": "csv"})
-        return self._render("usage.html", request, caller, title="Usage and cost", groups=groups, total=total, group=group,
-                            source=source, charts=charts, cost_bars=bars(costs, "$") if costs else None, span=span_name,
-                            ranges=list(RANGES), start=start, end=end, export=export, table_csv=table_csv)
+        return self._render.page("usage.html", request, caller, title="Usage and cost", groups=groups, total=total,
+                                 group=group, source=source, charts=charts, span=span_name, ranges=list(RANGES),
+                                 cost_bars=bars(costs, formats.usd) if costs else None, start=start, end=end,
+                                 export=export, table_csv=table_csv)
 
     # Incidents and silences
 
@@ -312,9 +194,10 @@ class Pages:
         open_ones = await self._run(data.incidents, now, state="open")
         history = await self._run(data.incidents, now, state="all", **{"from": now - timedelta(days=7), "to": now})
         current = await self._run(data.silences, now)
-        return self._render("incidents.html", request, caller, title="Incidents and silences", open_incidents=open_ones,
-                            history=[i for i in history if i["status"] != "open"], silences=[s.as_dict(now) for s in current],
-                            hours=SILENCE_HOURS, notice=request.query.get("notice"))
+        return self._render.page("incidents.html", request, caller, title="Incidents and silences",
+                                 open_incidents=open_ones, history=[i for i in history if i["status"] != "open"],
+                                 silences=[s.as_dict(now) for s in current], hours=SILENCE_HOURS,
+                                 notice=request.query.get("notice"))
 
     def _admin_form(self, request: web.Request, caller: Caller, form: Any) -> None:
         if caller.role != "admin":
@@ -335,9 +218,9 @@ class Pages:
                 "ends_at": now + timedelta(hours=hours), "comment": str(form.get("comment", ""))})
             silence = wanted.silence(caller.name, now)
         except ValidationError as err:
-            return self._render("error.html", request, caller, status=400, title="Silence refused", problems=reasons(err))
+            return self._render.page("error.html", request, caller, status=400, title="Silence refused", problems=reasons(err))
         except ValueError as err:
-            return self._render("error.html", request, caller, status=400, title="Silence refused", problems=[str(err)])
+            return self._render.page("error.html", request, caller, status=400, title="Silence refused", problems=[str(err)])
         await self._run(lambda client: PolicyStore(client).save_silence(silence, now))
         raise web.HTTPSeeOther("/ui/incidents?" + urlencode({"notice": f"silence {silence.id} holds until "
                                                                        f"{silence.ends_at:%H:%M} UTC"}))
@@ -348,8 +231,8 @@ class Pages:
         silence_id, now = request.match_info["silence_id"][:64], self._now()
         silence = await self._run(lambda client: PolicyStore(client).silence(silence_id))
         if silence is None or silence.state(now) in ("expired", "ended"):
-            return self._render("error.html", request, caller, status=404, title="No such silence",
-                                problems=[f"silence {silence_id} does not exist or has already ended"])
+            return self._render.page("error.html", request, caller, status=404, title="No such silence",
+                                     problems=[f"silence {silence_id} does not exist or has already ended"])
         expired = silence.expired(caller.name, now)
         await self._run(lambda client: PolicyStore(client).save_silence(expired, now))
         raise web.HTTPSeeOther("/ui/incidents?" + urlencode({"notice": f"silence {silence_id} expired"}))
@@ -358,20 +241,6 @@ class Pages:
 def _field(status: Any, name: str) -> str:
     provider, model, client = status.dimension
     return str({"slo": status.slo, "provider": provider, "model": model, "client": client, "state": status.state}[name])
-
-
-def _rule(spec: Any) -> str:
-    rule = spec.latency
-    if rule.percentile is not None:
-        return f"p{rule.percentile} ≤ {rule.threshold_ms:,} ms"
-    return f"≤ {rule.threshold_ms:,} ms for {spec.objective} of requests"
-
-
-def _safe_next(value: str | None) -> str:
-    """Where to go after signing in: a path of this site only (never another host)."""
-    if value and value.startswith("/ui") and "//" not in value and "\\" not in value and len(value) < 2000:
-        return value
-    return "/ui/"
 
 
 def _csv(groups: list[dict[str, Any]], group: str, name: str) -> web.Response:

@@ -8,11 +8,13 @@ Gaps (None) break a line instead of pretending a value of zero.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from markupsafe import Markup, escape
+
+from api.pages.axis import FONT_PX, nice_step, number, text_width, time_label, time_ticks
 
 Point = tuple[datetime, float | None]
 
@@ -58,50 +60,12 @@ class Chart:
 
 
 LEFT, RIGHT, TOP, BOTTOM = 56, 12, 10, 24
-
-
-def nice_step(span: float, ticks: int = 4) -> float:
-    """A round step (1, 2 or 5 × 10^n) that cuts `span` into about `ticks` parts."""
-    if span <= 0 or not math.isfinite(span):
-        return 1.0
-    raw = span / ticks
-    power = 10 ** math.floor(math.log10(raw))
-    return float(next(m * power for m in (1, 2, 5, 10) if m * power >= raw))
-
-
-def number(value: float, unit: str = "") -> str:
-    """Short axis and tooltip text: 1.2k, 35 %, 0.001."""
-    if unit == "%":
-        return f"{value * 100:.3g} %"
-    if unit == "x":
-        return f"{value:.3g}x"
-    magnitude = abs(value)
-    text = (f"{value / 1e9:.3g}G" if magnitude >= 1e9 else f"{value / 1e6:.3g}M" if magnitude >= 1e6
-            else f"{value / 1e3:.3g}k" if magnitude >= 1e4 else f"{value:.4g}")
-    return f"{text} {unit}".strip()
-
-
-TIME_STEPS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86_400, 2 * 86_400, 7 * 86_400)
-
-
-def time_ticks(start: datetime, end: datetime, ticks: int = 6) -> list[datetime]:
-    span = (end - start).total_seconds()
-    step = next((s for s in TIME_STEPS if span / s <= ticks), TIME_STEPS[-1])
-    epoch = int(start.timestamp())
-    first = epoch - epoch % step + (step if epoch % step else 0)
-    return [datetime.fromtimestamp(t, timezone.utc) for t in range(first, int(end.timestamp()) + 1, step)]
-
-
-def _time_label(at: datetime, span: timedelta) -> str:
-    if span > timedelta(days=2):
-        return f"{at:%b %d}" if at.hour == 0 else f"{at:%d %H:%M}"
-    return f"{at:%H:%M}"
+"""The plot's margins inside the chart; the left one grows with the widest value label."""
 
 
 class _Scale:
     def __init__(self, chart: Chart) -> None:
         self.chart = chart
-        self.x0, self.x1 = LEFT, chart.width - RIGHT
         self.y0, self.y1 = chart.height - BOTTOM, TOP
         values = [v for s in chart.series for _, v in s.points if v is not None and math.isfinite(v)]
         values += [t.value for t in chart.thresholds]
@@ -113,6 +77,9 @@ class _Scale:
         else:
             low, high = min([0.0, *values]), max([0.0, *values])
             self.low, self.high = low * 1.1, (high * 1.1 or (0.0 if low < 0 else 1.0))
+        self.labels = [(tick, number(tick, chart.unit)) for tick in self.y_ticks()]
+        widest = max([text_width(label) for _, label in self.labels] + [0.0])
+        self.x0, self.x1 = max(LEFT, math.ceil(widest) + 8), chart.width - RIGHT
 
     def x(self, at: datetime) -> float:
         span = (self.chart.end - self.chart.start).total_seconds() or 1.0
@@ -142,20 +109,22 @@ def line_chart(chart: Chart) -> Markup:
         a, b = scale.x(max(band.start, chart.start)), scale.x(min(band.end, chart.end))
         parts.append(f'<rect class="{band.css}" x="{a}" y="{scale.y1}" width="{max(1.0, b - a)}" '
                      f'height="{scale.y0 - scale.y1}"><title>{escape(band.label)}</title></rect>')
-    for tick in scale.y_ticks():
+    for tick, label in scale.labels:
         y = scale.y(tick)
         parts.append(f'<line class="grid" x1="{scale.x0}" x2="{scale.x1}" y1="{y}" y2="{y}"/>'
-                     f'<text class="tick" x="{scale.x0 - 4}" y="{y + 4}" text-anchor="end">'
-                     f'{escape(number(tick, chart.unit))}</text>')
+                     f'<text class="tick" x="{scale.x0 - 4}" y="{max(y + 4, FONT_PX)}" text-anchor="end">'
+                     f'{escape(label)}</text>')
     span = chart.end - chart.start
     for at in time_ticks(chart.start, chart.end):
-        x = scale.x(at)
-        parts.append(f'<text class="tick" x="{x}" y="{chart.height - 6}" text-anchor="middle">{_time_label(at, span)}</text>')
+        label = time_label(at, span)
+        x, anchor = _along(scale.x(at), text_width(label), chart.width)
+        parts.append(f'<text class="tick" x="{x}" y="{chart.height - 6}" text-anchor="{anchor}">{label}</text>')
     for threshold in chart.thresholds:
         y = scale.y(threshold.value)
+        below = y - 3 - FONT_PX < 0  # a line at the top of the chart: its label goes under it
         parts.append(f'<line class="{threshold.css}" data-threshold="{escape(threshold.label)}" x1="{scale.x0}" '
-                     f'x2="{scale.x1}" y1="{y}" y2="{y}"/><text class="limit-label" x="{scale.x1 - 2}" y="{y - 3}" '
-                     f'text-anchor="end">{escape(threshold.label)}</text>')
+                     f'x2="{scale.x1}" y1="{y}" y2="{y}"/><text class="limit-label" x="{scale.x1 - 2}" '
+                     f'y="{y + FONT_PX + 1 if below else y - 3}" text-anchor="end">{escape(threshold.label)}</text>')
     for series in chart.series:
         drawn, path, pen_down = 0, [], False
         for at, value in series.points:
@@ -171,6 +140,15 @@ def line_chart(chart: Chart) -> Markup:
     legend = "".join(f'<span class="key {s.css}">{escape(s.name)}</span>' for s in chart.series)
     return Markup(f'<figure class="panel"><figcaption>{escape(chart.title)}<span class="legend">{legend}</span>'
                   f'</figcaption>{"".join(parts)}</figure>')
+
+
+def _along(x: float, width: float, room: int) -> tuple[float, str]:
+    """Where a label centred under `x` is drawn so that it stays whole: against an edge when it would cross it."""
+    if x - width / 2 < 1:
+        return 1.0, "start"
+    if x + width / 2 > room - 1:
+        return float(room - 1), "end"
+    return x, "middle"
 
 
 def _dots(path: list[str]) -> list[str]:
@@ -200,16 +178,34 @@ def sparkline(values: Sequence[float | None], limit: float = 1.0, width: int = 9
                   f'<path class="spark-line" data-points="{drawn}" d="{" ".join(_dots(path)) or "M0,0"}"/></svg>')
 
 
-def bars(rows: Sequence[tuple[str, float]], unit: str = "", width: int = 360) -> Markup:
-    """Horizontal bars, longest first as given: a label, a bar, the value."""
-    top = max([v for _, v in rows] + [0.0]) or 1.0
+def bars(rows: Sequence[tuple[str, float | None]], label: Callable[[float | None], str], width: int = 360) -> Markup:
+    """Horizontal bars, longest first as given: a name (shortened to fit, whole in its tooltip), a bar, the value as
+    `label` writes it (the tables' own format: None is drawn as no bar, with the tables' word for it)."""
+    top = max([v or 0.0 for _, v in rows] + [0.0]) or 1.0
     height = 18 * len(rows) + 4
+    texts = [label(value) for _, value in rows]
+    room = width - BAR_X - 8 - max([text_width(t) for t in texts] + [0.0])
     parts = [f'<svg class="bars" viewBox="0 0 {width} {height}" role="img" aria-label="bars">']
-    for i, (label, value) in enumerate(rows):
+    for i, ((name, value), text) in enumerate(zip(rows, texts, strict=True)):
         y = 2 + 18 * i
-        length = round(value / top * (width - 190), 1)
-        parts.append(f'<text class="tick" x="120" y="{y + 12}" text-anchor="end">{escape(label[:22])}</text>'
-                     f'<rect class="bar" data-value="{value}" x="124" y="{y + 2}" width="{max(length, 0.5)}" height="12"/>'
-                     f'<text class="tick" x="{128 + length}" y="{y + 12}">{escape(number(value, unit))}</text>')
+        length = round(max(0.0, (value or 0.0) / top * room), 1)
+        parts.append(f'<text class="tick" x="{BAR_X - 4}" y="{y + 12}" text-anchor="end">{escape(_fit(name, BAR_X - 6))}'
+                     f'<title>{escape(name)}</title></text>'
+                     f'<rect class="bar" data-value="{value}" x="{BAR_X}" y="{y + 2}" width="{max(length, 0.5)}" height="12"/>'
+                     f'<text class="tick value" data-name="{escape(name)}" x="{BAR_X + 4 + length}" y="{y + 12}">'
+                     f'{escape(text)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+BAR_X = 124
+"""Where the bars start: the names are drawn to the left of it."""
+
+
+def _fit(name: str, room: float) -> str:
+    """`name`, cut with an ellipsis to fit `room` pixels."""
+    if text_width(name) <= room:
+        return name
+    while len(name) > 1 and text_width(name + "…") > room:
+        name = name[:-1]
+    return name + "…"

@@ -233,6 +233,15 @@ ORDER BY (hour, client_name, provider, resolved_model, inference_provider, user_
 TTL hour + INTERVAL 400 DAY
 SETTINGS replicated_deduplication_window = 1000, ttl_only_drop_parts = 1;
 
+CREATE TABLE IF NOT EXISTS o11y.revoked_sessions_local ON CLUSTER 'o11y' (
+    session_id String COMMENT 'The signed-out session\'s random id, from its cookie (useless without the cookie\'s signature).',
+    revoked_at DateTime64(3, 'UTC') COMMENT 'When it was signed out.',
+    expires_at DateTime('UTC') COMMENT 'When the session would have expired anyway; the row goes then.',
+    revoked_by String COMMENT 'Whose session it was: the name of the token it was signed in with.'
+) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/o11y/revoked_sessions_local', '{replica}')
+ORDER BY session_id
+TTL expires_at;
+
 ALTER TABLE o11y.api_metrics_local ON CLUSTER 'o11y' COMMENT COLUMN event_id 'Unique per accepted event, assigned by ingest.', COMMENT COLUMN received_at 'When ingest received the event (UTC).', COMMENT COLUMN client_name 'The authenticated client (gateway).', COMMENT COLUMN kilo_user_id 'The user; `anonymous` for every anonymous user (their ids carry the IP address).', COMMENT COLUMN organization_id 'The user\'s organization; NULL when the event had none.', COMMENT COLUMN is_anonymous 'True when the user was not signed in.', COMMENT COLUMN is_streaming 'True when the response was streamed.', COMMENT COLUMN user_byok 'True when the user brought their own provider key.', COMMENT COLUMN mode 'The client mode (e.g. `build`); NULL when not sent.', COMMENT COLUMN provider 'The gateway\'s upstream provider id (e.g. `openrouter`).', COMMENT COLUMN requested_model 'The model the request asked for.', COMMENT COLUMN resolved_model 'The model that served the request.', COMMENT COLUMN inference_provider 'The provider that ran the inference; NULL when unknown.', COMMENT COLUMN tools_available 'Tools offered in the request (`function:<name>`, …).', COMMENT COLUMN tools_used 'Tool calls made in the request\'s history.', COMMENT COLUMN ttfb_ms 'Milliseconds to the first byte of the upstream response.', COMMENT COLUMN complete_request_ms 'Milliseconds until the response was complete.', COMMENT COLUMN status_code 'Upstream HTTP status.', COMMENT COLUMN input_tokens 'Prompt tokens; NULL when not reported.', COMMENT COLUMN output_tokens 'Generated tokens; NULL when not reported.', COMMENT COLUMN cache_write_tokens 'Prompt tokens written to the cache; NULL when not reported.', COMMENT COLUMN cache_hit_tokens 'Prompt tokens read from the cache; NULL when not reported.', COMMENT COLUMN total_tokens 'All tokens of the request; NULL when not reported.', COMMENT COLUMN kafka_topic 'The Kafka topic the event was read from.', COMMENT COLUMN kafka_partition 'Its partition.', COMMENT COLUMN kafka_offset 'Its offset: with topic and partition, where in the log the row came from.', COMMENT COLUMN loaded_at 'When the loader inserted the row (UTC).', COMMENT COLUMN is_error '`status_code >= 400`. Select it by name: `SELECT *` leaves it out.';
 
 ALTER TABLE o11y.api_metrics_1m_local ON CLUSTER 'o11y' COMMENT COLUMN minute '`toStartOfMinute(received_at)`.', COMMENT COLUMN client_name 'The authenticated client (gateway).', COMMENT COLUMN provider 'The gateway\'s upstream provider id.', COMMENT COLUMN resolved_model 'The model that served the requests.', COMMENT COLUMN user_byok 'True for requests on the user\'s own provider key.', COMMENT COLUMN status_code 'Upstream HTTP status, kept so that any error definition can be computed exactly.', COMMENT COLUMN requests 'Request count: aggregate with `sum(requests)`.', COMMENT COLUMN complete_ms_over 'Requests slower (complete) than each latency bound: `o11y_count_over(sumForEachMerge(complete_ms_over), ms)`. Exact.', COMMENT COLUMN complete_ms_digest 'Sketch of the complete latency: `quantilesTDigestMerge(0.5, 0.9, 0.99)(complete_ms_digest)`.', COMMENT COLUMN ttfb_ms_over 'Requests slower (first byte) than each latency bound: `o11y_count_over(sumForEachMerge(ttfb_ms_over), ms)`. Exact.', COMMENT COLUMN ttfb_ms_digest 'Sketch of the time to first byte: `quantilesTDigestMerge(0.5, 0.9, 0.99)(ttfb_ms_digest)`.';
@@ -274,6 +283,9 @@ ENGINE = Distributed('o11y', o11y, usage_1d_local, cityHash64(client_name, provi
 
 CREATE TABLE IF NOT EXISTS o11y.usage_1h ON CLUSTER 'o11y' AS o11y.usage_1h_local
 ENGINE = Distributed('o11y', o11y, usage_1h_local, cityHash64(client_name, provider, resolved_model));
+
+CREATE TABLE IF NOT EXISTS o11y.revoked_sessions ON CLUSTER 'o11y' AS o11y.revoked_sessions_local
+ENGINE = Distributed('o11y', o11y, revoked_sessions_local, cityHash64(session_id));
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS o11y.loaded_offsets_mv ON CLUSTER 'o11y' TO o11y.loaded_offsets_local AS
 SELECT kafka_topic, kafka_partition, max(kafka_offset) AS max_offset

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from alerting.period_cache import PeriodCache, blocks
+from alerting.period_cache import Period, PeriodCache, blocks
 from alerting.window_query import parse_period, period_query
 from schemas.alert_policy import DEFAULT_POLICY, default_policy, policy_from_document
 from support.timeline import unique_base
@@ -27,9 +27,11 @@ def insert(clickhouse: Any, client: str, start: datetime, minutes: int, per_minu
         parameters={"start": start.replace(tzinfo=None), "per": per_minute, "client": client, "n": minutes * per_minute})
 
 
-def direct(clickhouse: Any, policy: Any, end: datetime) -> dict[Any, Any]:
+def direct(clickhouse: Any, policy: Any, end: datetime) -> Period:
     result = clickhouse.query(period_query(policy, end, policy.period_days))
-    return parse_period(policy, list(result.column_names), result.result_rows)
+    names = list(result.column_names)
+    first = {row[:3]: row[names.index("first_minute")].replace(tzinfo=timezone.utc) for row in result.result_rows}
+    return Period(parse_period(policy, names, result.result_rows), first)
 
 
 def test_kept_blocks_and_fresh_edges_add_up_to_one_read_of_the_period(clickhouse: Any) -> None:
@@ -43,11 +45,14 @@ def test_kept_blocks_and_fresh_edges_add_up_to_one_read_of_the_period(clickhouse
         reads.append(sql)
         return clickhouse.query(sql)
 
-    def mine(counts: dict[Any, Any]) -> dict[Any, Any]:
-        return {d: c for d, c in counts.items() if d[2] == client}
+    def mine(period: Period) -> tuple[dict[Any, Any], dict[Any, Any]]:
+        """This test's routes: their counts and their first minute with requests."""
+        return ({d: c for d, c in period.counts.items() if d[2] == client},
+                {d: at for d, at in period.first_seen.items() if d[2] == client})
 
     end = base + timedelta(days=2, hours=13, minutes=17)
     assert mine(cache.period(query, policy, end, end)) == mine(direct(clickhouse, policy, end))
+    assert set(mine(cache.period(query, policy, end, end))[1].values()) == {end - timedelta(days=2)}, "seen all along"
     first_reads = len(reads)
     later = end + timedelta(hours=3, minutes=2)
     insert(clickhouse, client, end - timedelta(minutes=5), 10, 3)  # late rows in a minute not yet settled

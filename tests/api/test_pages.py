@@ -20,11 +20,13 @@ from schemas.alert_policy import default_policy
 from support.alerting_harness import make_evaluator
 from support.browser import Console, chromium, numbers, screenshot
 from support.events import ADMIN_TOKEN, READ_TOKEN, SECRET
+from support.layout import layout_problems
 from support.live_server import LiveServer
 from support.timeline import Timeline
 
 NOW_MINUTE = 50
 WIDTHS = {"desktop": 1280, "phone": 390}
+LAYOUT_WIDTHS = (390, 1280, 1400)
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ def history(clickhouse: Any, redis_client: Any, slack: Any) -> Iterator[History]
     """Model M on two clients for 50 minutes; client A fails 30 % of requests from minute 35 (a page opens and stays
     open); a silence, made through the API, covers client B."""
     tag = uuid.uuid4().hex[:6]
-    model, clients = f"model-{tag}", (f"alpha-{tag}", f"beta-{tag}")
+    model, clients = f"anthropic/claude-sonnet-4-5-{tag}", (f"alpha-{tag}", f"beta-{tag}")  # names as long as real ones
     timeline = Timeline(clickhouse)
     for client in clients:
         timeline.traffic(0, 35, 40, model=model, client=client, complete_ms=900)
@@ -142,6 +144,10 @@ async def test_every_page_renders_and_agrees_with_the_api(history: History, devi
         assert [r[:4] for r in rows] == expected, "the overview lists what /v1/slo/status says, in its order"
         error_rows = [r for r in rows if r[0] == "error_rate"]
         assert [r[1] for r in error_rows] == [alpha, beta] and error_rows[0][3] == "incident"
+        seen = f"over the {NOW_MINUTE} min seen of 30 days"
+        assert await page.eval_on_selector_all("#overview tbody tr", "rows => rows.map(r => r.querySelector('.seen')"
+                                                                     "?.textContent)") == [seen] * len(rows)
+        assert {s["seen_since"] for s in status["statuses"]} == {iso(history.timeline.base).replace("Z", "+00:00")}
         hours = len({(history.timeline.base + timedelta(minutes=m)).hour for m in range(NOW_MINUTE)})
         assert all(int(r[4]) == hours for r in rows), "a point for each hour of the 24 with traffic"
         await screenshot(page, f"overview-{device}")
@@ -160,6 +166,8 @@ async def test_every_page_renders_and_agrees_with_the_api(history: History, devi
         assert await page.locator("line[data-threshold^='error_rate: objective']").count() == 1
         assert await page.locator("rect.band.open").count() >= 1, "the open incident is drawn on the timeline"
         assert history.incident_id in await page.inner_text("#route-incidents")
+        assert await page.locator("#slos .seen").all_inner_texts() == [seen] * 3, "each SLO's budget left says it"
+        assert await page.locator("figcaption", has_text=f"Error Rate: error budget left {seen}").count() == 1
         await screenshot(page, f"route-{device}")
 
         await page.goto(f"{history.url}/ui/route?provider=openai&model={history.model}&client={alpha}&range=1h")
@@ -175,6 +183,11 @@ async def test_every_page_renders_and_agrees_with_the_api(history: History, devi
         for group in stats["groups"]:
             assert table[group["client"]] == str(group["requests"])
         assert table[alpha] == table[beta] == str(40 * NOW_MINUTE)
+        costs = dict(zip(await numbers(page, "#usage tbody tr", "data-group"),
+                         await page.locator("#usage tbody td:last-child").all_inner_texts(), strict=True))
+        drawn_costs = dict(zip(await numbers(page, "svg.bars text.value", "data-name"),
+                               await page.locator("svg.bars text.value").all_text_contents(), strict=True))
+        assert drawn_costs == costs, "the cost chart writes money as the table does"
         await screenshot(page, f"usage-{device}")
 
         await page.goto(f"{history.url}/ui/incidents")
@@ -183,6 +196,16 @@ async def test_every_page_renders_and_agrees_with_the_api(history: History, devi
         assert await page.locator("summary.silence-open").count() == 0, "a read session sees no silence buttons"
         await screenshot(page, f"incidents-{device}")
         assert not console, console.errors
+
+
+async def overview_state(page: Page, history: History) -> str:
+    """The state of client A's error-rate SLO on the overview, checked against /v1/slo/status."""
+    alpha = history.clients[0]
+    await page.goto(f"{history.url}/ui/?model={history.model}&slo=error_rate&client={alpha}")
+    shown = await page.inner_text(f"#overview tr[data-client='{alpha}'] .badge")
+    [status] = (await api(history.url, f"/v1/slo/status?model={history.model}&slo=error_rate&client={alpha}"))["statuses"]
+    assert shown == status["state"], "the overview and the API agree"
+    return shown
 
 
 async def test_an_admin_silences_an_incident_in_two_clicks_and_expires_it(history: History) -> None:
@@ -198,9 +221,12 @@ async def test_an_admin_silences_an_incident_in_two_clicks_and_expires_it(histor
         [made] = [s for s in current if s["client"] == history.clients[0] and s["created_by"] == "alice"]
         assert (made["slo"], made["model"], made["state"]) == ("error_rate", history.model, "active")
         assert made["comment"] == f"working on incident {history.incident_id}"
+        assert await overview_state(page, history) == "silenced", "the incident paged, then a silence took it over"
 
+        await page.goto(f"{history.url}/ui/incidents")
         await page.locator(f"tr[data-silence='{made['id']}'] button").click()
         await page.wait_for_url("**/ui/incidents?notice=**")
+        assert await overview_state(page, history) == "incident"
         after = {s["id"]: s["state"] for s in (await api(history.url, "/v1/silences?state=all"))["silences"]}
         assert after[made["id"]] == "expired" and after[history.silence_id] == "active"
 
@@ -222,3 +248,44 @@ async def test_hostile_page_parameters_get_a_clear_400(history: History) -> None
         assert await page.locator("#overview tbody tr").count() == 0
         login = await page.goto(f"{history.url}/ui/login?next=https://evil.example/")
         assert login is not None and await page.get_attribute("input[name=next]", "value") == "/ui/"
+
+
+def every_page(history: History) -> list[str]:
+    alpha = history.clients[0]
+    route = f"/ui/route?provider=openai&model={history.model}&client={alpha}"
+    return ["/ui/", f"/ui/?model={history.model}", *(f"{route}&range={r}" for r in ("1h", "6h", "24h", "7d")),
+            *(f"/ui/usage?range=24h&group_by={g}" for g in ("model", "client")), "/ui/usage?range=7d", "/ui/incidents",
+            "/ui/route?provider=openai&model=x", "/ui/nowhere"]
+
+
+PHONE_TABLES = ("overview", "open-incidents", "silences")
+"""What a phone shows whole, each row a card: the SLOs and what on-call acts on (other tables scroll in their box)."""
+
+
+async def cut_off_rows(page: Page) -> list[str]:
+    """On a phone, the cells of PHONE_TABLES that are not inside the window."""
+    if (page.viewport_size or {"width": 0})["width"] >= 640:
+        return []
+    return [f"{page.url}: {cell} is outside the window" for table in PHONE_TABLES for cell in await page.eval_on_selector_all(
+        f"#{table} td", "cells => cells.filter(c => c.getBoundingClientRect().right > innerWidth + 1)"
+                        ".map(c => `${c.closest('table').id} ${c.textContent.trim().slice(0, 40)}`)")]
+
+
+@pytest.mark.parametrize("width", LAYOUT_WIDTHS)
+async def test_every_page_fits_its_window_with_whole_buttons_and_labels(history: History, width: int) -> None:
+    """An admin's session (it sees every button), the silence forms opened too; the sign-in page before that. The
+    widths: a phone, a laptop, a desktop."""
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": width, "height": 900})
+        await page.goto(f"{history.url}/ui/login")
+        problems = await layout_problems(page)
+        page, console = await sign_in(browser, history.url, ADMIN_TOKEN, width)
+        for path in every_page(history):
+            await page.goto(f"{history.url}{path}")
+            problems += await layout_problems(page) + await cut_off_rows(page)
+            if await page.locator("summary").count():
+                for summary in await page.locator("summary").all():
+                    await summary.click()
+                problems += await layout_problems(page)
+        assert problems == [], "\n".join(problems)
+        assert all("404" in error or "400" in error for error in console.errors), console.errors

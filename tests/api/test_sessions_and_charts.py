@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from pydantic import SecretStr
 
 from api.auth import Caller
-from api.pages.svg import Chart, Series, Threshold, line_chart, sparkline
+from api.pages.axis import number
+from api.pages.formats import usd
+from api.pages.svg import Chart, Series, Threshold, bars, line_chart, sparkline
 from api.sessions import SESSION_HOURS, Sessions
 from runtime.settings import Settings
 
@@ -22,7 +25,11 @@ def test_a_session_names_its_caller_until_it_expires_and_cannot_be_forged() -> N
     sessions = Sessions(settings())
     cookie = sessions.issue(Caller("alice", "admin"), NOW)
     assert "admin-token" not in cookie
-    assert sessions.read(cookie, NOW + timedelta(hours=SESSION_HOURS - 1)) == Caller("alice", "admin")
+    session = sessions.read(cookie, NOW + timedelta(hours=SESSION_HOURS - 1))
+    assert session is not None and session.caller == Caller("alice", "admin")
+    assert session.expires_at == NOW + timedelta(hours=SESSION_HOURS)
+    other = sessions.read(sessions.issue(Caller("alice", "admin"), NOW), NOW)
+    assert other is not None and other.session_id != session.session_id, "each sign-in is a session of its own"
     assert sessions.read(cookie, NOW + timedelta(hours=SESSION_HOURS)) is None
     mac = cookie.split(".")[1]
     forged = Sessions(settings()).issue(Caller("mallory", "admin"), NOW).split(".")[0] + "." + mac
@@ -41,3 +48,19 @@ def test_a_chart_breaks_its_line_at_gaps_and_escapes_names() -> None:
     assert 'data-threshold="budget"' in svg
     assert 'data-points="2"' in str(sparkline([None, 0.5, None, 3.0]))
     assert "spark hot" in str(sparkline([0.1, 2.0])) and "spark hot" not in str(sparkline([2.0, 0.1]))
+
+
+@pytest.mark.parametrize(("value", "unit", "text"), [
+    (-50.0, "%", "−5,000 %"), (-129.29, "%", "−12,929 %"), (0.001, "%", "0.1 %"), (0.30000000000000004, "%", "30 %"),
+    (0.0005, "%", "0.05 %"), (1e-7, "%", "0.00001 %"), (1000.0, "x", "1,000x"), (0.1, "x", "0.1x"), (14.4, "x", "14.4x"),
+    (5000.0, "ms", "5,000 ms"), (12_500.0, "", "12.5k"), (3.2e9, "", "3.2G"), (0.0, "%", "0 %"), (-2.5, "", "−2.5"),
+])
+def test_axis_labels_are_numbers_people_read(value: float, unit: str, text: str) -> None:
+    assert number(value, unit) == text
+
+
+def test_cost_bars_write_money_as_the_tables_do() -> None:
+    svg = str(bars([("claude-sonnet-4-5-20250929-a-very-long-name", 107.71), ("gpt-4o", 1234.5), ("free", None)], usd))
+    assert [usd(107.71), usd(1234.5), usd(None)] == ["$107.71", "$1,234.50", "unpriced"]
+    assert all(f">{text}</text>" in svg for text in ("$107.71", "$1,234.50", "unpriced")), svg
+    assert "107.7 $" not in svg and "<title>claude-sonnet-4-5-20250929-a-very-long-name</title>" in svg

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import logging
+import re
 import socket
 import struct
 import urllib.error
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from http.cookiejar import CookieJar
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -171,7 +173,10 @@ def test_every_csv_escapes_formulas_and_writes_arrays_as_json(clickhouse: Any, c
 def page_csv(server: LiveServer, path: str) -> list[list[str]]:
     """Signs in on the pages with the read token and downloads `path`."""
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
-    form = f"token={READ_TOKEN}&next=/ui/".encode()
+    with opener.open(server.url + "/ui/login", timeout=60) as page:  # the form's CSRF token and its cookie
+        found = re.search(r'name="csrf" value="([^"]+)"', page.read().decode())
+    assert found is not None
+    form = urlencode({"token": READ_TOKEN, "csrf": found.group(1), "next": "/ui/"}).encode()
     opener.open(urllib.request.Request(server.url + "/ui/login", data=form, method="POST"), timeout=60).read()
     with opener.open(server.url + path, timeout=60) as answer:
         assert answer.headers["Content-Type"].startswith("text/csv")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ingest.clickhouse_columns import COLUMN_COMMENTS
-from ingest.clickhouse_state_tables import POLICY_TABLE_COLUMNS
+from ingest.clickhouse_state_tables import POLICY_TABLE_COLUMNS, SESSION_TABLE_COLUMNS
 from schemas.field_table import field_table
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
@@ -27,7 +27,10 @@ def described_table(clickhouse: Any, table: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.parametrize("table", sorted([*COLUMN_COMMENTS, *POLICY_TABLE_COLUMNS, "usage_1h", "usage_1d"]))
+DOCUMENTED = [*COLUMN_COMMENTS, *POLICY_TABLE_COLUMNS, *SESSION_TABLE_COLUMNS, "usage_1h", "usage_1d"]
+
+
+@pytest.mark.parametrize("table", sorted(DOCUMENTED))
 def test_every_column_has_the_comment_the_readme_shows(clickhouse: Any, table: str) -> None:
     expected = described_table(clickhouse, table)
     assert "|  |" not in expected, f"a column of o11y.{table} has no comment:\n{expected}"

@@ -58,7 +58,7 @@ def test_a_malformed_header_line_gets_a_generic_counted_400_that_repeats_nothing
             answers.append(sock.recv(65536))
     for answer in answers:
         assert answer.startswith(b"HTTP/1.") and b" 400 " in answer.split(b"\r\n")[0] and SECRET.encode() not in answer
-        assert b"\r\nServer: o11y\r\n" in answer
+        assert b"\r\nServer: o11y\r\n" in answer and b"\r\nX-Content-Type-Options: nosniff\r\n" in answer
         assert answer.endswith(b'{"success": false, "error": "Malformed HTTP request"}')
     metrics = urllib.request.urlopen(ingest.url("/metrics", admin=True), timeout=10).read().decode()
     assert 'o11y_ingest_requests_total{route="malformed",status="400"} 2.0' in metrics

@@ -127,6 +127,7 @@ def test_the_checked_in_cluster_ddl_is_current_and_matches_the_single_node_schem
         "alert_ticks",
         "silences",
         "slo_override_changes",
+        "revoked_sessions",
     ):
         live = [
             r[0]

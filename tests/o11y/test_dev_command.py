@@ -13,10 +13,17 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
 from redis import Redis
 
+from api.app import create_api_app
+from o11y.dev import dev_admin_token, dev_token_file
 from o11y.embedded import free_port
+from runtime.settings import Settings
+from schemas.alert_policy import default_policy
 from support.chdb_query import query_path
 from support.events import seed_event
 from support.processes import clean_env
@@ -106,6 +113,9 @@ def dev_session(data_dir: Path, user: str) -> tuple[list[str], str]:
         for words in looks:
             ran = o11y(*words, env=env)
             assert ran.returncode == 0 and ran.stdout.strip(), (words, ran.stderr)
+        with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/ui/login", timeout=10) as login:
+            page = login.read().decode()
+        assert f"<code>{data_dir / 'dev-admin-token'}</code>" in page and token not in page, "where, never what"
         redis_url = re.search(r"o11y dev: redis\s+(redis://\S+)", "".join(lines))
         assert redis_url, "".join(lines)
         redis = Redis.from_url(redis_url.group(1))
@@ -140,3 +150,20 @@ def test_dev_serves_loads_stops_cleanly_and_keeps_its_data_across_restarts(tmp_p
     assert rows == [["first-run", "kilo-gateway"], ["second-run", "kilo-gateway"]]
     assert "remembered: None\n" in first and "remembered: first-run\n" in second, "Redis state survives a restart"
     assert (data_dir / "redis").is_dir()
+
+
+async def test_the_sign_in_page_says_where_the_dev_token_is_only_when_it_is_this_process_token(
+        aiohttp_client: Any, clickhouse: Any, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    token = dev_admin_token(tmp_path)
+    path = tmp_path / "dev-admin-token"
+    dev = settings.model_copy(update={"admin_tokens": {"dev-admin": [SecretStr(token)]}})
+    assert dev_token_file(dev) == path
+    assert dev_token_file(settings.model_copy(update={"admin_tokens": {"ops": [SecretStr("another-admin-token-0123")]}})) is None
+    assert dev_token_file(Settings(data_dir=tmp_path / "elsewhere", admin_tokens=dev.admin_tokens)) is None
+
+    for token_file, says in ((dev_token_file(dev), True), (None, False)):
+        api = await aiohttp_client(create_api_app(dev, default_policy(), clickhouse, CollectorRegistry(),
+                                                  token_file=token_file))
+        page = await (await api.get("/ui/login")).text()
+        assert (f"<code>{path}</code>" in page) is says and token not in page

@@ -63,3 +63,35 @@ def test_tests_use_seams_not_each_other_or_privates() -> None:
     assert cross == {}
     assert [reach for path in files for reach in private_reaches(path)] == []
 
+
+
+def imported_own_modules(path: Path) -> set[str]:
+    """Our modules (dotted names) a module imports, lazily inside functions included; `from pkg import mod` names mod."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        found |= {name for name in names if name.split(".")[0] in OURS and (ROOT / (name.replace(".", "/") + ".py")).is_file()}
+    return found
+
+
+def test_no_two_modules_import_each_other() -> None:
+    """Within a package too, imports point one way: a cycle (even through a lazy import) means two modules are one."""
+    graph = {".".join(path.relative_to(ROOT).with_suffix("").parts): imported_own_modules(path)
+             for package in sorted(OURS) for path in sorted((ROOT / package).rglob("*.py"))}
+    cycles = set()
+    for start in graph:
+        stack: list[tuple[str, tuple[str, ...]]] = [(start, (start,))]
+        seen = {start}
+        while stack:
+            module, trail = stack.pop()
+            for target in graph.get(module, set()):
+                if target == start:
+                    cycles.add(" <-> ".join(sorted(trail)))
+                elif target not in seen:
+                    seen.add(target)
+                    stack.append((target, (*trail, target)))
+    assert sorted(cycles) == []

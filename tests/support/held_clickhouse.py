@@ -1,4 +1,5 @@
-"""The real ClickHouse behind a link that holds some of its calls: a ClickHouse that hangs, without a fake."""
+"""The real ClickHouse behind a link that holds (or refuses) some of its calls: a ClickHouse that hangs or is down for
+some calls, without a fake."""
 
 from __future__ import annotations
 
@@ -11,16 +12,19 @@ from runtime.clickhouse import ClickHouseClient
 
 class HeldCalls:
     """Passes every call on to `clickhouse`, after holding those `held(call, what)` picks (`call` is the method's
-    name, `what` its table or SQL) until `release` is set, or `hold_s` passed (None: for good). `stuck` is set once
-    a call is held."""
+    name, `what` its table or SQL) until `release` is set, or `hold_s` passed (None: for good); with `refuse`, those
+    calls fail at once as if ClickHouse were down. `stuck` is set once a call is held."""
 
-    def __init__(self, clickhouse: ClickHouseClient, held: Callable[[str, str], bool], hold_s: float | None = None) -> None:
-        self._clickhouse, self._held, self._hold_s = clickhouse, held, hold_s
+    def __init__(self, clickhouse: ClickHouseClient, held: Callable[[str, str], bool], hold_s: float | None = None,
+                 refuse: bool = False) -> None:
+        self._clickhouse, self._held, self._hold_s, self._refuse = clickhouse, held, hold_s, refuse
         self.stuck = threading.Event()
         self.release = threading.Event()
 
     def _hold(self, call: str, what: str) -> None:
         if self._held(call, what):
+            if self._refuse:
+                raise ConnectionRefusedError(f"ClickHouse refused {call} (a test's link)")
             self.stuck.set()
             self.release.wait(self._hold_s)
 

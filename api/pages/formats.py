@@ -1,0 +1,30 @@
+"""How the pages write numbers, money, times and spans: one format per kind, for tables and charts alike (pure)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    """A share as a percentage, as the charts write it: 99.9 %, −8,900.0 %."""
+    return "–" if value is None or not math.isfinite(value) else f"{value * 100:,.{digits}f} %".replace("-", "−")
+
+
+def when(value: str | datetime | None) -> str:
+    if value is None:
+        return "–"
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return f"{at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"
+
+
+def ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f} ms"
+
+
+def usd(value: float | None) -> str:
+    return "unpriced" if value is None else f"${value:,.2f}"
+
+
+def count(value: int | float) -> str:
+    return f"{value:,}"

@@ -1,0 +1,92 @@
+"""A route's charts (pure): error rate and requests, latency, and per SLO the burn by tier and the budget burn-down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from markupsafe import Markup
+
+from alerting.period_cache import floor_to
+from api.pages.data import LATENCY_LEVELS, SloCounts
+from api.pages.series import burn_down, rolling_burn
+from api.pages.svg import Band, Chart, Series, Threshold, line_chart
+from schemas.alert_policy import AlertPolicy, Dimension
+
+
+@dataclass(frozen=True)
+class RouteData:
+    """What a route's page read: usage points and latency per bucket of `step` seconds over [start, end), the SLOs'
+    counts per bucket (`counts`, from before `start` by the longest window) and per hour of the period (`hourly`)."""
+
+    route: Dimension
+    points: list[dict[str, Any]]
+    latency: dict[str, dict[datetime, dict[str, float]]]
+    counts: SloCounts
+    hourly: SloCounts
+    start: datetime
+    end: datetime
+    step: int
+    bands: list[Band]
+    period_start: datetime
+    seen: dict[str, str | None]
+    """Per SLO: how much of the period the route's budget has seen, in words, when that is little."""
+
+
+def route_charts(policy: AlertPolicy, d: RouteData) -> list[Markup]:
+    return [*_traffic(policy, d), *_latency(policy, d), *(c for declared in policy.slos for c in _budget(policy, d,
+                                                                                                       declared.name))]
+
+
+def _traffic(policy: AlertPolicy, d: RouteData) -> list[Markup]:
+    at = [datetime.fromisoformat(p["t"]) for p in d.points]
+    errors = [Series(kind, [(t, p["errors"][kind] / p["requests"] if p["requests"] else None)
+                            for t, p in zip(at, d.points, strict=True)], css) for kind, css in (("5xx", "s0"), ("4xx", "s1"))]
+    limits = [Threshold(f"{declared.name}: objective {spec.objective} → {float(spec.budget):.2%}", float(spec.budget))
+              for declared in policy.slos
+              if (spec := policy.slo_for(declared.name, d.route)) is not None and spec.latency is None]
+    requests = Series("requests", [(t, float(p["requests"])) for t, p in zip(at, d.points, strict=True)], "s2")
+    return [line_chart(Chart("Error rate", errors, d.start, d.end, "%", limits, d.bands)),
+            line_chart(Chart("Requests", [requests], d.start, d.end, "", (), d.bands))]
+
+
+def _latency(policy: AlertPolicy, d: RouteData) -> list[Markup]:
+    at = [datetime.fromisoformat(p["t"]) for p in d.points]
+    charts = []
+    for field, title in (("complete_ms", "Latency, complete request"), ("ttfb_ms", "Latency, time to first byte")):
+        lines = [Series(level, [(t, d.latency[field].get(t, {}).get(level)) for t in at], f"s{i}")
+                 for i, level in enumerate(LATENCY_LEVELS)]
+        rule_field = "complete_request_ms" if field == "complete_ms" else "ttfb_ms"
+        rules = [Threshold(f"{declared.name}: {_rule(spec)}", float(spec.latency.threshold_ms))
+                 for declared in policy.slos if (spec := policy.slo_for(declared.name, d.route)) is not None
+                 and spec.latency is not None and spec.latency.field == rule_field]
+        charts.append(line_chart(Chart(title, lines, d.start, d.end, "ms", rules, d.bands)))
+    return charts
+
+
+def _budget(policy: AlertPolicy, d: RouteData, name: str) -> list[Markup]:
+    """The burn of each tier over the range (its long window rolled over the buckets) and the budget over the period."""
+    spec = policy.slo_for(name, d.route)
+    if spec is None:
+        return []
+    first_at = floor_to(d.start - timedelta(minutes=max(w.long_minutes for w in spec.windows)), d.step)
+    series = d.counts.series(name, d.route, first_at, d.end, d.step)
+    first = int((d.start - first_at).total_seconds() // d.step)
+    tiers = [Series(f"{w.name} ({w.long_minutes} min)",
+                    rolling_burn(series, max(1, w.long_minutes * 60 // d.step), spec.budget, first), f"s{i}")
+             for i, w in enumerate(spec.windows)]
+    limits = [Threshold(f"{w.name} trips at {w.burn_rate}x", float(w.burn_rate), "limit") for w in spec.windows]
+    hours = floor_to(d.period_start, 3600)
+    down = burn_down(d.hourly.series(name, d.route, hours, d.end, 3600), spec.budget)
+    over = d.seen.get(name) or f"over {policy.period_days} days"
+    return [line_chart(Chart(f"{spec.title}: burn rate by tier", tiers, d.start, d.end, "x", limits, d.bands, log_floor=0.1)),
+            line_chart(Chart(f"{spec.title}: error budget left {over}", [Series("budget left", down, "s3")], hours, d.end,
+                             "%", [Threshold("exhausted", 0.0)], d.bands))]
+
+
+def _rule(spec: Any) -> str:
+    rule = spec.latency
+    if rule.percentile is not None:
+        return f"p{rule.percentile} ≤ {rule.threshold_ms:,} ms"
+    return f"≤ {rule.threshold_ms:,} ms for {spec.objective} of requests"
