@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from alerting.decisions import IncidentKey
 from alerting.incidents import Incident, Notice
 from alerting.message_words import clock
+from schemas.api_metrics import MAX_NAME
 from schemas.slo_overrides import route_pattern
 
 MAX_SILENCE = timedelta(days=90)
@@ -31,11 +32,11 @@ class SilenceRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    slo: str | None = Field(default=None, max_length=200)
+    slo: str | None = Field(default=None, max_length=MAX_NAME)
     severity: Literal["page", "ticket"] | None = None
-    provider: str | None = Field(default=None, max_length=200)
-    model: str | None = Field(default=None, max_length=200)
-    client: str | None = Field(default=None, max_length=200)
+    provider: str | None = Field(default=None, max_length=MAX_NAME)
+    model: str | None = Field(default=None, max_length=MAX_NAME)
+    client: str | None = Field(default=None, max_length=MAX_NAME)
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime
     comment: str = Field(min_length=1, max_length=500)

@@ -14,6 +14,7 @@ from alerting.incidents import Incident
 from api.auth import ApiAuth
 from api.responses import bad_request, json_response, unavailable
 from runtime.clickhouse import ClickHouseClient
+from schemas.api_metrics import MAX_NAME
 
 
 class IncidentQuery(BaseModel):
@@ -21,10 +22,10 @@ class IncidentQuery(BaseModel):
 
     state: Literal["open", "all"] = "open"
     severity: Literal["page", "ticket"] | None = None
-    slo: str | None = Field(default=None, max_length=200)
-    provider: str | None = Field(default=None, max_length=200)
-    model: str | None = Field(default=None, max_length=200)
-    client: str | None = Field(default=None, max_length=200)
+    slo: str | None = Field(default=None, max_length=MAX_NAME)
+    provider: str | None = Field(default=None, max_length=MAX_NAME)
+    model: str | None = Field(default=None, max_length=MAX_NAME)
+    client: str | None = Field(default=None, max_length=MAX_NAME)
     start: AwareDatetime | None = Field(default=None, alias="from")
     end: AwareDatetime | None = Field(default=None, alias="to")
     limit: int = Field(default=100, ge=1, le=1000)

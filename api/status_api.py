@@ -22,6 +22,7 @@ from api.responses import bad_request, json_response, unavailable
 from runtime.clickhouse import ClickHouseClient
 from runtime.settings import Settings
 from schemas.alert_policy import AlertPolicy, Dimension
+from schemas.api_metrics import MAX_NAME
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,10 @@ log = logging.getLogger(__name__)
 class StatusQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    slo: str | None = Field(default=None, max_length=200)
-    provider: str | None = Field(default=None, max_length=200)
-    model: str | None = Field(default=None, max_length=200)
-    client: str | None = Field(default=None, max_length=200)
+    slo: str | None = Field(default=None, max_length=MAX_NAME)
+    provider: str | None = Field(default=None, max_length=MAX_NAME)
+    model: str | None = Field(default=None, max_length=MAX_NAME)
+    client: str | None = Field(default=None, max_length=MAX_NAME)
     state: str | None = Field(default=None, pattern="^(ok|burning|incident|stale|silenced)$")
     limit: int = Field(default=1000, ge=1, le=100_000)
 

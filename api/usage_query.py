@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from alerting.period_cache import floor_to, split
+from schemas.api_metrics import MAX_NAME
 from schemas.prices import PriceTable
 from schemas.usage_columns import ACCURACY, LEVELS, MASKED_USER, MEASURES, ROLLUPS, UNCACHED_INPUT
 
@@ -51,7 +52,7 @@ ROLLUP, RAW = "o11y.usage_1h", "o11y.api_metrics"
 _SKETCH_MERGE = f"quantilesDDMerge({ACCURACY}, {', '.join(map(str, LEVELS))})"
 _SKETCH_MERGE_STATE = f"quantilesDDMergeState({ACCURACY}, {', '.join(map(str, LEVELS))})"
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME)]
 
 
 def _split(value: Any) -> Any:

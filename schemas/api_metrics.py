@@ -44,7 +44,10 @@ def _ip_address(value: str) -> str:
 
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]
-Name = Annotated[str, Field(min_length=1, max_length=256)]
+MAX_NAME = 256
+"""The longest user, organization, provider, model, client or tool name: every filter, silence and override that names
+one takes names this long too."""
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
 """Users, organizations, providers, models and tools: short names, never documents."""
 ShortName = Annotated[str, Field(min_length=1, max_length=64)]
 Secret = Annotated[str, Field(min_length=1, max_length=512)]
@@ -133,7 +136,7 @@ class ApiMetricsParams(_Wire):
     tokens: Omittable[Tokens] = Field(default=None, description="Token usage of the request.")
 
 
-_FastName = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+_FastName = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME)]
 _FastCount = Annotated[int, msgspec.Meta(ge=0, le=MAX_SAFE_INTEGER)]
 _FastTools = Annotated[list[_FastName], msgspec.Meta(max_length=256)]
 

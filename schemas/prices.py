@@ -12,6 +12,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from schemas.api_metrics import MAX_NAME
+
 Dollars = float
 
 
@@ -20,8 +22,8 @@ class Price(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    model: str = Field(min_length=1, max_length=200, description="The resolved model, exactly as events name it.")
-    provider: str | None = Field(default=None, min_length=1, max_length=200,
+    model: str = Field(min_length=1, max_length=MAX_NAME, description="The resolved model, exactly as events name it.")
+    provider: str | None = Field(default=None, min_length=1, max_length=MAX_NAME,
                                  description="Only on this provider; a provider's price beats the model's general one.")
     effective_from: date = Field(alias="from", description="The UTC day the price takes effect.")
     input: Dollars = Field(ge=0, le=100_000, description="$ per million uncached input tokens.")

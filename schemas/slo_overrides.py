@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from schemas.api_metrics import MAX_NAME
 from schemas.slo_spec import BurnWindow, LatencyField, Milliseconds, Percentile, Requests, Share, SloSpec, _Spec
 
 MATCH_FIELDS = ("slo", "provider", "model", "client")
@@ -50,10 +51,10 @@ def route_pattern(value: str | None) -> str | None:
 class OverrideMatch(_Spec):
     """Which SLOs and routes an override is for; a missing field (or `*`) matches anything."""
 
-    slo: str | None = Field(default=None, max_length=200)
-    provider: str | None = Field(default=None, max_length=200)
-    model: str | None = Field(default=None, max_length=200)
-    client: str | None = Field(default=None, max_length=200)
+    slo: str | None = Field(default=None, max_length=MAX_NAME)
+    provider: str | None = Field(default=None, max_length=MAX_NAME)
+    model: str | None = Field(default=None, max_length=MAX_NAME)
+    client: str | None = Field(default=None, max_length=MAX_NAME)
 
     _patterns = field_validator(*MATCH_FIELDS)(route_pattern)
 

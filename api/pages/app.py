@@ -32,6 +32,7 @@ from api.sessions import COOKIE, Sessions
 from api.status_api import StatusApi, StatusQuery
 from runtime.clickhouse import ClickHouseClient
 from schemas.alert_policy import AlertPolicy, Dimension
+from schemas.api_metrics import MAX_NAME
 from schemas.prices import PriceTable
 
 log = logging.getLogger(__name__)
@@ -112,9 +113,9 @@ class Pages:
     async def route(self, request: web.Request, caller: Caller) -> web.StreamResponse:
         dimension = tuple(request.query.get(k, "") for k in ("provider", "model", "client"))
         span_name = request.query.get("range", "24h")
-        if span_name not in RANGES or not all(0 < len(v) <= 200 for v in dimension):
+        if span_name not in RANGES or not all(0 < len(v) <= MAX_NAME for v in dimension):
             return self._render.page("error.html", request, caller, status=400, title="Not a route", problems=[
-                "provider, model and client: each 1–200 characters", f"range: one of {', '.join(RANGES)}"])
+                f"provider, model and client: each 1–{MAX_NAME} characters", f"range: one of {', '.join(RANGES)}"])
         route: Dimension = (dimension[0], dimension[1], dimension[2])
         span, step = RANGES[span_name]
         now = self._now()

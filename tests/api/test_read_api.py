@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -13,6 +15,7 @@ from pydantic import SecretStr
 from api.app import create_api_app
 from runtime.settings import Settings
 from schemas.alert_policy import default_policy
+from schemas.api_metrics import MAX_NAME
 from support.alerting_harness import make_evaluator
 from support.events import ADMIN_TOKEN, READ_TOKEN, SECRET
 from support.openapi_check import check_answer
@@ -76,3 +79,27 @@ async def test_tokens_health_and_the_description_of_every_route(api: Any) -> Non
               if r.method != "HEAD" and r.resource is not None}
     described = {(method, path) for path, item in document["paths"].items() for method in item}
     assert routes == described
+
+
+async def test_a_model_with_the_longest_name_ingest_takes_can_be_filtered_silenced_overridden_and_opened(
+    api: Any, clickhouse: Any
+) -> None:
+    """Ingest takes names of 256 characters: every filter, silence and override takes them too (they stopped at 200,
+    so such a model could page but could not be looked up, silenced or opened)."""
+    model = "m" * (MAX_NAME - 8) + uuid.uuid4().hex[:8]
+    timeline = Timeline(clickhouse)
+    timeline.traffic(0, 2, 5, model=model)
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    query = urlencode({"model": model, "from": timeline.at(0, 0).isoformat(), "to": timeline.at(5, 0).isoformat()})
+    for path, asked in (("/v1/slo/status", urlencode({"model": model})), ("/v1/incidents", query),
+                        ("/v1/usage/stats", query), ("/v1/usage/recent", query)):
+        answer = await api.get(f"{path}?{asked}", headers=READER)
+        assert answer.status == 200, (path, await answer.text())
+    stats = await (await api.get(f"/v1/usage/stats?{query}", headers=READER)).json()
+    assert stats["total"]["requests"] == 10
+    ends = (datetime.now(timezone.utc) + timedelta(hours=2)).isoformat()
+    silence = await api.post("/v1/silences", json={"model": model, "ends_at": ends, "comment": "long"}, headers=admin)
+    override = await api.put("/v1/slo/overrides", json={"match": {"model": model}, "objective": "0.99"}, headers=admin)
+    page = await api.get(f"/ui/route?provider=openai&model={model}&client=kilo-gateway", headers=READER)
+    assert (silence.status, override.status, page.status) == (201, 201, 200)
+    assert (await api.get(f"/v1/incidents?model={model}x", headers=READER)).status == 400
