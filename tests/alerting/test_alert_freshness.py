@@ -172,7 +172,7 @@ def test_a_loader_restart_with_no_traffic_catches_up_idle_partitions_and_never_p
         decisions = evaluator.evaluate_tick(datetime.now(timezone.utc))
         assert caught_up(store, 3, stopped)
     assert [d.decision for d in decisions if d.slo == "data_stale"] == []
-    assert slack.posts == []
+    assert not [h for _, h in slack.headers() if "stale" in h]  # (other tests' events in these minutes may page)
 
 
 @pytest.mark.parametrize("kafka_client", CLIENTS)
@@ -200,9 +200,12 @@ def test_after_a_broker_freeze_the_stale_page_resolves_without_new_traffic(
         finally:
             kafka.resume()
         resumed = datetime.now(timezone.utc)
-        ticks = [evaluator.evaluate_tick(datetime.now(timezone.utc)) for _ in range(2)]
+        first = evaluator.evaluate_tick(datetime.now(timezone.utc))
+        wait_until(lambda: caught_up(store, 3, resumed), timeout_s=60)  # the minute until the next tick
+        ticks = [first, evaluator.evaluate_tick(datetime.now(timezone.utc))]
         assert caught_up(store, 3, resumed)
     assert ("fired", "data_stale") in [(d.decision, d.slo) for d in blind]
     assert ("resolved", "data_stale") in [(d.decision, d.slo) for tick in ticks for d in tick]
-    assert [h for _, h in slack.headers()] == [":warning: PAGE — o11y data is stale: SLOs cannot be judged",
-                                               ":white_check_mark: RESOLVED (PAGE) — o11y data is fresh again"]
+    assert [h for _, h in slack.headers() if "o11y data" in h] == [
+        ":warning: PAGE — o11y data is stale: SLOs cannot be judged",
+        ":white_check_mark: RESOLVED (PAGE) — o11y data is fresh again"]
