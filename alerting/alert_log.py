@@ -8,12 +8,9 @@ from typing import Any
 
 from alerting.decisions import TierReading
 from alerting.incidents import Incident
+from storage.alerting import ALERT_EVENTS
 
-COLUMNS = (
-    "event_time", "tick", "decision", "severity", "slo", "tier", "provider", "model", "client_name", "threshold",
-    "burn_long", "burn_short", "bad_long", "total_long", "bad_short", "total_short", "observed_p50_ms",
-    "observed_p90_ms", "detail", "incident_id", "silence_id",
-)
+COLUMNS = ALERT_EVENTS.column_names
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,13 @@ from alerting.silences import Silence
 from alerting.window_query import WindowCounts, build_query, parse_rows
 from runtime.clickhouse import ClickHouseClient
 from schemas.alert_policy import AlertPolicy, Dimension
+from storage.alerting import ALERT_EVENTS, ALERT_TICKS, INCIDENTS
+from storage.loading import LOADER_PROGRESS
 
 log = logging.getLogger(__name__)
 
-INCIDENT_COLUMNS = (
-    "incident_id", "revision", "updated_at", "severity", "slo", "provider", "model", "client_name", "status", "tier",
-    "started_at", "opened_at", "judged_at", "resolved_at", "clear_ticks", "reopened", "notified", "resolve_notified",
-    "bad_events", "total_events", "peak_burn",
-)
-TICK_COLUMNS = ("tick", "evaluated_at", "outcome", "watermark", "duration_s", "decisions", "evaluator")
+INCIDENT_COLUMNS = INCIDENTS.column_names
+TICK_COLUMNS = ALERT_TICKS.column_names
 
 
 @dataclass(frozen=True)
@@ -72,7 +70,7 @@ class AlertStore:
     def progress(self) -> list[PartitionProgress]:
         """The loader's progress per partition; of several consumer groups, the one furthest ahead counts."""
         rows = self._client.query(
-            "SELECT kafka_partition, max(reached_end_at), argMaxMerge(lag), max(updated_at) FROM o11y.loader_progress "
+            f"SELECT kafka_partition, max(reached_end_at), argMaxMerge(lag), max(updated_at) FROM {LOADER_PROGRESS} "
             "WHERE kafka_topic = {topic:String} GROUP BY kafka_partition, consumer_group",
             parameters={"topic": self._topic},
         ).result_rows
@@ -87,14 +85,14 @@ class AlertStore:
         return [best[p] for p in sorted(best)]
 
     def last_judged(self) -> datetime | None:
-        rows = self._client.query("SELECT max(tick) FROM o11y.alert_ticks WHERE outcome = 'judged'").result_rows
+        rows = self._client.query(f"SELECT max(tick) FROM {ALERT_TICKS} WHERE outcome = 'judged'").result_rows
         return _utc(rows[0][0]) if rows else None
 
     def incidents(self, since: datetime) -> dict[IncidentKey, Incident]:
         """The latest incident per key among those open, or resolved since `since`."""
         columns = ", ".join(INCIDENT_COLUMNS)
         result = self._client.query(
-            f"SELECT {columns} FROM (SELECT {columns} FROM o11y.incidents ORDER BY incident_id, revision DESC "
+            f"SELECT {columns} FROM (SELECT {columns} FROM {INCIDENTS} ORDER BY incident_id, revision DESC "
             "LIMIT 1 BY incident_id) WHERE status = 'open' OR judged_at >= {since:DateTime}",
             parameters={"since": _naive(since)},
         )
@@ -110,10 +108,10 @@ class AlertStore:
         """Write what the tick decided; False (and logged) when ClickHouse did not take it."""
         now = datetime.now(timezone.utc)
         writes = [
-            ("o11y.incidents", [_incident_row(i, now) for i in incidents], INCIDENT_COLUMNS),
-            ("o11y.alert_events", [d.row(now) for d in decisions], COLUMNS),
+            (str(INCIDENTS), [_incident_row(i, now) for i in incidents], INCIDENT_COLUMNS),
+            (str(ALERT_EVENTS), [d.row(now) for d in decisions], COLUMNS),
             (
-                "o11y.alert_ticks",
+                str(ALERT_TICKS),
                 [
                     [_naive(t.tick), now, t.outcome, _naive(t.watermark), t.duration_s, t.decisions, self._evaluator]
                     for t in ticks

@@ -136,7 +136,7 @@ class Replay:
     silenced: int = 0
     decisions: dict[str, int] = field(default_factory=dict)
     log: list[Decision] = field(default_factory=list)
-    """Every decision, when asked for (`keep_log`): what `o11y.alert_events` would hold."""
+    """Every decision, when asked for (`keep_log`): what the alert log would hold."""
 
     def time_in_alert(self) -> dict[str, int]:
         """Minutes with at least one incident of the severity open."""

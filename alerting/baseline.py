@@ -21,6 +21,7 @@ from runtime.clickhouse import ClickHouseClient
 from schemas.alert_policy import AlertPolicy
 from schemas.latency_buckets import LATENCY_BOUNDS_MS
 from schemas.slo_spec import LatencyField, SloSpec
+from storage.events import API_METRICS_1M
 
 METHOD = (
     "The q-th percentile of n requests lies in (lower_ms, upper_ms], where upper_ms is the smallest bound B of the "
@@ -249,7 +250,7 @@ def baseline_sql(selector: Selector, error_slo: SloSpec) -> tuple[str, dict[str,
     ok = f"{_since(LATENCY_DAYS)} AND status_code < 400"
     columns += [f"toUInt64(sumIf(requests, {ok})) AS success_{LATENCY_DAYS}d"]
     columns += [f"sumForEachMergeIf({field}_over, {ok}) AS {field}_over_{LATENCY_DAYS}d" for field in LATENCY_FIELDS]
-    sql = "SELECT\n    " + ",\n    ".join(columns) + "\nFROM o11y.api_metrics_1m\nWHERE " + "\n  AND ".join(where)
+    sql = "SELECT\n    " + ",\n    ".join(columns) + f"\nFROM {API_METRICS_1M}\nWHERE " + "\n  AND ".join(where)
     return sql, parameters
 
 

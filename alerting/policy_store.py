@@ -12,10 +12,10 @@ from alerting.silences import Silence
 from runtime.clickhouse import ClickHouseClient
 from schemas.alert_policy import AlertPolicy
 from schemas.slo_overrides import OverrideMatch, SloOverride
+from storage.alerting import SILENCES, SLO_OVERRIDE_CHANGES
 
-OVERRIDE_CHANGE_COLUMNS = ("changed_at", "match_key", "action", "override", "previous", "changed_by")
-SILENCE_COLUMNS = ("silence_id", "revision", "updated_at", "slo", "severity", "provider", "model", "client_name",
-                   "starts_at", "ends_at", "created_by", "comment", "expired_by")
+OVERRIDE_CHANGE_COLUMNS = SLO_OVERRIDE_CHANGES.column_names
+SILENCE_COLUMNS = SILENCES.column_names
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,12 @@ class PolicyStore:
     def __init__(self, client: ClickHouseClient) -> None:
         self._client = client
 
-    # Overrides: o11y.slo_override_changes, an append-only log; in force is the latest `put` per match.
+    # Overrides: an append-only log of changes; in force is the latest `put` per match.
 
     def changes(self, limit: int = 100) -> list[OverrideChange]:
         columns = ", ".join(OVERRIDE_CHANGE_COLUMNS)
         rows = self._client.query(
-            f"SELECT {columns} FROM o11y.slo_override_changes ORDER BY changed_at DESC LIMIT {{limit:UInt32}}",
+            f"SELECT {columns} FROM {SLO_OVERRIDE_CHANGES} ORDER BY changed_at DESC LIMIT {{limit:UInt32}}",
             parameters={"limit": limit},
         ).result_rows
         return [_change(dict(zip(OVERRIDE_CHANGE_COLUMNS, row, strict=True))) for row in rows]
@@ -76,7 +76,7 @@ class PolicyStore:
         beyond today's bounds, say) is left out, with the reason."""
         rows = self._client.query(
             "SELECT match_key, argMax(action, changed_at), argMax(override, changed_at), argMax(changed_by, changed_at), "
-            "max(changed_at) AS at FROM o11y.slo_override_changes GROUP BY match_key ORDER BY at"
+            f"max(changed_at) AS at FROM {SLO_OVERRIDE_CHANGES} GROUP BY match_key ORDER BY at"
         ).result_rows
         kept, problems = [], []
         for key, action, text, by, at in rows:
@@ -96,7 +96,7 @@ class PolicyStore:
 
     def current(self, match: OverrideMatch) -> SloOverride | None:
         rows = self._client.query(
-            "SELECT argMax(action, changed_at), argMax(override, changed_at) FROM o11y.slo_override_changes "
+            f"SELECT argMax(action, changed_at), argMax(override, changed_at) FROM {SLO_OVERRIDE_CHANGES} "
             "WHERE match_key = {key:String}", parameters={"key": match.key()},
         ).result_rows
         if not rows or rows[0][0] != "put":
@@ -117,10 +117,10 @@ class PolicyStore:
         text = {"override": change.override, "previous": change.previous}
         row = [_naive(change.changed_at), change.match_key, change.action,
                *(o.model_dump_json(exclude_none=True) if o is not None else "" for o in text.values()), change.changed_by]
-        self._client.insert("o11y.slo_override_changes", [row], column_names=list(OVERRIDE_CHANGE_COLUMNS))
+        self._client.insert(str(SLO_OVERRIDE_CHANGES), [row], column_names=list(OVERRIDE_CHANGE_COLUMNS))
         return change
 
-    # Silences: o11y.silences, a row per revision.
+    # Silences: a row per revision.
 
     def silences(self, ended_after: datetime | None = None, silence_id: str | None = None) -> list[Silence]:
         """Silences (latest revision each) that end after `ended_after`, newest start first."""
@@ -128,7 +128,7 @@ class PolicyStore:
         where = ["ends_at > {after:DateTime}" if ended_after is not None else "1",
                  "silence_id = {id:String}" if silence_id is not None else "1"]
         rows = self._client.query(
-            f"SELECT {columns} FROM (SELECT {columns} FROM o11y.silences ORDER BY silence_id, revision DESC "
+            f"SELECT {columns} FROM (SELECT {columns} FROM {SILENCES} ORDER BY silence_id, revision DESC "
             f"LIMIT 1 BY silence_id) WHERE {' AND '.join(where)} ORDER BY starts_at DESC, silence_id",
             parameters={"after": _naive(ended_after) if ended_after else None, "id": silence_id},
         ).result_rows
@@ -142,7 +142,7 @@ class PolicyStore:
         row = [silence.id, silence.revision, _naive(now), silence.slo, silence.severity, silence.provider, silence.model,
                silence.client, _naive(silence.starts_at), _naive(silence.ends_at), silence.created_by, silence.comment,
                silence.expired_by]
-        self._client.insert("o11y.silences", [row], column_names=list(SILENCE_COLUMNS))
+        self._client.insert(str(SILENCES), [row], column_names=list(SILENCE_COLUMNS))
         return silence
 
 

@@ -9,6 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from schemas.alert_policy import AlertPolicy, default_policy, policy_from_document
+from storage.events import API_METRICS, API_METRICS_1M
 
 
 class SloConfigError(Exception):
@@ -44,6 +45,6 @@ def describe(policy: AlertPolicy, rollup: bool) -> str:
     """`o11y slo check`: the effective SLOs as YAML, plus where the evaluator reads them."""
     body = policy.model_dump(mode="json")
     body["evaluated_from"] = (
-        "o11y.api_metrics_1m (rollup)" if rollup else "o11y.api_metrics (raw: a latency threshold is not a rollup bound)"
+        f"{API_METRICS_1M} (rollup)" if rollup else f"{API_METRICS} (raw: a latency threshold is not a rollup bound)"
     )
     return yaml.safe_dump(body, sort_keys=False)

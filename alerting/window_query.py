@@ -15,6 +15,7 @@ from alerting.burn_rate import WindowCount
 from schemas.alert_policy import AlertPolicy, Dimension
 from schemas.latency_buckets import BOUNDS_ARRAY, LATENCY_BOUNDS_MS, bound_index
 from schemas.slo_spec import BurnWindow, SloSpec
+from storage.events import API_METRICS, API_METRICS_1M
 
 StatusClasses = tuple[int, int, int]
 """Bad requests answered 429, 5xx, and any other status."""
@@ -82,7 +83,7 @@ class _Source:
 
     def __init__(self, rollup: bool) -> None:
         self.rollup = rollup
-        self.table = "o11y.api_metrics_1m" if rollup else "o11y.api_metrics"
+        self.table = str(API_METRICS_1M if rollup else API_METRICS)
         self.time = "minute" if rollup else "received_at"
 
     def count(self, cond: str) -> str:
@@ -251,7 +252,7 @@ def minute_rows_query(specs: list[SloSpec], start: datetime, end: datetime) -> s
 
 def routes_query(rollup: bool, start: datetime, end: datetime) -> str:
     """The routes with data in [start, end), by the hash `minute_rows_query` names them with."""
-    table, time = ("o11y.api_metrics_1m", "minute") if rollup else ("o11y.api_metrics", "received_at")
+    table, time = (API_METRICS_1M, "minute") if rollup else (API_METRICS, "received_at")
     return (f"SELECT DISTINCT {ROUTE_HASH}, provider, resolved_model, client_name FROM {table} "
             f"WHERE {time} >= {_sql_time(start)} AND {time} < {_sql_time(end)}")
 

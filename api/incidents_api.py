@@ -15,6 +15,7 @@ from api.auth import ApiAuth
 from api.responses import bad_request, json_response, unavailable
 from runtime.clickhouse import ClickHouseClient
 from schemas.api_metrics import MAX_NAME
+from storage.alerting import ALERT_EVENTS, INCIDENTS
 
 
 class IncidentQuery(BaseModel):
@@ -50,9 +51,9 @@ def incidents_sql(query: IncidentQuery, now: datetime) -> tuple[str, dict[str, A
         params.update(start=_naive(start), end=_naive(end))
     columns = ", ".join(INCIDENT_COLUMNS)
     sql = (
-        f"SELECT {columns}, notifications FROM (SELECT {columns} FROM o11y.incidents ORDER BY incident_id, revision DESC "
+        f"SELECT {columns}, notifications FROM (SELECT {columns} FROM {INCIDENTS} ORDER BY incident_id, revision DESC "
         f"LIMIT 1 BY incident_id) AS i LEFT JOIN (SELECT incident_id, countIf(decision IN ('delivered', 'unconfirmed')) "
-        "AS notifications FROM o11y.alert_events WHERE incident_id != '' GROUP BY incident_id) AS n USING incident_id "
+        f"AS notifications FROM {ALERT_EVENTS} WHERE incident_id != '' GROUP BY incident_id) AS n USING incident_id "
         f"WHERE {' AND '.join(where)} ORDER BY opened_at DESC, incident_id LIMIT {{limit:UInt32}}"
     )
     return sql, params

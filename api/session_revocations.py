@@ -14,11 +14,12 @@ from datetime import datetime, timedelta, timezone
 
 from api.sessions import Session
 from runtime.clickhouse import ClickHouseClient
+from storage.sessions import REVOKED_SESSIONS
 
 log = logging.getLogger(__name__)
 FRESH_FOR = timedelta(seconds=5)
 TRUSTED_FOR = timedelta(seconds=60)
-TABLE = "o11y.revoked_sessions"
+TABLE = str(REVOKED_SESSIONS)
 
 
 class RevocationsUnknown(Exception):

@@ -27,6 +27,7 @@ from alerting.period_cache import floor_to, split
 from schemas.api_metrics import MAX_NAME
 from schemas.prices import PriceTable
 from schemas.usage_columns import ACCURACY, LEVELS, MASKED_USER, MEASURES, ROLLUPS, UNCACHED_INPUT
+from storage.events import API_METRICS, USAGE_1D, USAGE_1H
 
 Dimension = Literal["client", "provider", "model", "inference_provider", "byok", "user", "organization"]
 DIMENSIONS: tuple[Dimension, ...] = ("client", "provider", "model", "inference_provider", "byok", "user", "organization")
@@ -48,7 +49,8 @@ LATEST = datetime(2299, 12, 31, 23, 59, 59, 999_000, tzinfo=timezone.utc)
 HELD = "ClickHouse's DateTime64 holds 1900-01-01T00:00:00Z to 2299-12-31T23:59:59.999Z"
 MAX_POINTS = 10_000
 DEFAULT_SPAN = timedelta(hours=24)
-ROLLUP, RAW = "o11y.usage_1h", "o11y.api_metrics"
+ROLLUP, RAW = str(USAGE_1H), str(API_METRICS)
+ROLLUP_TABLES = {table.name: table for table in (USAGE_1D, USAGE_1H)}
 _SKETCH_MERGE = f"quantilesDDMerge({ACCURACY}, {', '.join(map(str, LEVELS))})"
 _SKETCH_MERGE_STATE = f"quantilesDDMergeState({ACCURACY}, {', '.join(map(str, LEVELS))})"
 
@@ -194,7 +196,7 @@ def row_set(filters: dict[str, tuple[Any, ...]], dims: tuple[str, ...], start: d
     benchmark's baseline; a test that all agree).
     """
     rollup_ok = not force_raw and not any(_COLUMNS[d][0] is None for d in (*dims, *filters))
-    tables = {grain: (table, time) for table, (time, grain, _, _) in ROLLUPS.items()}
+    tables = {grain: (ROLLUP_TABLES[table], time) for table, (time, grain, _, _) in ROLLUPS.items()}
     grains = tuple(g for g in tables if rollup_ok and (step is None or step >= g))
     names = ", ".join(["t", *(f"d_{d}" for d in dims)])
     carried = ", ".join(f"m_{name}" for name in MEASURES)
@@ -207,9 +209,9 @@ def row_set(filters: dict[str, tuple[Any, ...]], dims: tuple[str, ...], start: d
         table, time = tables[grain]
         keys = tuple(dict.fromkeys((*dims, "model", "provider")))
         columns = ", ".join(f"{_COLUMNS[d][0]} AS d_{d}" for d in keys)
-        where = " AND ".join([_spans(time, ranges, f"{table}_", "DateTime", sql), *_where(filters, sql, raw=False)])
+        where = " AND ".join([_spans(time, ranges, f"{table.name}_", "DateTime", sql), *_where(filters, sql, raw=False)])
         rows = f"SELECT toStartOfInterval({time}, INTERVAL {step or grain} SECOND) AS t, {columns}, {_measures()} " \
-               f"FROM o11y.{table} WHERE {where}"
+               f"FROM {table} WHERE {where}"
         index, rates = price_index(prices, "d_model", "d_provider", "t", sql)
         cost = cost_expression("price", rates, "m_uncached_input_tokens", "m_cache_hit_tokens", "m_cache_write_tokens",
                                "m_output_tokens")

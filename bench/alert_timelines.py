@@ -21,9 +21,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from redis import Redis  # noqa: E402
 
-from ingest.clickhouse_migrations import migrate  # noqa: E402
 from o11y.embedded import EmbeddedRedis  # noqa: E402
 from runtime.clickhouse import connect  # noqa: E402
+from storage.schema import migrate  # noqa: E402
 from support.alerting_harness import make_evaluator  # noqa: E402
 from support.fake_slack import FakeSlack  # noqa: E402
 from support.timeline import Timeline, realistic  # noqa: E402

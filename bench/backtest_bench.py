@@ -26,9 +26,9 @@ from alerting.backtest import compare, history_start, replay  # noqa: E402
 from alerting.baseline import Selector, read_baseline  # noqa: E402
 from alerting.replay_minutes import read_minutes, specs_of  # noqa: E402
 from alerting.window_query import build_query  # noqa: E402
-from ingest.clickhouse_migrations import migrate  # noqa: E402
 from runtime.clickhouse import connect  # noqa: E402
 from schemas.alert_policy import DEFAULT_POLICY, default_policy, policy_from_document  # noqa: E402
+from storage.schema import migrate  # noqa: E402
 
 
 def generate(client: object, start: datetime, minutes: int, dimensions: int, per_minute: int,

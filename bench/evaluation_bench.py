@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from alerting.window_query import build_query, parse_rows, window_end  # noqa: E402
-from ingest.clickhouse_migrations import migrate  # noqa: E402
 from runtime.clickhouse import connect  # noqa: E402
 from schemas.alert_policy import default_policy  # noqa: E402
+from storage.schema import migrate  # noqa: E402
 
 
 def generate(client: object, start: datetime, rows: int, seconds: int, dimensions: int) -> float:

@@ -39,13 +39,13 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer  # noqa: E402
 from kafka.admin import NewTopic  # noqa: E402
 from prometheus_client import CollectorRegistry  # noqa: E402
 
-from ingest.clickhouse_migrations import migrate  # noqa: E402
 from ingest.loader_service import build_loader  # noqa: E402
 from o11y.embedded import EmbeddedKafka  # noqa: E402
 from runtime.clickhouse import ClickHouseClient, connect  # noqa: E402
 from runtime.settings import Settings  # noqa: E402
 from schemas.api_metrics import ApiMetricsParams  # noqa: E402
 from schemas.event_message import encode_message, message_from_event, message_key  # noqa: E402
+from storage.schema import migrate  # noqa: E402
 
 EVENT = {
     "kiloUserId": "user_123", "organizationId": "org_456", "isAnonymous": False, "isStreaming": True,

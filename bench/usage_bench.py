@@ -65,8 +65,8 @@ def baseline(client: Any, start: datetime, days: int, prices: Path, runs: int) -
 
 def generate(url: str, days: int, dimensions: int, start: datetime) -> int:
     """In a child process (it holds the chDB path while it runs): migrate, insert, let the views fill both rollups."""
-    from ingest.clickhouse_migrations import migrate
     from runtime.clickhouse import connect
+    from storage.schema import migrate
 
     client: Any = connect(url)
     migrate(client)

@@ -10,8 +10,10 @@ from ingest.event_dedup import Place, copies
 from ingest.loader_batch import Batch
 from ingest.loader_rows import INSERT_FORMAT, INSERT_SETTINGS
 from runtime.clickhouse import ClickHouseClient
+from storage.events import API_METRICS
+from storage.loading import EVENT_IDS, LOADED_OFFSETS
 
-RAW_TABLE = "o11y.api_metrics"
+RAW_TABLE = str(API_METRICS)
 
 
 class Inserted(NamedTuple):
@@ -68,7 +70,7 @@ class ClickHouseSink:
         ids = ",".join({row.event_id for row in batch.rows})
         low = min(row.received_ms for row in batch.rows) - self._horizon_ms
         high = max(row.received_ms for row in batch.rows) + self._horizon_ms
-        sql = ("SELECT client_name, toString(event_id), kafka_topic, kafka_partition, kafka_offset FROM o11y.event_ids "
+        sql = (f"SELECT client_name, toString(event_id), kafka_topic, kafka_partition, kafka_offset FROM {EVENT_IDS} "
                f"WHERE event_id IN (SELECT arrayJoin(splitByChar(',', '{ids}'))::UUID) "
                f"AND received_at BETWEEN fromUnixTimestamp64Milli(toInt64({low})) "
                f"AND fromUnixTimestamp64Milli(toInt64({high}))")
@@ -79,7 +81,7 @@ class ClickHouseSink:
     def loaded_offsets(self, topic: str) -> dict[int, int]:
         """partition -> highest offset already in the raw table (from the offsets view)."""
         result = self._client.query(
-            "SELECT kafka_partition, max(max_offset) FROM o11y.loaded_offsets "
+            f"SELECT kafka_partition, max(max_offset) FROM {LOADED_OFFSETS} "
             "WHERE kafka_topic = {topic:String} GROUP BY kafka_partition",
             parameters={"topic": topic},
         )

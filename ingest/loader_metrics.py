@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from storage.events import API_METRICS
+
 
 @dataclass(frozen=True)
 class LoaderMetrics:
@@ -22,7 +24,7 @@ class LoaderMetrics:
     @classmethod
     def create(cls, registry: CollectorRegistry) -> LoaderMetrics:
         return cls(
-            rows_loaded=Counter("o11y_loader_rows_loaded_total", "Rows inserted into o11y.api_metrics.", registry=registry),
+            rows_loaded=Counter("o11y_loader_rows_loaded_total", f"Rows inserted into {API_METRICS}.", registry=registry),
             duplicates=Counter(
                 "o11y_loader_duplicate_events_total",
                 "Events not stored again: their client and event id were already stored within the dedup horizon.",

@@ -17,6 +17,7 @@ from kafka import TopicPartition
 
 from ingest.kafka_ports import Consumer
 from runtime.clickhouse import ClickHouseClient
+from storage.loading import LOADER_PROGRESS
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def insert_statement(rows: list[ProgressRow]) -> str:
         f"({r.partition}, {_literal(r.reached_end_at)}, {_literal(r.updated_at)}, {r.lag})" for r in rows
     )
     return (
-        "INSERT INTO o11y.loader_progress (kafka_topic, kafka_partition, consumer_group, reached_end_at, updated_at, lag) "
+        f"INSERT INTO {LOADER_PROGRESS} (kafka_topic, kafka_partition, consumer_group, reached_end_at, updated_at, lag) "
         "SELECT {topic:String}, p, {group:String}, reached, updated, argMaxState(lag, updated) FROM ("
         f"SELECT tupleElement(r, 1) AS p, tupleElement(r, 2) AS reached, tupleElement(r, 3) AS updated, "
         f"toUInt64(tupleElement(r, 4)) AS lag FROM (SELECT arrayJoin([{values}]) AS r)) "

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from runtime.settings import Settings
+from storage.events import API_METRICS
 
 
 def _settings() -> Settings:
@@ -325,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     expire.set_defaults(run=cmd_silence)
     sql = sub.add_parser("sql", help="a read-only query through a running o11y dev/api (admin token), or straight to "
                                      "ClickHouse when none runs")
-    sql.add_argument("query", help='e.g. "SELECT resolved_model, count() FROM o11y.api_metrics GROUP BY 1"')
+    sql.add_argument("query", help=f'e.g. "SELECT resolved_model, count() FROM {API_METRICS} GROUP BY 1"')
     sql.add_argument("--format", choices=["table", "csv", "tsv", "json"], default="table")
     sql.add_argument("--url", help="the o11y API (default: the o11y dev one on O11Y_API_PORT or O11Y_HTTP_PORT + 1); "
                                    "the token comes from O11Y_TOKEN or var/dev-admin-token")

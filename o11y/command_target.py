@@ -126,7 +126,7 @@ def connect_quietly(url: str) -> Any:
 
 def open_clickhouse(settings: Settings) -> Any:
     """ClickHouse on the current schema, for commands that read or change o11y's tables themselves."""
-    from ingest.clickhouse_migrations import require_schema
+    from storage.schema import require_schema
 
     client = connect_quietly(clickhouse_url(settings))
     with clickhouse_errors():

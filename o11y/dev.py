@@ -20,6 +20,8 @@ from pydantic import SecretStr
 from o11y.embedded import EmbeddedKafka, EmbeddedRedis
 from runtime.logs import configure_logging
 from runtime.settings import Settings
+from storage.events import API_METRICS
+from storage.loading import LOADED_OFFSETS
 
 log = logging.getLogger("o11y.dev")
 
@@ -127,17 +129,17 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
     from alerting.slo_config import load_policy
     from api.app import create_api_app
     from ingest.app import create_app
-    from ingest.clickhouse_migrations import migrate
     from ingest.loader_service import create_loader_app
     from o11y.serve import retention
     from runtime.clickhouse import connect
+    from storage.schema import migrate
 
     policy = load_policy(settings.slo_config)
     clickhouse = await asyncio.to_thread(connect, settings.clickhouse_url or "")
     await asyncio.to_thread(migrate, clickhouse, retention(settings))
     if embedded_kafka:
         # The embedded broker starts empty every time: offsets loaded from an earlier run do not apply.
-        await asyncio.to_thread(clickhouse.command, "TRUNCATE TABLE o11y.loaded_offsets")
+        await asyncio.to_thread(clickhouse.command, f"TRUNCATE TABLE {LOADED_OFFSETS}")
     registry = CollectorRegistry()
     app = create_app(settings, registry=registry)
     create_loader_app(settings, clickhouse, registry, app=app)
@@ -153,7 +155,7 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
     await api_runner.setup()
     await web.TCPSite(api_runner, settings.http_host, api_port).start()
     _announce("ingest", f"http://{settings.http_host}:{settings.http_port}/ingest/api-metrics")
-    _announce("loader", f"{settings.kafka_topic} → o11y.api_metrics (group {settings.loader_group_id})")
+    _announce("loader", f"{settings.kafka_topic} → {API_METRICS} (group {settings.loader_group_id})")
     where = "Slack webhooks" if settings.slack_page_webhook_url or settings.slack_ticket_webhook_url else "this console"
     _announce("alerting", f"every minute at :05, notifying {where}")
     _announce("api", f"http://{settings.http_host}:{api_port}/v1/usage/stats (and /v1/slo/status, /v1/incidents, /openapi.json)")

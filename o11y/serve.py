@@ -12,7 +12,7 @@ from runtime.logs import configure_logging
 from runtime.settings import Settings
 
 if TYPE_CHECKING:
-    from ingest.clickhouse_migrations import Retention
+    from storage.table import Retention
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +72,15 @@ def serve_ingest_workers(settings: Settings, workers: int) -> int:
 
 
 def retention(settings: Settings) -> Retention:
-    from ingest.clickhouse_migrations import Retention
+    from storage.table import Retention
 
     return Retention(settings.clickhouse_raw_ttl_days, settings.clickhouse_rollup_ttl_days, settings.clickhouse_alert_ttl_days,
                      settings.dedup_horizon_s)
 
 
 def run_migrate(settings: Settings) -> int:
-    from ingest.clickhouse_migrations import applied_version, migrate
     from runtime.clickhouse import connect
+    from storage.schema import applied_version, migrate
 
     configure_logging(settings.log_level, settings.log_format)
     from runtime.clickhouse import ClickHouseUnavailable
@@ -102,9 +102,9 @@ def run_migrate(settings: Settings) -> int:
 def serve_loader(settings: Settings) -> int:
     from prometheus_client import CollectorRegistry
 
-    from ingest.clickhouse_migrations import require_schema
     from ingest.loader_service import LOADER_STOPPED, create_loader_app
     from runtime.clickhouse import ClickHouseUnavailable, connect
+    from storage.schema import require_schema
 
     configure_logging(settings.log_level, settings.log_format)
     if not settings.clickhouse_url or not settings.kafka_bootstrap_servers:
@@ -125,8 +125,8 @@ def serve_loader(settings: Settings) -> int:
 
 def open_alert_store(settings: Settings) -> Any:
     """ClickHouse for alerting, with one clear line when it cannot be used (held by another process, old schema)."""
-    from ingest.clickhouse_migrations import require_schema
     from runtime.clickhouse import connect
+    from storage.schema import require_schema
 
     if not settings.clickhouse_url:
         raise ValueError("O11Y_CLICKHOUSE_URL must be set")

@@ -92,8 +92,8 @@ def clickhouse_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def clickhouse(clickhouse_url: str) -> Any:
     """The real ClickHouse engine (chDB) for this process, migrated once; tests isolate by topic and client."""
-    from ingest.clickhouse_migrations import migrate
     from runtime.clickhouse import connect
+    from storage.schema import migrate
 
     client = connect(clickhouse_url)
     migrate(client)

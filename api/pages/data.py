@@ -20,6 +20,7 @@ from api.usage_query import StatsQuery, TimeseriesQuery, stats_sql, timeseries_s
 from runtime.clickhouse import ClickHouseClient
 from schemas.alert_policy import AlertPolicy, Dimension
 from schemas.prices import PriceTable
+from storage.events import API_METRICS_1M
 
 Query = Callable[..., Any]
 
@@ -140,7 +141,7 @@ def route_latency(clickhouse: ClickHouseClient, route: Dimension, start: datetim
     result = clickhouse.query(
         f"SELECT toStartOfInterval(minute, INTERVAL {int(step_s)} SECOND) AS t, "
         "quantilesTDigestMerge(0.5, 0.9, 0.99)(complete_ms_digest) AS complete_ms, "
-        "quantilesTDigestMerge(0.5, 0.9, 0.99)(ttfb_ms_digest) AS ttfb_ms FROM o11y.api_metrics_1m "
+        f"quantilesTDigestMerge(0.5, 0.9, 0.99)(ttfb_ms_digest) AS ttfb_ms FROM {API_METRICS_1M} "
         "WHERE minute >= {start:DateTime} AND minute < {end:DateTime} AND provider = {provider:String} "
         "AND resolved_model = {model:String} AND client_name = {client:String} AND status_code < 400 GROUP BY t",
         {"start": start.replace(tzinfo=None), "end": end.replace(tzinfo=None), "provider": provider, "model": model,

@@ -197,7 +197,9 @@ def test_clickhouse_outage_commits_nothing_loses_nothing_and_resumes(
 
 
 def test_migrations_run_twice_are_a_no_op(clickhouse: Any) -> None:
-    from ingest.clickhouse_migrations import Retention, migrate, migrations
+    from storage.migrations import migrations
+    from storage.schema import migrate
+    from storage.table import Retention
 
     before = clickhouse.query("SELECT version FROM o11y.schema_migrations ORDER BY version").result_rows
     assert migrate(clickhouse) == []

@@ -21,7 +21,7 @@ from support.waiting import wait_until
 
 UPGRADE = """
 import sys
-from ingest.clickhouse_migrations import migrate
+from storage.schema import migrate
 from runtime.clickhouse import connect
 c = connect(sys.argv[1])
 assert migrate(c, target=1) == [1]
@@ -31,7 +31,7 @@ c.command("INSERT INTO o11y.api_metrics (event_id, received_at, client_name, kil
           " now64(3), 'old', 'u', false, false, false, 'p', 'm', 'm', [], [], 1, 6000, 503, 't', 0, 0),"
           " (generateUUIDv4(), now64(3), 'old', 'anon:203.0.113.77', true, false, false, 'p', 'm', 'm', [], [], 1, 10, 200,"
           " 't', 0, 1)")
-assert migrate(c) == [2, 3, 4, 5, 6, 7, 8, 9]
+assert migrate(c) == [2, 3, 4, 5, 6, 7, 8, 9, 10]
 assert c.query("SELECT kilo_user_id FROM o11y.api_metrics ORDER BY kafka_offset").result_rows == [("u",), ("anonymous",)]
 assert migrate(c) == []
 assert c.query("SELECT sum(requests), sum(errors_5xx) FROM o11y.usage_1h WHERE client_name = 'old'").result_rows == [(2, 1)]

@@ -26,7 +26,7 @@ from support.timeline import Timeline
 HOLD = """
 import sys, time
 from runtime.clickhouse import connect
-from ingest.clickhouse_migrations import migrate
+from storage.schema import migrate
 client = connect(sys.argv[1])  # kept: the engine, and its lock, live as long as a client does
 migrate(client)
 print("held", flush=True)

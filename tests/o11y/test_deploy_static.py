@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from ingest.clickhouse_cluster import cluster_ddl
 from o11y.cli import build_parser
 from runtime.settings import Settings
+from storage.cluster import cluster_ddl
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -116,7 +116,7 @@ def columns(ddl: str, table: str) -> list[str]:
 
 def test_the_checked_in_cluster_ddl_is_current_and_matches_the_single_node_schema(clickhouse: Any) -> None:
     ddl = (ROOT / "deploy" / "clickhouse" / "cluster.sql").read_text()
-    assert ddl == cluster_ddl("o11y"), "regenerate: python -m ingest.clickhouse_cluster o11y > deploy/clickhouse/cluster.sql"
+    assert ddl == cluster_ddl("o11y"), "regenerate: python -m storage.cluster o11y > deploy/clickhouse/cluster.sql"
     for table in (
         "api_metrics",
         "api_metrics_1m",

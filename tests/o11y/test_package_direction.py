@@ -1,20 +1,23 @@
-"""Packages point one way: o11y (the roof) → api → alerting, ingest → schemas, runtime (the bottom). Nothing imports the roof."""
+"""Packages point one way: o11y (the roof) → api → alerting, ingest → storage → schemas, runtime (the bottom). Nothing
+imports the roof, and no package but storage/ names a ClickHouse table."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = {"o11y", "api", "alerting", "ingest", "schemas", "runtime"}
+OURS = {"o11y", "api", "alerting", "ingest", "storage", "schemas", "runtime"}
 MAY_IMPORT = {
     "schemas": {"schemas"},
     "runtime": {"runtime"},
-    "ingest": {"ingest", "schemas", "runtime"},
-    "alerting": {"alerting", "schemas", "runtime"},
-    "api": {"api", "alerting", "schemas", "runtime"},
+    "storage": {"storage", "schemas", "runtime"},
+    "ingest": {"ingest", "storage", "schemas", "runtime"},
+    "alerting": {"alerting", "storage", "schemas", "runtime"},
+    "api": {"api", "alerting", "storage", "schemas", "runtime"},
     "o11y": OURS,
 }
 
@@ -95,3 +98,25 @@ def test_no_two_modules_import_each_other() -> None:
                     seen.add(target)
                     stack.append((target, (*trail, target)))
     assert sorted(cycles) == []
+
+
+def table_names_in_strings(path: Path, tables: set[str]) -> list[str]:
+    """String literals (docstrings aside) that name a table: `o11y.<table>`, or `<table>` after FROM, INTO, JOIN, TABLE."""
+    pattern = re.compile(rf"\bo11y\.({'|'.join(tables)})\b|\b(?:FROM|INTO|JOIN|TABLE)\s+({'|'.join(tables)})\b")
+    tree = ast.parse(path.read_text(), str(path))
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body
+                  and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [f"{path.relative_to(ROOT)}:{node.lineno} {node.value[:80]!r}" for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+            and pattern.search(node.value)]
+
+
+def test_only_storage_names_a_table() -> None:
+    """Tables are declared once, in storage/; everyone else takes the handle (`f"FROM {API_METRICS}"`)."""
+    from storage.catalog import SCHEMA_MIGRATIONS, TABLES, VIEWS
+
+    tables = {t.name for t in (*TABLES, SCHEMA_MIGRATIONS)} | {v.name for v in VIEWS}
+    found = [hit for package in sorted(OURS - {"storage"}) for path in sorted((ROOT / package).rglob("*.py"))
+             for hit in table_names_in_strings(path, tables)]
+    assert found == []

@@ -17,7 +17,7 @@ SEED = """
 import sys
 from datetime import datetime, timezone
 sys.path.insert(0, sys.argv[2])
-from ingest.clickhouse_migrations import migrate
+from storage.schema import migrate
 from runtime.clickhouse import connect
 from support.timeline import Timeline
 c = connect(sys.argv[1])

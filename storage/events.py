@@ -1,0 +1,125 @@
+"""The request events' tables: one row per event, the per-minute rollup the evaluator reads, the usage rollups."""
+
+from __future__ import annotations
+
+from schemas.latency_buckets import BOUNDS_ARRAY
+from schemas.usage_columns import MEASURES, ROLLUPS, usage_rollup_columns, usage_rollup_select
+from storage.table import DB, DEDUP, Column, Retention, Table, View
+
+ROUTE_SHARDING = "cityHash64(client_name, provider, resolved_model)"
+
+
+def _raw_ttl(retention: Retention) -> str:
+    return f"toDateTime(received_at) + INTERVAL {retention.raw_days} DAY"
+
+
+API_METRICS = Table(
+    "api_metrics", "One row per accepted event (a gateway request), stored once whatever the retries.",
+    (
+        Column("event_id", "UUID", "Unique per accepted event, assigned by ingest."),
+        Column("received_at", "DateTime64(3, 'UTC')", "When ingest received the event (UTC)."),
+        Column("client_name", "LowCardinality(String)", "The authenticated client (gateway)."),
+        Column("kilo_user_id", "String", "The user; `anonymous` for every anonymous user (their ids carry the IP address)."),
+        Column("organization_id", "Nullable(String)", "The user's organization; NULL when the event had none."),
+        Column("is_anonymous", "Bool", "True when the user was not signed in."),
+        Column("is_streaming", "Bool", "True when the response was streamed."),
+        Column("user_byok", "Bool", "True when the user brought their own provider key."),
+        Column("mode", "LowCardinality(Nullable(String))", "The client mode (e.g. `build`); NULL when not sent."),
+        Column("provider", "LowCardinality(String)", "The gateway's upstream provider id (e.g. `openrouter`)."),
+        Column("requested_model", "LowCardinality(String)", "The model the request asked for."),
+        Column("resolved_model", "LowCardinality(String)", "The model that served the request."),
+        Column("inference_provider", "LowCardinality(Nullable(String))",
+               "The provider that ran the inference; NULL when unknown."),
+        Column("tools_available", "Array(LowCardinality(String))", "Tools offered in the request (`function:<name>`, …)."),
+        Column("tools_used", "Array(LowCardinality(String))", "Tool calls made in the request's history."),
+        Column("ttfb_ms", "UInt64", "Milliseconds to the first byte of the upstream response."),
+        Column("complete_request_ms", "UInt64", "Milliseconds until the response was complete."),
+        Column("status_code", "UInt16", "Upstream HTTP status."),
+        Column("is_error", "Bool", "`status_code >= 400`. Select it by name: `SELECT *` leaves it out.",
+               "MATERIALIZED status_code >= 400"),
+        Column("input_tokens", "Nullable(UInt64)", "Prompt tokens; NULL when not reported."),
+        Column("output_tokens", "Nullable(UInt64)", "Generated tokens; NULL when not reported."),
+        Column("cache_write_tokens", "Nullable(UInt64)", "Prompt tokens written to the cache; NULL when not reported."),
+        Column("cache_hit_tokens", "Nullable(UInt64)", "Prompt tokens read from the cache; NULL when not reported."),
+        Column("total_tokens", "Nullable(UInt64)", "All tokens of the request; NULL when not reported."),
+        Column("kafka_topic", "LowCardinality(String)", "The Kafka topic the event was read from."),
+        Column("kafka_partition", "UInt32", "Its partition."),
+        Column("kafka_offset", "UInt64", "Its offset: with topic and partition, where in the log the row came from."),
+        Column("loaded_at", "DateTime64(3, 'UTC')", "When the loader inserted the row (UTC).", "DEFAULT now64(3)"),
+    ),
+    engine="MergeTree", order_by="(client_name, provider, resolved_model, received_at)", since=1,
+    partition_by="toDate(received_at)", ttl=_raw_ttl, settings=f"{DEDUP}, ttl_only_drop_parts = 1",
+    sharding=ROUTE_SHARDING,
+)
+
+_OVER = "Requests slower ({what}) than each latency bound: `o11y_count_over(sumForEachMerge({name}), ms)`. Exact."
+API_METRICS_1M = Table(
+    "api_metrics_1m", "Per minute and route (client, provider, model, BYOK, status): what the SLO evaluator reads.",
+    (
+        Column("minute", "DateTime('UTC')", "`toStartOfMinute(received_at)`."),
+        Column("client_name", "LowCardinality(String)", "The authenticated client (gateway)."),
+        Column("provider", "LowCardinality(String)", "The gateway's upstream provider id."),
+        Column("resolved_model", "LowCardinality(String)", "The model that served the requests."),
+        Column("user_byok", "Bool", "True for requests on the user's own provider key."),
+        Column("status_code", "UInt16", "Upstream HTTP status, kept so that any error definition can be computed exactly."),
+        Column("requests", "SimpleAggregateFunction(sum, UInt64)", "Request count: aggregate with `sum(requests)`."),
+        Column("complete_ms_over", "AggregateFunction(sumForEach, Array(UInt64))",
+               _OVER.format(what="complete", name="complete_ms_over")),
+        Column("ttfb_ms_over", "AggregateFunction(sumForEach, Array(UInt64))",
+               _OVER.format(what="first byte", name="ttfb_ms_over")),
+        Column("complete_ms_digest", "AggregateFunction(quantilesTDigest(0.5, 0.9, 0.99), UInt64)",
+               "Sketch of the complete latency: `quantilesTDigestMerge(0.5, 0.9, 0.99)(complete_ms_digest)`."),
+        Column("ttfb_ms_digest", "AggregateFunction(quantilesTDigest(0.5, 0.9, 0.99), UInt64)",
+               "Sketch of the time to first byte: `quantilesTDigestMerge(0.5, 0.9, 0.99)(ttfb_ms_digest)`."),
+    ),
+    engine="AggregatingMergeTree", order_by="(minute, client_name, provider, resolved_model, user_byok, status_code)",
+    since=2, partition_by="toDate(minute)", ttl=lambda r: f"minute + INTERVAL {r.rollup_days} DAY",
+    settings=f"{DEDUP}, ttl_only_drop_parts = 1", sharding=ROUTE_SHARDING,
+)
+
+API_METRICS_1M_MV = View("api_metrics_1m_mv", API_METRICS_1M, f"""
+SELECT
+    toStartOfMinute(received_at) AS minute,
+    client_name, provider, resolved_model, user_byok, status_code,
+    count() AS requests,
+    sumForEachState(arrayMap(b -> toUInt64(complete_request_ms > b), {BOUNDS_ARRAY})) AS complete_ms_over,
+    sumForEachState(arrayMap(b -> toUInt64(ttfb_ms > b), {BOUNDS_ARRAY})) AS ttfb_ms_over,
+    quantilesTDigestState(0.5, 0.9, 0.99)(complete_request_ms) AS complete_ms_digest,
+    quantilesTDigestState(0.5, 0.9, 0.99)(ttfb_ms) AS ttfb_ms_digest
+FROM {{source}}
+GROUP BY minute, client_name, provider, resolved_model, user_byok, status_code""", API_METRICS)
+
+
+def _usage_rollup(name: str) -> Table:
+    columns = usage_rollup_columns(name)
+    keys = [c for c in columns if c not in MEASURES]
+    time = keys[0]
+    unit = "day" if ROLLUPS[name][1] == 86_400 else "hour"
+    return Table(
+        name, f"Per {unit} and route (client, provider, model, inference provider, BYOK): what the usage API reads.",
+        tuple(Column(column, kind, meaning) for column, (kind, _, meaning) in columns.items()),
+        engine="AggregatingMergeTree", order_by=f"({', '.join(keys)})", since=7, partition_by=f"toYYYYMM({time})",
+        ttl=lambda r: f"{time} + INTERVAL {r.rollup_days} DAY", settings=f"{DEDUP}, ttl_only_drop_parts = 1",
+        sharding=ROUTE_SHARDING,
+    )
+
+
+USAGE_1D = _usage_rollup("usage_1d")
+USAGE_1H = _usage_rollup("usage_1h")
+USAGE_VIEWS = tuple(View(f"{table.name}_mv", table, usage_rollup_select(table.name, "{source}"), API_METRICS)
+                    for table in (USAGE_1D, USAGE_1H))
+
+COUNT_OVER = "o11y_count_over"
+
+
+def count_over_function(where: str = "") -> str:
+    """`o11y_count_over(sumForEachMerge(complete_ms_over), 5000)`: requests slower than 5 s, without a magic index."""
+    return (
+        f"CREATE FUNCTION IF NOT EXISTS {COUNT_OVER}{where} AS (counts, ms) -> "
+        f"if(indexOf({BOUNDS_ARRAY}, ms) = 0, "
+        f"throwIf(1, '{COUNT_OVER}: the rollup counts only above {BOUNDS_ARRAY[1:-1]} ms'), "
+        f"counts[indexOf({BOUNDS_ARRAY}, ms)])"
+    )
+
+
+__all__ = ["API_METRICS", "API_METRICS_1M", "API_METRICS_1M_MV", "COUNT_OVER", "DB", "USAGE_1D", "USAGE_1H", "USAGE_VIEWS"]
