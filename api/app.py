@@ -16,7 +16,8 @@ from api.auth import ApiAuth
 from api.backtest_api import BacktestApi
 from api.incidents_api import IncidentsApi
 from api.openapi import api_document
-from api.pages.app import Pages
+from api.pages.app import add_page_routes
+from api.pages.context import PageContext
 from api.pages.render import Renderer
 from api.pages.sign_in import SignIn
 from api.policy_api import PolicyApi
@@ -69,8 +70,9 @@ def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHou
         return web.json_response(document)
 
     app.router.add_get("/openapi.json", openapi)
-    SignIn(auth, sessions, revocations, Renderer(sessions), now, token_file).add_routes(app)
-    Pages(sessions, policy, clickhouse, status, prices, now).add_routes(app)
+    render = Renderer(sessions)
+    SignIn(auth, sessions, revocations, render, now, token_file).add_routes(app)
+    add_page_routes(app, PageContext(policy, clickhouse, status, prices, sessions, render, now))
     return harden(app)
 
 

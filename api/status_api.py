@@ -38,10 +38,30 @@ class StatusQuery(BaseModel):
     limit: int = Field(default=1000, ge=1, le=100_000)
 
     def keeps(self, status: SloStatus) -> bool:
-        provider, model, client = status.dimension
-        pairs = ((self.slo, status.slo), (self.provider, provider), (self.model, model), (self.client, client),
-                 (self.state, status.state))
-        return all(wanted is None or wanted == value for wanted, value in pairs)
+        return all(getattr(self, name) in (None, value) for name, value in filter_values(status).items())
+
+
+def filter_values(status: SloStatus) -> dict[str, str]:
+    """What each of `StatusQuery`'s filters compares with: one status's SLO, route and state."""
+    provider, model, client = status.dimension
+    return {"slo": status.slo, "provider": provider, "model": model, "client": client, "state": status.state}
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """Every SLO of every route at `end` (the minute judged), most pressing first, and how fresh the data is."""
+
+    end: datetime
+    period_days: int
+    period_start: datetime
+    freshness: str
+    ignored_overrides: list[str]
+    statuses: tuple[SloStatus, ...]
+
+    def header(self) -> dict[str, Any]:
+        """`/v1/slo/status`'s answer but the statuses."""
+        return {"end": self.end.isoformat(), "period_days": self.period_days, "period_start": self.period_start.isoformat(),
+                "freshness": self.freshness, "ignored_overrides": self.ignored_overrides}
 
 
 @dataclass
@@ -58,8 +78,8 @@ class TickCounts:
         return self.counts
 
 
-def load_status(clickhouse: ClickHouseClient, policy: AlertPolicy, settings: Settings, now: datetime,
-                cache: PeriodCache | None = None, ticks: TickCounts | None = None) -> dict[str, Any]:
+def read_status(clickhouse: ClickHouseClient, policy: AlertPolicy, settings: Settings, now: datetime,
+                cache: PeriodCache | None = None, ticks: TickCounts | None = None) -> StatusReport:
     """Reads the tick's window counts (unless `ticks` has this minute's), the period's counts (what `cache` does not
     keep), open incidents and silences, loader progress."""
     store = AlertStore(clickhouse, settings.kafka_topic)
@@ -70,8 +90,13 @@ def load_status(clickhouse: ClickHouseClient, policy: AlertPolicy, settings: Set
     settled = min(end, freshness.watermark) if freshness.watermark is not None else end
     period = (cache or PeriodCache()).period(clickhouse.query, policy, end, settled)
     found = statuses(policy, end, counts, period, store.incidents(end), store.silences(end), freshness.stale, now)
-    return {"end": end.isoformat(), "period_days": policy.period_days, "period_start": period_start(end, policy).isoformat(),
-            "freshness": freshness.describe(), "ignored_overrides": ignored, "statuses": found}
+    return StatusReport(end, policy.period_days, period_start(end, policy), freshness.describe(), ignored, tuple(found))
+
+
+def load_status(clickhouse: ClickHouseClient, policy: AlertPolicy, settings: Settings, now: datetime) -> dict[str, Any]:
+    """`read_status` as `/v1/slo/status` answers it, `statuses` still `SloStatus`: what `o11y status` reads."""
+    report = read_status(clickhouse, policy, settings, now)
+    return {**report.header(), "statuses": list(report.statuses)}
 
 
 class StatusApi:
@@ -97,15 +122,15 @@ class StatusApi:
     async def _warm(self) -> None:
         try:
             async with self._lock:
-                await asyncio.to_thread(load_status, self._clickhouse, self._policy, self._settings,
+                await asyncio.to_thread(read_status, self._clickhouse, self._policy, self._settings,
                                         self._now(), self._cache, self._ticks)
         except Exception as err:  # noqa: BLE001 - a cold cache only makes the first call slower
             log.warning("could not read the SLO period ahead of the first call: %s", type(err).__name__)
 
-    async def current(self) -> dict[str, Any]:
-        """`load_status` now, with this process's caches (`statuses` as `SloStatus`, most pressing first)."""
+    async def current(self) -> StatusReport:
+        """`read_status` now, with this process's caches."""
         async with self._lock:  # one read at a time fills the cache; the next finds it warm
-            return await asyncio.to_thread(load_status, self._clickhouse, self._policy, self._settings,
+            return await asyncio.to_thread(read_status, self._clickhouse, self._policy, self._settings,
                                            self._now(), self._cache, self._ticks)
 
     async def status(self, request: web.Request) -> web.Response:
@@ -115,11 +140,11 @@ class StatusApi:
         except ValidationError as err:
             return bad_request(err)
         try:
-            body = await self.current()
+            report = await self.current()
         except Exception as err:  # noqa: BLE001 - the input was valid: what failed is ClickHouse
             return unavailable(err)
-        kept = [s for s in body.pop("statuses") if query.keeps(s)]
-        return json_response({**body, "count": len(kept), "statuses": [s.as_dict() for s in kept[:query.limit]]})
+        kept = [s for s in report.statuses if query.keeps(s)]
+        return json_response({**report.header(), "count": len(kept), "statuses": [s.as_dict() for s in kept[:query.limit]]})
 
 
 def status_table(body: dict[str, Any]) -> str:

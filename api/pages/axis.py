@@ -1,5 +1,5 @@
-"""Chart axes (pure): round steps, time ticks, and labels people read (−5,000 %, 12.5k, 0.05 %, Aug 04), with how wide
-they are drawn, so that a chart makes room for its labels instead of cutting them off."""
+"""Chart axes (pure): the scale, round steps, time ticks, and labels people read (−5,000 %, 12.5k, 0.05 %, Aug 04),
+with how wide they are drawn, so that a chart makes room for its labels instead of cutting them off."""
 
 from __future__ import annotations
 
@@ -66,3 +66,55 @@ def time_label(at: datetime, span: timedelta) -> str:
     if span > timedelta(days=2):
         return f"{at:%b %d}" if at.hour == 0 else f"{at:%d %H:%M}"
     return f"{at:%H:%M}"
+
+
+def along(x: float, width: float, room: int) -> tuple[float, str]:
+    """Where a label centred under `x` is drawn so that it stays whole: against an edge when it would cross it."""
+    if x - width / 2 < 1:
+        return 1.0, "start"
+    if x + width / 2 > room - 1:
+        return float(room - 1), "end"
+    return x, "middle"
+
+
+LEFT, RIGHT, TOP, BOTTOM = 56, 12, 10, 24
+"""The plot's margins inside the chart; the left one grows with the widest value label."""
+
+
+class Scale:
+    """Where a chart `width` × `height` draws the times of [start, end) and values: linear from zero, or with `log_floor`
+    on a log scale from it up; `values` (every one drawn, thresholds too) set the top."""
+
+    def __init__(self, values: list[float], unit: str, log_floor: float | None, start: datetime, end: datetime, width: int,
+                 height: int) -> None:
+        self.start, self.end = start, end
+        self.y0, self.y1 = height - BOTTOM, TOP
+        self.log = log_floor is not None
+        if self.log:
+            floor = log_floor or 0.01
+            self.low = math.log10(floor)
+            self.high = math.log10(max([floor * 10, *values]) * 1.1)
+        else:
+            low, high = min([0.0, *values]), max([0.0, *values])
+            self.low, self.high = low * 1.1, (high * 1.1 or (0.0 if low < 0 else 1.0))
+        self.labels = [(tick, number(tick, unit)) for tick in self.y_ticks()]
+        widest = max([text_width(label) for _, label in self.labels] + [0.0])
+        self.x0, self.x1 = max(LEFT, math.ceil(widest) + 8), width - RIGHT
+
+    def x(self, at: datetime) -> float:
+        span = (self.end - self.start).total_seconds() or 1.0
+        share = (at - self.start).total_seconds() / span
+        return round(self.x0 + max(0.0, min(1.0, share)) * (self.x1 - self.x0), 1)
+
+    def y(self, value: float) -> float:
+        if self.log:
+            value = math.log10(max(value, 10 ** self.low))
+        share = (value - self.low) / ((self.high - self.low) or 1.0)
+        return round(self.y0 - max(0.0, min(1.0, share)) * (self.y0 - self.y1), 1)
+
+    def y_ticks(self) -> list[float]:
+        if self.log:
+            return [10.0 ** p for p in range(math.ceil(self.low), math.floor(self.high) + 1)]
+        step = nice_step(self.high - self.low)
+        first = math.ceil(self.low / step)
+        return [i * step for i in range(first, int(self.high / step) + 1)]

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from alerting.baseline import Selector, read_baseline
+from alerting.baseline import Baseline, Selector, read_baseline
 from alerting.period_cache import floor_to
 from alerting.policy_store import PolicyStore
 from alerting.silences import Silence
-from alerting.slo_status import SloStatus
 from alerting.window_query import period_range_query
 from api.incidents_api import IncidentQuery, read_incidents
-from api.pages.series import INTERVAL_NAMES, Bucket, buckets, burn
+from api.pages.series import INTERVAL_NAMES, LATENCY_LEVELS, SloCounts
 from api.usage_api import shape
 from api.usage_query import StatsQuery, TimeseriesQuery, stats_sql, timeseries_sql
 from runtime.clickhouse import ClickHouseClient
@@ -22,21 +20,9 @@ from schemas.alert_policy import AlertPolicy, Dimension
 from schemas.prices import PriceTable
 from storage.events import API_METRICS_1M
 
-Query = Callable[..., Any]
-
 
 def _utc(at: datetime) -> datetime:
     return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at
-
-
-@dataclass(frozen=True)
-class SloCounts:
-    """Per SLO (declared name) of the routes asked for: bucket start → (units counted, bad units)."""
-
-    counts: dict[tuple[str, Dimension], dict[datetime, tuple[int, int]]]
-
-    def series(self, slo: str, dimension: Dimension, start: datetime, end: datetime, step_s: int) -> list[Bucket]:
-        return buckets(start, end, step_s, self.counts.get((slo, dimension), {}))
 
 
 def slo_counts(clickhouse: ClickHouseClient, policy: AlertPolicy, start: datetime, end: datetime, step_s: int,
@@ -95,42 +81,47 @@ class HourlyCounts:
         return SloCounts(merged)
 
 
-def hourly_burn(counts: SloCounts, policy: AlertPolicy, status: SloStatus, start: datetime, hours: int) -> list[float | None]:
-    """The burn of each of the last `hours` hours of one SLO of one route: the overview's sparkline."""
-    spec = policy.slo_for(status.slo, status.dimension)
-    if spec is None:
-        return []
-    series = counts.series(status.slo, status.dimension, start, start + timedelta(hours=hours), 3600)
-    return [burn(b.total, b.bad, spec.budget) for b in series]
-
-
-def incidents(clickhouse: ClickHouseClient, now: datetime, **filters: Any) -> list[dict[str, Any]]:
-    return read_incidents(clickhouse, IncidentQuery.model_validate(filters), now)
+def incidents(clickhouse: ClickHouseClient, now: datetime, state: str = "open", start: datetime | None = None,
+              end: datetime | None = None, route: Dimension | None = None) -> list[dict[str, Any]]:
+    """Incidents as `/v1/incidents` answers them: open ones, or all of [start, end) (of one route when given)."""
+    asked: dict[str, Any] = {"state": state, "from": start, "to": end}
+    if route is not None:
+        asked.update(zip(("provider", "model", "client"), route, strict=True))
+    return read_incidents(clickhouse, IncidentQuery.model_validate({k: v for k, v in asked.items() if v is not None}), now)
 
 
 def silences(clickhouse: ClickHouseClient, now: datetime) -> list[Silence]:
+    """Silences active or pending at `now`."""
     return PolicyStore(clickhouse).silences(now)
 
 
-def usage_stats(clickhouse: ClickHouseClient, prices: PriceTable, now: datetime,
-                **params: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None, str]:
-    """(groups, total, source) of `/v1/usage/stats` for these parameters."""
-    built = stats_sql(StatsQuery.model_validate(params), prices, now)
+def silence(clickhouse: ClickHouseClient, silence_id: str) -> Silence | None:
+    return PolicyStore(clickhouse).silence(silence_id)
+
+
+def save_silence(clickhouse: ClickHouseClient, silence: Silence, now: datetime) -> None:
+    PolicyStore(clickhouse).save_silence(silence, now)
+
+
+def usage_stats(clickhouse: ClickHouseClient, prices: PriceTable, now: datetime, group_by: str, start: datetime,
+                end: datetime) -> tuple[list[dict[str, Any]], dict[str, Any] | None, str]:
+    """(groups, total, source) of `/v1/usage/stats` for [start, end) by one dimension."""
+    built = stats_sql(StatsQuery.model_validate({"group_by": group_by, "from": start, "to": end}), prices, now)
     result = clickhouse.query(built.sql, built.params)
     groups, total = shape(built, list(result.column_names), result.result_rows)
     return groups, total, built.source
 
 
-def usage_points(clickhouse: ClickHouseClient, prices: PriceTable, now: datetime, step_s: int,
-                 **params: Any) -> list[dict[str, Any]]:
-    """`/v1/usage/timeseries` points (every bucket, zeros included) for these parameters."""
-    built = timeseries_sql(TimeseriesQuery.model_validate({**params, "interval": INTERVAL_NAMES[step_s]}), prices, now)
+def usage_points(clickhouse: ClickHouseClient, prices: PriceTable, now: datetime, step_s: int, start: datetime,
+                 end: datetime, route: Dimension | None = None) -> list[dict[str, Any]]:
+    """`/v1/usage/timeseries` points (every bucket, zeros included) for [start, end), of one route when given."""
+    asked: dict[str, Any] = {"from": start, "to": end, "interval": INTERVAL_NAMES[step_s]}
+    if route is not None:
+        asked.update(zip(("provider", "model", "client"), ([name] for name in route), strict=True))
+    built = timeseries_sql(TimeseriesQuery.model_validate(asked), prices, now)
     result = clickhouse.query(built.sql, built.params)
     points, _ = shape(built, list(result.column_names), result.result_rows)
     return points
-
-
-LATENCY_LEVELS = ("p50", "p90", "p99")
 
 
 def route_latency(clickhouse: ClickHouseClient, route: Dimension, start: datetime, end: datetime,
@@ -153,6 +144,6 @@ def route_latency(clickhouse: ClickHouseClient, route: Dimension, start: datetim
     return found
 
 
-def baseline(clickhouse: ClickHouseClient, policy: AlertPolicy, dimension: Dimension, now: datetime) -> dict[str, Any]:
-    provider, model, client = dimension
-    return read_baseline(clickhouse, policy, Selector(model, provider, client), now).as_dict()
+def baseline(clickhouse: ClickHouseClient, policy: AlertPolicy, route: Dimension, now: datetime) -> Baseline:
+    provider, model, client = route
+    return read_baseline(clickhouse, policy, Selector(model, provider, client), now)

@@ -28,3 +28,13 @@ def usd(value: float | None) -> str:
 
 def count(value: int | float) -> str:
     return f"{value:,}"
+
+
+def hours(value: float | None) -> str:
+    """How long until something happens: 3.5 h."""
+    return "–" if value is None else f"{value:.1f} h"
+
+
+def times(value: float, digits: int = 1) -> str:
+    """A burn rate: 14.4x."""
+    return f"{value:.{digits}f}x"

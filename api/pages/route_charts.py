@@ -9,10 +9,10 @@ from typing import Any
 from markupsafe import Markup
 
 from alerting.period_cache import floor_to
-from api.pages.data import LATENCY_LEVELS, SloCounts
-from api.pages.series import burn_down, rolling_burn
+from api.pages.series import LATENCY_LEVELS, SloCounts, burn_down, rolling_burn
 from api.pages.svg import Band, Chart, Series, Threshold, line_chart
 from schemas.alert_policy import AlertPolicy, Dimension
+from schemas.slo_spec import SloSpec
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,10 @@ def _budget(policy: AlertPolicy, d: RouteData, name: str) -> list[Markup]:
                              "%", [Threshold("exhausted", 0.0)], d.bands))]
 
 
-def _rule(spec: Any) -> str:
+def _rule(spec: SloSpec) -> str:
     rule = spec.latency
+    if rule is None:
+        return ""
     if rule.percentile is not None:
         return f"p{rule.percentile} ≤ {rule.threshold_ms:,} ms"
     return f"≤ {rule.threshold_ms:,} ms for {spec.objective} of requests"

@@ -1,4 +1,4 @@
-"""From counted buckets to what the pages draw (pure): burn per hour, rolling burn per tier, the budget burn-down."""
+"""From counted buckets to what the pages draw (pure): counts per SLO, burn per hour and per tier, budget burn-down."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 
+from alerting.burn_rate import WindowCount, burn_rate
+from api.usage_query import INTERVALS
+from schemas.alert_policy import Dimension
+
 RANGES: dict[str, tuple[timedelta, int]] = {
     "1h": (timedelta(hours=1), 60),
     "6h": (timedelta(hours=6), 300),
@@ -14,7 +18,10 @@ RANGES: dict[str, tuple[timedelta, int]] = {
     "7d": (timedelta(days=7), 3600),
 }
 """A page's time range → (its length, the bucket in seconds its charts are drawn at)."""
-INTERVAL_NAMES = {60: "1m", 300: "5m", 900: "15m", 3600: "1h"}
+LATENCY_LEVELS = ("p50", "p90", "p99")
+"""The latency percentiles a route's charts draw: the levels of the latency SLOs."""
+INTERVAL_NAMES = {seconds: name for name, seconds in INTERVALS.items()}
+"""A bucket in seconds → its name in `/v1/usage/timeseries`."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,7 @@ def buckets(start: datetime, end: datetime, step_s: int, counted: dict[datetime,
 
 def burn(total: int, bad: int, budget: Fraction) -> float | None:
     """How many times faster than sustainable these counts spend the budget; None without traffic."""
-    return float(Fraction(bad, total) / budget) if total else None
+    return float(burn_rate(WindowCount(bad, total), budget)) if total else None
 
 
 def rolling_burn(series: Sequence[Bucket], window: int, budget: Fraction, first: int) -> list[tuple[datetime, float | None]]:
@@ -60,5 +67,15 @@ def burn_down(series: Sequence[Bucket], budget: Fraction) -> list[tuple[datetime
     total = bad = 0
     for bucket in series:
         total, bad = total + bucket.total, bad + bucket.bad
-        found.append((bucket.start, float(1 - Fraction(bad, total) / budget) if total else None))
+        found.append((bucket.start, float(1 - burn_rate(WindowCount(bad, total), budget)) if total else None))
     return found
+
+
+@dataclass(frozen=True)
+class SloCounts:
+    """Per SLO (declared name) of the routes asked for: bucket start → (units counted, bad units)."""
+
+    counts: dict[tuple[str, Dimension], dict[datetime, tuple[int, int]]]
+
+    def series(self, slo: str, dimension: Dimension, start: datetime, end: datetime, step_s: int) -> list[Bucket]:
+        return buckets(start, end, step_s, self.counts.get((slo, dimension), {}))

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import ClassVar
 
 from aiohttp import web
 
@@ -22,6 +24,18 @@ from api.sessions import COOKIE, LOGIN_COOKIE, SESSION_HOURS, Sessions
 log = logging.getLogger(__name__)
 
 STALE_FORM = "This sign-in form is stale or did not come from this site: reload the sign-in page and retry."
+
+
+@dataclass(frozen=True)
+class LoginView:
+    template: ClassVar[str] = "login.html"
+    title: ClassVar[str] = "Sign in"
+    next: str
+    """Where to go once signed in."""
+    problem: str | None
+    csrf: str
+    """The sign-in form's own token (no session holds one yet)."""
+    token_file: str | None
 
 
 def _safe_next(value: str | None) -> str:
@@ -53,9 +67,8 @@ class SignIn:
 
     def _form(self, request: web.Request, status: int, wanted: str, problem: str | None) -> web.Response:
         nonce = self._sessions.login_nonce(request.cookies.get(LOGIN_COOKIE))
-        answer = self._render.page("login.html", request, None, status=status, title="Sign in", next=wanted,
-                                   problem=problem, login_csrf=self._sessions.login_csrf(nonce),
-                                   token_file=str(self._token_file) if self._token_file else None)
+        view = LoginView(wanted, problem, self._sessions.login_csrf(nonce), str(self._token_file) if self._token_file else None)
+        answer = self._render.page(request, None, view, status)
         answer.set_cookie(LOGIN_COOKIE, nonce, max_age=SESSION_HOURS * 3600, httponly=True, samesite="Strict",
                           secure=over_https(request), path="/ui/login")
         return answer
@@ -66,8 +79,7 @@ class SignIn:
     async def login(self, request: web.Request) -> web.StreamResponse:
         form = await request.post()
         if not self._sessions.login_csrf_ok(request.cookies.get(LOGIN_COOKIE), str(form.get("csrf", ""))):
-            return self._render.page("error.html", request, None, status=403, title="Sign-in refused",
-                                     problems=[STALE_FORM])
+            return self._render.error(request, None, 403, "Sign-in refused", [STALE_FORM])
         token, wanted = str(form.get("token", "")), _safe_next(str(form.get("next", "")))
         caller = self._auth.token_caller(token) if 0 < len(token) <= 512 else None
         if caller is None:
@@ -86,10 +98,9 @@ class SignIn:
                 await self._revocations.revoke(session, self._now())
             except Exception as err:  # noqa: BLE001 - any failure: the cookie stays, so that signing out can be retried
                 log.warning("could not record a sign-out: %s", type(err).__name__)
-                return self._render.page("error.html", request, session.caller, status=503, title="Not signed out yet",
-                                         problems=["ClickHouse did not take the sign-out, so a copy of this session's "
-                                                   f"cookie would still work until {when(session.expires_at)}: retry "
-                                                   "Sign out in a moment."])
+                return self._render.error(request, session.caller, 503, "Not signed out yet", [
+                    "ClickHouse did not take the sign-out, so a copy of this session's cookie would still work until "
+                    f"{when(session.expires_at)}: retry Sign out in a moment."])
         answer = web.HTTPSeeOther("/ui/login")
         answer.del_cookie(COOKIE, path="/")
         raise answer

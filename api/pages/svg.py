@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from markupsafe import Markup, escape
 
-from api.pages.axis import FONT_PX, nice_step, number, text_width, time_label, time_ticks
+from api.pages.axis import FONT_PX, Scale, along, text_width, time_label, time_ticks
 
 Point = tuple[datetime, float | None]
 
@@ -56,99 +56,79 @@ class Chart:
     """Draw the y axis on a log scale from this value up (burn rates); None: linear from zero."""
     width: int = 720
     height: int = 220
-    extra: dict[str, str] = field(default_factory=dict)
-
-
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 10, 24
-"""The plot's margins inside the chart; the left one grows with the widest value label."""
-
-
-class _Scale:
-    def __init__(self, chart: Chart) -> None:
-        self.chart = chart
-        self.y0, self.y1 = chart.height - BOTTOM, TOP
-        values = [v for s in chart.series for _, v in s.points if v is not None and math.isfinite(v)]
-        values += [t.value for t in chart.thresholds]
-        self.log = chart.log_floor is not None
-        if self.log:
-            floor = chart.log_floor or 0.01
-            self.low = math.log10(floor)
-            self.high = math.log10(max([floor * 10, *values]) * 1.1)
-        else:
-            low, high = min([0.0, *values]), max([0.0, *values])
-            self.low, self.high = low * 1.1, (high * 1.1 or (0.0 if low < 0 else 1.0))
-        self.labels = [(tick, number(tick, chart.unit)) for tick in self.y_ticks()]
-        widest = max([text_width(label) for _, label in self.labels] + [0.0])
-        self.x0, self.x1 = max(LEFT, math.ceil(widest) + 8), chart.width - RIGHT
-
-    def x(self, at: datetime) -> float:
-        span = (self.chart.end - self.chart.start).total_seconds() or 1.0
-        share = (at - self.chart.start).total_seconds() / span
-        return round(self.x0 + max(0.0, min(1.0, share)) * (self.x1 - self.x0), 1)
-
-    def y(self, value: float) -> float:
-        if self.log:
-            value = math.log10(max(value, 10 ** self.low))
-        share = (value - self.low) / ((self.high - self.low) or 1.0)
-        return round(self.y0 - max(0.0, min(1.0, share)) * (self.y0 - self.y1), 1)
-
-    def y_ticks(self) -> list[float]:
-        if self.log:
-            return [10.0 ** p for p in range(math.ceil(self.low), math.floor(self.high) + 1)]
-        step = nice_step(self.high - self.low)
-        first = math.ceil(self.low / step)
-        return [i * step for i in range(first, int(self.high / step) + 1)]
 
 
 def line_chart(chart: Chart) -> Markup:
     """A time series chart: axes, grid, bands, thresholds (dashed, labelled), one path per series, a legend."""
-    scale = _Scale(chart)
+    values = [v for s in chart.series for _, v in s.points if v is not None and math.isfinite(v)]
+    scale = Scale([*values, *(t.value for t in chart.thresholds)], chart.unit, chart.log_floor, chart.start, chart.end,
+                  chart.width, chart.height)
     parts = [f'<svg class="chart" viewBox="0 0 {chart.width} {chart.height}" role="img" '
-             f'aria-label="{escape(chart.title)}" preserveAspectRatio="none">']
-    for band in chart.bands:
-        a, b = scale.x(max(band.start, chart.start)), scale.x(min(band.end, chart.end))
-        parts.append(f'<rect class="{band.css}" x="{a}" y="{scale.y1}" width="{max(1.0, b - a)}" '
-                     f'height="{scale.y0 - scale.y1}"><title>{escape(band.label)}</title></rect>')
-    for tick, label in scale.labels:
-        y = scale.y(tick)
-        parts.append(f'<line class="grid" x1="{scale.x0}" x2="{scale.x1}" y1="{y}" y2="{y}"/>'
-                     f'<text class="tick" x="{scale.x0 - 4}" y="{max(y + 4, FONT_PX)}" text-anchor="end">'
-                     f'{escape(label)}</text>')
-    span = chart.end - chart.start
-    for at in time_ticks(chart.start, chart.end):
-        label = time_label(at, span)
-        x, anchor = _along(scale.x(at), text_width(label), chart.width)
-        parts.append(f'<text class="tick" x="{x}" y="{chart.height - 6}" text-anchor="{anchor}">{label}</text>')
-    for threshold in chart.thresholds:
-        y = scale.y(threshold.value)
-        below = y - 3 - FONT_PX < 0  # a line at the top of the chart: its label goes under it
-        parts.append(f'<line class="{threshold.css}" data-threshold="{escape(threshold.label)}" x1="{scale.x0}" '
-                     f'x2="{scale.x1}" y1="{y}" y2="{y}"/><text class="limit-label" x="{scale.x1 - 2}" '
-                     f'y="{y + FONT_PX + 1 if below else y - 3}" text-anchor="end">{escape(threshold.label)}</text>')
-    for series in chart.series:
-        drawn, path, pen_down = 0, [], False
-        for at, value in series.points:
-            if value is None or not math.isfinite(value):
-                pen_down = False
-                continue
-            path.append(f"{'L' if pen_down else 'M'}{scale.x(at)},{scale.y(value)}")
-            pen_down, drawn = True, drawn + 1
-        path = _dots(path)
-        parts.append(f'<path class="line {series.css}" data-series="{escape(series.name)}" data-points="{drawn}" '
-                     f'd="{" ".join(path) or "M0,0"}"><title>{escape(series.name)}</title></path>')
-    parts.append(f'<line class="axis" x1="{scale.x0}" x2="{scale.x1}" y1="{scale.y0}" y2="{scale.y0}"/></svg>')
+             f'aria-label="{escape(chart.title)}" preserveAspectRatio="none">',
+             *_bands(chart, scale), *_y_axis(scale), *_x_axis(chart, scale), *_thresholds(chart, scale),
+             *_lines(chart, scale),
+             f'<line class="axis" x1="{scale.x0}" x2="{scale.x1}" y1="{scale.y0}" y2="{scale.y0}"/></svg>']
     legend = "".join(f'<span class="key {s.css}">{escape(s.name)}</span>' for s in chart.series)
     return Markup(f'<figure class="panel"><figcaption>{escape(chart.title)}<span class="legend">{legend}</span>'
                   f'</figcaption>{"".join(parts)}</figure>')
 
 
-def _along(x: float, width: float, room: int) -> tuple[float, str]:
-    """Where a label centred under `x` is drawn so that it stays whole: against an edge when it would cross it."""
-    if x - width / 2 < 1:
-        return 1.0, "start"
-    if x + width / 2 > room - 1:
-        return float(room - 1), "end"
-    return x, "middle"
+def _bands(chart: Chart, scale: Scale) -> list[str]:
+    found = []
+    for band in chart.bands:
+        a, b = scale.x(max(band.start, chart.start)), scale.x(min(band.end, chart.end))
+        found.append(f'<rect class="{band.css}" x="{a}" y="{scale.y1}" width="{max(1.0, b - a)}" '
+                     f'height="{scale.y0 - scale.y1}"><title>{escape(band.label)}</title></rect>')
+    return found
+
+
+def _y_axis(scale: Scale) -> list[str]:
+    """A grid line and a label at each value tick."""
+    found = []
+    for tick, label in scale.labels:
+        y = scale.y(tick)
+        found.append(f'<line class="grid" x1="{scale.x0}" x2="{scale.x1}" y1="{y}" y2="{y}"/>'
+                     f'<text class="tick" x="{scale.x0 - 4}" y="{max(y + 4, FONT_PX)}" text-anchor="end">{escape(label)}</text>')
+    return found
+
+
+def _x_axis(chart: Chart, scale: Scale) -> list[str]:
+    span, found = chart.end - chart.start, []
+    for at in time_ticks(chart.start, chart.end):
+        label = time_label(at, span)
+        x, anchor = along(scale.x(at), text_width(label), chart.width)
+        found.append(f'<text class="tick" x="{x}" y="{chart.height - 6}" text-anchor="{anchor}">{label}</text>')
+    return found
+
+
+def _thresholds(chart: Chart, scale: Scale) -> list[str]:
+    found = []
+    for threshold in chart.thresholds:
+        y = scale.y(threshold.value)
+        below = y - 3 - FONT_PX < 0  # a line at the top of the chart: its label goes under it
+        found.append(f'<line class="{threshold.css}" data-threshold="{escape(threshold.label)}" x1="{scale.x0}" '
+                     f'x2="{scale.x1}" y1="{y}" y2="{y}"/><text class="limit-label" x="{scale.x1 - 2}" '
+                     f'y="{y + FONT_PX + 1 if below else y - 3}" text-anchor="end">{escape(threshold.label)}</text>')
+    return found
+
+
+def _lines(chart: Chart, scale: Scale) -> list[str]:
+    found = []
+    for series in chart.series:
+        path, drawn = _path([None if value is None or not math.isfinite(value) else (scale.x(at), scale.y(value))
+                             for at, value in series.points])
+        found.append(f'<path class="line {series.css}" data-series="{escape(series.name)}" data-points="{drawn}" '
+                     f'd="{path}"><title>{escape(series.name)}</title></path>')
+    return found
+
+
+def _path(points: Sequence[tuple[float, float] | None]) -> tuple[str, int]:
+    """An SVG path through the points, lifted at each gap (None), and how many points it drew."""
+    steps: list[str] = []
+    for i, point in enumerate(points):
+        if point is not None:
+            steps.append(f"{'L' if i and points[i - 1] is not None else 'M'}{point[0]},{point[1]}")
+    return " ".join(_dots(steps)) or "M0,0", len(steps)
 
 
 def _dots(path: list[str]) -> list[str]:
@@ -162,20 +142,13 @@ def sparkline(values: Sequence[float | None], limit: float = 1.0, width: int = 9
     known = [v for v in values if v is not None]
     top: float = max([limit * 2, *known]) if known else limit * 2
     step = width / max(1, len(values) - 1)
-    path: list[str] = []
-    drawn, pen_down = 0, False
-    for i, value in enumerate(values):
-        if value is None:
-            pen_down = False
-            continue
-        y = round(height - 1 - min(value, top) / top * (height - 2), 1)
-        path.append(f"{'L' if pen_down else 'M'}{round(i * step, 1)},{y}")
-        pen_down, drawn = True, drawn + 1
+    path, drawn = _path([None if v is None else (round(i * step, 1), round(height - 1 - min(v, top) / top * (height - 2), 1))
+                         for i, v in enumerate(values)])
     level = round(height - 1 - limit / top * (height - 2), 1)
     hot = " hot" if known and known[-1] >= limit else ""
     return Markup(f'<svg class="spark{hot}" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
                   f'aria-hidden="true"><line class="spark-limit" x1="0" x2="{width}" y1="{level}" y2="{level}"/>'
-                  f'<path class="spark-line" data-points="{drawn}" d="{" ".join(_dots(path)) or "M0,0"}"/></svg>')
+                  f'<path class="spark-line" data-points="{drawn}" d="{path}"/></svg>')
 
 
 def bars(rows: Sequence[tuple[str, float | None]], label: Callable[[float | None], str], width: int = 360) -> Markup:

@@ -120,3 +120,34 @@ def test_only_storage_names_a_table() -> None:
     found = [hit for package in sorted(OURS - {"storage"}) for path in sorted((ROOT / package).rglob("*.py"))
              for hit in table_names_in_strings(path, tables)]
     assert found == []
+
+
+PAGES = ROOT / "api" / "pages"
+PAGES_MAY_USE_OF_API = {"api.auth", "api.sessions", "api.session_revocations", "api.status_api", "api.usage_api",
+                        "api.usage_query", "api.incidents_api", "api.responses", "api.csv_text"}
+"""Of the rest of `api`, the pages use the read API's readers and question models, auth and sessions: never a handler's
+wiring (`api.app`) or an endpoint of its own."""
+DRAWING = ("axis", "svg", "series", "formats", "links", "route_charts", "baseline_view")
+"""The pages' pure modules: what they draw and write is a function of plain data."""
+IO_LIBRARIES = {"aiohttp", "jinja2", "clickhouse_connect", "chdb", "redis"}
+IO_MODULES = {"runtime.clickhouse", "api.pages.data", "api.pages.route_reads", "api.pages.context"}
+
+
+def test_only_the_api_app_wires_the_pages() -> None:
+    """The JSON API never depends on the pages: removing `/ui/` would leave every endpoint as it is."""
+    users = {str(path.relative_to(ROOT)) for package in sorted(OURS) for path in sorted((ROOT / package).rglob("*.py"))
+             if not path.is_relative_to(PAGES) and any(m.startswith("api.pages.") for m in imported_own_modules(path))}
+    assert users == {"api/app.py"}
+
+
+def test_the_pages_use_of_the_api_only_its_readers_auth_and_sessions() -> None:
+    wrong = {str(path.relative_to(ROOT)): sorted(outside) for path in sorted(PAGES.rglob("*.py"))
+             if (outside := {m for m in imported_own_modules(path) if m.startswith("api.") and not m.startswith("api.pages.")}
+                 - PAGES_MAY_USE_OF_API)}
+    assert wrong == {}
+
+
+@pytest.mark.parametrize("module", DRAWING)
+def test_what_the_pages_draw_is_pure(module: str) -> None:
+    path = PAGES / f"{module}.py"
+    assert (imported_modules(path) & IO_LIBRARIES, imported_own_modules(path) & IO_MODULES) == (set(), set())

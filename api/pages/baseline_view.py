@@ -1,0 +1,37 @@
+"""A route's baseline as its page shows it (pure): error rates over the last days and the SLO values they suggest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from alerting.baseline import Baseline
+from api.pages import formats
+
+
+@dataclass(frozen=True)
+class BaselineRow:
+    over: str
+    requests: str
+    errors: str
+    rate: str
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    name: str
+    text: str
+    reason: str
+
+
+def baseline_rows(baseline: Baseline) -> tuple[BaselineRow, ...]:
+    return tuple(BaselineRow(f"{p.days}d", formats.count(p.requests), formats.count(p.errors),
+                             formats.pct(None if p.rate is None else float(p.rate), 3)) for p in baseline.errors)
+
+
+def suggestions(baseline: Baseline) -> tuple[Suggestion, tuple[Suggestion, ...]]:
+    """(the error-rate SLO's objective, a latency threshold per percentile SLO)."""
+    value = baseline.objective.value
+    objective = Suggestion("objective", "none" if value is None else str(float(value)), baseline.objective.reason)
+    thresholds = tuple(Suggestion(t.slo, f"p{float(t.percentile)} of {t.field} now {formats.ms(t.current_ms)}, threshold "
+                                         f"{formats.ms(t.value)}", t.reason) for t in baseline.thresholds)
+    return objective, thresholds
