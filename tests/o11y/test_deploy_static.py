@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic.fields import FieldInfo
 
 from ingest.clickhouse_cluster import cluster_ddl
 from o11y.cli import build_parser
 from runtime.settings import Settings
+from support.docs_pages import doc_page
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -48,9 +50,36 @@ def test_every_o11y_variable_set_anywhere_exists_in_the_settings_model() -> None
     assert used and used <= SETTINGS, used - SETTINGS
 
 
-def test_every_settings_variable_is_documented_in_the_readme() -> None:
-    readme = (ROOT / "README.md").read_text()
-    assert {v for v in SETTINGS if f"`{v}`" not in readme} == set()
+def documented_defaults() -> dict[str, str]:
+    """Variable → its default cell in the operators' configuration table."""
+    rows = re.finditer(r"^\| `(O11Y_[A-Z0-9_]+)` \| ([^|]*) \|", doc_page("operators/configuration.md"), flags=re.M)
+    return {row.group(1): row.group(2).strip() for row in rows}
+
+
+DERIVED = {"O11Y_API_PORT", "O11Y_LOG_FORMAT"}
+"""Unset in the model, computed from other settings or the command: the table says how instead of a value."""
+
+
+def default_in_words(field: FieldInfo) -> str:
+    """How the table writes a default: `8080`, `false`, `10` for 10.0, unset for None, empty for an empty collection."""
+    if field.default_factory is not None:
+        return "empty"
+    if field.default is None:
+        return "unset"
+    if isinstance(field.default, bool):
+        return f"`{str(field.default).lower()}`"
+    if isinstance(field.default, float) and field.default.is_integer():
+        return f"`{int(field.default)}`"
+    return f"`{field.default}`"
+
+
+def test_every_settings_variable_is_documented_with_its_default() -> None:
+    documented = documented_defaults()
+    assert SETTINGS - set(documented) == set(), "variables missing from docs/operators/configuration.md"
+    wrong = {f"O11Y_{name.upper()}": (default_in_words(field), documented[f"O11Y_{name.upper()}"])
+             for name, field in Settings.model_fields.items() if f"O11Y_{name.upper()}" not in DERIVED
+             and not documented[f"O11Y_{name.upper()}"].startswith(default_in_words(field))}
+    assert wrong == {}, "variable: (the model's default, the docs' default)"
 
 
 @pytest.mark.parametrize("command", sorted({tuple(COMPOSE["services"][s]["command"]) for s in O11Y_SERVICES}
@@ -136,3 +165,4 @@ def test_the_checked_in_cluster_ddl_is_current_and_matches_the_single_node_schem
             ).result_rows
         ]
         assert columns(ddl, f"{table}_local") == live, table
+
