@@ -69,7 +69,7 @@ _STATUS = obj({
                    "budget_left judges only the time since (null without traffic)."}})
 _INCIDENT = obj({
     "id": TEXT, "severity": {"enum": ["page", "ticket"]}, "slo": TEXT, "provider": TEXT, "model": TEXT, "client": TEXT,
-    "status": {"enum": ["open", "resolved"]}, "tier": TEXT, "started_at": TIME, "opened_at": TIME,
+    "status": {"enum": ["open", "resolved", "escalated"]}, "tier": TEXT, "started_at": TIME, "opened_at": TIME,
     "resolved_at": nullable(TIME), "last_judged_at": TIME, "reopened": INT, "notified": {"type": "boolean"},
     "notifications": INT, "peak_burn": NUMBER, "bad_events": INT, "total_events": INT})
 

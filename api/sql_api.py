@@ -35,7 +35,7 @@ CHUNK = 1024 * 1024
 
 @dataclass(frozen=True)
 class SqlLimits:
-    """What one analyst's query may take; `O11Y_SQL_*` set them (README "Security")."""
+    """What one analyst's query may take; `O11Y_SQL_*` set them (docs/operators/security.md)."""
 
     concurrency: int = 2
     timeout_s: int = 60

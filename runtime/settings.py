@@ -90,7 +90,7 @@ def check_brokers(servers: str) -> None:
 
 
 class Settings(BaseSettings):
-    """Every knob of the service; README "Configuration" documents each one."""
+    """Every knob of the service; docs/operators/configuration.md documents each one."""
 
     model_config = SettingsConfigDict(env_prefix="O11Y_", extra="ignore")
 

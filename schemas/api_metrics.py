@@ -101,7 +101,7 @@ class Tokens(_Wire):
 class ApiMetricsParams(_Wire):
     """One gateway request. `clientSecret` may instead come in a header.
 
-    Each field's description (with its unit) is what `o11y schema`, /openapi.json and the README's field table show.
+    Each field's description (with its unit) is what `o11y schema`, /openapi.json and the docs' field table show.
     """
 
     client_secret: Omittable[Secret] = Field(

@@ -1,4 +1,4 @@
-"""The README's table of event fields, rendered from the JSON Schema that validates them (one source for both)."""
+"""The table of event fields on docs/gateways/event-fields.md, rendered from the JSON Schema that validates them."""
 
 from __future__ import annotations
 

@@ -80,7 +80,7 @@ class PriceTable(BaseModel):
         return found
 
     def price_of(self, model: str, provider: str, day: date) -> Price | None:
-        """The price of one request (for tests and the README's examples; queries use `periods`)."""
+        """The price of one request (for tests and the docs' examples; queries use `periods`)."""
         for period in self.periods():
             p = period.price
             if p.model == model and p.provider in (None, provider) and period.start <= day and (

@@ -60,6 +60,21 @@ async def test_open_incidents_and_their_history(api: Any, clickhouse: Any, redis
     assert other["incidents"] == []
 
 
+async def test_a_ticket_a_page_took_over_is_escalated_in_the_history_as_described(
+        api: Any, clickhouse: Any, redis_client: Any, slack: Any) -> None:
+    model = f"escalating-{uuid.uuid4().hex[:6]}"
+    timeline = Timeline(clickhouse)
+    timeline.traffic(0, 60, 1000, 0.004, model=model)  # burn 4: a ticket
+    timeline.traffic(60, 62, 1000, 0.5, model=model)  # then a page, which takes the ticket over
+    evaluator = make_evaluator(clickhouse, redis_client, slack)
+    evaluator.evaluate_tick(timeline.at(60))
+    evaluator.evaluate_tick(timeline.at(62))
+    window = f"from={timeline.at(0, 0).isoformat()}&to={timeline.at(63, 0).isoformat()}".replace("+", "%2B")
+    history = await (await api.get(f"/v1/incidents?state=all&{window}&model={model}", headers=READER)).json()
+    assert sorted((i["severity"], i["status"]) for i in history["incidents"]) == [("page", "open"), ("ticket", "escalated")]
+    check_answer(await (await api.get("/openapi.json")).json(), "/v1/incidents", history)
+
+
 @pytest.mark.parametrize("query", ["state=closed", "limit=0", "limit=100000", "from=yesterday", "from=2030-01-01T00:00:00",
                                    "bogus=1", "severity=sev1", "model=" + "x" * 300])
 async def test_bad_parameters_get_400_with_the_reason(api: Any, query: str) -> None:

@@ -145,7 +145,7 @@ async def test_a_uuid_key_is_the_event_id_and_must_agree_with_event_id(client: A
 
 
 KEYS = uuid.UUID("eea7266d-7693-4501-a195-da2c1075d646")
-"""The namespace the README gives for the ids a key that is not a UUID names."""
+"""The namespace the docs give (docs/gateways/retries.md) for the ids a key that is not a UUID names."""
 MODELS_ONLY = {"ttfbMs": 45.0}
 """An event msgspec leaves to the model (a whole float): keys must name the same id on both readers."""
 

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import copy
 import re
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
+from check_jsonschema.builtin_schemas import get_builtin_schema
+from jsonschema.validators import validator_for
+from pydantic.fields import FieldInfo
 
 from o11y.cli import build_parser
 from runtime.settings import Settings
 from storage.cluster import cluster_ddl
+from support.docs_pages import doc_page
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -48,9 +55,36 @@ def test_every_o11y_variable_set_anywhere_exists_in_the_settings_model() -> None
     assert used and used <= SETTINGS, used - SETTINGS
 
 
-def test_every_settings_variable_is_documented_in_the_readme() -> None:
-    readme = (ROOT / "README.md").read_text()
-    assert {v for v in SETTINGS if f"`{v}`" not in readme} == set()
+def documented_defaults() -> dict[str, str]:
+    """Variable → its default cell in the operators' configuration table."""
+    rows = re.finditer(r"^\| `(O11Y_[A-Z0-9_]+)` \| ([^|]*) \|", doc_page("operators/configuration.md"), flags=re.M)
+    return {row.group(1): row.group(2).strip() for row in rows}
+
+
+DERIVED = {"O11Y_API_PORT", "O11Y_LOG_FORMAT"}
+"""Unset in the model, computed from other settings or the command: the table says how instead of a value."""
+
+
+def default_in_words(field: FieldInfo) -> str:
+    """How the table writes a default: `8080`, `false`, `10` for 10.0, unset for None, empty for an empty collection."""
+    if field.default_factory is not None:
+        return "empty"
+    if field.default is None:
+        return "unset"
+    if isinstance(field.default, bool):
+        return f"`{str(field.default).lower()}`"
+    if isinstance(field.default, float) and field.default.is_integer():
+        return f"`{int(field.default)}`"
+    return f"`{field.default}`"
+
+
+def test_every_settings_variable_is_documented_with_its_default() -> None:
+    documented = documented_defaults()
+    assert SETTINGS - set(documented) == set(), "variables missing from docs/operators/configuration.md"
+    wrong = {f"O11Y_{name.upper()}": (default_in_words(field), documented[f"O11Y_{name.upper()}"])
+             for name, field in Settings.model_fields.items() if f"O11Y_{name.upper()}" not in DERIVED
+             and not documented[f"O11Y_{name.upper()}"].startswith(default_in_words(field))}
+    assert wrong == {}, "variable: (the model's default, the docs' default)"
 
 
 @pytest.mark.parametrize("command", sorted({tuple(COMPOSE["services"][s]["command"]) for s in O11Y_SERVICES}
@@ -136,3 +170,80 @@ def test_the_checked_in_cluster_ddl_is_current_and_matches_the_single_node_schem
             ).result_rows
         ]
         assert columns(ddl, f"{table}_local") == live, table
+
+
+KUBERNETES_VERSIONS = ("1.33", "1.37")
+"""The version docs/operators/deployment.md names for the manifests, and the newest the pinned kubernetes-validate ships."""
+
+
+def manifest_errors(document: dict[str, Any], kubernetes: str) -> list[str]:
+    """What the API server of that version would refuse in one manifest, strictly: unknown fields too."""
+    name = f"{document.get('kind')}/{document.get('metadata', {}).get('name')}"
+    try:
+        kubernetes_validate.validate(document, kubernetes, strict=True)
+    except kubernetes_validate.ValidationError as err:
+        return [f"{name}: {err.message} at {'.'.join(map(str, err.absolute_path))}"]
+    except kubernetes_validate.SchemaNotFoundError as err:
+        return [f"{name}: {err.message}"]
+    return []
+
+
+@pytest.mark.parametrize("kubernetes", KUBERNETES_VERSIONS)
+def test_every_kubernetes_manifest_is_valid_for_the_versions_the_docs_name(kubernetes: str) -> None:
+    assert [error for doc in MANIFESTS for error in manifest_errors(doc, kubernetes)] == []
+
+
+def ingest_deployment() -> dict[str, Any]:
+    return copy.deepcopy(next(d for d in MANIFESTS if d["kind"] == "Deployment" and d["metadata"]["name"] == "o11y-ingest"))
+
+
+def misspelt_field(doc: dict[str, Any]) -> None:
+    doc["spec"]["replica"] = doc["spec"].pop("replicas")
+
+
+def wrong_type(doc: dict[str, Any]) -> None:
+    doc["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = "eighty-eighty"
+
+
+def removed_api(doc: dict[str, Any]) -> None:
+    doc["apiVersion"] = "extensions/v1beta1"  # Deployments left it in Kubernetes 1.16
+
+
+@pytest.mark.parametrize("breaking", [misspelt_field, wrong_type, removed_api])
+def test_a_broken_manifest_is_refused(breaking: Any) -> None:
+    broken = ingest_deployment()
+    breaking(broken)
+    for kubernetes in KUBERNETES_VERSIONS:
+        assert manifest_errors(broken, kubernetes), (breaking.__name__, kubernetes)
+
+
+def compose_errors(document: dict[str, Any]) -> list[str]:
+    """What the Compose Specification's JSON schema refuses in a compose file (check-jsonschema's vendored copy)."""
+    schema = get_builtin_schema("vendor.compose-spec")
+    validator = validator_for(schema)(schema)
+    return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
+
+
+def test_the_compose_file_follows_the_compose_specification() -> None:
+    assert compose_errors(COMPOSE) == []
+
+
+@pytest.mark.parametrize("path, value", [
+    (("services", "ingest", "depends_onn"), {"kafka": {"condition": "service_healthy"}}),  # a misspelt key
+    (("services", "ingest", "ports"), 8080),  # a list of ports, not one number
+    (("services", "migrate", "depends_on"), "clickhouse"),  # a list or a map of services, not one name
+])
+def test_a_broken_compose_file_is_refused(path: tuple[str, ...], value: Any) -> None:
+    broken = copy.deepcopy(COMPOSE)
+    parent = broken
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = value
+    assert compose_errors(broken), path
+
+
+def test_the_deployment_docs_name_the_versions_the_checks_use() -> None:
+    page = doc_page("operators/deployment.md")
+    assert f"Kubernetes {KUBERNETES_VERSIONS[0]}" in page and f"of {KUBERNETES_VERSIONS[-1]}" in page
+    for package in ("kubernetes-validate", "check-jsonschema"):
+        assert f"`{package}` {version(package)}" in page, package

@@ -96,15 +96,12 @@ def test_bad_specs_fail_with_a_message_that_says_why(slo: dict[str, object], mes
     assert message in str(error.value)
 
 
-def test_the_readme_slo_file_is_valid_and_equals_the_built_in_default() -> None:
-    import re
-    from pathlib import Path
-
+def test_the_slo_file_on_call_reads_is_valid_and_equals_the_built_in_default() -> None:
     import yaml
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme[readme.index("### The SLO file") :]
-    document = yaml.safe_load(re.search(r"```yaml\n(.*?)```", section, flags=re.S).group(1))  # type: ignore[union-attr]
+    from support.docs_pages import code_blocks, doc_page
+
+    document = yaml.safe_load(code_blocks(doc_page("on-call/policy-file.md"), "yaml")[0])
     assert policy_from_document(document) == default_policy()
 
 

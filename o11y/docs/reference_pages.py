@@ -1,0 +1,32 @@
+"""The generated reference pages of the site (docs/reference/): both APIs from their OpenAPI documents, and the schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from api.openapi import api_document
+from ingest.openapi import openapi_document
+from o11y.docs.openapi_markdown import openapi_markdown
+from o11y.docs.schema_reference import Table, schema_reference
+
+REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "reference"
+DATABASE = "o11y"
+ANALYSTS = "How to read it: [Tables and columns](../analysts/tables.md)."
+ALERTING = "What its rows mean: [The alert log](../on-call/alert-log.md)."
+SEE_ALSO = {
+    **{name: ANALYSTS for name in ("api_metrics", "api_metrics_1m", "usage_1d", "usage_1h", "silences",
+                                   "slo_override_changes", "revoked_sessions", "loaded_offsets", "event_ids",
+                                   "schema_migrations")},
+    **{name: ALERTING for name in ("alert_events", "incidents", "alert_ticks", "loader_progress")},
+}
+"""Where the prose about each table is; a table without an entry is described by its columns alone."""
+
+
+def api_pages() -> dict[str, str]:
+    """File name → page: the ingest API's and the read API's OpenAPI documents, as `/openapi.json` serves them."""
+    return {"ingest-api.md": openapi_markdown(openapi_document(), "Ingest API reference", "`o11y ingest`"),
+            "read-api.md": openapi_markdown(api_document(), "Read API reference", "`o11y api`")}
+
+
+def schema_page(tables: list[Table]) -> str:
+    return schema_reference(tables, DATABASE, SEE_ALSO)
