@@ -45,6 +45,18 @@ def no_secret_in_any_log_line() -> Iterator[None]:
     assert leaked == [], leaked[:3]
 
 
+REAL_COMPONENTS = frozenset({"kafka", "clickhouse", "clickhouse_url", "redis_server", "redis_client", "settings", "client"})
+"""Fixtures that start or use a real broker, ClickHouse or Redis: a test that takes one is a `component` test."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`component` marks every test on real components or processes: `make test-fast` (-m "not component") leaves
+    them out for the edit-run loop; `make test` runs them all."""
+    for item in items:
+        if REAL_COMPONENTS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.component)
+
+
 @pytest.fixture(scope="session")
 def kafka() -> Iterator[EmbeddedKafka]:
     with EmbeddedKafka() as broker:
