@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from ingest.event_dedup import Place, copies
-from ingest.loader_batch import Batch
-from ingest.loader_rows import INSERT_FORMAT, INSERT_SETTINGS
+from ingest.loader_rows import INSERT_FORMAT, INSERT_SETTINGS, Row
 from runtime.clickhouse import ClickHouseClient
 from storage.events import API_METRICS
 from storage.loading import EVENT_IDS, LOADED_OFFSETS
@@ -26,22 +26,46 @@ class InsertFailed(Exception):
     """ClickHouse did not take the batch; retry the same batch later."""
 
 
+def blocks(topic: str, rows: Sequence[Row], leave_out: frozenset[tuple[int, int]] = frozenset()) -> list[tuple[str, bytes]]:
+    """One insert per partition: (dedup token, JSONEachRow payload).
+
+    A partition's block covers exactly the offsets since its last commit, so after a crash the same range can be read
+    again and inserted with the same token: ClickHouse drops what landed and fills in what did not (a materialized
+    view's part included). The token names the block's first and last stored rows (offsets and event ids), not the
+    range read: a range that ends in dead letters or copies is replayed up to its last stored row (all ClickHouse
+    knows) and still gets the same token; the event ids tell apart equal offsets of a log that was recreated.
+    `leave_out` holds the (partition, offset) of events already stored (see `event_dedup`); what it leaves out is
+    decided the same way on a replay.
+    """
+    by_partition: dict[int, list[Row]] = {}
+    for row in rows:
+        if (row.partition, row.offset) not in leave_out:
+            by_partition.setdefault(row.partition, []).append(row)
+    out = []
+    for partition, kept in sorted(by_partition.items()):
+        first, last = kept[0], kept[-1]
+        token = f"{topic}/{partition}:{first.offset}-{last.offset}/{first.event_id}..{last.event_id}"
+        out.append((token, b"\n".join(row.line for row in kept)))
+    return out
+
+
 class ClickHouseSink:
     def __init__(self, client: ClickHouseClient, dedup_horizon_s: int = 86_400) -> None:
         self._client = client
         self._horizon_ms = dedup_horizon_s * 1000
 
-    def insert(self, batch: Batch) -> Inserted:
-        """Insert the batch's rows (parsed by ClickHouse itself), each event once; what it took and left out."""
+    def insert(self, topic: str, rows: Sequence[Row], abandoned: Callable[[], bool] = lambda: False) -> Inserted:
+        """Insert the rows read from `topic` (parsed by ClickHouse itself), each event once; what it took and left out.
+        Once `abandoned` says so (the partitions were revoked), the blocks not yet sent are not sent."""
         started = time.monotonic()
         try:
             leave_out: frozenset[tuple[int, int]] = frozenset()
             if self._horizon_ms > 0:
-                leave_out = copies(batch.topic, batch.rows, self._stored(batch))
+                leave_out = copies(topic, rows, self._stored(rows))
         except Exception as err:
             raise InsertFailed(f"event id lookup: {type(err).__name__}: {str(err)[:300]}") from err
-        for token, payload in batch.blocks(leave_out):
-            if batch.abandoned:
+        for token, payload in blocks(topic, rows, leave_out):
+            if abandoned():
                 break
             try:
                 self._client.raw_insert(
@@ -58,18 +82,18 @@ class ClickHouseSink:
                 raise InsertFailed(f"{type(err).__name__}: {str(err)[:300]}") from err
         return Inserted(time.monotonic() - started, len(leave_out))
 
-    def _stored(self, batch: Batch) -> list[tuple[str, str, Place]]:
-        """(client, event_id, place) of the batch's events already stored within the horizon of its rows.
+    def _stored(self, rows: Sequence[Row]) -> list[tuple[str, str, Place]]:
+        """(client, event_id, place) of the rows' events already stored within the horizon of the rows.
 
         The ids travel as one string literal that ClickHouse splits itself, through `raw_query`: a literal per id
         (or a bound array) costs ClickHouse's parser, and the driver's escaping and comment stripping, about 15 µs of
         the loader's Python per event; one literal costs about 2. Validated UUIDs hold nothing to escape.
         """
-        if not batch.rows:
+        if not rows:
             return []
-        ids = ",".join({row.event_id for row in batch.rows})
-        low = min(row.received_ms for row in batch.rows) - self._horizon_ms
-        high = max(row.received_ms for row in batch.rows) + self._horizon_ms
+        ids = ",".join({row.event_id for row in rows})
+        low = min(row.received_ms for row in rows) - self._horizon_ms
+        high = max(row.received_ms for row in rows) + self._horizon_ms
         sql = (f"SELECT client_name, toString(event_id), kafka_topic, kafka_partition, kafka_offset FROM {EVENT_IDS} "
                f"WHERE event_id IN (SELECT arrayJoin(splitByChar(',', '{ids}'))::UUID) "
                f"AND received_at BETWEEN fromUnixTimestamp64Milli(toInt64({low})) "

@@ -1,7 +1,7 @@
 """The loader's group member on confluent-kafka (librdkafka), behind the same `Consumer` port as kafka-python's.
 
 Eager rebalancing (range assignor), as the loader expects: a rebalance revokes every partition, then assigns. The
-callbacks run on the loader's thread, inside `poll`. Records keep kafka-python's attribute names.
+callbacks run on the loader's thread, inside `poll`. Its records have the attributes of `PolledRecord`.
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from kafka import TopicPartition
-from kafka.structs import OffsetAndMetadata
-
+from ingest.kafka_ports import Partition, RebalanceListener
 from runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,14 +47,14 @@ class ConfluentConsumer:
         })
 
     @staticmethod
-    def _theirs(tp: TopicPartition, offset: int | None = None) -> Any:
-        from confluent_kafka import TopicPartition as Theirs
+    def _theirs(partition: Partition, offset: int | None = None) -> Any:
+        from confluent_kafka import TopicPartition
 
-        return Theirs(tp.topic, tp.partition) if offset is None else Theirs(tp.topic, tp.partition, offset)
+        return TopicPartition(*partition) if offset is None else TopicPartition(*partition, offset)
 
-    def subscribe(self, topics: Sequence[str], listener: Any = None) -> None:
-        def ours(partitions: list[Any]) -> set[TopicPartition]:
-            return {TopicPartition(p.topic, p.partition) for p in partitions}
+    def subscribe(self, topics: Sequence[str], listener: RebalanceListener | None = None) -> None:
+        def ours(partitions: list[Any]) -> set[Partition]:
+            return {Partition(p.topic, p.partition) for p in partitions}
 
         def assigned(_: Any, partitions: list[Any]) -> None:
             if listener is not None:
@@ -68,8 +66,8 @@ class ConfluentConsumer:
 
         self._consumer.subscribe(list(topics), on_assign=assigned, on_revoke=revoked, on_lost=revoked)
 
-    def poll(self, timeout_ms: int = 0, max_records: int | None = None) -> Mapping[TopicPartition, list[Any]]:
-        by_partition: dict[tuple[str, int], list[Any]] = {}
+    def poll(self, timeout_ms: int = 0, max_records: int | None = None) -> Mapping[Partition, list[Record]]:
+        by_partition: dict[tuple[str, int], list[Record]] = {}
         polled: list[Any] = self._consumer.consume(num_messages=max_records or 500, timeout=timeout_ms / 1000)
         for message in polled:
             error = message.error()
@@ -81,56 +79,52 @@ class ConfluentConsumer:
             if records is None:
                 records = by_partition[(topic, partition)] = []
             records.append(Record(topic, partition, message.offset(), message.key(), message.value(), message.timestamp()[1]))
-        return {TopicPartition(*where): records for where, records in by_partition.items()}
+        return {Partition(*where): records for where, records in by_partition.items()}
 
-    def seek(self, partition: TopicPartition, offset: int) -> None:
+    def seek(self, partition: Partition, offset: int) -> None:
         self._consumer.seek(self._theirs(partition, offset))
 
-    def seek_to_beginning(self, *partitions: TopicPartition) -> None:
+    def seek_to_beginning(self, *partitions: Partition) -> None:
         from confluent_kafka import OFFSET_BEGINNING
 
         for tp in partitions:
             self._consumer.seek(self._theirs(tp, OFFSET_BEGINNING))
 
-    def assignment(self) -> set[TopicPartition]:
-        return {TopicPartition(p.topic, p.partition) for p in self._consumer.assignment()}
+    def assignment(self) -> set[Partition]:
+        return {Partition(p.topic, p.partition) for p in self._consumer.assignment()}
 
-    def commit(self, offsets: Mapping[TopicPartition, OffsetAndMetadata]) -> None:
-        self._consumer.commit(offsets=[self._theirs(tp, o.offset) for tp, o in offsets.items()], asynchronous=False)
+    def commit(self, offsets: Mapping[Partition, int]) -> None:
+        self._consumer.commit(offsets=[self._theirs(p, offset) for p, offset in offsets.items()], asynchronous=False)
 
-    def committed(self, partition: TopicPartition) -> int | None:
+    def committed(self, partition: Partition) -> int | None:
         [found] = self._consumer.committed([self._theirs(partition)], timeout=10)
         return int(found.offset) if found.offset >= 0 else None
 
-    def position(self, partition: TopicPartition, timeout_ms: int | None = None) -> int | None:
-        [found] = self._consumer.position([self._theirs(partition)])
-        return int(found.offset) if found.offset >= 0 else None
-
-    def highwater(self, partition: TopicPartition) -> int | None:
+    def highwater(self, partition: Partition) -> int | None:
         _, high = self._consumer.get_watermark_offsets(self._theirs(partition), cached=True)
         return int(high) if high >= 0 else None
 
-    def beginning_offsets(self, partitions: Sequence[TopicPartition],
-                          timeout_ms: int | None = None) -> Mapping[TopicPartition, int]:
+    def beginning_offsets(self, partitions: Sequence[Partition],
+                          timeout_ms: int | None = None) -> Mapping[Partition, int]:
         from confluent_kafka import OFFSET_BEGINNING
 
         return self._offsets(partitions, OFFSET_BEGINNING, timeout_ms)
 
-    def end_offsets(self, partitions: Sequence[TopicPartition],
-                    timeout_ms: int | None = None) -> Mapping[TopicPartition, int]:
+    def end_offsets(self, partitions: Sequence[Partition],
+                    timeout_ms: int | None = None) -> Mapping[Partition, int]:
         from confluent_kafka import OFFSET_END
 
         return self._offsets(partitions, OFFSET_END, timeout_ms)
 
-    def _offsets(self, partitions: Sequence[TopicPartition], which: int,
-                 timeout_ms: int | None) -> Mapping[TopicPartition, int]:
+    def _offsets(self, partitions: Sequence[Partition], which: int,
+                 timeout_ms: int | None) -> Mapping[Partition, int]:
         """All partitions in one request: the consumer's connection answers only after the fetch waiting there (up to
         fetch.wait.max.ms), so asking partition by partition held the loader 0.6 s of every progress measurement."""
         timeout = (timeout_ms or 5000) / 1000
         found = self._consumer.offsets_for_times([self._theirs(tp, which) for tp in partitions], timeout=timeout)
         if unknown := [f"{theirs.partition}: {theirs.error}" for theirs in found if theirs.error or theirs.offset < 0]:
             raise RuntimeError(f"offsets unknown for {unknown}")
-        return {TopicPartition(theirs.topic, theirs.partition): int(theirs.offset) for theirs in found}
+        return {Partition(theirs.topic, theirs.partition): int(theirs.offset) for theirs in found}
 
     def close(self, autocommit: bool = True) -> None:
         self._consumer.close()

@@ -12,10 +12,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 
-from kafka import TopicPartition
-
-from ingest.kafka_ports import Consumer
+from ingest.kafka_ports import Consumer, Partition
 from runtime.clickhouse import ClickHouseClient
 from storage.loading import LOADER_PROGRESS
 
@@ -108,7 +107,13 @@ class LoaderProgress:
     def due(self) -> bool:
         return self._clock() >= self._next_at
 
-    def measure(self, consumer: Consumer, loaded: Callable[[TopicPartition], int | None]) -> list[ProgressRow]:
+    def record(self, consumer: Consumer, loaded: Callable[[Partition], int | None],
+               run: Callable[[Callable[[], None]], None]) -> None:
+        """When due, measure (on the loader's thread) and have `run` write the rows (off it)."""
+        if self.due() and (rows := self.measure(consumer, loaded)):
+            run(partial(self.write, rows))
+
+    def measure(self, consumer: Consumer, loaded: Callable[[Partition], int | None]) -> list[ProgressRow]:
         """End offsets of the assigned partitions against what is loaded; nothing when the broker does not answer."""
         self._next_at = self._clock() + self._interval_s
         assigned = list(consumer.assignment())
@@ -120,9 +125,9 @@ class LoaderProgress:
         except Exception as err:  # noqa: BLE001 - a broker that does not answer is exactly what staleness means
             log.debug("end offsets unavailable: %s", type(err).__name__)
             return []
-        known = {tp.partition: offset for tp in assigned if (offset := loaded(tp)) is not None}
-        self._seen.keep_only({tp.partition for tp in assigned})
-        return progress_rows(known, {tp.partition: int(end) for tp, end in ends.items()}, asked_at, self._seen)
+        known = {p.number: offset for p in assigned if (offset := loaded(p)) is not None}
+        self._seen.keep_only({p.number for p in assigned})
+        return progress_rows(known, {p.number: int(end) for p, end in ends.items()}, asked_at, self._seen)
 
     def write(self, rows: list[ProgressRow]) -> None:
         if not rows:

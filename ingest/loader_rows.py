@@ -10,6 +10,7 @@ import msgspec
 from pydantic import ValidationError
 from pydantic_core import to_json
 
+from ingest.loading.steps.step import InvalidMessage
 from schemas.event_message import SCHEMA_VERSION, EventMessage, IngestMessage
 from schemas.usage_columns import stored_user
 
@@ -18,6 +19,8 @@ INSERT_SETTINGS = {"input_format_skip_unknown_fields": 1, "date_time_input_forma
                    "insert_distributed_sync": 1}
 """`insert_distributed_sync`: through a cluster's Distributed table, an insert returns once every shard has its rows."""
 DEFAULT_MAX_SKEW = timedelta(minutes=5)
+LARGEST_ROW_BYTES = 96 * 1024
+"""An event is at most 64 KiB on the wire (O11Y_HTTP_MAX_BODY_BYTES); its row adds the message's own fields."""
 _MS = timedelta(milliseconds=1)
 
 
@@ -30,14 +33,6 @@ class Row(NamedTuple):
     offset: int
     client: str
     received_ms: int
-
-
-class InvalidMessage(Exception):
-    """The message can never be loaded; it belongs in the dead-letter topic with `reason`."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def _within_skew(received_ms: int, timestamp_ms: int | None, max_skew: timedelta) -> bool:

@@ -9,6 +9,7 @@ import signal
 import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -18,10 +19,19 @@ from prometheus_client import CollectorRegistry
 from ingest.clickhouse_sink import ClickHouseSink
 from ingest.dead_letters import DeadLetters
 from ingest.kafka_ports import Consumer, Producer
-from ingest.loader import Loader, LoaderPolicy
+from ingest.kafka_python_consumer import KafkaPythonConsumer
 from ingest.loader_metrics import LoaderMetrics
 from ingest.loader_progress import LoaderProgress
-from ingest.poison_guard import PoisonGuard
+from ingest.loader_rows import LARGEST_ROW_BYTES
+from ingest.loading import tasks
+from ingest.loading.dead_lettering import DeadLettering
+from ingest.loading.loader import Loader
+from ingest.loading.poison_guard import PoisonGuard
+from ingest.loading.policy import LoaderPolicy
+from ingest.loading.positioning import Positioning
+from ingest.loading.steps.backoff import Backoff
+from ingest.loading.steps.batching import BatchLimits
+from ingest.loading.strategy_factory import LoadingFunctions, StrategyFactory
 from runtime.clickhouse import ClickHouseClient
 from runtime.client_secrets import ClientSecrets
 from runtime.health import READINESS, add_health_routes, tcp_reachable
@@ -58,7 +68,7 @@ def group_member(settings: Settings) -> Consumer:
         from ingest.kafka_consumers import ConfluentConsumer
 
         return ConfluentConsumer(settings)
-    return KafkaConsumer(**consumer_config(settings))  # type: ignore[no-any-return]
+    return KafkaPythonConsumer(KafkaConsumer(**consumer_config(settings)))
 
 
 def dead_letter_producer(settings: Settings) -> Producer:
@@ -74,21 +84,43 @@ def dead_letter_producer(settings: Settings) -> Producer:
 def build_loader(settings: Settings, clickhouse: ClickHouseClient, registry: CollectorRegistry,
                  consumer: Consumer | None = None) -> Loader:
     """The loader of `settings`; `consumer` replaces the group member made from `consumer_config`."""
-    dlq = dead_letter_producer(settings)
+    letters = DeadLetters(dead_letter_producer(settings), settings.topic_dlq())
+    member = consumer or group_member(settings)
     policy = LoaderPolicy(batch_rows=settings.loader_batch_rows, batch_age_s=settings.loader_batch_ms / 1000,
                           batch_bytes=settings.loader_batch_bytes,
                           max_skew=timedelta(seconds=settings.loader_max_clock_skew_s),
                           session_timeout_s=settings.loader_session_timeout_ms / 1000,
                           max_poll_interval_s=settings.loader_max_poll_interval_ms / 1000)
-    return Loader(
-        consumer or group_member(settings),
-        ClickHouseSink(clickhouse, settings.dedup_horizon_s),
-        DeadLetters(dlq, settings.topic_dlq()),
-        settings.kafka_topic,
-        LoaderMetrics.create(registry),
-        policy,
-        progress=LoaderProgress(clickhouse, settings.kafka_topic, settings.loader_group_id),
-        guard=lambda: PoisonGuard(settings.loader_dlq_max_run, settings.loader_dlq_max_share),
+    sink, metrics = ClickHouseSink(clickhouse, settings.dedup_horizon_s), LoaderMetrics.create(registry)
+    clickhouse_backoff = Backoff("ClickHouse", policy.backoff_initial_s, policy.backoff_max_s)
+    factory = StrategyFactory(
+        loading_functions(settings, member, sink, letters, metrics, policy),
+        BatchLimits(policy.batch_rows, policy.batch_age_s, policy.batch_bytes),
+        clickhouse_backoff, Backoff("offset commit", policy.backoff_initial_s, policy.backoff_max_s), metrics,
+    )
+    positioning = Positioning(settings.kafka_topic, sink.loaded_offsets, clickhouse_backoff, metrics)
+    progress = LoaderProgress(clickhouse, settings.kafka_topic, settings.loader_group_id)
+    return Loader(member, settings.kafka_topic, factory, positioning, policy, progress=progress)
+
+
+def loading_functions(settings: Settings, member: Consumer, sink: ClickHouseSink, letters: DeadLetters,
+                      metrics: LoaderMetrics, policy: LoaderPolicy) -> LoadingFunctions:
+    """The functions the generic steps are given, their dependencies bound."""
+    topic = settings.kafka_topic
+
+    def dead_lettering() -> DeadLettering:
+        guard = PoisonGuard(settings.loader_dlq_max_run, settings.loader_dlq_max_share)
+        return DeadLettering(topic, guard, partial(tasks.dead_letter, letters, topic, metrics))
+
+    return LoadingFunctions(
+        decode=partial(tasks.decode, topic, policy.max_skew),
+        dead_letters=dead_lettering,
+        row_bytes=tasks.row_bytes,
+        largest_row=LARGEST_ROW_BYTES,
+        insert=partial(tasks.insert, sink, topic),
+        count=partial(tasks.count, metrics),
+        commit=partial(tasks.commit, member, letters, topic, metrics),
+        close=letters.close,
     )
 
 
@@ -117,7 +149,7 @@ def loader_context(settings: Settings, clickhouse: ClickHouseClient,
         yield
         stop.set()
         watcher.cancel()
-        if loader.stalled() is None:  # a stuck loop never ends: the process exits without it
+        if loader.watch.stalled() is None:  # a stuck loop never ends: the process exits without it
             await asyncio.to_thread(thread.join, 30)
 
     return context
@@ -125,12 +157,12 @@ def loader_context(settings: Settings, clickhouse: ClickHouseClient,
 
 async def _stop_process_if_loader_stops(app: web.Application, loader: Loader, thread: threading.Thread,
                                         stop: threading.Event, check_every_s: float = 1.0) -> None:
-    """A loader that stopped by itself (the dead-letter limit) or whose loop is stuck (`Loader.stalled`) stops its
+    """A loader that stopped by itself (the dead-letter limit) or whose loop is stuck (`LoopWatch.stalled`) stops its
     process, which then exits with status 1: only the process ending frees a stuck member's partitions."""
     stalled = None
     while thread.is_alive() and stalled is None:
         await asyncio.sleep(check_every_s)
-        stalled = loader.stalled()
+        stalled = loader.watch.stalled()
     why = stalled or loader.fatal
     if why is None or stop.is_set():
         return
@@ -143,7 +175,7 @@ async def _stop_process_if_loader_stops(app: web.Application, loader: Loader, th
 async def _loader_ready(settings: Settings, loader: Loader, thread: threading.Thread) -> str | None:
     if not thread.is_alive():
         return loader.fatal or "the loader thread stopped"
-    stalled = loader.stalled()
+    stalled = loader.watch.stalled()
     if stalled is not None:
         return stalled
     if loader.failing:

@@ -13,8 +13,8 @@ from kafka import KafkaConsumer, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from ingest.app import create_app
-from ingest.loader import Loader
 from ingest.loader_service import build_loader
+from ingest.loading.loader import Loader
 from o11y.embedded import EmbeddedKafka
 from runtime.settings import Settings
 from support.events import event_messages, seed_event
@@ -104,15 +104,12 @@ def test_a_crash_between_insert_and_commit_loads_nothing_twice(
 
 def test_an_identical_retried_insert_is_dropped_by_its_dedup_token(clickhouse: Any, client_name: str) -> None:
     from ingest.clickhouse_sink import ClickHouseSink
-    from ingest.loader_batch import Batch
     from ingest.loader_rows import decode_row
 
-    batch = Batch("retry-topic", 100, 1.0)
-    for offset, (_, value) in enumerate(event_messages(10, client_name)):
-        batch.take(0, offset, decode_row(value, "retry-topic", 0, offset), 0.0)
+    rows = [decode_row(value, "retry-topic", 0, offset) for offset, (_, value) in enumerate(event_messages(10, client_name))]
     sink = ClickHouseSink(clickhouse)
     for _ in range(3):
-        sink.insert(batch)
+        sink.insert("retry-topic", rows)
     assert count(clickhouse, RAW_BY_CLIENT, c=client_name) == 10
     assert count(clickhouse, ROLLUP_BY_CLIENT, c=client_name) == 10
 

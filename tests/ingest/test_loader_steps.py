@@ -1,4 +1,5 @@
-"""Each step of the loader on its own, with small inputs and no broker: what it hands on, when it rejects, how it retries."""
+"""Each step of the loader's chain on its own, as the loader builds it, with small inputs and no broker: what it hands
+on, when it rejects, how it retries."""
 
 from __future__ import annotations
 
@@ -6,33 +7,35 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any, Generic, NamedTuple, TypeVar
+from functools import partial
+from typing import NamedTuple
 
 import pytest
 from prometheus_client import CollectorRegistry
 
 from ingest.clickhouse_sink import Inserted, InsertFailed
-from ingest.loader import start_of
-from ingest.loader_batch import Batch
+from ingest.kafka_ports import PolledRecord
 from ingest.loader_metrics import LoaderMetrics
-from ingest.loader_steps import (
-    Backoff,
-    BatchLimits,
-    ChainParts,
-    CommitOffsets,
-    Decode,
-    Decoded,
-    InsertInThread,
-    MessageRejected,
-    Reduce,
-    build_chain,
-)
-from ingest.poison_guard import PoisonGuard, PoisonLimit
+from ingest.loader_rows import LARGEST_ROW_BYTES, Row
+from ingest.loading import tasks
+from ingest.loading.dead_lettering import DeadLettering
+from ingest.loading.poison_guard import PoisonGuard, PoisonLimit
+from ingest.loading.positioning import start_of
+from ingest.loading.steps.backoff import Backoff
+from ingest.loading.steps.batch import Batch
+from ingest.loading.steps.batching import BatchLimits, BatchStep
+from ingest.loading.steps.commit import CommitOffsets
+from ingest.loading.steps.message import Message
+from ingest.loading.steps.run_task import RunTask
+from ingest.loading.steps.run_task_in_thread import RunTaskInThread
+from ingest.loading.steps.step import MessageRejected
+from ingest.loading.strategy_factory import LoadingFunctions, StrategyFactory
 from support.events import event_messages
+from support.steps import Clock, Collect
 
 
 class Polled(NamedTuple):
-    """A polled record built by hand: what both Kafka clients hand the chain (`ingest.loader_steps.Message`)."""
+    """A polled record built by hand: what both Kafka clients hand the chain (`ingest.kafka_ports.PolledRecord`)."""
 
     partition: int
     offset: int
@@ -40,56 +43,38 @@ class Polled(NamedTuple):
     value: bytes | None
     timestamp: int | None
 
-T = TypeVar("T")
+
 TOPIC = "steps"
+Decoded = Message[Row | None]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+def polled(partition: int, offset: int, value: bytes | None, key: bytes | None = None) -> Message[Polled]:
+    return Message(partition, offset, Polled(partition, offset, key, value, None))
 
 
-class Collect(Generic[T]):
-    """The next step, as a test sees it: keeps what it takes; rejects while `full`."""
-
-    def __init__(self) -> None:
-        self.items: list[T] = []
-        self.full = False
-        self.polls = 0
-        self.terminated = False
-
-    def submit(self, item: T) -> None:
-        if self.full:
-            raise MessageRejected
-        self.items.append(item)
-
-    def poll(self) -> None:
-        self.polls += 1
-
-    def join(self, timeout_s: float) -> bool:
-        return not self.full
-
-    def terminate(self) -> None:
-        self.terminated = True
-
-    def held_from(self, partition: int) -> int | None:
-        return None
-
-
-def messages(count: int, partition: int = 0, first_offset: int = 0) -> list[Polled]:
+def messages(count: int, partition: int = 0, first_offset: int = 0) -> list[Message[Polled]]:
     pairs = event_messages(count, "steps-client")
-    return [Polled(partition, first_offset + i, key, value, None) for i, (key, value) in enumerate(pairs)]
+    return [polled(partition, first_offset + i, value, key) for i, (key, value) in enumerate(pairs)]
+
+
+def decode_step(after: Collect[Decoded], send: Callable[[Message[PolledRecord], str], None] = lambda m, r: None,
+                guard: PoisonGuard | None = None) -> RunTask[Polled, Row]:
+    """The decode step as the loader builds it: `tasks.decode` run by `RunTask`, the dead letters given to `send`."""
+    return RunTask(partial(tasks.decode, TOPIC, timedelta(minutes=5)), after, DeadLettering(TOPIC, guard or PoisonGuard(), send))
 
 
 def decoded(count: int, partition: int = 0, first_offset: int = 0) -> list[Decoded]:
     out = Collect[Decoded]()
-    decode = Decode(TOPIC, PoisonGuard(), lambda m, r: None, out)
+    decode = decode_step(out)
     for message in messages(count, partition, first_offset):
         decode.submit(message)
     return out.items
+
+
+def batching(limits: BatchLimits, after: Collect[Batch[Row]], clock: Callable[[], float],
+             cut_after: dict[int, int] | None = None) -> BatchStep[Row]:
+    """The batching step as the loader builds it: sized by the rows' bytes, cut after the replay ranges."""
+    return BatchStep(limits, after, tasks.row_bytes, LARGEST_ROW_BYTES, cut_after or {}, clock)
 
 
 def metrics() -> LoaderMetrics:
@@ -102,9 +87,9 @@ def metrics() -> LoaderMetrics:
 def test_decode_hands_on_rows_and_dead_letters_an_invalid_message_once_even_when_offered_again() -> None:
     letters: list[tuple[int, str]] = []
     after = Collect[Decoded]()
-    decode = Decode(TOPIC, PoisonGuard(), lambda m, reason: letters.append((m.offset, reason)), after)
+    decode = decode_step(after, lambda m, reason: letters.append((m.offset, reason)))
     good = messages(1)[0]
-    bad = Polled(0, 1, None, b"{not json", None)
+    bad = polled(0, 1, b"{not json")
     decode.submit(good)
     after.full = True
     for _ in range(3):  # rejected: the loop offers the same message again
@@ -112,39 +97,39 @@ def test_decode_hands_on_rows_and_dead_letters_an_invalid_message_once_even_when
             decode.submit(bad)
     after.full = False
     decode.submit(bad)
-    assert [(d.offset, d.row is not None) for d in after.items] == [(0, True), (1, False)]
-    assert after.items[0].row is not None and after.items[0].row.line.endswith(b'"kafka_offset":0}')
+    assert [(d.offset, d.payload is not None) for d in after.items] == [(0, True), (1, False)]
+    assert after.items[0].payload is not None and after.items[0].payload.line.endswith(b'"kafka_offset":0}')
     assert len(letters) == 1 and letters[0][0] == 1 and "problem" in letters[0][1]
 
 
 def test_decode_stops_at_the_message_that_crosses_the_dead_letter_limit_and_takes_nothing_of_it() -> None:
     letters: list[int] = []
     after = Collect[Decoded]()
-    decode = Decode(TOPIC, PoisonGuard(max_run=2, max_share=1.0), lambda m, r: letters.append(m.offset), after)
-    decode.submit(Polled(3, 10, None, b"x", None))
-    decode.submit(Polled(3, 11, None, b"x", None))
+    decode = decode_step(after, lambda m, r: letters.append(m.offset), PoisonGuard(max_run=2, max_share=1.0))
+    decode.submit(polled(3, 10, b"x"))
+    decode.submit(polled(3, 11, b"x"))
     with pytest.raises(PoisonLimit, match=r"in steps/3 up to offset 12"):
-        decode.submit(Polled(3, 12, None, b"x", None))
+        decode.submit(polled(3, 12, b"x"))
     assert letters == [10, 11] and [d.offset for d in after.items] == [10, 11]
 
 
 def test_a_new_chain_counts_invalid_messages_afresh() -> None:
-    parts = chain_parts(insert=lambda b: Inserted(0.0, 0), commit=lambda o: None, guard=lambda: PoisonGuard(max_run=1))
-    first = build_chain(parts, {})
-    first.submit(Polled(0, 0, None, b"x", None))
+    factory = strategy_factory(insert=lambda b: Inserted(0.0, 0), commit=lambda o: None, guard=lambda: PoisonGuard(max_run=1))
+    first = factory.create({})
+    first.submit(polled(0, 0, b"x"))
     with pytest.raises(PoisonLimit):
-        first.submit(Polled(0, 1, None, b"x", None))
-    second = build_chain(parts, {})  # the next assignment
-    second.submit(Polled(0, 1, None, b"x", None))
+        first.submit(polled(0, 1, b"x"))
+    second = factory.create({})  # the next assignment
+    second.submit(polled(0, 1, b"x"))
     assert second.held_from(0) == 1
 
 
-# Reduce
+# Batching
 
 
 def test_batches_are_cut_by_rows_and_by_age() -> None:
-    clock, after = Clock(), Collect[Batch]()
-    reduce = Reduce(TOPIC, BatchLimits(rows=3, age_s=1.0), clock, {}, after)
+    clock, after = Clock(), Collect[Batch[Row]]()
+    reduce = batching(BatchLimits(count=3, age_s=1.0), after, clock)
     for item in decoded(4):
         reduce.submit(item)
     assert [b.next_offsets() for b in after.items] == [{0: 3}]
@@ -156,8 +141,8 @@ def test_batches_are_cut_by_rows_and_by_age() -> None:
 
 
 def test_a_replay_range_is_cut_exactly_at_its_end_and_never_by_age() -> None:
-    clock, after = Clock(), Collect[Batch]()
-    reduce = Reduce(TOPIC, BatchLimits(rows=100, age_s=1.0), clock, {1: 12}, after)
+    clock, after = Clock(), Collect[Batch[Row]]()
+    reduce = batching(BatchLimits(count=100, age_s=1.0), after, clock, {1: 12})
     items = decoded(3, partition=1, first_offset=10) + decoded(2, partition=1, first_offset=13)
     for item in items[:2]:
         reduce.submit(item)
@@ -174,9 +159,9 @@ def test_a_replay_range_is_cut_exactly_at_its_end_and_never_by_age() -> None:
 
 
 def test_a_full_batch_with_one_waiting_rejects_until_the_next_step_takes_it() -> None:
-    after = Collect[Batch]()
+    after = Collect[Batch[Row]]()
     after.full = True
-    reduce = Reduce(TOPIC, BatchLimits(rows=2), Clock(), {}, after)
+    reduce = batching(BatchLimits(count=2), after, Clock())
     items = decoded(5)
     for item in items[:4]:
         reduce.submit(item)  # two sealed-and-waiting, two filling
@@ -190,15 +175,15 @@ def test_a_full_batch_with_one_waiting_rejects_until_the_next_step_takes_it() ->
 
 
 def test_room_follows_the_byte_budget_at_the_row_size_seen() -> None:
-    reduce = Reduce(TOPIC, BatchLimits(rows=10_000, bytes=100_000), Clock(), {}, Collect[Batch]())
+    reduce = batching(BatchLimits(count=10_000, bytes=100_000), Collect[Batch[Row]](), Clock())
     assert reduce.room() == 2, "before any row: as if each were as large as an event may be"
     for item in decoded(10):
         reduce.submit(item)
-    row_bytes = len(decoded(1)[0].row.line)  # type: ignore[union-attr]
+    row_bytes = len(decoded(1)[0].payload.line)  # type: ignore[union-attr]
     assert abs(reduce.room() - (100_000 - 10 * row_bytes) // row_bytes) <= 2
 
 
-# InsertInThread and CommitOffsets
+# RunTaskInThread (the insert) and CommitOffsets
 
 
 class FlakyInsert:
@@ -210,7 +195,7 @@ class FlakyInsert:
         self.gate = threading.Event()
         self.gate.set()
 
-    def __call__(self, batch: Batch) -> Inserted:
+    def __call__(self, batch: Batch[Row], abandoned: threading.Event) -> Inserted:
         self.gate.wait(10)
         self.calls.append((id(batch), threading.current_thread().name))
         if len(self.calls) <= self.failures:
@@ -218,18 +203,24 @@ class FlakyInsert:
         return Inserted(0.01, 0)
 
 
-def batch_of(first: int, last: int) -> Batch:
-    batch = Batch(TOPIC, 100, 1.0)
+def batch_of(first: int, last: int) -> Batch[Row]:
+    batch = Batch[Row]()
     for item in decoded(last - first + 1, first_offset=first):
-        batch.take(item.partition, item.offset, item.row, 0.0)
+        batch.take(item, 0, 0.0)
     return batch
 
 
+def insert_step(insert: FlakyInsert, pool: ThreadPoolExecutor, backoff: Backoff,
+                after: Collect[Batch[Row]] | CommitOffsets) -> RunTaskInThread[Batch[Row], Inserted]:
+    """The insert step as the loader builds it: `insert` retried on `InsertFailed`, each outcome counted."""
+    return RunTaskInThread(insert, pool, backoff, after, InsertFailed, partial(tasks.count, metrics()))
+
+
 def test_a_failed_insert_is_retried_after_the_backoff_with_the_same_batch_then_handed_on() -> None:
-    clock, after, insert = Clock(), Collect[Batch](), FlakyInsert(failures=2)
+    clock, after, insert = Clock(), Collect[Batch[Row]](), FlakyInsert(failures=2)
     backoff = Backoff("ClickHouse", 0.5, 30, clock)
     with ThreadPoolExecutor(1, thread_name_prefix="insert") as pool:
-        step = InsertInThread(insert, pool, backoff, metrics(), after)
+        step = insert_step(insert, pool, backoff, after)
         batch = batch_of(0, 4)
         step.submit(batch)
         step.wait(5)
@@ -262,8 +253,7 @@ def test_the_next_insert_waits_for_the_commit_of_the_previous_batch() -> None:
 
     commit_backoff = Backoff("offset commit", 0.5, 30, clock)
     with ThreadPoolExecutor(1) as pool:
-        step = InsertInThread(insert, pool, Backoff("ClickHouse", clock=clock), metrics(),
-                              CommitOffsets(commit, commit_backoff))
+        step = insert_step(insert, pool, Backoff("ClickHouse", clock=clock), CommitOffsets(commit, commit_backoff))
         step.submit(batch_of(0, 4))
         step.wait(5)
         step.poll()
@@ -283,23 +273,30 @@ def test_the_next_insert_waits_for_the_commit_of_the_previous_batch() -> None:
 # The chain
 
 
-def chain_parts(insert: Callable[[Batch], Inserted], commit: Callable[[dict[int, int]], None],
-                guard: Callable[[], PoisonGuard] = PoisonGuard, executor: Any = None) -> ChainParts:
+def strategy_factory(insert: Callable[[Batch[Row]], Inserted], commit: Callable[[dict[int, int]], None],
+                     guard: Callable[[], PoisonGuard] = PoisonGuard) -> StrategyFactory:
+    """The loader's factory with the decode of `tasks`, batches of three rows, and `insert` and `commit` given here."""
     clock = Clock()
-    return ChainParts(TOPIC, BatchLimits(rows=3, age_s=1.0), timedelta(minutes=5), guard, lambda m, r: None, insert, commit,
-                      executor or ThreadPoolExecutor(1), Backoff("ClickHouse", clock=clock),
-                      Backoff("offset commit", clock=clock), metrics(), clock)
+    functions = LoadingFunctions(
+        decode=partial(tasks.decode, TOPIC, timedelta(minutes=5)),
+        dead_letters=lambda: DeadLettering(TOPIC, guard(), lambda m, r: None),
+        row_bytes=tasks.row_bytes, largest_row=LARGEST_ROW_BYTES,
+        insert=lambda batch, abandoned: insert(batch), count=partial(tasks.count, metrics()), commit=commit,
+        close=lambda: None,
+    )
+    return StrategyFactory(functions, BatchLimits(count=3, age_s=1.0), Backoff("ClickHouse", clock=clock),
+                           Backoff("offset commit", clock=clock), metrics(), clock)
 
 
 def test_join_inserts_and_commits_everything_held_in_order_and_terminate_drops_it() -> None:
     inserted: list[dict[int, tuple[int, int]]] = []
     commits: list[dict[int, int]] = []
 
-    def insert(batch: Batch) -> Inserted:
+    def insert(batch: Batch[Row]) -> Inserted:
         inserted.append(dict(batch.ranges))
         return Inserted(0.0, 0)
 
-    chain = build_chain(chain_parts(insert, commits.append), {})
+    chain = strategy_factory(insert, commits.append).create({})
     for message in messages(7, partition=2):
         chain.submit(message)
     assert chain.join(10)
@@ -307,7 +304,7 @@ def test_join_inserts_and_commits_everything_held_in_order_and_terminate_drops_i
     assert commits == [{2: 3}, {2: 6}, {2: 7}]
     assert chain.held_from(2) is None
 
-    chain = build_chain(chain_parts(insert, commits.append), {})
+    chain = strategy_factory(insert, commits.append).create({})
     for message in messages(2, partition=2, first_offset=7):
         chain.submit(message)
     assert chain.held_from(2) == 7

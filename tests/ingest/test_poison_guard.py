@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.poison_guard import PoisonGuard, PoisonLimit
+from ingest.loading.poison_guard import PoisonGuard, PoisonLimit
 
 
 def feed(guard: PoisonGuard, partition: int, pattern: str, start: int = 0) -> None:

@@ -24,8 +24,8 @@ from pydantic import SecretStr
 from redis import Redis
 
 from ingest.app import create_app
-from ingest.loader import Loader
 from ingest.loader_service import build_loader
+from ingest.loading.loader import Loader
 from o11y.embedded import EmbeddedKafka, EmbeddedRedis
 from runtime.settings import Settings
 from schemas.alert_policy import DEFAULT_POLICY, policy_from_document

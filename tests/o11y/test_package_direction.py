@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,29 @@ def imported_own_modules(path: Path) -> set[str]:
             names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
         found |= {name for name in names if name.split(".")[0] in OURS and (ROOT / (name.replace(".", "/") + ".py")).is_file()}
     return found
+
+
+GENERIC_STEPS = ROOT / "ingest" / "loading" / "steps"
+
+
+def foreign_imports(path: Path) -> list[str]:
+    """What a generic step imports beyond the standard library and the other generic steps: rows, ClickHouse or a
+    Kafka client would each show here (the loader hands the steps such things as functions instead)."""
+    third_party = imported_modules(path) - set(sys.stdlib_module_names) - {"ingest"}
+    ours = {module for module in imported_own_modules(path) if not module.startswith("ingest.loading.steps.")}
+    return sorted(third_party | ours)
+
+
+@pytest.mark.parametrize("module", sorted(GENERIC_STEPS.glob("*.py")), ids=lambda path: path.name)
+def test_a_generic_step_imports_only_the_standard_library_and_the_other_steps(module: Path) -> None:
+    assert foreign_imports(module) == []
+
+
+def test_a_step_that_knows_rows_clickhouse_or_a_kafka_client_is_refused(tmp_path: Path) -> None:
+    step = tmp_path / "decode_step.py"
+    step.write_text("import time\nfrom ingest import clickhouse_sink\nfrom ingest.loader_rows import Row\n"
+                    "from ingest.loading.steps.step import MessageRejected\nfrom kafka import TopicPartition\n")
+    assert foreign_imports(step) == ["ingest.clickhouse_sink", "ingest.loader_rows", "kafka"]
 
 
 def test_no_two_modules_import_each_other() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -11,9 +11,10 @@ from kafka import KafkaConsumer
 from prometheus_client import CollectorRegistry
 
 from ingest.kafka_consumers import ConfluentConsumer
-from ingest.kafka_ports import Consumer
-from ingest.loader import Loader
+from ingest.kafka_ports import Consumer, Partition, RebalanceListener
+from ingest.kafka_python_consumer import KafkaPythonConsumer
 from ingest.loader_service import build_loader, consumer_config
+from ingest.loading.loader import Loader
 from runtime.clickhouse import ClickHouseClient
 from runtime.settings import Settings
 
@@ -29,27 +30,36 @@ def loader_settings(servers: str, topic: str, group: str, **extra: Any) -> Setti
     )
 
 
-class Crashable(KafkaConsumer):  # type: ignore[misc]  # kafka-python ships no types
-    """The loader's real group member; `crash` leaves the group the way a killed process does, committing nothing."""
-
-    def crash(self) -> None:
-        self.close(autocommit=False)
-
+class _Killable(KafkaConsumer):  # type: ignore[misc]  # kafka-python ships no types
     def kill(self) -> None:
         """Gone the way SIGKILL leaves: the connections drop, no LeaveGroup, no commit. The group notices only when
         the session times out. (kafka-python has no public call for this: its network loop is closed.)"""
         self._client.close()  # the network loop, which also runs the heartbeat
 
 
+class Crashable(KafkaPythonConsumer):
+    """The loader's real group member; `crash` leaves the group the way a killed process does, committing nothing."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._killable = _Killable(**consumer_config(settings))
+        super().__init__(self._killable)
+
+    def crash(self) -> None:
+        self.close(autocommit=False)
+
+    def kill(self) -> None:
+        self._killable.kill()
+
+
 class DiesBeforeEveryCommit(Crashable):
     """...in a process that "dies" after each insert, before its commit: no offset ever reaches the broker."""
 
-    def commit(self, offsets: Any = None) -> None:
+    def commit(self, offsets: Mapping[Partition, int]) -> None:
         return None
 
 
 def dies_before_every_commit(settings: Settings) -> DiesBeforeEveryCommit:
-    return DiesBeforeEveryCommit(**consumer_config(settings))
+    return DiesBeforeEveryCommit(settings)
 
 
 class ConfluentCrashable(ConfluentConsumer):
@@ -66,7 +76,7 @@ class ConfluentCrashable(ConfluentConsumer):
         super().__init__(settings)
         self._killed = threading.Event()
 
-    def subscribe(self, topics: Sequence[str], listener: Any = None) -> None:
+    def subscribe(self, topics: Sequence[str], listener: RebalanceListener | None = None) -> None:
         super().subscribe(topics, None if listener is None else _UnlessKilled(listener, self._killed))
 
     def crash(self) -> None:
@@ -80,14 +90,14 @@ class ConfluentCrashable(ConfluentConsumer):
 class _UnlessKilled:
     """A rebalance listener that goes quiet once its member was killed."""
 
-    def __init__(self, listener: Any, killed: threading.Event) -> None:
+    def __init__(self, listener: RebalanceListener, killed: threading.Event) -> None:
         self._listener, self._killed = listener, killed
 
-    def on_partitions_assigned(self, assigned: Any) -> None:
+    def on_partitions_assigned(self, assigned: set[Partition]) -> None:
         if not self._killed.is_set():
             self._listener.on_partitions_assigned(assigned)
 
-    def on_partitions_revoked(self, revoked: Any) -> None:
+    def on_partitions_revoked(self, revoked: set[Partition]) -> None:
         if not self._killed.is_set():
             self._listener.on_partitions_revoked(revoked)
 
@@ -95,7 +105,7 @@ class _UnlessKilled:
 def crashable(settings: Settings) -> Crashable | ConfluentCrashable:
     if settings.kafka_client == "confluent-kafka":
         return ConfluentCrashable(settings)
-    return Crashable(**consumer_config(settings))
+    return Crashable(settings)
 
 
 @contextmanager

@@ -1,0 +1,1 @@
+"""Generic processing steps (run a task, batch, commit) that know nothing of rows, ClickHouse or Kafka clients."""
