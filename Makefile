@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: dev test clean
+.PHONY: dev test test-fast clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: $(BIN)/.installed $(CHROMIUM)
 	$(BIN)/mypy
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 	$(BIN)/python -m pytest
+
+# The edit-run loop: pure and in-process tests only (no broker, ClickHouse, Redis, browser or o11y process), under a
+# minute. `make test` is the whole suite, and what CI runs.
+test-fast: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -m "not component" -q
 
 clean:
 	rm -rf $(VENV) var

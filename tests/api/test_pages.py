@@ -24,6 +24,8 @@ from support.layout import layout_problems
 from support.live_server import LiveServer
 from support.timeline import Timeline
 
+pytestmark = pytest.mark.component  # o11y processes, brokers or a browser of its own
+
 NOW_MINUTE = 50
 WIDTHS = {"desktop": 1280, "phone": 390}
 LAYOUT_WIDTHS = (390, 1280, 1400)

@@ -17,6 +17,8 @@ from support.events import ADMIN_TOKEN, SECRET, WEBHOOK_TOKEN, seed_event
 from support.hostile import ATTACK_BODY, RSS_BOUND_MB, URL, Ingest, attack_and_measure
 from support.processes import clean_env
 
+pytestmark = pytest.mark.component  # o11y processes, brokers or a browser of its own
+
 
 @pytest.fixture(scope="module")
 def ingest(kafka: EmbeddedKafka) -> Iterator[Ingest]:

@@ -17,6 +17,8 @@ from runtime.settings import Settings
 from support.events import SECRET, seed_event
 from support.kafka_io import read_topic, values
 
+pytestmark = pytest.mark.component  # o11y processes, brokers or a browser of its own
+
 
 @pytest.fixture
 def own_broker() -> Iterator[EmbeddedKafka]:

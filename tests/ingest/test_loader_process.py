@@ -19,10 +19,13 @@ from support.kafka_io import produce
 from support.processes import clean_env
 from support.waiting import wait_until
 
+pytestmark = pytest.mark.component  # o11y processes, brokers or a browser of its own
+
 UPGRADE = """
 import sys
 from storage.schema import migrate
 from runtime.clickhouse import connect
+
 c = connect(sys.argv[1])
 assert migrate(c, target=1) == [1]
 c.command("INSERT INTO o11y.api_metrics (event_id, received_at, client_name, kilo_user_id, is_anonymous, is_streaming,"

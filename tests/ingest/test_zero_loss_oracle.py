@@ -36,6 +36,8 @@ from support.live_server import LiveServer
 from support.loader_harness import ConfluentCrashable, Crashable, count, crashable, loader_settings
 from support.waiting import wait_until
 
+pytestmark = pytest.mark.component  # o11y processes, brokers or a browser of its own
+
 SECRET = "oracle-secret-value"
 BAD_MODEL = "oracle/failing-model"
 

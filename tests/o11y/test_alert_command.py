@@ -13,6 +13,8 @@ import pytest
 from support.chdb_query import query_path
 from support.processes import clean_env
 
+pytestmark = pytest.mark.component  # o11y processes, brokers or a browser of its own
+
 TESTS = Path(__file__).resolve().parents[1]
 
 SEED_DATA = """
@@ -22,6 +24,7 @@ sys.path.insert(0, sys.argv[2])
 from storage.schema import migrate
 from runtime.clickhouse import connect
 from support.timeline import Timeline
+
 c = connect(sys.argv[1])
 if sys.argv[3] == "migrate":
     migrate(c)

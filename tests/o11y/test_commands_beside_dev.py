@@ -23,10 +23,13 @@ from support.live_server import LiveServer
 from support.processes import clean_env
 from support.timeline import Timeline
 
+pytestmark = pytest.mark.component  # o11y processes, brokers or a browser of its own
+
 HOLD = """
 import sys, time
 from runtime.clickhouse import connect
 from storage.schema import migrate
+
 client = connect(sys.argv[1])  # kept: the engine, and its lock, live as long as a client does
 migrate(client)
 print("held", flush=True)

@@ -11,6 +11,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
+
 from ingest.app import create_app
 from o11y.demo import Incident, run_demo
 from runtime.settings import Settings
@@ -20,6 +22,8 @@ from support.live_server import LiveServer
 from support.loader_harness import count, loader_settings, running_loader
 from support.processes import clean_env
 from support.waiting import wait_until
+
+pytestmark = pytest.mark.component  # o11y processes, brokers or a browser of its own
 
 
 def test_a_scripted_error_incident_pages(settings: Settings, clickhouse: Any, redis_client: Any, slack: Any) -> None:

@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from redis import Redis
@@ -28,6 +29,8 @@ from support.chdb_query import query_path
 from support.events import seed_event
 from support.processes import clean_env
 from support.waiting import wait_until
+
+pytestmark = pytest.mark.component  # o11y processes, brokers or a browser of its own
 
 
 def children_of(pid: int) -> list[int]:

@@ -11,6 +11,8 @@ import pytest
 
 from support.processes import clean_env
 
+pytestmark = pytest.mark.component  # o11y processes, brokers or a browser of its own
+
 TESTS = Path(__file__).resolve().parents[1]
 
 SEED = """
@@ -20,6 +22,7 @@ sys.path.insert(0, sys.argv[2])
 from storage.schema import migrate
 from runtime.clickhouse import connect
 from support.timeline import Timeline
+
 c = connect(sys.argv[1])
 migrate(c)
 t = Timeline(c, datetime(2030, 6, 1, 12, 0, tzinfo=timezone.utc))

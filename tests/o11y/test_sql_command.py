@@ -23,6 +23,8 @@ from support.live_server import LiveServer
 from support.processes import clean_env
 from support.timeline import Timeline
 
+pytestmark = pytest.mark.component  # o11y processes, brokers or a browser of its own
+
 
 def o11y(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "o11y.cli", "sql", *args], env=env, capture_output=True, text=True,

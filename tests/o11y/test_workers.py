@@ -21,6 +21,8 @@ from support.events import SECRET, seed_event
 from support.kafka_io import read_topic, values
 from support.processes import clean_env
 
+pytestmark = pytest.mark.component  # o11y processes, brokers or a browser of its own
+
 
 def children(pid: int) -> list[int]:
     """The worker processes of `pid` (not multiprocessing's resource tracker)."""
