@@ -11,7 +11,7 @@ from typing import cast
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from alerting.backtest_run import BacktestSource
+from alerting.backtest.run import BacktestSource
 from api.auth import ApiAuth
 from api.backtest_api import BacktestApi
 from api.incidents_api import IncidentsApi

@@ -1,6 +1,6 @@
 """`POST /v1/slo/backtest` (admin): what the policy in force, and a candidate beside it, would have done over stored data.
 
-The same replay and limits as `o11y slo backtest` (`alerting.backtest_run`): at most 31 days, whole minutes, the
+The same replay and limits as `o11y slo backtest` (`alerting.backtest.run`): at most 31 days, whole minutes, the
 candidate checked like an SLO file. One backtest at a time per process (another gets 429); it runs on a thread.
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from alerting.backtest_run import BacktestSource, backtest_range, run_backtest
-from alerting.slo_config import SloConfigError, policy_of
+from alerting.backtest.run import BacktestSource, backtest_range, run_backtest
+from alerting.policy.slo_config import SloConfigError, policy_of
 from api.auth import ApiAuth
 from api.responses import bad_request, json_response, unavailable
 from schemas.alert_policy import AlertPolicy

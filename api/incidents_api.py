@@ -9,8 +9,8 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from alerting.alert_store import INCIDENT_COLUMNS, incident_from_row
-from alerting.incidents import Incident
+from alerting.evaluation.store import INCIDENT_COLUMNS, incident_from_row
+from alerting.incidents.incidents import Incident
 from api.auth import ApiAuth
 from api.responses import bad_request, json_response, unavailable
 from runtime.clickhouse import ClickHouseClient

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerting.silences import SilenceRequest
+from alerting.incidents.silences import SilenceRequest
 from api.backtest_api import BacktestRequest
 from api.incidents_api import IncidentQuery
 from api.openapi_schemas import SCHEMAS, ref

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from alerting.baseline import Selector, read_baseline
-from alerting.policy_store import PolicyStore
-from alerting.silences import SilenceRequest
+from alerting.incidents.silences import SilenceRequest
+from alerting.policy.baseline import Selector, read_baseline
+from alerting.policy.store import PolicyStore
 from api.auth import ApiAuth, Caller, Role
 from api.responses import bad_request, json_response, reasons, unavailable
 from runtime.clickhouse import ClickHouseClient

@@ -12,11 +12,11 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from alerting.alert_store import AlertStore
-from alerting.freshness import Freshness
-from alerting.period_cache import PeriodCache
-from alerting.slo_status import SloStatus, period_start, seen_words, statuses
-from alerting.window_query import WindowCounts, window_end
+from alerting.evaluation.store import AlertStore
+from alerting.incidents.slo_status import SloStatus, period_start, seen_words, statuses
+from alerting.rules.freshness import Freshness
+from alerting.rules.period_cache import PeriodCache
+from alerting.rules.window_query import WindowCounts, window_end
 from api.auth import ApiAuth
 from api.responses import bad_request, json_response, unavailable
 from runtime.clickhouse import ClickHouseClient

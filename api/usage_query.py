@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from alerting.period_cache import floor_to, split
+from alerting.rules.period_cache import floor_to, split
 from schemas.api_metrics import MAX_NAME
 from schemas.prices import PriceTable
 from schemas.usage_columns import ACCURACY, LEVELS, MASKED_USER, MEASURES, ROLLUPS, UNCACHED_INPUT

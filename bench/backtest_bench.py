@@ -22,10 +22,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from alerting.backtest import compare, history_start, replay  # noqa: E402
-from alerting.baseline import Selector, read_baseline  # noqa: E402
-from alerting.replay_minutes import read_minutes, specs_of  # noqa: E402
-from alerting.window_query import build_query  # noqa: E402
+from alerting.backtest.minutes import read_minutes, specs_of  # noqa: E402
+from alerting.backtest.replay import compare, history_start, replay  # noqa: E402
+from alerting.policy.baseline import Selector, read_baseline  # noqa: E402
+from alerting.rules.window_query import build_query  # noqa: E402
 from runtime.clickhouse import connect  # noqa: E402
 from schemas.alert_policy import DEFAULT_POLICY, default_policy, policy_from_document  # noqa: E402
 from storage.schema import migrate  # noqa: E402

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from alerting.window_query import build_query, parse_rows, window_end  # noqa: E402
+from alerting.rules.window_query import build_query, parse_rows, window_end  # noqa: E402
 from runtime.clickhouse import connect  # noqa: E402
 from schemas.alert_policy import default_policy  # noqa: E402
 from storage.schema import migrate  # noqa: E402
@@ -67,8 +67,8 @@ class Silent:
 
 def whole_ticks(client: object, now: datetime, runs: int) -> tuple[float, float, int]:
     """(first tick, median of the next ones, incidents open): the evaluator wired to chDB, without Redis."""
-    from alerting.alert_store import AlertStore
-    from alerting.evaluator import Evaluator
+    from alerting.evaluation.evaluator import Evaluator
+    from alerting.evaluation.store import AlertStore
 
     policy = default_policy()
     evaluator = Evaluator(policy, AlertStore(client, "bench"), None, Silent(), lambda: None)  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from alerting.burn_rate import Gates, WindowCount, tier_trips  # noqa: E402
+from alerting.rules.burn_rate import Gates, WindowCount, tier_trips  # noqa: E402
 from schemas.noise import _upper_tail  # noqa: E402
 
 MEDIAN_MS = 2000

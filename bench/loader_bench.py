@@ -39,7 +39,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer  # noqa: E402
 from kafka.admin import NewTopic  # noqa: E402
 from prometheus_client import CollectorRegistry  # noqa: E402
 
-from ingest.loader_service import build_loader  # noqa: E402
+from ingest.loading.service import build_loader  # noqa: E402
 from o11y.embedded import EmbeddedKafka  # noqa: E402
 from runtime.clickhouse import ClickHouseClient, connect  # noqa: E402
 from runtime.settings import Settings  # noqa: E402
@@ -166,7 +166,7 @@ def load(servers: str, topic: str, events: int, client: ClickHouseClient, horizo
 def loader_block_rows() -> int:
     """Rows in one of the loader's inserts, as its defaults cut them: a batch ends at its row or byte budget,
     whichever comes first, and is inserted as one block per partition."""
-    from ingest.loader_rows import decode_row
+    from ingest.loading.rows import decode_row
 
     message = message_from_event(ApiMetricsParams.model_validate(EVENT), "bench", datetime.now(timezone.utc))
     line = decode_row(encode_message(message), "bench", 0, 0).line
@@ -177,7 +177,7 @@ def loader_block_rows() -> int:
 def clickhouse_alone(client: ClickHouseClient, events: int, block_rows: int) -> float:
     """ClickHouse's own floor: seconds to insert `events` rows already decoded, in blocks of `block_rows`, into the raw
     table with its views (what the loader's insert thread waits on), nothing else running."""
-    from ingest.loader_rows import INSERT_FORMAT, INSERT_SETTINGS, decode_row
+    from ingest.loading.rows import INSERT_FORMAT, INSERT_SETTINGS, decode_row
 
     empty_tables(client)
     event = ApiMetricsParams.model_validate(EVENT)

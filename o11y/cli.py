@@ -148,9 +148,9 @@ def cmd_alert(args: argparse.Namespace) -> int:
 
 
 def cmd_slo_check(_: argparse.Namespace) -> int:
-    from alerting.policy_words import policy_words
-    from alerting.slo_config import SloConfigError, describe, load_policy
-    from alerting.window_query import uses_rollup
+    from alerting.policy.slo_config import SloConfigError, describe, load_policy
+    from alerting.policy.words import policy_words
+    from alerting.rules.window_query import uses_rollup
 
     settings = _settings()
     try:
@@ -168,7 +168,7 @@ def cmd_slo_check(_: argparse.Namespace) -> int:
 
 def _with_live_overrides(settings: Settings, policy: Any) -> tuple[Any, str]:
     """The policy with the overrides set through the admin API, when ClickHouse can be read."""
-    from alerting.policy_store import PolicyStore
+    from alerting.policy.store import PolicyStore
     from runtime.clickhouse import connect
 
     if not settings.clickhouse_url:
@@ -240,8 +240,8 @@ def _freshness_guard(settings: Settings) -> str:
     """Whether stale data can be told apart from recovery: it needs the loader's progress in ClickHouse."""
     from datetime import datetime, timedelta, timezone
 
-    from alerting.alert_store import AlertStore
-    from alerting.freshness import Freshness
+    from alerting.evaluation.store import AlertStore
+    from alerting.rules.freshness import Freshness
     from runtime.clickhouse import connect
 
     if not settings.clickhouse_url:

@@ -124,12 +124,12 @@ def prepare(settings: Settings, stack: ExitStack) -> Settings:
 async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = False) -> None:
     from prometheus_client import CollectorRegistry
 
-    from alerting.alert_app import create_alert_app
-    from alerting.alert_service import build_notifier
-    from alerting.slo_config import load_policy
+    from alerting.policy.slo_config import load_policy
+    from alerting.service.app import create_alert_app
+    from alerting.service.scheduler import build_notifier
     from api.app import create_api_app
-    from ingest.app import create_app
-    from ingest.loader_service import create_loader_app
+    from ingest.edge.app import create_app
+    from ingest.loading.service import create_loader_app
     from o11y.serve import retention
     from runtime.clickhouse import connect
     from storage.schema import migrate
@@ -183,7 +183,7 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
 
 def run_dev(settings: Settings, demo: Any = False) -> int:
     """`demo`: False for no traffic, None for traffic without an incident, or an Incident."""
-    from alerting.slo_config import SloConfigError, load_policy
+    from alerting.policy.slo_config import SloConfigError, load_policy
     from schemas.prices import PriceTableError, load_prices
 
     configure_logging(settings.log_level, settings.log_format, default="text")

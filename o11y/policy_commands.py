@@ -37,7 +37,7 @@ def parse_time(text: str, now: datetime, back: bool = False) -> datetime:
 
 
 def _policy(settings: Settings, path: Path | None) -> Any:
-    from alerting.slo_config import SloConfigError, load_policy
+    from alerting.policy.slo_config import SloConfigError, load_policy
 
     try:
         return load_policy(path)
@@ -61,8 +61,8 @@ def run_status(settings: Settings, as_json: bool) -> int:
 
 
 def run_baseline(settings: Settings, model: str, provider: str | None, client: str | None, as_json: bool) -> int:
-    from alerting.baseline import Selector, read_baseline
-    from alerting.baseline_words import baseline_words
+    from alerting.policy.baseline import Selector, read_baseline
+    from alerting.policy.baseline_words import baseline_words
 
     wanted = {k: v for k, v in (("model", model), ("provider", provider), ("client", client)) if v is not None}
 
@@ -79,9 +79,9 @@ def run_baseline(settings: Settings, model: str, provider: str | None, client: s
 
 def run_backtest(settings: Settings, start: str, end: str, candidate_path: str | None, as_json: bool) -> int:
     """Replay [start, end) with the policy in force (file and runtime overrides), and a candidate file beside it."""
-    from alerting.backtest_report import report_table
-    from alerting.backtest_run import backtest_range
-    from alerting.slo_config import SloConfigError, read_document
+    from alerting.backtest.report import report_table
+    from alerting.backtest.run import backtest_range
+    from alerting.policy.slo_config import SloConfigError, read_document
 
     now = datetime.now(timezone.utc)
     first, last = parse_time(start, now, back=True), parse_time(end, now, back=True)
@@ -103,7 +103,7 @@ def run_backtest(settings: Settings, start: str, end: str, candidate_path: str |
         return dict(api.json("POST", "/v1/slo/backtest", body, timeout_s=BACKTEST_WAIT_S))
 
     def direct(client: Any) -> dict[str, Any]:
-        from alerting.backtest_run import run_backtest as replay
+        from alerting.backtest.run import run_backtest as replay
 
         candidate = _policy(settings, Path(candidate_path)) if candidate_path else None
         show = _progress_bar if sys.stderr.isatty() and not as_json else None

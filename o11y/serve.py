@@ -41,7 +41,7 @@ def run_http(settings: Settings, app: web.Application, admin: web.Application | 
 
 
 def serve_ingest(settings: Settings) -> int:
-    from ingest.app import create_app
+    from ingest.edge.app import create_app
 
     configure_logging(settings.log_level, settings.log_format)
     _install_uvloop()
@@ -58,7 +58,7 @@ def serve_ingest(settings: Settings) -> int:
 
 def serve_ingest_workers(settings: Settings, workers: int) -> int:
     """`o11y ingest --workers N`: what makes ingest impossible is said once, here, before any worker starts."""
-    from ingest.app import check_settings
+    from ingest.edge.app import check_settings
     from o11y.workers import run_workers
 
     if workers > 1:
@@ -102,7 +102,7 @@ def run_migrate(settings: Settings) -> int:
 def serve_loader(settings: Settings) -> int:
     from prometheus_client import CollectorRegistry
 
-    from ingest.loader_service import LOADER_STOPPED, create_loader_app
+    from ingest.loading.service import LOADER_STOPPED, create_loader_app
     from runtime.clickhouse import ClickHouseUnavailable, connect
     from storage.schema import require_schema
 
@@ -136,7 +136,7 @@ def open_alert_store(settings: Settings) -> Any:
 
 
 def _setup_errors() -> tuple[type[Exception], ...]:
-    from alerting.slo_config import SloConfigError
+    from alerting.policy.slo_config import SloConfigError
     from runtime.clickhouse import ClickHouseUnavailable
     from schemas.prices import PriceTableError
 
@@ -147,10 +147,10 @@ def _one_tick_evaluator(settings: Settings, dry_run: bool) -> Any:
     """`alert --once`: the evaluator alone; a dry run needs no Redis and no webhooks, and writes nothing."""
     from prometheus_client import CollectorRegistry
 
-    from alerting.alert_metrics import AlertMetrics
-    from alerting.alert_service import build_evaluator, build_notifier, connect_redis, courier
-    from alerting.slack_notifier import DryRun
-    from alerting.slo_config import load_policy
+    from alerting.delivery.slack_notifier import DryRun
+    from alerting.policy.slo_config import load_policy
+    from alerting.service.metrics import AlertMetrics
+    from alerting.service.scheduler import build_evaluator, build_notifier, connect_redis, courier
 
     policy = load_policy(settings.slo_config)
     metrics = AlertMetrics.create(CollectorRegistry())
@@ -184,9 +184,9 @@ def run_alert_once(settings: Settings, at: str | None, dry_run: bool = False) ->
 def serve_alert(settings: Settings) -> int:
     from prometheus_client import CollectorRegistry
 
-    from alerting.alert_app import create_alert_app
-    from alerting.alert_service import build_notifier
-    from alerting.slo_config import load_policy
+    from alerting.policy.slo_config import load_policy
+    from alerting.service.app import create_alert_app
+    from alerting.service.scheduler import build_notifier
 
     configure_logging(settings.log_level, settings.log_format)
     try:
@@ -209,7 +209,7 @@ def serve_api(settings: Settings) -> int:
     """`o11y api`: incidents, SLO overrides, silences and baselines over HTTP."""
     from prometheus_client import CollectorRegistry
 
-    from alerting.slo_config import load_policy
+    from alerting.policy.slo_config import load_policy
     from api.app import create_api_app
     from schemas.prices import load_prices
 

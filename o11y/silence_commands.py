@@ -29,7 +29,7 @@ def default_author() -> str:
 
 
 def _request(matchers: dict[str, str | None], starts: str | None, ends: str, comment: str, now: datetime) -> Any:
-    from alerting.silences import SilenceRequest
+    from alerting.incidents.silences import SilenceRequest
 
     try:
         return SilenceRequest.model_validate({**{k: v for k, v in matchers.items() if v is not None},
@@ -42,7 +42,7 @@ def _request(matchers: dict[str, str | None], starts: str | None, ends: str, com
 
 def run_silence_add(settings: Settings, matchers: dict[str, str | None], starts: str | None, ends: str, comment: str,
                     author: str | None) -> int:
-    from alerting.policy_store import PolicyStore
+    from alerting.policy.store import PolicyStore
 
     now = datetime.now(timezone.utc)
     wanted = _request(matchers, starts, ends, comment, now)
@@ -68,7 +68,7 @@ def run_silence_add(settings: Settings, matchers: dict[str, str | None], starts:
 
 
 def run_silence_list(settings: Settings, show_all: bool, as_json: bool) -> int:
-    from alerting.policy_store import PolicyStore
+    from alerting.policy.store import PolicyStore
 
     def direct(client: Any) -> list[dict[str, Any]]:
         now = datetime.now(timezone.utc)
@@ -88,7 +88,7 @@ def run_silence_list(settings: Settings, show_all: bool, as_json: bool) -> int:
 
 
 def run_silence_expire(settings: Settings, silence_id: str, author: str | None) -> int:
-    from alerting.policy_store import PolicyStore
+    from alerting.policy.store import PolicyStore
 
     def direct(client: Any) -> None:
         now = datetime.now(timezone.utc)

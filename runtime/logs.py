@@ -22,7 +22,7 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """`16:05:07 warning alerting.evaluator: message` — short enough to read beside the service's own output."""
+    """`16:05:07 warning alerting.evaluation.evaluator: message` — short enough to read beside the service's own output."""
 
     def format(self, record: logging.LogRecord) -> str:
         when = datetime.fromtimestamp(record.created, timezone.utc).strftime("%H:%M:%S")

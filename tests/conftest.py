@@ -90,7 +90,7 @@ def registry() -> CollectorRegistry:
 
 @pytest.fixture
 async def client(aiohttp_client: Any, settings: Settings, registry: CollectorRegistry) -> AsyncIterator[Any]:
-    from ingest.app import create_app
+    from ingest.edge.app import create_app
 
     yield await aiohttp_client(create_app(settings, registry=registry))
 

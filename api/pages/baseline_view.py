@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from alerting.baseline import Baseline
+from alerting.policy.baseline import Baseline
 from api.pages import formats
 
 

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from alerting.baseline import Baseline, Selector, read_baseline
-from alerting.period_cache import floor_to
-from alerting.policy_store import PolicyStore
-from alerting.silences import Silence
-from alerting.window_query import period_range_query
+from alerting.incidents.silences import Silence
+from alerting.policy.baseline import Baseline, Selector, read_baseline
+from alerting.policy.store import PolicyStore
+from alerting.rules.period_cache import floor_to
+from alerting.rules.window_query import period_range_query
 from api.incidents_api import IncidentQuery, read_incidents
 from api.pages.series import INTERVAL_NAMES, LATENCY_LEVELS, SloCounts
 from api.usage_api import shape

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
-from alerting.silences import Silence
+from alerting.incidents.silences import Silence
 from api.auth import Caller, Role
 from api.pages import data, formats, links
 from api.pages.context import PageContext

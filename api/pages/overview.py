@@ -10,8 +10,8 @@ from typing import ClassVar
 from aiohttp import web
 from markupsafe import Markup
 
-from alerting.period_cache import SETTLE, floor_to
-from alerting.slo_status import SloStatus
+from alerting.incidents.slo_status import SloStatus
+from alerting.rules.period_cache import SETTLE, floor_to
 from api.auth import Caller
 from api.pages import formats, links
 from api.pages.context import PageContext

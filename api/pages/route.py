@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from aiohttp import web
 from markupsafe import Markup
 
-from alerting.slo_status import SloStatus
+from alerting.incidents.slo_status import SloStatus
 from api.auth import Caller
 from api.pages import formats, links
 from api.pages.baseline_view import BaselineRow, Suggestion, baseline_rows, suggestions

@@ -8,7 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from alerting.period_cache import floor_to
+from alerting.rules.period_cache import floor_to
 from api.pages.series import LATENCY_LEVELS, SloCounts, burn_down, rolling_burn
 from api.pages.svg import Band, Chart, Series, Threshold, line_chart
 from schemas.alert_policy import AlertPolicy, Dimension

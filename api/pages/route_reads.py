@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerting.baseline import Baseline
-from alerting.period_cache import floor_to
+from alerting.policy.baseline import Baseline
+from alerting.rules.period_cache import floor_to
 from api.pages import data
 from api.pages.series import RANGES, SloCounts
 from runtime.clickhouse import ClickHouseClient

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from alerting.burn_rate import WindowCount, burn_rate
+from alerting.rules.burn_rate import WindowCount, burn_rate
 from api.usage_query import INTERVALS
 from schemas.alert_policy import Dimension
 

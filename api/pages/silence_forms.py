@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from aiohttp import web
 from pydantic import ValidationError
 
-from alerting.silences import Silence, SilenceRequest
+from alerting.incidents.silences import Silence, SilenceRequest
 from api.auth import Caller
 from api.pages import data, links
 from api.pages.context import PageContext

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from aiohttp import web
 from markupsafe import Markup
 
-from alerting.period_cache import floor_to
+from alerting.rules.period_cache import floor_to
 from api.auth import Caller
 from api.csv_text import csv_text
 from api.pages import data, formats, links

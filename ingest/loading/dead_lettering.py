@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ingest.kafka_ports import PolledRecord
+from ingest.kafka.ports import PolledRecord
 from ingest.loading.poison_guard import PoisonGuard
 from ingest.loading.steps.message import Message
 from ingest.loading.steps.step import InvalidMessage

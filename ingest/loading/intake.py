@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ingest.kafka_ports import Consumer, Partition, PolledRecord
+from ingest.kafka.ports import Consumer, Partition, PolledRecord
 from ingest.loading.poison_guard import PoisonLimit
 from ingest.loading.steps.message import Message
 from ingest.loading.steps.step import MessageRejected, ProcessingStep

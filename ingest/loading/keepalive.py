@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from ingest.kafka_ports import Consumer
+from ingest.kafka.ports import Consumer
 
 
 class Waitable(Protocol):

@@ -7,14 +7,14 @@ import threading
 import time
 from collections.abc import Callable
 
-from ingest.kafka_ports import Consumer, Partition
-from ingest.loader_progress import LoaderProgress
+from ingest.kafka.ports import Consumer, Partition
 from ingest.loading.intake import Intake
 from ingest.loading.keepalive import Keepalive
 from ingest.loading.loop_watch import LoopWatch
 from ingest.loading.poison_guard import PoisonLimit
 from ingest.loading.policy import LoaderPolicy
 from ingest.loading.positioning import Positioning
+from ingest.loading.progress import LoaderProgress
 from ingest.loading.rebalance import Rebalance
 from ingest.loading.strategy_factory import Strategy, StrategyFactory
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from ingest.loader_rows import DEFAULT_MAX_SKEW
+from ingest.loading.rows import DEFAULT_MAX_SKEW
 
 
 @dataclass(frozen=True)

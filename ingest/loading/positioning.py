@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ingest.kafka_ports import Consumer, Partition
-from ingest.loader_metrics import LoaderMetrics
+from ingest.kafka.ports import Consumer, Partition
+from ingest.loading.metrics import LoaderMetrics
 from ingest.loading.steps.backoff import Backoff
 
 log = logging.getLogger(__name__)

@@ -8,10 +8,10 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from ingest.clickhouse_sink import Inserted, InsertFailed
-from ingest.kafka_ports import PolledRecord
-from ingest.loader_metrics import LoaderMetrics
-from ingest.loader_rows import Row
+from ingest.kafka.ports import PolledRecord
+from ingest.loading.clickhouse_sink import Inserted, InsertFailed
+from ingest.loading.metrics import LoaderMetrics
+from ingest.loading.rows import Row
 from ingest.loading.steps.backoff import Backoff
 from ingest.loading.steps.batch import Batch
 from ingest.loading.steps.batching import BatchLimits, BatchStep

@@ -6,11 +6,11 @@ import logging
 import threading
 from datetime import timedelta
 
-from ingest.clickhouse_sink import ClickHouseSink, Inserted
-from ingest.dead_letters import DeadLetters
-from ingest.kafka_ports import Consumer, Partition, PolledRecord
-from ingest.loader_metrics import LoaderMetrics
-from ingest.loader_rows import Row, decode_row
+from ingest.kafka.dead_letters import DeadLetters
+from ingest.kafka.ports import Consumer, Partition, PolledRecord
+from ingest.loading.clickhouse_sink import ClickHouseSink, Inserted
+from ingest.loading.metrics import LoaderMetrics
+from ingest.loading.rows import Row, decode_row
 from ingest.loading.steps.batch import Batch
 from ingest.loading.steps.message import Message
 

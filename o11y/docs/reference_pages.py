@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from api.openapi import api_document
-from ingest.openapi import openapi_document
+from ingest.edge.openapi import openapi_document
 from o11y.docs.openapi_markdown import openapi_markdown
 from o11y.docs.schema_reference import Table, schema_reference
 

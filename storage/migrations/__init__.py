@@ -2,7 +2,7 @@
 
 A migration creates tables from their declarations (`CREATE TABLE IF NOT EXISTS`: an install that starts at a later
 version gets each table whole, and the `ADD COLUMN IF NOT EXISTS` of a later version finds it there), adds views and
-backfills them from what is already stored. Never edit an applied version: add the next one.
+backfills them from what is already stored. Never edit an applied version: add the next one. Imports storage/ and schemas/ only.
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from redis import Redis
 
-from alerting.alert_metrics import AlertMetrics
-from alerting.alert_service import LeasedTicks, build_scheduler
-from alerting.heartbeat import Heartbeat
+from alerting.delivery.heartbeat import Heartbeat
+from alerting.service.metrics import AlertMetrics
+from alerting.service.scheduler import LeasedTicks, build_scheduler
 from o11y.embedded import EmbeddedRedis
 from schemas.alert_policy import DEFAULT_POLICY, policy_from_document
 from support.alerting_harness import make_evaluator, outcomes
@@ -323,7 +323,7 @@ def test_the_heartbeat_is_called_after_every_completed_tick(clickhouse: Any, red
 def test_webhook_urls_never_reach_a_log_line(slack: Any, caplog: Any) -> None:
     import logging
 
-    from alerting.slack_notifier import SlackWebhooks
+    from alerting.delivery.slack_notifier import SlackWebhooks
     from o11y.embedded import free_port
     from support.events import WEBHOOK_TOKEN
 

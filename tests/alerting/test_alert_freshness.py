@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from alerting.alert_store import AlertStore
-from alerting.freshness import Freshness, PartitionProgress, ends_to_judge
-from ingest.loader_progress import EndOffsets, progress_rows
+from alerting.evaluation.store import AlertStore
+from alerting.rules.freshness import Freshness, PartitionProgress, ends_to_judge
+from ingest.loading.progress import EndOffsets, progress_rows
 from support.alerting_harness import make_evaluator
 from support.events import seed_event
 from support.kafka_io import produce

@@ -10,8 +10,8 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger
 from prometheus_client import CollectorRegistry
 
-from alerting.alert_metrics import AlertMetrics
-from alerting.alert_service import TICK_SECOND, LeasedTicks, build_scheduler
+from alerting.service.metrics import AlertMetrics
+from alerting.service.scheduler import TICK_SECOND, LeasedTicks, build_scheduler
 from support.waiting import wait_until
 
 
@@ -66,8 +66,8 @@ async def test_readyz_of_the_alert_process_says_whether_the_stale_data_guard_wor
 ) -> None:
     from pydantic import SecretStr
 
-    from alerting.alert_app import create_alert_app
-    from alerting.alert_service import build_notifier
+    from alerting.service.app import create_alert_app
+    from alerting.service.scheduler import build_notifier
     from runtime.settings import Settings
     from schemas.alert_policy import default_policy
     from support.alerting_harness import forget_alert_state

@@ -8,12 +8,12 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from alerting.alert_log import Decision
-from alerting.backtest import compare, history_start, replay
-from alerting.backtest_report import report_dict, report_table
-from alerting.policy_store import PolicyStore
-from alerting.replay_minutes import read_minutes, specs_of
-from alerting.silences import SilenceRequest
+from alerting.backtest.minutes import read_minutes, specs_of
+from alerting.backtest.replay import compare, history_start, replay
+from alerting.backtest.report import report_dict, report_table
+from alerting.incidents.alert_log import Decision
+from alerting.incidents.silences import SilenceRequest
+from alerting.policy.store import PolicyStore
 from schemas.alert_policy import DEFAULT_POLICY, AlertPolicy, policy_from_document
 from support.alerting_harness import make_evaluator
 from support.timeline import Timeline

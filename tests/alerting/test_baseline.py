@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from alerting.baseline import Baseline, PercentileRange, Selector, read_baseline
+from alerting.policy.baseline import Baseline, PercentileRange, Selector, read_baseline
 from schemas.alert_policy import DEFAULT_POLICY, AlertPolicy, default_policy, policy_from_document
 from schemas.latency_buckets import LATENCY_BOUNDS_MS
 from support.timeline import Timeline

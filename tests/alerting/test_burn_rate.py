@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alerting.burn_rate import Gates, WindowCount, burn_rate, percentile_exceeds, tier_trips, window_trips
+from alerting.rules.burn_rate import Gates, WindowCount, burn_rate, percentile_exceeds, tier_trips, window_trips
 from schemas.noise import significant
 
 BUDGET = Fraction(1, 1000)  # objective 0.999

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from alerting.alert_metrics import AlertMetrics
-from alerting.alert_service import build_evaluator, build_notifier, courier
+from alerting.service.metrics import AlertMetrics
+from alerting.service.scheduler import build_evaluator, build_notifier, courier
 from runtime.settings import Settings
 from schemas.alert_policy import default_policy
 from support.alerting_harness import forget_alert_state
@@ -19,7 +19,7 @@ from support.timeline import Timeline
 
 def test_a_page_on_the_console_is_words_and_its_json_is_for_debug_only(
         clickhouse: Any, redis_client: Any, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="alerting.slack_notifier")
+    caplog.set_level(logging.DEBUG, logger="alerting.delivery.slack_notifier")
     forget_alert_state(clickhouse)
     model = f"console-{uuid.uuid4().hex[:6]}"
     timeline = Timeline(clickhouse)

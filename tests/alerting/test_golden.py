@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from alerting.burn_rate import WindowCount
-from alerting.decisions import TierReading
-from alerting.freshness import Freshness, PartitionProgress
-from alerting.incidents import Incident, Notice
-from alerting.slack_messages import alert_message, group_message, resolve_message
-from alerting.stale_data import STALE_KEY, fresh_message, stale_message
-from alerting.window_query import WindowCounts, build_query
+from alerting.delivery.slack_messages import alert_message, group_message, resolve_message
+from alerting.delivery.stale_data import STALE_KEY, fresh_message, stale_message
+from alerting.incidents.incidents import Incident, Notice
+from alerting.rules.burn_rate import WindowCount
+from alerting.rules.decisions import TierReading
+from alerting.rules.freshness import Freshness, PartitionProgress
+from alerting.rules.window_query import WindowCounts, build_query
 from schemas.alert_policy import DEFAULT_POLICY, default_policy, policy_from_document
 from schemas.slo_spec import BurnWindow, SloSpec
 
@@ -197,8 +197,8 @@ def test_the_percentile_rule_in_sql_agrees_with_the_python_rule(clickhouse: Any)
     """ClickHouse decides bad minutes in the tick query; the same rule in Python renders messages and is property-tested."""
     from fractions import Fraction
 
-    from alerting.burn_rate import percentile_exceeds
-    from alerting.window_query import percentile_exceeds_sql
+    from alerting.rules.burn_rate import percentile_exceeds
+    from alerting.rules.window_query import percentile_exceeds_sql
 
     for quantile in (Fraction(1, 2), Fraction(9, 10), Fraction(999, 1000)):
         sql = percentile_exceeds_sql("o", "n", quantile)

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from alerting.policy_store import PolicyStore
-from alerting.policy_words import policy_words
+from alerting.policy.store import PolicyStore
+from alerting.policy.words import policy_words
 from schemas.alert_policy import DEFAULT_POLICY, MAX_OVERRIDES, AlertPolicy, policy_from_document
 from schemas.slo_overrides import SloOverride
 from support.alerting_harness import make_evaluator

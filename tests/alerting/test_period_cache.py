@@ -6,8 +6,8 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from alerting.period_cache import Period, PeriodCache, blocks
-from alerting.window_query import parse_period, period_query
+from alerting.rules.period_cache import Period, PeriodCache, blocks
+from alerting.rules.window_query import parse_period, period_query
 from schemas.alert_policy import DEFAULT_POLICY, default_policy, policy_from_document
 from support.timeline import unique_base
 

@@ -6,8 +6,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from alerting.policy_store import PolicyStore
-from alerting.silences import SilenceRequest
+from alerting.incidents.silences import SilenceRequest
+from alerting.policy.store import PolicyStore
 from support.alerting_harness import make_evaluator
 from support.timeline import Timeline
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from alerting.baseline import Baseline, ObjectiveSuggestion, PeriodErrors, Selector, ThresholdSuggestion
-from alerting.burn_rate import WindowCount
-from alerting.slo_status import SloStatus, TierBurn
+from alerting.incidents.slo_status import SloStatus, TierBurn
+from alerting.policy.baseline import Baseline, ObjectiveSuggestion, PeriodErrors, Selector, ThresholdSuggestion
+from alerting.rules.burn_rate import WindowCount
 from api.pages.guard import Refused
 from api.pages.overview import MAX_ROWS, asked_filters, overview_row, overview_view
 from api.pages.route import asked_route, route_view

@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from alerting.period_cache import floor_to
+from alerting.rules.period_cache import floor_to
 from api.pages.data import HourlyCounts, slo_counts
 from schemas.alert_policy import default_policy
 from support.timeline import Timeline

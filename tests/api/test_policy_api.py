@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
-from alerting.policy_store import PolicyStore
+from alerting.policy.store import PolicyStore
 from api.openapi import api_document
 from api.policy_api import PolicyApi
 from runtime.settings import Settings

@@ -12,10 +12,10 @@ import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
-from alerting.burn_rate import WindowCount
-from alerting.policy_store import PolicyStore
-from alerting.silences import SilenceRequest
-from alerting.slo_status import SloStatus
+from alerting.incidents.silences import SilenceRequest
+from alerting.incidents.slo_status import SloStatus
+from alerting.policy.store import PolicyStore
+from alerting.rules.burn_rate import WindowCount
 from api.app import create_api_app
 from api.status_api import load_status, status_table
 from runtime.settings import Settings

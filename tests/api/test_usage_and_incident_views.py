@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from alerting.silences import Silence
+from alerting.incidents.silences import Silence
 from api.pages.guard import Refused
 from api.pages.incidents import incidents_view
 from api.pages.silence_forms import added, expirable, silence_from_form

@@ -49,7 +49,7 @@ def test_every_field_of_the_schema_and_the_api_description_says_what_it_means() 
         for name, prop in definition["properties"].items():
             assert prop.get("description"), name
             assert "title" not in prop, name
-    from ingest.openapi import openapi_document
+    from ingest.edge.openapi import openapi_document
 
     event = openapi_document()["components"]["schemas"]["ApiMetricsEvent"]
     assert event["properties"]["ttfbMs"]["description"].startswith("Milliseconds")

@@ -12,9 +12,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
-from ingest.app import create_app
-from ingest.event_dedup import copies
-from ingest.loader_rows import Row
+from ingest.edge.app import create_app
+from ingest.loading.event_dedup import copies
+from ingest.loading.rows import Row
 from o11y.embedded import EmbeddedKafka
 from runtime.settings import Settings
 from support.events import OTHER_CLIENT_SECRET, SECRET, event_messages, seed_event

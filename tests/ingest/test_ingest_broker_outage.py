@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from ingest.app import create_app
+from ingest.edge.app import create_app
 from o11y.embedded import EmbeddedKafka
 from runtime.settings import Settings
 from support.events import SECRET, seed_event

@@ -12,7 +12,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from ingest.app import create_app
+from ingest.edge.app import create_app
 from o11y.embedded import EmbeddedKafka
 from runtime.settings import Settings
 from support.events import SECRET, seed_event

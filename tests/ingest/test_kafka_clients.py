@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from ingest.app import create_app
-from ingest.kafka_producers import build_producer
+from ingest.edge.app import create_app
+from ingest.kafka.producers import build_producer
 from runtime.settings import Settings
 from support.events import SECRET, seed_event
 from support.kafka_io import produce, read_topic, values
@@ -63,7 +63,7 @@ async def test_the_edge_answers_the_same_on_either_client(aiohttp_client: Any, s
 def test_ingest_creates_its_topics_once_with_the_partitions_asked_for(settings: Settings, kafka_client: str) -> None:
     from kafka import KafkaConsumer
 
-    from ingest.kafka_setup import ensure_topics
+    from ingest.kafka.topics import ensure_topics
 
     settings = settings.model_copy(update={"kafka_client": kafka_client})
     ensure_topics(settings)

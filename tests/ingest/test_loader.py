@@ -12,9 +12,9 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from ingest.app import create_app
-from ingest.loader_service import build_loader
+from ingest.edge.app import create_app
 from ingest.loading.loader import Loader
+from ingest.loading.service import build_loader
 from o11y.embedded import EmbeddedKafka
 from runtime.settings import Settings
 from support.events import event_messages, seed_event
@@ -103,8 +103,8 @@ def test_a_crash_between_insert_and_commit_loads_nothing_twice(
 
 
 def test_an_identical_retried_insert_is_dropped_by_its_dedup_token(clickhouse: Any, client_name: str) -> None:
-    from ingest.clickhouse_sink import ClickHouseSink
-    from ingest.loader_rows import decode_row
+    from ingest.loading.clickhouse_sink import ClickHouseSink
+    from ingest.loading.rows import decode_row
 
     rows = [decode_row(value, "retry-topic", 0, offset) for offset, (_, value) in enumerate(event_messages(10, client_name))]
     sink = ClickHouseSink(clickhouse)

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from ingest.loader_rows import decode_row, decode_row_by_model
+from ingest.loading.rows import decode_row, decode_row_by_model
 from ingest.loading.steps.step import InvalidMessage
 from schemas.api_metrics import ApiMetricsParams
 from schemas.event_message import EventMessage, IngestMessage, encode_event, encode_message, message_from_event

@@ -13,14 +13,14 @@ from typing import NamedTuple
 import pytest
 from prometheus_client import CollectorRegistry
 
-from ingest.clickhouse_sink import Inserted, InsertFailed
-from ingest.kafka_ports import PolledRecord
-from ingest.loader_metrics import LoaderMetrics
-from ingest.loader_rows import LARGEST_ROW_BYTES, Row
+from ingest.kafka.ports import PolledRecord
 from ingest.loading import tasks
+from ingest.loading.clickhouse_sink import Inserted, InsertFailed
 from ingest.loading.dead_lettering import DeadLettering
+from ingest.loading.metrics import LoaderMetrics
 from ingest.loading.poison_guard import PoisonGuard, PoisonLimit
 from ingest.loading.positioning import start_of
+from ingest.loading.rows import LARGEST_ROW_BYTES, Row
 from ingest.loading.steps.backoff import Backoff
 from ingest.loading.steps.batch import Batch
 from ingest.loading.steps.batching import BatchLimits, BatchStep
@@ -35,7 +35,7 @@ from support.steps import Clock, Collect
 
 
 class Polled(NamedTuple):
-    """A polled record built by hand: what both Kafka clients hand the chain (`ingest.kafka_ports.PolledRecord`)."""
+    """A polled record built by hand: what both Kafka clients hand the chain (`ingest.kafka.ports.PolledRecord`)."""
 
     partition: int
     offset: int

@@ -13,8 +13,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from ingest.app import create_app
-from ingest.openapi import openapi_document
+from ingest.edge.app import create_app
+from ingest.edge.openapi import openapi_document
 from o11y.embedded import EmbeddedKafka
 from runtime.settings import Settings
 from support.events import SECRET
@@ -66,8 +66,8 @@ def live(kafka: EmbeddedKafka) -> Iterator[LiveServer]:
 
 
 def test_the_checked_in_description_is_current() -> None:
-    path = Path(__file__).resolve().parents[2] / "ingest" / "openapi.json"
-    assert json.loads(path.read_text()) == DOCUMENT, "regenerate: python -m ingest.openapi > ingest/openapi.json"
+    path = Path(__file__).resolve().parents[2] / "ingest" / "edge" / "openapi.json"
+    assert json.loads(path.read_text()) == DOCUMENT, "regenerate: python -m ingest.edge.openapi > ingest/edge/openapi.json"
 
 
 def test_the_service_serves_its_description(live: LiveServer) -> None:

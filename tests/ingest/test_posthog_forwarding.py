@@ -10,7 +10,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
-from ingest.app import create_app
+from ingest.edge.app import create_app
 from runtime.settings import Settings
 from support.events import SECRET, seed_event
 

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from pydantic_core import to_json
 
-from ingest import idempotency_keys
-from ingest.batch_body import fast_batch, whole_batch
-from ingest.request_body import BodyRejected
+from ingest.edge import idempotency_keys
+from ingest.edge.batch_body import fast_batch, whole_batch
+from ingest.edge.request_body import BodyRejected
 from schemas.api_metrics import ApiMetricsParams, Tokens, WireEvent, WireTokens, read_wire_event
 from schemas.event_message import encode_event, encode_wire_event
 from support.events import seed_event

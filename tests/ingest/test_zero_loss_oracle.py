@@ -23,9 +23,9 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from redis import Redis
 
-from ingest.app import create_app
-from ingest.loader_service import build_loader
+from ingest.edge.app import create_app
 from ingest.loading.loader import Loader
+from ingest.loading.service import build_loader
 from o11y.embedded import EmbeddedKafka, EmbeddedRedis
 from runtime.settings import Settings
 from schemas.alert_policy import DEFAULT_POLICY, policy_from_document

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ingest.app import create_app
+from ingest.edge.app import create_app
 from o11y.demo import Incident, run_demo
 from runtime.settings import Settings
 from support.alerting_harness import make_evaluator

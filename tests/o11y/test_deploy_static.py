@@ -121,7 +121,7 @@ def test_the_image_is_multi_stage_non_root_and_serves_on_the_probed_port() -> No
 
 
 def test_the_deployed_slo_file_is_the_validated_default() -> None:
-    from alerting.slo_config import load_policy
+    from alerting.policy.slo_config import load_policy
     from schemas.alert_policy import default_policy
 
     assert load_policy(ROOT / "deploy" / "slo.yaml") == default_policy()

@@ -100,9 +100,9 @@ def test_a_generic_step_imports_only_the_standard_library_and_the_other_steps(mo
 
 def test_a_step_that_knows_rows_clickhouse_or_a_kafka_client_is_refused(tmp_path: Path) -> None:
     step = tmp_path / "decode_step.py"
-    step.write_text("import time\nfrom ingest import clickhouse_sink\nfrom ingest.loader_rows import Row\n"
+    step.write_text("import time\nfrom ingest.loading import clickhouse_sink\nfrom ingest.loading.rows import Row\n"
                     "from ingest.loading.steps.step import MessageRejected\nfrom kafka import TopicPartition\n")
-    assert foreign_imports(step) == ["ingest.clickhouse_sink", "ingest.loader_rows", "kafka"]
+    assert foreign_imports(step) == ["ingest.loading.clickhouse_sink", "ingest.loading.rows", "kafka"]
 
 
 def test_no_two_modules_import_each_other() -> None:
@@ -175,3 +175,37 @@ def test_the_pages_use_of_the_api_only_its_readers_auth_and_sessions() -> None:
 def test_what_the_pages_draw_is_pure(module: str) -> None:
     path = PAGES / f"{module}.py"
     assert (imported_modules(path) & IO_LIBRARIES, imported_own_modules(path) & IO_MODULES) == (set(), set())
+
+
+SUB_FLOORS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "alerting": (("rules",), ("incidents",), ("delivery",), ("policy",), ("evaluation",), ("backtest",), ("service",)),
+    "ingest": (("kafka",), ("edge", "loading")),
+}
+"""Within a package, sub-packages on floors, bottom first: each imports only its own and the floors below (two
+sub-packages on one floor never import each other)."""
+
+
+def sub_package(module: str, package: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if parts[0] == package and len(parts) > 2 else None
+
+
+@pytest.mark.parametrize("package", sorted(SUB_FLOORS))
+def test_sub_packages_import_only_their_own_floor_and_below(package: str) -> None:
+    floor_of = {sub: i for i, floor in enumerate(SUB_FLOORS[package]) for sub in floor}
+    assert sorted(p.name for p in (ROOT / package).iterdir() if (p / "__init__.py").is_file()) == sorted(floor_of)
+    wrong = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        own = sub_package(".".join(path.relative_to(ROOT).with_suffix("").parts), package)
+        for target in imported_own_modules(path):
+            other = sub_package(target, package)
+            if own and other and other != own and floor_of[other] >= floor_of[own]:
+                wrong.append(f"{path.relative_to(ROOT)} imports {target}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("package", sorted(OURS))
+def test_every_package_says_what_it_owns_and_may_import(package: str) -> None:
+    for init in sorted((ROOT / package).rglob("__init__.py")):
+        doc = ast.get_docstring(ast.parse(init.read_text())) or ""
+        assert "import" in doc.lower(), f"{init.relative_to(ROOT)}: say what it owns and what it may import"

@@ -7,10 +7,10 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
-from alerting.alert_log import Decision
-from alerting.alert_metrics import AlertMetrics
-from alerting.alert_service import build_evaluator, build_notifier, courier
-from alerting.evaluator import Evaluator
+from alerting.evaluation.evaluator import Evaluator
+from alerting.incidents.alert_log import Decision
+from alerting.service.metrics import AlertMetrics
+from alerting.service.scheduler import build_evaluator, build_notifier, courier
 from runtime.settings import Settings
 from schemas.alert_policy import AlertPolicy, default_policy
 

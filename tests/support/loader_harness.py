@@ -10,11 +10,11 @@ from typing import Any
 from kafka import KafkaConsumer
 from prometheus_client import CollectorRegistry
 
-from ingest.kafka_consumers import ConfluentConsumer
-from ingest.kafka_ports import Consumer, Partition, RebalanceListener
-from ingest.kafka_python_consumer import KafkaPythonConsumer
-from ingest.loader_service import build_loader, consumer_config
+from ingest.kafka.confluent_consumer import ConfluentConsumer
+from ingest.kafka.kafka_python_consumer import KafkaPythonConsumer
+from ingest.kafka.ports import Consumer, Partition, RebalanceListener
 from ingest.loading.loader import Loader
+from ingest.loading.service import build_loader, consumer_config
 from runtime.clickhouse import ClickHouseClient
 from runtime.settings import Settings
 

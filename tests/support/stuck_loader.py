@@ -11,7 +11,7 @@ import sys
 
 from prometheus_client import CollectorRegistry
 
-from ingest.loader_service import LOADER_STOPPED, create_loader_app
+from ingest.loading.service import LOADER_STOPPED, create_loader_app
 from o11y.serve import run_http
 from runtime.clickhouse import connect
 from runtime.logs import configure_logging

@@ -6,7 +6,9 @@ import time
 from collections.abc import Callable
 
 
-def wait_until(predicate: Callable[[], object], timeout_s: float = 30.0, interval_s: float = 0.1) -> bool:
+def wait_until(predicate: Callable[[], object], timeout_s: float = 60.0, interval_s: float = 0.1) -> bool:
+    """True once `predicate` holds; False when it still does not after `timeout_s` (a bound for a loaded machine, not
+    a wait: a passing test returns as soon as it holds)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():

@@ -1,1 +1,3 @@
-"""Generic processing steps (run a task, batch, commit) that know nothing of rows, ClickHouse or Kafka clients."""
+"""Generic processing steps (run a task, batch, commit) that know nothing of rows, ClickHouse or Kafka clients.
+
+They import the standard library and each other only."""

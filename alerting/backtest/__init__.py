@@ -1,0 +1,1 @@
+"""What a policy would have done over stored data, judged by the evaluator itself. Imports alerting.evaluation and below."""

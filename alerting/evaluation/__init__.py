@@ -1,0 +1,1 @@
+"""One evaluation tick (`Evaluator.evaluate_tick(now)`) and the store it reads and writes. Imports every floor below."""
