@@ -13,6 +13,11 @@ from pydantic import BeforeValidator, Field, SecretStr, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ClientSecretMap = dict[str, list[SecretStr]]
+BYTES_PER_BODY_BYTE = 8
+"""What a request body costs the in-flight budget per byte: the bytes, their text and the parsed events (measured
+3.7–7 times the body)."""
+SINGLE_EVENT_SHARE = 8
+"""1/8 of the in-flight budget is kept for bodies of one event: batches never take it."""
 MIN_SECRET_LENGTH = 16
 """Shorter secrets can be guessed; 16 random URL-safe characters are 96 bits."""
 log = logging.getLogger(__name__)
@@ -212,6 +217,16 @@ class Settings(BaseSettings):
                 if other != name:
                     raise ValueError(f"{who}s {other!r} and {name!r} share a secret: each secret names one {who}")
         return value
+
+    @model_validator(mode="after")
+    def _budget_holds_a_batch(self) -> Settings:
+        """The largest batch must fit the part of the in-flight budget that batches may use (all but the eighth kept for
+        single events): else no batch of that size could ever be taken."""
+        needed = self.http_max_batch_bytes * BYTES_PER_BODY_BYTE * SINGLE_EVENT_SHARE // (SINGLE_EVENT_SHARE - 1) + 1
+        if self.http_max_inflight_bytes < needed:
+            raise ValueError(f"O11Y_HTTP_MAX_INFLIGHT_BYTES must be at least {needed} to hold one batch of "
+                             f"O11Y_HTTP_MAX_BATCH_BYTES ({self.http_max_batch_bytes}) beside the room kept for single events")
+        return self
 
     @model_validator(mode="after")
     def _one_role_per_secret(self) -> Settings:

@@ -150,7 +150,7 @@ def _edge_context(settings: Settings, secrets: ClientSecrets,
             max_batch_bytes=settings.http_max_batch_bytes,
             max_batch_events=settings.http_max_batch_events,
             body_timeout_s=settings.http_body_timeout_s,
-            inflight=InflightBytes(settings.http_max_inflight_bytes),
+            inflight=InflightBytes(settings.http_max_inflight_bytes, settings.http_max_body_bytes),
         )
         yield
 

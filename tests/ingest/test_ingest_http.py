@@ -264,3 +264,18 @@ async def test_no_log_line_carries_a_secret_or_an_ip(client: Any, caplog: Any) -
     assert caplog.records, "expected some log output at DEBUG level"
     for secret in (SECRET, ROTATED_SECRET, OTHER_CLIENT_SECRET, "wrong-secret-value-123", "198.51.100.23"):
         assert secret not in text
+
+
+def test_batches_never_take_the_budget_kept_for_single_events() -> None:
+    from ingest.edge.request_body import InflightBytes
+    from runtime.settings import BYTES_PER_BODY_BYTE
+
+    budget = InflightBytes(64 * BYTES_PER_BODY_BYTE * 1024, small_body_bytes=1024)
+    while budget.take(4096):  # batches until they can take no more
+        pass
+    assert budget.used <= budget.limit - budget.limit // InflightBytes.RESERVED
+    singles = 0
+    while budget.take(700):
+        singles += 1
+    assert singles >= (budget.limit // InflightBytes.RESERVED) // (700 * BYTES_PER_BODY_BYTE) - 1
+    assert not budget.take(4096)

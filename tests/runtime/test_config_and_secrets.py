@@ -73,3 +73,9 @@ def test_secret_lookup_trims_like_the_seed_and_refuses_blank() -> None:
     assert secrets.client_for(None) is None
     assert secrets.client_for("ab") is None
     assert secrets.client_for("abcd") is None
+
+
+def test_an_inflight_budget_that_cannot_hold_the_largest_batch_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="O11Y_HTTP_MAX_INFLIGHT_BYTES must be at least"):
+        Settings(http_max_batch_bytes=8 << 20, http_max_inflight_bytes=64 << 20)
+    assert Settings(http_max_batch_bytes=8 << 20, http_max_inflight_bytes=80 << 20).http_max_inflight_bytes == 80 << 20

@@ -19,7 +19,7 @@ from support.processes import clean_env
 
 URL = "/ingest/api-metrics"
 RSS_BOUND_MB = 200
-"""The documented bound for this test's settings: O11Y_HTTP_MAX_INFLIGHT_BYTES of 64 MiB over a ~60 MB process."""
+"""The documented bound for this test's settings: O11Y_HTTP_MAX_INFLIGHT_BYTES of 80 MiB over a ~60 MB process."""
 
 
 class Ingest:
@@ -30,7 +30,7 @@ class Ingest:
         env = clean_env(O11Y_KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap_servers, O11Y_KAFKA_TOPIC=topic,
                         O11Y_CLIENT_SECRETS=json.dumps({"kilo-gateway": [SECRET]}), O11Y_HTTP_HOST="127.0.0.1",
                         O11Y_HTTP_PORT=str(self.port), O11Y_ADMIN_PORT=str(self.admin_port),
-                        O11Y_ADMIN_TOKENS=json.dumps({"ops": [ADMIN_TOKEN]}), O11Y_HTTP_MAX_INFLIGHT_BYTES=str(64 << 20),
+                        O11Y_ADMIN_TOKENS=json.dumps({"ops": [ADMIN_TOKEN]}), O11Y_HTTP_MAX_INFLIGHT_BYTES=str(80 << 20),
                         O11Y_WORKERS="1",
                         **extra)
         if source is not None:
