@@ -1,124 +1,27 @@
-"""The Kafka message: one accepted event, snake_case, with no secret and no IP address."""
+"""The Kafka message: one accepted event, snake_case, with no secret and no IP address (declared in
+`schemas.request_event`; its models and the fast encoder are generated)."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from datetime import datetime, timezone
-from typing import Annotated, Any, TypeVar
+from typing import Any
 
-import msgspec
 import pydantic_core
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from schemas.api_metrics import CANONICAL_UUID, MAX_SAFE_INTEGER, ApiMetricsParams, NonEmptyStr, WireEvent
+from schemas.event_types import SCHEMA_VERSION, TIMESTAMP_TEXT
+from schemas.request_event import GROUPS, REQUEST_EVENT
+from schemas.request_event_models import (
+    ApiMetricsParams,
+    EventMessage,
+    IngestMessage,
+    encode_wire_event,
+    message_fields_of,
+)
 
-SCHEMA_VERSION = 1
-T = TypeVar("T")
-
-Count = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
-"""Lax, as the message model is: 45.0 is 45 (and 45.5 is refused) inside pydantic-core, with no Python call."""
-StatusCode = Annotated[int, Field(ge=100, le=599)]
-
-
-class EventMessage(BaseModel):
-    """Value of a message on the api-metrics topic (also what the loader validates)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    schema_version: int = Field(ge=1)
-    event_id: uuid.UUID
-    received_at: AwareDatetime
-    """A time without a zone is refused: it names no moment, and would be read in whatever zone a reader is in."""
-    client_name: NonEmptyStr
-    kilo_user_id: NonEmptyStr
-    organization_id: str | None = None
-    is_anonymous: bool
-    is_streaming: bool
-    user_byok: bool
-    mode: str | None = None
-    provider: NonEmptyStr
-    requested_model: NonEmptyStr
-    resolved_model: NonEmptyStr
-    inference_provider: str | None = None
-    tools_available: list[str]
-    tools_used: list[str]
-    ttfb_ms: Count
-    complete_request_ms: Count
-    status_code: StatusCode
-    input_tokens: Count | None = None
-    output_tokens: Count | None = None
-    cache_write_tokens: Count | None = None
-    cache_hit_tokens: Count | None = None
-    total_tokens: Count | None = None
-
-
-TIMESTAMP_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$"
-"""What `timestamp_text` writes: UTC, milliseconds, `Z`."""
-_FastCount = Annotated[int, msgspec.Meta(ge=0, le=MAX_SAFE_INTEGER)]
-_FastName = Annotated[str, msgspec.Meta(min_length=1)]
-
-
-class IngestMessage(msgspec.Struct, kw_only=True, frozen=True):
-    """`EventMessage` as ingest writes it, read by msgspec: the loader's fast way in.
-
-    The same fields in the same order, but narrower: the id only in its canonical text, `received_at` only as
-    `timestamp_text` writes it, integers only as integers, and only this loader's schema version. Whatever it
-    refuses is read by `EventMessage`, which decides what is valid; what it takes, `EventMessage` takes as the same
-    row (tests/ingest/test_loader_rows.py holds the two to that).
-    """
-
-    schema_version: Annotated[int, msgspec.Meta(ge=1, le=SCHEMA_VERSION)]
-    event_id: Annotated[str, msgspec.Meta(pattern=CANONICAL_UUID)]
-    received_at: Annotated[str, msgspec.Meta(pattern=TIMESTAMP_TEXT)]
-    client_name: _FastName
-    kilo_user_id: _FastName
-    organization_id: str | None = None
-    is_anonymous: bool
-    is_streaming: bool
-    user_byok: bool
-    mode: str | None = None
-    provider: _FastName
-    requested_model: _FastName
-    resolved_model: _FastName
-    inference_provider: str | None = None
-    tools_available: list[str]
-    tools_used: list[str]
-    ttfb_ms: _FastCount
-    complete_request_ms: _FastCount
-    status_code: Annotated[int, msgspec.Meta(ge=100, le=599)]
-    input_tokens: _FastCount | None = None
-    output_tokens: _FastCount | None = None
-    cache_write_tokens: _FastCount | None = None
-    cache_hit_tokens: _FastCount | None = None
-    total_tokens: _FastCount | None = None
-
-
-_MESSAGE = msgspec.json.Encoder()
-
-
-def _unset_none(value: T | msgspec.UnsetType) -> T | None:
-    return None if isinstance(value, msgspec.UnsetType) else value
-
-
-_WireMessage: Any = msgspec.defstruct("_WireMessage", [(f.name, f.type) for f in msgspec.structs.fields(IngestMessage)],
-                                          frozen=True)
-"""`IngestMessage`'s fields in its order, built positionally: what `encode_wire_event` encodes (in a third of the time
-keyword construction takes)."""
-
-
-def encode_wire_event(event: WireEvent, client_name: str, received_text: str, event_id: str) -> bytes:
-    """`encode_event` for an event read by msgspec: the same message, byte for byte, encoded by msgspec."""
-    tokens = event.tokens
-    counts = (None,) * 5 if isinstance(tokens, msgspec.UnsetType) else (
-        _unset_none(tokens.input_tokens), _unset_none(tokens.output_tokens), _unset_none(tokens.cache_write_tokens),
-        _unset_none(tokens.cache_hit_tokens), _unset_none(tokens.total_tokens))
-    return _MESSAGE.encode(_WireMessage(
-        SCHEMA_VERSION, event_id if isinstance(event.event_id, msgspec.UnsetType) else event.event_id, received_text,
-        client_name, event.kilo_user_id, _unset_none(event.organization_id), event.is_anonymous, event.is_streaming,
-        event.user_byok, _unset_none(event.mode), event.provider, event.requested_model, event.resolved_model,
-        _unset_none(event.inference_provider), event.tools_available, event.tools_used, event.ttfb_ms,
-        event.complete_request_ms, event.status_code, *counts))
+__all__ = ["SCHEMA_VERSION", "TIMESTAMP_TEXT", "EventMessage", "IngestMessage", "encode_event", "encode_message",
+           "encode_wire_event", "message_from_event", "message_key", "new_event_ids", "partition_key", "timestamp_text"]
 
 
 def new_event_ids(count: int) -> list[str]:
@@ -144,32 +47,12 @@ def message_from_event(
     `received_at` may be given as `timestamp_text` already, when many events share it. The id is the event's own,
     else `event_id`, else a new one.
     """
-    tokens = event.tokens
     return {
         "schema_version": SCHEMA_VERSION,
         "event_id": event.event_id or (str(event_id) if event_id else new_event_ids(1)[0]),
         "received_at": received_at if isinstance(received_at, str) else timestamp_text(received_at),
         "client_name": client_name,
-        "kilo_user_id": event.kilo_user_id,
-        "organization_id": event.organization_id,
-        "is_anonymous": event.is_anonymous,
-        "is_streaming": event.is_streaming,
-        "user_byok": event.user_byok,
-        "mode": event.mode,
-        "provider": event.provider,
-        "requested_model": event.requested_model,
-        "resolved_model": event.resolved_model,
-        "inference_provider": event.inference_provider,
-        "tools_available": event.tools_available,
-        "tools_used": event.tools_used,
-        "ttfb_ms": event.ttfb_ms,
-        "complete_request_ms": event.complete_request_ms,
-        "status_code": event.status_code,
-        "input_tokens": tokens.input_tokens if tokens else None,
-        "output_tokens": tokens.output_tokens if tokens else None,
-        "cache_write_tokens": tokens.cache_write_tokens if tokens else None,
-        "cache_hit_tokens": tokens.cache_hit_tokens if tokens else None,
-        "total_tokens": tokens.total_tokens if tokens else None,
+        **message_fields_of(event),
     }
 
 
@@ -182,8 +65,12 @@ def partition_key(client_name: str, provider: str, resolved_model: str) -> bytes
     return f"{client_name}\x1f{provider}\x1f{resolved_model}".encode()
 
 
-_NOT_IN_MESSAGE = {"client_secret", "ip_address", "tokens", "event_id"}
-_NO_TOKENS = b'"input_tokens":null,"output_tokens":null,"cache_write_tokens":null,"cache_hit_tokens":null,"total_tokens":null'
+_NOT_IN_MESSAGE = {f.name for f in REQUEST_EVENT if f.group is None and f.column is None} | set(GROUPS)
+"""The secret and the IP address never leave ingest; the id is the envelope's; the tokens are spliced in flat."""
+_TOKENS = [f.name for f in REQUEST_EVENT if f.group == "tokens"]
+_NO_TOKENS = ",".join(f'"{name}":null' for name in _TOKENS).encode()
+assert list(GROUPS) == ["tokens"] and [f.name for f in REQUEST_EVENT if f.column][-len(_TOKENS):] == _TOKENS, (
+    "encode_event splices the tokens in last: a group elsewhere needs the encoder generated")
 _WIRE = ApiMetricsParams.__pydantic_serializer__
 
 

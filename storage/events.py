@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from schemas.latency_buckets import BOUNDS_ARRAY
+from schemas.request_event import message_fields
 from schemas.usage_columns import MEASURES, ROLLUPS, usage_rollup_columns, usage_rollup_select
 from storage.table import DB, DEDUP, Column, Retention, Table, View
 
@@ -13,40 +14,35 @@ def _raw_ttl(retention: Retention) -> str:
     return f"toDateTime(received_at) + INTERVAL {retention.raw_days} DAY"
 
 
+_ENVELOPE = (
+    Column("event_id", "UUID", "Unique per accepted event, assigned by ingest."),
+    Column("received_at", "DateTime64(3, 'UTC')", "When ingest received the event (UTC)."),
+    Column("client_name", "LowCardinality(String)", "The authenticated client (gateway)."),
+)
+_DERIVED = {"status_code": Column("is_error", "Bool", "`status_code >= 400`. Select it by name: `SELECT *` leaves it out.",
+                                  "MATERIALIZED status_code >= 400")}
+"""Columns ClickHouse computes, after the field they are computed from."""
+_SOURCE = (
+    Column("kafka_topic", "LowCardinality(String)", "The Kafka topic the event was read from."),
+    Column("kafka_partition", "UInt32", "Its partition."),
+    Column("kafka_offset", "UInt64", "Its offset: with topic and partition, where in the log the row came from."),
+    Column("loaded_at", "DateTime64(3, 'UTC')", "When the loader inserted the row (UTC).", "DEFAULT now64(3)"),
+)
+
+
+def _event_columns() -> tuple[Column, ...]:
+    """The envelope, every field the message carries (from `schemas.request_event`), what ClickHouse derives, the source."""
+    columns = list(_ENVELOPE)
+    for field in message_fields():
+        assert field.column is not None
+        columns.append(Column(field.name, field.column, field.comment or field.description))
+        if field.name in _DERIVED:
+            columns.append(_DERIVED[field.name])
+    return (*columns, *_SOURCE)
+
+
 API_METRICS = Table(
-    "api_metrics", "One row per accepted event (a gateway request), stored once whatever the retries.",
-    (
-        Column("event_id", "UUID", "Unique per accepted event, assigned by ingest."),
-        Column("received_at", "DateTime64(3, 'UTC')", "When ingest received the event (UTC)."),
-        Column("client_name", "LowCardinality(String)", "The authenticated client (gateway)."),
-        Column("kilo_user_id", "String", "The user; `anonymous` for every anonymous user (their ids carry the IP address)."),
-        Column("organization_id", "Nullable(String)", "The user's organization; NULL when the event had none."),
-        Column("is_anonymous", "Bool", "True when the user was not signed in."),
-        Column("is_streaming", "Bool", "True when the response was streamed."),
-        Column("user_byok", "Bool", "True when the user brought their own provider key."),
-        Column("mode", "LowCardinality(Nullable(String))", "The client mode (e.g. `build`); NULL when not sent."),
-        Column("provider", "LowCardinality(String)", "The gateway's upstream provider id (e.g. `openrouter`)."),
-        Column("requested_model", "LowCardinality(String)", "The model the request asked for."),
-        Column("resolved_model", "LowCardinality(String)", "The model that served the request."),
-        Column("inference_provider", "LowCardinality(Nullable(String))",
-               "The provider that ran the inference; NULL when unknown."),
-        Column("tools_available", "Array(LowCardinality(String))", "Tools offered in the request (`function:<name>`, …)."),
-        Column("tools_used", "Array(LowCardinality(String))", "Tool calls made in the request's history."),
-        Column("ttfb_ms", "UInt64", "Milliseconds to the first byte of the upstream response."),
-        Column("complete_request_ms", "UInt64", "Milliseconds until the response was complete."),
-        Column("status_code", "UInt16", "Upstream HTTP status."),
-        Column("is_error", "Bool", "`status_code >= 400`. Select it by name: `SELECT *` leaves it out.",
-               "MATERIALIZED status_code >= 400"),
-        Column("input_tokens", "Nullable(UInt64)", "Prompt tokens; NULL when not reported."),
-        Column("output_tokens", "Nullable(UInt64)", "Generated tokens; NULL when not reported."),
-        Column("cache_write_tokens", "Nullable(UInt64)", "Prompt tokens written to the cache; NULL when not reported."),
-        Column("cache_hit_tokens", "Nullable(UInt64)", "Prompt tokens read from the cache; NULL when not reported."),
-        Column("total_tokens", "Nullable(UInt64)", "All tokens of the request; NULL when not reported."),
-        Column("kafka_topic", "LowCardinality(String)", "The Kafka topic the event was read from."),
-        Column("kafka_partition", "UInt32", "Its partition."),
-        Column("kafka_offset", "UInt64", "Its offset: with topic and partition, where in the log the row came from."),
-        Column("loaded_at", "DateTime64(3, 'UTC')", "When the loader inserted the row (UTC).", "DEFAULT now64(3)"),
-    ),
+    "api_metrics", "One row per accepted event (a gateway request), stored once whatever the retries.", _event_columns(),
     engine="MergeTree", order_by="(client_name, provider, resolved_model, received_at)", since=1,
     partition_by="toDate(received_at)", ttl=_raw_ttl, settings=f"{DEDUP}, ttl_only_drop_parts = 1",
     sharding=ROUTE_SHARDING,
