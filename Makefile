@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: dev test test-fast clean
+.PHONY: dev test test-fast generate clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ test: $(BIN)/.installed $(CHROMIUM)
 test-fast: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -m "not component" -q
+
+# Every generated file, from its one source (tests keep each current): the request event's models, the ingest API's
+# OpenAPI document, the cluster DDL, the site's reference pages.
+generate: $(BIN)/.installed
+	$(BIN)/python -m schemas.event_codegen
+	$(BIN)/python -m ingest.edge.openapi > ingest/edge/openapi.json
+	$(BIN)/python -m storage.cluster o11y > deploy/clickhouse/cluster.sql
+	$(BIN)/python -m o11y.docs
 
 clean:
 	rm -rf $(VENV) var

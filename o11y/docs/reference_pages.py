@@ -8,6 +8,7 @@ from api.openapi import api_document
 from ingest.edge.openapi import openapi_document
 from o11y.docs.openapi_markdown import openapi_markdown
 from o11y.docs.schema_reference import Table, schema_reference
+from schemas.field_table import field_table
 
 REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "reference"
 DATABASE = "o11y"
@@ -24,9 +25,16 @@ SEE_ALSO = {
 
 def api_pages() -> dict[str, str]:
     """File name → page: the ingest API's and the read API's OpenAPI documents, as `/openapi.json` serves them."""
-    return {"ingest-api.md": openapi_markdown(openapi_document(), "Ingest API reference", "`o11y ingest`"),
+    return {"ingest-api.md": openapi_markdown(openapi_document(), "Ingest API reference", "`o11y ingest`") + _event_fields(),
             "read-api.md": openapi_markdown(api_document(), "Read API reference", "`o11y api`")}
 
 
 def schema_page(tables: list[Table]) -> str:
     return schema_reference(tables, DATABASE, SEE_ALSO)
+
+
+def _event_fields() -> str:
+    """The event's fields as gateway teams read them (the event fields page includes this section)."""
+    return ("\n## Event fields\n\nFrom the JSON Schema of one event (`o11y schema`), which the declaration of the event "
+            "(`schemas/request_event.py`) generates.\n\n<!-- --8<-- [start:event-fields] -->\n" + field_table()
+            + "<!-- --8<-- [end:event-fields] -->\n")
