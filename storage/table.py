@@ -80,6 +80,12 @@ class Table:
             lines.append(f"SETTINGS {self.settings}")
         return "\n".join(lines)
 
+    def add_column(self, name: str) -> str:
+        """The statement a migration adds a declared column with, in its declared place (after the one before it)."""
+        at = self.column_names.index(name)
+        after = f" AFTER {self.columns[at - 1].name}" if at else " FIRST"
+        return f"ALTER TABLE {self} ADD COLUMN IF NOT EXISTS {self.columns[at].ddl()}{after}"
+
     def comments(self, where: str = "", name: str | None = None) -> str:
         """One `ALTER TABLE … COMMENT COLUMN` statement for every column (`where`: ` ON CLUSTER '…'`)."""
         return (f"ALTER TABLE {name or self}{where} "
