@@ -9,6 +9,8 @@ from ingest.edge.openapi import openapi_document
 from o11y.docs.openapi_markdown import openapi_markdown
 from o11y.docs.schema_reference import Table, schema_reference
 from schemas.field_table import field_table
+from storage.migrations import migrations
+from storage.table import Retention
 
 REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "reference"
 DATABASE = "o11y"
@@ -30,7 +32,15 @@ def api_pages() -> dict[str, str]:
 
 
 def schema_page(tables: list[Table]) -> str:
-    return schema_reference(tables, DATABASE, SEE_ALSO)
+    return schema_reference(tables, DATABASE, SEE_ALSO) + _versions()
+
+
+def _versions() -> str:
+    """Every schema version, in words (the migrations page includes this section)."""
+    rows = [f"| {m.version} | {m.description[0].upper()}{m.description[1:]}. |" for m in migrations(Retention())]
+    return ("\n## Schema versions\n\nOne module each in `storage/migrations/`, applied in order by `o11y migrate`.\n\n"
+            "<!-- --8<-- [start:versions] -->\n| version | what it does |\n|---|---|\n" + "\n".join(rows)
+            + "\n<!-- --8<-- [end:versions] -->\n")
 
 
 def _event_fields() -> str:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from runtime.settings import Settings
+from schemas.request_event import message_fields
 from support.events import OTHER_CLIENT_SECRET, ROTATED_SECRET, SECRET, seed_event
 from support.kafka_io import read_topic, values
 
@@ -39,6 +40,7 @@ async def test_the_message_carries_every_field_sent_and_no_secret_or_ip(client: 
     received_at = datetime.fromisoformat(message.pop("received_at"))
     assert before - timedelta(seconds=1) <= received_at <= datetime.now(timezone.utc)
     assert message == {
+        **{field.name: None for field in message_fields()},  # a declared field the event did not send is null
         "schema_version": 1,
         "client_name": "kilo-gateway",
         "kilo_user_id": "user_123",

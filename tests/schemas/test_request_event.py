@@ -40,13 +40,14 @@ def test_what_a_gateway_reads_of_a_field_is_its_declared_meaning() -> None:
 
 def test_a_new_field_is_one_declaration_every_reader_and_the_table_follow(monkeypatch: pytest.MonkeyPatch) -> None:
     """What adding `finishReason` takes: one `EventField` (and the migration adding its column)."""
-    added = EventField("finish_reason", "short_name", "Why the model stopped, e.g. `stop`.", required=False,
+    added = EventField("example_added_field", "short_name", "An example.", required=False,
                        column="LowCardinality(Nullable(String))")
     at = next(i for i, f in enumerate(REQUEST_EVENT) if f.name == "ip_address")
     monkeypatch.setattr(request_event, "REQUEST_EVENT", (*REQUEST_EVENT[:at], added, *REQUEST_EVENT[at:]))
     monkeypatch.setattr(event_codegen, "REQUEST_EVENT", request_event.REQUEST_EVENT)
     source = event_codegen.render()
-    assert source.count("finish_reason:") == 4  # the wire model, its fast reader, the message model, its fast reader
-    assert "_unset_none(event.finish_reason)," in source and '"finish_reason": event.finish_reason,' in source
-    assert [f.name for f in request_event.message_fields()][-6] == "finish_reason"
+    assert source.count("example_added_field:") == 4  # the wire model, its fast reader, the message, its fast reader
+    assert "_unset_none(event.example_added_field)," in source
+    assert '"example_added_field": event.example_added_field,' in source
+    assert [f.name for f in request_event.message_fields()][-6] == "example_added_field"
     assert dataclasses.replace(added, column=None) not in request_event.message_fields()
