@@ -15,7 +15,8 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from schemas.api_metrics import MAX_NAME
-from schemas.slo_spec import BurnWindow, LatencyField, Milliseconds, Percentile, Requests, Share, SloSpec, _Spec
+from schemas.latency_measures import LatencyField, Streaming
+from schemas.slo_spec import BurnWindow, Milliseconds, Percentile, Requests, Share, SloSpec, _Spec
 
 MATCH_FIELDS = ("slo", "provider", "model", "client")
 _GLOB = re.compile(r"[*?\[]")
@@ -88,6 +89,8 @@ class LatencyOverride(_Spec):
     threshold_ms: Milliseconds | None = None
     percentile: Percentile | None = None
     statuses: Literal["success", "all"] | None = None
+    streaming: Streaming | None = None
+    min_output_tokens: int | None = Field(default=None, ge=2, le=1_000_000)
 
 
 SETTINGS = ("objective", "min_requests", "min_bad_events", "confidence", "include_byok", "latency", "windows")

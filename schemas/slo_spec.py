@@ -12,10 +12,10 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from schemas.latency_measures import TPOT_FIELD, LatencyField, Measure, Streaming, measure
 from schemas.noise import significant
 
 Severity = Literal["page", "ticket"]
-LatencyField = Literal["complete_request_ms", "ttfb_ms"]
 SloKind = Literal["error_rate", "latency_percentile", "latency_ratio"]
 TEMPLATE_FIELDS = frozenset({"slo", "severity", "provider", "model", "client", "incident_id", "tick"})
 
@@ -62,12 +62,45 @@ class BurnWindow(_Spec):
 
 
 class LatencyRule(_Spec):
-    """Which latency, over which requests; `percentile` for per-minute percentile SLOs."""
+    """Which latency, over which requests; `percentile` for per-minute percentile SLOs.
+
+    `field`: `complete_request_ms`, `ttfb_ms` (with `streaming: true` the time to first token), or
+    `time_per_output_token_ms` (streamed, successful requests with at least `min_output_tokens` output tokens)."""
 
     field: LatencyField = "complete_request_ms"
     threshold_ms: Milliseconds
     percentile: Percentile | None = None
     statuses: Literal["success", "all"] = "success"
+    streaming: Streaming = "any"
+    """`ttfb_ms` only: true counts streamed requests (time to first token), false the others, any both."""
+    min_output_tokens: int | None = Field(default=None, ge=2, le=1_000_000)
+    """`time_per_output_token_ms` only (default 16): requests with fewer output tokens do not count."""
+
+    @cached_property
+    def measure(self) -> Measure:
+        return measure(self.field, self.streaming, self.min_output_tokens)
+
+    @property
+    def on_rollup(self) -> bool:
+        """The per-minute rollup counts this threshold exactly (else the tick reads the raw table)."""
+        return self.measure.on_rollup(self.threshold_ms)
+
+    @model_validator(mode="after")
+    def _fits_the_field(self) -> LatencyRule:
+        if self.field == TPOT_FIELD:
+            if self.streaming is False:
+                raise ValueError("time_per_output_token_ms is measured on streamed requests only: leave streaming out")
+            if self.statuses != "success":
+                raise ValueError("time_per_output_token_ms is measured on successful requests only: leave statuses "
+                                 "at success")
+        else:
+            if self.min_output_tokens is not None:
+                raise ValueError(f"min_output_tokens applies to time_per_output_token_ms only, not to {self.field}")
+            if self.field == "complete_request_ms" and self.streaming != "any":
+                raise ValueError("streaming applies to ttfb_ms (time to first token) only: for complete time leave "
+                                 "it out")
+        _ = self.measure
+        return self
 
     @cached_property
     def quantile(self) -> Fraction:

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from schemas.latency_buckets import BOUNDS_ARRAY
+from schemas.latency_measures import (
+    BOUNDS_ARRAY,
+    DEFAULT_MIN_OUTPUT_TOKENS,
+    MIN_TOKENS_ARRAY,
+    TPOT_BOUNDS_ARRAY,
+    TPOT_COLUMN,
+    TPOT_FIELD,
+    TTFT_COLUMN,
+    TTFT_FIELD,
+    tpot_above,
+    tpot_counts,
+    tpot_value,
+)
 from schemas.request_event import message_fields
 from schemas.usage_columns import MEASURES, ROLLUPS, usage_rollup_columns, usage_rollup_select
 from storage.table import DB, DEDUP, Column, Retention, Table, View
@@ -19,8 +31,17 @@ _ENVELOPE = (
     Column("received_at", "DateTime64(3, 'UTC')", "When ingest received the event (UTC)."),
     Column("client_name", "LowCardinality(String)", "The authenticated client (gateway)."),
 )
-_DERIVED = {"status_code": Column("is_error", "Bool", "`status_code >= 400`. Select it by name: `SELECT *` leaves it out.",
-                                  "MATERIALIZED status_code >= 400")}
+_DERIVED = {
+    "status_code": (Column("is_error", "Bool", "`status_code >= 400`. Select it by name: `SELECT *` leaves it out.",
+                           "MATERIALIZED status_code >= 400"),),
+    "total_tokens": (
+        Column(TTFT_FIELD, "Nullable(UInt64)", "Time to first token: `ttfb_ms` of a streamed request, NULL for the "
+               "others. Select it by name.", f"MATERIALIZED {TTFT_COLUMN}"),
+        Column(TPOT_FIELD, "Nullable(Float64)", "Time per output token (ms): `(complete_request_ms − ttfb_ms) / "
+               "(output_tokens − 1)` of a streamed, successful request with at least 2 output tokens (SLOs ask for "
+               "more, `min_output_tokens`); NULL for the others. Select it by name.", f"MATERIALIZED {TPOT_COLUMN}"),
+    ),
+}
 """Columns ClickHouse computes, after the field they are computed from."""
 _SOURCE = (
     Column("kafka_topic", "LowCardinality(String)", "The Kafka topic the event was read from."),
@@ -36,8 +57,7 @@ def _event_columns() -> tuple[Column, ...]:
     for field in message_fields():
         assert field.column is not None
         columns.append(Column(field.name, field.column, field.comment or field.description))
-        if field.name in _DERIVED:
-            columns.append(_DERIVED[field.name])
+        columns += _DERIVED.get(field.name, ())
     return (*columns, *_SOURCE)
 
 
@@ -67,6 +87,23 @@ API_METRICS_1M = Table(
                "Sketch of the complete latency: `quantilesTDigestMerge(0.5, 0.9, 0.99)(complete_ms_digest)`."),
         Column("ttfb_ms_digest", "AggregateFunction(quantilesTDigest(0.5, 0.9, 0.99), UInt64)",
                "Sketch of the time to first byte: `quantilesTDigestMerge(0.5, 0.9, 0.99)(ttfb_ms_digest)`."),
+        Column("streamed_requests", "SimpleAggregateFunction(sum, UInt64)", "Streamed requests (from version 11)."),
+        Column("streamed_ttfb_ms_over", "AggregateFunction(sumForEach, Array(UInt64))",
+               _OVER.format(what="first token, streamed requests", name="streamed_ttfb_ms_over")),
+        Column("buffered_requests", "SimpleAggregateFunction(sum, UInt64)",
+               "Requests not streamed (from version 11)."),
+        Column("buffered_ttfb_ms_over", "AggregateFunction(sumForEach, Array(UInt64))",
+               _OVER.format(what="first byte, requests not streamed", name="buffered_ttfb_ms_over")),
+        Column("tpot_over", "AggregateFunction(sumForEach, Array(UInt64))",
+               f"Time per output token, exact: for each `min_output_tokens` of {MIN_TOKENS_ARRAY} in turn, the "
+               f"streamed successful requests with at least that many output tokens, then how many of them took "
+               f"longer per token than each of {TPOT_BOUNDS_ARRAY} ms."),
+        Column("ttft_ms_digest", "AggregateFunction(quantilesTDigest(0.5, 0.9, 0.99), UInt64)",
+               "Sketch of the time to first token of streamed requests: "
+               "`quantilesTDigestMerge(0.5, 0.9, 0.99)(ttft_ms_digest)`."),
+        Column("tpot_ms_digest", "AggregateFunction(quantilesTDigest(0.5, 0.9, 0.99), Float64)",
+               f"Sketch of the time per output token (ms) of streamed successful requests with at least "
+               f"{DEFAULT_MIN_OUTPUT_TOKENS} output tokens: `quantilesTDigestMerge(0.5, 0.9, 0.99)(tpot_ms_digest)`."),
     ),
     engine="AggregatingMergeTree", order_by="(minute, client_name, provider, resolved_model, user_byok, status_code)",
     since=2, partition_by="toDate(minute)", ttl=lambda r: f"minute + INTERVAL {r.rollup_days} DAY",
@@ -81,7 +118,17 @@ SELECT
     sumForEachState(arrayMap(b -> toUInt64(complete_request_ms > b), {BOUNDS_ARRAY})) AS complete_ms_over,
     sumForEachState(arrayMap(b -> toUInt64(ttfb_ms > b), {BOUNDS_ARRAY})) AS ttfb_ms_over,
     quantilesTDigestState(0.5, 0.9, 0.99)(complete_request_ms) AS complete_ms_digest,
-    quantilesTDigestState(0.5, 0.9, 0.99)(ttfb_ms) AS ttfb_ms_digest
+    quantilesTDigestState(0.5, 0.9, 0.99)(ttfb_ms) AS ttfb_ms_digest,
+    countIf(is_streaming) AS streamed_requests,
+    sumForEachState(arrayMap(b -> toUInt64(is_streaming AND ttfb_ms > b), {BOUNDS_ARRAY})) AS streamed_ttfb_ms_over,
+    countIf(NOT is_streaming) AS buffered_requests,
+    sumForEachState(arrayMap(b -> toUInt64(NOT is_streaming AND ttfb_ms > b), {BOUNDS_ARRAY})) AS buffered_ttfb_ms_over,
+    sumForEachState(arrayFlatten(arrayMap(m -> arrayConcat([toUInt64({tpot_counts("m")})],
+        arrayMap(b -> toUInt64({tpot_counts("m")} AND {tpot_above("b")}), {TPOT_BOUNDS_ARRAY})), {MIN_TOKENS_ARRAY})))
+        AS tpot_over,
+    quantilesTDigestStateIf(0.5, 0.9, 0.99)(ttfb_ms, is_streaming) AS ttft_ms_digest,
+    quantilesTDigestStateIf(0.5, 0.9, 0.99)(toFloat64({tpot_value()}), {tpot_counts(DEFAULT_MIN_OUTPUT_TOKENS)})
+        AS tpot_ms_digest
 FROM {{source}}
 GROUP BY minute, client_name, provider, resolved_model, user_byok, status_code""", API_METRICS)
 

@@ -112,6 +112,10 @@ class View:
         return (f"CREATE MATERIALIZED VIEW IF NOT EXISTS {self}{where} TO {target or self.target} AS "
                 f"{self.query(source)}")
 
+    def modify(self) -> str:
+        """The statement a migration changes the view's query with (in place: no insert passes between two views)."""
+        return f"ALTER TABLE {self} MODIFY QUERY {self.query()}"
+
     def backfill(self) -> str:
         """The view's rows for what `source` already holds (when a migration adds the view to a filled table)."""
         return f"INSERT INTO {self.target} {self.query()}"

@@ -15,9 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from alerting.rules.burn_rate import WindowCount
-from alerting.rules.window_query import WindowCounts, minute_rows_query, routes_query, window_minutes
+from alerting.rules.window_query import WindowCounts, minute_rows_query, on_rollup, routes_query, window_minutes
 from schemas.alert_policy import AlertPolicy, Dimension
-from schemas.latency_buckets import bound_index
 from schemas.slo_spec import BurnWindow, SloSpec
 
 Counts = npt.NDArray[np.int64]
@@ -164,7 +163,7 @@ def specs_of(*policies: AlertPolicy) -> list[SloSpec]:
 
 def read_minutes(client: MinuteSource, specs: list[SloSpec], start: datetime, end: datetime) -> Minutes:
     """Two queries over [start, end): the routes, then every route-minute's counts for each spec (one pass)."""
-    rollup = all(s.latency is None or bound_index(s.latency.threshold_ms) is not None for s in specs)
+    rollup = on_rollup(specs)
     listed = client.query(routes_query(rollup, start, end)).result_rows
     found = sorted((int(h), (str(p), str(m), str(c))) for h, p, m, c in listed)
     count = int((end - start) / MINUTE)

@@ -19,8 +19,8 @@ from alerting.rules.message_words import pct
 from alerting.rules.window_query import window_end
 from runtime.clickhouse import ClickHouseClient
 from schemas.alert_policy import AlertPolicy
-from schemas.latency_buckets import LATENCY_BOUNDS_MS
-from schemas.slo_spec import LatencyField, SloSpec
+from schemas.latency_measures import LATENCY_BOUNDS_MS, LatencyField
+from schemas.slo_spec import SloSpec
 from storage.events import API_METRICS_1M
 
 METHOD = (

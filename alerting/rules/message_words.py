@@ -7,10 +7,8 @@ from fractions import Fraction
 
 from alerting.rules.burn_rate import percentile_exceeds
 from alerting.rules.decisions import TierReading
-from schemas.latency_buckets import LATENCY_BOUNDS_MS
+from schemas.latency_measures import LATENCY_BOUNDS_MS, Measure, tokens_per_second
 from schemas.slo_spec import SloSpec
-
-FIELD_WORDS = {"complete_request_ms": "complete time", "ttfb_ms": "time to first byte"}
 
 
 def pct(value: Fraction | float) -> str:
@@ -50,20 +48,56 @@ def clock(at: datetime) -> str:
 
 
 def latency_words(slo: SloSpec) -> str:
+    """What the SLO measures, over which requests: 'time to first token of streamed successful requests'."""
     assert slo.latency is not None
+    measure = slo.latency.measure
     which = "successful requests" if slo.latency.statuses == "success" else "requests"
-    return f"{FIELD_WORDS[slo.latency.field]} of {which}"
+    if measure.per_token:
+        return f"{measure.words} of streamed successful requests with at least {measure.min_tokens} output tokens"
+    if measure.where == "is_streaming":
+        return f"{measure.words} of streamed {which}"
+    return f"{measure.words} of {which}"
 
 
-def percentile_range(over: tuple[int, ...], total: int, quantile: Fraction) -> str:
-    """Where the window's pN lies between two rollup bounds, exactly (nearest rank)."""
+def speed(tpot_ms: int) -> str:
+    """'20 tokens/s' at 50 ms per token."""
+    return f"{tokens_per_second(tpot_ms):.3g} tokens/s"
+
+
+def percentile_range(over: tuple[int, ...], total: int, quantile: Fraction, bounds: tuple[int, ...] = LATENCY_BOUNDS_MS,
+                     per_token: bool = False) -> str:
+    """Where the window's pN lies between two rollup bounds, exactly (nearest rank); per token, as a speed."""
     above = [percentile_exceeds(count, total, quantile) for count in over]
     if not any(above):
-        return f"at most {ms(LATENCY_BOUNDS_MS[0])}"
+        return f"at least {speed(bounds[0])}" if per_token else f"at most {ms(bounds[0])}"
     last = max(i for i, is_above in enumerate(above) if is_above)
-    if last + 1 == len(LATENCY_BOUNDS_MS):
-        return f"above {ms(LATENCY_BOUNDS_MS[-1])}"
-    return f"between {ms(LATENCY_BOUNDS_MS[last])} and {ms(LATENCY_BOUNDS_MS[last + 1])}"
+    if last + 1 == len(bounds):
+        return f"below {speed(bounds[-1])}" if per_token else f"above {ms(bounds[-1])}"
+    if per_token:
+        return f"{tokens_per_second(bounds[last + 1]):.3g}–{speed(bounds[last])}"
+    return f"between {ms(bounds[last])} and {ms(bounds[last + 1])}"
+
+
+def _per_token_lines(reading: TierReading, measure: Measure) -> list[str]:
+    """A TPOT SLO in speeds: 'the median answer streamed at between 16.7 and 20 tokens/s over the last 5 min'."""
+    slo, long = reading.slo, reading.long
+    assert slo.latency is not None
+    wants = speed(slo.latency.threshold_ms)
+    median = slo.latency.percentile == 50
+    who = "the median answer" if median else f"the p{slo.latency.percentile} answer (by time per output token)"
+    lines = [f"*{who[0].upper()}{who[1:]} streamed slower than {wants}* in {long.bad} of the last {long.total} judged "
+             f"minutes; the SLO allows {pct(slo.budget)} of minutes (a minute counts with at least {slo.min_requests} "
+             f"streamed answers of {measure.min_tokens}+ tokens)."]
+    observed = []
+    for window in (reading.window.short_minutes, reading.window.long_minutes):
+        over = reading.counts.over.get((slo.name, window))
+        requests = reading.counts.requests.get((slo.name, window), 0)
+        if over is not None and requests:
+            observed.append(f"{percentile_range(over, requests, slo.latency.quantile, measure.bounds, True)} over the "
+                            f"last {window} min ({requests:,} answers)")
+    if observed:
+        lines.append(f"{who[0].upper()}{who[1:]} streamed at " + "; ".join(observed) + f"; the SLO wants at least {wants}.")
+    return lines
 
 
 def status_split(classes: tuple[int, int, int]) -> str:
@@ -85,6 +119,8 @@ def what_happened(reading: TierReading) -> list[str]:
     if slo.kind == "latency_ratio":
         return [f"*{pct(long.fraction())} of requests took longer than {threshold}* ({latency_words(slo)}) over the last "
                 f"{minutes} min ({long.bad:,} of {long.total:,}); {allows}."]
+    if slo.latency.measure.per_token:
+        return _per_token_lines(reading, slo.latency.measure)
     p = f"p{slo.latency.percentile}"
     lines = [f"*The {p} of {latency_words(slo)} was above {threshold}* in {long.bad} of the last {long.total} judged "
              f"minutes; {allows} of minutes (a minute counts with at least {slo.min_requests} requests)."]
@@ -93,7 +129,8 @@ def what_happened(reading: TierReading) -> list[str]:
         over = reading.counts.over.get((slo.name, window))
         requests = reading.counts.requests.get((slo.name, window), 0)
         if over is not None and requests:
-            observed.append(f"{percentile_range(over, requests, slo.latency.quantile)} over the last {window} min "
+            observed.append(f"{percentile_range(over, requests, slo.latency.quantile, slo.latency.measure.bounds)} over "
+                            f"the last {window} min "
                             f"({requests:,} requests)")
     if observed:
         lines.append(f"Observed {p}: " + "; ".join(observed) + ".")

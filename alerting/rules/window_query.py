@@ -13,7 +13,7 @@ from typing import Any
 
 from alerting.rules.burn_rate import WindowCount
 from schemas.alert_policy import AlertPolicy, Dimension
-from schemas.latency_buckets import BOUNDS_ARRAY, LATENCY_BOUNDS_MS, bound_index
+from schemas.latency_measures import TPOT_SLOT, Measure
 from schemas.slo_spec import BurnWindow, SloSpec
 from storage.events import API_METRICS, API_METRICS_1M
 
@@ -43,9 +43,13 @@ def window_end(now: datetime) -> datetime:
     return now.astimezone(timezone.utc).replace(second=0, microsecond=0)
 
 
+def on_rollup(specs: list[SloSpec]) -> bool:
+    """The rollup is exact only for latency thresholds (and TPOT's `min_output_tokens`) among its bounds."""
+    return all(slo.latency is None or slo.latency.on_rollup for slo in specs)
+
+
 def uses_rollup(policy: AlertPolicy) -> bool:
-    """The rollup is exact only for latency thresholds that are among its bucket bounds."""
-    return all(slo.latency is None or bound_index(slo.latency.threshold_ms) is not None for _, slo in policy.columns())
+    return on_rollup([slo for _, slo in policy.columns()])
 
 
 def longest_window(policy: AlertPolicy) -> int:
@@ -86,24 +90,32 @@ class _Source:
         self.table = str(API_METRICS_1M if rollup else API_METRICS)
         self.time = "minute" if rollup else "received_at"
 
-    def count(self, cond: str) -> str:
+    def count(self, cond: str, column: str = "requests") -> str:
         if not cond:
-            return "sum(requests)" if self.rollup else "count()"
-        return f"sumIf(requests, {cond})" if self.rollup else f"countIf({cond})"
+            return f"sum({column})" if self.rollup else "count()"
+        return f"sumIf({column}, {cond})" if self.rollup else f"countIf({cond})"
 
-    def over_array(self, slo: SloSpec, cond: str) -> str:
-        assert slo.latency is not None
-        if self.rollup:
-            prefix = "complete_ms" if slo.latency.field == "complete_request_ms" else "ttfb_ms"
-            return f"sumForEachMergeIf({prefix}_over, {cond or 'true'})"
-        return f"sumForEachIf(arrayMap(b -> toUInt64({slo.latency.field} > b), {BOUNDS_ARRAY}), {cond or 'true'})"
-
-    def over_threshold(self, slo: SloSpec, cond: str, name: str) -> str:
-        assert slo.latency is not None
-        index = bound_index(slo.latency.threshold_ms)
-        if self.rollup and index is not None:
-            return f"h_{name}[{index + 1}]"
-        return f"countIf({_all(cond, f'{slo.latency.field} > {slo.latency.threshold_ms}')})"
+    def latency(self, measure: Measure, threshold_ms: int, cond: str, name: str) -> list[str]:
+        """Per-minute columns of a latency SLO: `n_` requests measured, `h_` how many exceed each of the measure's
+        bounds, `b_` how many exceed the threshold."""
+        if not self.rollup:
+            where = _all(cond, measure.where)
+            bounds = "[" + ", ".join(map(str, measure.bounds)) + "]"
+            return [f"countIf({where or 'true'}) AS n_{name}",
+                    f"sumForEachIf(arrayMap(b -> toUInt64({measure.above('b')}), {bounds}), {where or 'true'}) AS h_{name}",
+                    f"countIf({_all(where, measure.above(threshold_ms))}) AS b_{name}"]
+        index = measure.bound_index(threshold_ms)
+        assert index is not None
+        over = f"sumForEachMergeIf({measure.rollup_over}, {cond or 'true'})"
+        if not measure.per_token:
+            counts = [f"{self.count(cond, measure.rollup_count)} AS n_{name}", f"{over} AS h_{name}"]
+        else:
+            slot = measure.slot()
+            assert slot is not None
+            start = slot * TPOT_SLOT + 1
+            counts = [f"{over} AS s_{name}", f"s_{name}[{start}] AS n_{name}",
+                      f"arraySlice(s_{name}, {start + 1}, {TPOT_SLOT - 1}) AS h_{name}"]
+        return [*counts, f"h_{name}[{index + 1}] AS b_{name}"]
 
 
 def _all(*conditions: str) -> str:
@@ -125,8 +137,7 @@ def _inner(slo: SloSpec, source: _Source, name: str) -> list[str]:
             f"{source.count(_all(bad, 'status_code >= 500'))} AS c5xx_{name}",
         ]
     cond = _all(base, "" if slo.latency.statuses == "all" else "status_code < 400")
-    return [f"{source.count(cond)} AS n_{name}", f"{source.over_array(slo, cond)} AS h_{name}",
-            f"{source.over_threshold(slo, cond, name)} AS b_{name}"]
+    return source.latency(slo.latency.measure, slo.latency.threshold_ms, cond, name)
 
 
 def _minute_bad(slo: SloSpec, name: str, window: BurnWindow | None = None) -> str:
@@ -237,7 +248,7 @@ def _sql_time(at: datetime) -> str:
 def minute_rows_query(specs: list[SloSpec], start: datetime, end: datetime) -> str:
     """Per route and minute of [start, end): for each spec i, `n{i}` (counted units) and `b{i}` (bad ones; for
     per-minute SLOs the requests above the threshold). The same per-minute columns as the tick's query, for a replay."""
-    source = _Source(all(s.latency is None or bound_index(s.latency.threshold_ms) is not None for s in specs))
+    source = _Source(on_rollup(specs))
     dims = "provider, resolved_model, client_name"
     minute = "minute" if source.rollup else "toStartOfMinute(received_at) AS minute"
     inner = ",\n        ".join(c for i, spec in enumerate(specs) for c in _inner(spec, source, f"g{i}"))
@@ -263,9 +274,9 @@ def _first_bad(value: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def _padded(values: Any) -> tuple[int, ...]:
+def _padded(values: Any, bounds: tuple[int, ...]) -> tuple[int, ...]:
     counts = [int(v) for v in values or ()]
-    return tuple(counts + [0] * (len(LATENCY_BOUNDS_MS) - len(counts)))
+    return tuple(counts + [0] * (len(bounds) - len(counts)))
 
 
 def _has_details(values: dict[str, Any], column: str, minutes: int) -> bool:
@@ -294,7 +305,8 @@ def _parse_row(policy: AlertPolicy, dimension: Dimension, values: dict[str, Any]
                 k429, k5xx = int(values[f"k429_{column}_{m}"]), int(values[f"k5xx_{column}_{m}"])
                 classes[(name, m)] = (k429, k5xx, counts[(name, m)].bad - k429 - k5xx)
             else:
-                over[(name, m)] = _padded(values[f"o_{column}_{m}"])
+                assert slo.latency is not None
+                over[(name, m)] = _padded(values[f"o_{column}_{m}"], slo.latency.measure.bounds)
                 requests[(name, m)] = int(values[f"r_{column}_{m}"])
         for w in slo.windows:
             found = _first_bad(values.get(f"f_{column}_{w.long_minutes}_{w.short_minutes}"))

@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS o11y.api_metrics_local ON CLUSTER 'o11y' (
     cache_write_tokens Nullable(UInt64) COMMENT 'Prompt tokens written to the cache; NULL when not reported.',
     cache_hit_tokens Nullable(UInt64) COMMENT 'Prompt tokens read from the cache; NULL when not reported.',
     total_tokens Nullable(UInt64) COMMENT 'All tokens of the request; NULL when not reported.',
+    time_to_first_token_ms Nullable(UInt64) MATERIALIZED if(is_streaming, ttfb_ms, NULL) COMMENT 'Time to first token: `ttfb_ms` of a streamed request, NULL for the others. Select it by name.',
+    time_per_output_token_ms Nullable(Float64) MATERIALIZED if((is_streaming AND status_code < 400 AND complete_request_ms >= ttfb_ms AND ifNull(output_tokens, 0) >= greatest(2, 2)), ((complete_request_ms - ttfb_ms) / (toInt64(ifNull(output_tokens, 0)) - 1)), NULL) COMMENT 'Time per output token (ms): `(complete_request_ms − ttfb_ms) / (output_tokens − 1)` of a streamed, successful request with at least 2 output tokens (SLOs ask for more, `min_output_tokens`); NULL for the others. Select it by name.',
     kafka_topic LowCardinality(String) COMMENT 'The Kafka topic the event was read from.',
     kafka_partition UInt32 COMMENT 'Its partition.',
     kafka_offset UInt64 COMMENT 'Its offset: with topic and partition, where in the log the row came from.',
@@ -85,7 +87,14 @@ CREATE TABLE IF NOT EXISTS o11y.api_metrics_1m_local ON CLUSTER 'o11y' (
     complete_ms_over AggregateFunction(sumForEach, Array(UInt64)) COMMENT 'Requests slower (complete) than each latency bound: `o11y_count_over(sumForEachMerge(complete_ms_over), ms)`. Exact.',
     ttfb_ms_over AggregateFunction(sumForEach, Array(UInt64)) COMMENT 'Requests slower (first byte) than each latency bound: `o11y_count_over(sumForEachMerge(ttfb_ms_over), ms)`. Exact.',
     complete_ms_digest AggregateFunction(quantilesTDigest(0.5, 0.9, 0.99), UInt64) COMMENT 'Sketch of the complete latency: `quantilesTDigestMerge(0.5, 0.9, 0.99)(complete_ms_digest)`.',
-    ttfb_ms_digest AggregateFunction(quantilesTDigest(0.5, 0.9, 0.99), UInt64) COMMENT 'Sketch of the time to first byte: `quantilesTDigestMerge(0.5, 0.9, 0.99)(ttfb_ms_digest)`.'
+    ttfb_ms_digest AggregateFunction(quantilesTDigest(0.5, 0.9, 0.99), UInt64) COMMENT 'Sketch of the time to first byte: `quantilesTDigestMerge(0.5, 0.9, 0.99)(ttfb_ms_digest)`.',
+    streamed_requests SimpleAggregateFunction(sum, UInt64) COMMENT 'Streamed requests (from version 11).',
+    streamed_ttfb_ms_over AggregateFunction(sumForEach, Array(UInt64)) COMMENT 'Requests slower (first token, streamed requests) than each latency bound: `o11y_count_over(sumForEachMerge(streamed_ttfb_ms_over), ms)`. Exact.',
+    buffered_requests SimpleAggregateFunction(sum, UInt64) COMMENT 'Requests not streamed (from version 11).',
+    buffered_ttfb_ms_over AggregateFunction(sumForEach, Array(UInt64)) COMMENT 'Requests slower (first byte, requests not streamed) than each latency bound: `o11y_count_over(sumForEachMerge(buffered_ttfb_ms_over), ms)`. Exact.',
+    tpot_over AggregateFunction(sumForEach, Array(UInt64)) COMMENT 'Time per output token, exact: for each `min_output_tokens` of [4, 8, 16, 32, 64, 128] in turn, the streamed successful requests with at least that many output tokens, then how many of them took longer per token than each of [1, 2, 4, 5, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 75, 100, 150, 200, 400, 1000] ms.',
+    ttft_ms_digest AggregateFunction(quantilesTDigest(0.5, 0.9, 0.99), UInt64) COMMENT 'Sketch of the time to first token of streamed requests: `quantilesTDigestMerge(0.5, 0.9, 0.99)(ttft_ms_digest)`.',
+    tpot_ms_digest AggregateFunction(quantilesTDigest(0.5, 0.9, 0.99), Float64) COMMENT 'Sketch of the time per output token (ms) of streamed successful requests with at least 16 output tokens: `quantilesTDigestMerge(0.5, 0.9, 0.99)(tpot_ms_digest)`.'
 ) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/o11y/api_metrics_1m_local', '{replica}')
 PARTITION BY toDate(minute)
 ORDER BY (minute, client_name, provider, resolved_model, user_byok, status_code)
@@ -295,7 +304,17 @@ SELECT
     sumForEachState(arrayMap(b -> toUInt64(complete_request_ms > b), [100, 250, 500, 1000, 2000, 3000, 5000, 7500, 10000, 15000, 20000, 30000, 45000, 60000, 90000, 120000, 180000, 300000])) AS complete_ms_over,
     sumForEachState(arrayMap(b -> toUInt64(ttfb_ms > b), [100, 250, 500, 1000, 2000, 3000, 5000, 7500, 10000, 15000, 20000, 30000, 45000, 60000, 90000, 120000, 180000, 300000])) AS ttfb_ms_over,
     quantilesTDigestState(0.5, 0.9, 0.99)(complete_request_ms) AS complete_ms_digest,
-    quantilesTDigestState(0.5, 0.9, 0.99)(ttfb_ms) AS ttfb_ms_digest
+    quantilesTDigestState(0.5, 0.9, 0.99)(ttfb_ms) AS ttfb_ms_digest,
+    countIf(is_streaming) AS streamed_requests,
+    sumForEachState(arrayMap(b -> toUInt64(is_streaming AND ttfb_ms > b), [100, 250, 500, 1000, 2000, 3000, 5000, 7500, 10000, 15000, 20000, 30000, 45000, 60000, 90000, 120000, 180000, 300000])) AS streamed_ttfb_ms_over,
+    countIf(NOT is_streaming) AS buffered_requests,
+    sumForEachState(arrayMap(b -> toUInt64(NOT is_streaming AND ttfb_ms > b), [100, 250, 500, 1000, 2000, 3000, 5000, 7500, 10000, 15000, 20000, 30000, 45000, 60000, 90000, 120000, 180000, 300000])) AS buffered_ttfb_ms_over,
+    sumForEachState(arrayFlatten(arrayMap(m -> arrayConcat([toUInt64((is_streaming AND status_code < 400 AND complete_request_ms >= ttfb_ms AND ifNull(output_tokens, 0) >= greatest(m, 2)))],
+        arrayMap(b -> toUInt64((is_streaming AND status_code < 400 AND complete_request_ms >= ttfb_ms AND ifNull(output_tokens, 0) >= greatest(m, 2)) AND (complete_request_ms - ttfb_ms > b * (toInt64(ifNull(output_tokens, 0)) - 1))), [1, 2, 4, 5, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 75, 100, 150, 200, 400, 1000])), [4, 8, 16, 32, 64, 128])))
+        AS tpot_over,
+    quantilesTDigestStateIf(0.5, 0.9, 0.99)(ttfb_ms, is_streaming) AS ttft_ms_digest,
+    quantilesTDigestStateIf(0.5, 0.9, 0.99)(toFloat64(((complete_request_ms - ttfb_ms) / (toInt64(ifNull(output_tokens, 0)) - 1))), (is_streaming AND status_code < 400 AND complete_request_ms >= ttfb_ms AND ifNull(output_tokens, 0) >= greatest(16, 2)))
+        AS tpot_ms_digest
 FROM o11y.api_metrics_local
 GROUP BY minute, client_name, provider, resolved_model, user_byok, status_code;
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from schemas.alert_policy import DEFAULT_POLICY, policy_from_document
+from schemas.alert_policy import DEFAULT_POLICY, policy_from_document, seed_policy
 from support.alerting_harness import make_evaluator, outcomes
 from support.timeline import Timeline, realistic
 
@@ -110,9 +110,10 @@ def test_six_hours_of_healthy_llm_traffic_on_fifty_routes_notify_nobody(clickhou
 def test_one_route_slower_than_its_p50_threshold_pages_for_that_route_only(
     clickhouse: Any, redis_client: Any, slack: Any
 ) -> None:
+    """The seed's complete-time SLOs (no longer the default) still judge complete time per minute, exactly."""
     timeline = Timeline(clickhouse)
     realistic(timeline, -360, 90, dimensions=50, per_minute=60, slow=(7, 30, 40, 6000))
-    by_tick = run_ticks(make_evaluator(clickhouse, redis_client, slack), timeline, 25, 90)
+    by_tick = run_ticks(make_evaluator(clickhouse, redis_client, slack, seed_policy()), timeline, 25, 90)
     pages = [(d.slo, d.model) for ds in by_tick.values() for d in ds if d.decision == "delivered" and d.severity == "page"]
     assert pages == [("latency_p50", "model-7"), ("latency_p50", "model-7")], slack.dump()  # the page, then its resolve
     opened = ticks_of(by_tick, "fired")[0]

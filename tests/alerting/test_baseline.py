@@ -13,7 +13,7 @@ import pytest
 
 from alerting.policy.baseline import Baseline, PercentileRange, Selector, read_baseline
 from schemas.alert_policy import DEFAULT_POLICY, AlertPolicy, default_policy, policy_from_document
-from schemas.latency_buckets import LATENCY_BOUNDS_MS
+from schemas.latency_measures import LATENCY_BOUNDS_MS
 from support.timeline import Timeline
 
 DAY = 1440

@@ -20,12 +20,14 @@ from alerting.rules.burn_rate import WindowCount
 from alerting.rules.decisions import TierReading
 from alerting.rules.freshness import Freshness, PartitionProgress
 from alerting.rules.window_query import WindowCounts, build_query
-from schemas.alert_policy import DEFAULT_POLICY, default_policy, policy_from_document
+from schemas.alert_policy import DEFAULT_POLICY, default_policy, policy_from_document, seed_policy
 from schemas.slo_spec import BurnWindow, SloSpec
 
 GOLDEN = Path(__file__).parent / "golden"
-POLICY = default_policy()
+POLICY = seed_policy()
 ERROR, P50, P90 = POLICY.slos
+LLM = default_policy()
+_, TTFT, SPEED = LLM.slos
 PAGE, SLOW_PAGE, TICKET = ERROR.windows
 END = datetime(2026, 11, 22, 16, 30, tzinfo=timezone.utc)
 DIMENSION = ("openai", "anthropic/claude-sonnet-4.5", "kilo-gateway")
@@ -63,6 +65,14 @@ P90_OVER = {("latency_p90", m): tuple([8000, 6000, 4000, 3000, 2100, 1600, 1200,
 P90_READING = reading(
     P90, TICKET, (14, 360), (3, 30), over=P90_OVER, requests={("latency_p90", 360): 8600, ("latency_p90", 30): 8600}
 )
+SPEED_OVER = {("generation_speed", m): tuple([n, n, n, n, n, n, n, n, n, n, n, int(n * 0.8), int(n * 0.55), int(n * 0.3),
+                                              int(n * 0.1), 3, 0, 0, 0, 0]) for m, n in ((1, 240), (5, 1180))}
+SPEED_READING = reading(SPEED, PAGE, (5, 5), (1, 1), over=SPEED_OVER,
+                        requests={("generation_speed", 5): 1180, ("generation_speed", 1): 240})
+TTFT_OVER = {("time_to_first_token", m): tuple([n] * 13 + [int(n * 0.7), int(n * 0.2), 2, 0, 0]) for m, n in ((1, 95),
+                                                                                                          (5, 480))}
+TTFT_READING = reading(TTFT, PAGE, (5, 5), (1, 1), over=TTFT_OVER,
+                       requests={("time_to_first_token", 5): 480, ("time_to_first_token", 1): 95})
 RESOLVED = incident(status="resolved", resolved_at=END, bad=212, total=2950, peak_burn=89.8, judged_at=END)
 FRESHNESS = Freshness(
     (
@@ -89,6 +99,12 @@ CASES = {
     ),
     "slack_ticket_latency_p90.json": alert_message(
         Notice("opened", incident("ticket", "latency_p90", tier="360m/30m"), P90_READING)
+    ),
+    "slack_page_generation_speed.json": alert_message(
+        Notice("opened", incident(slo="generation_speed"), SPEED_READING)
+    ),
+    "slack_page_time_to_first_token.json": alert_message(
+        Notice("opened", incident(slo="time_to_first_token"), TTFT_READING)
     ),
     "slack_page_latency_ratio.json": alert_message(
         Notice("opened", incident(slo="slow_requests"), reading(RATIO, RATIO.windows[0], (60, 300), (20, 100)))
@@ -176,6 +192,16 @@ def test_slack_bodies_match_their_golden_files(name: str) -> None:
 
 def test_the_tick_query_reads_the_rollup_once() -> None:
     check("tick_query_rollup.sql", build_query(POLICY, END) + "\n")
+
+
+def test_the_llm_native_slos_read_the_rollup_once() -> None:
+    check("tick_query_llm_latency.sql", build_query(LLM, END) + "\n")
+
+
+def test_a_min_output_tokens_the_rollup_does_not_count_reads_the_raw_table_exactly() -> None:
+    document = {**DEFAULT_POLICY, "slos": [{**DEFAULT_POLICY["slos"][2], "latency": {
+        **DEFAULT_POLICY["slos"][2]["latency"], "min_output_tokens": 20}}]}
+    check("tick_query_raw_tpot.sql", build_query(policy_from_document(document), END) + "\n")
 
 
 def test_an_off_bucket_latency_threshold_reads_the_raw_table_exactly() -> None:

@@ -52,13 +52,26 @@ def test_a_client_is_more_specific_than_a_model_and_two_names_more_than_one() ->
 
 
 def test_an_override_for_one_slo_leaves_the_others_and_latency_settings_reach_latency_slos_only() -> None:
-    policy = with_overrides({"match": {"model": "gpt-4", "slo": "latency_p90"}, "latency": {"threshold_ms": 60000}},
+    policy = with_overrides({"match": {"model": "gpt-4", "slo": "time_to_first_token"}, "latency": {"threshold_ms": 2000}},
                             {"match": {"model": "gpt-4"}, "enabled": False, "scope": "model=gpt-4",
                              "comment": "free tier, best effort"})
-    p90 = policy.slo_for("latency_p90", ROUTE)
-    assert p90 is not None and p90.latency is not None and p90.latency.threshold_ms == 60000
-    assert policy.slo_for("error_rate", ROUTE) is None and policy.slo_for("latency_p50", ROUTE) is None
+    ttft = policy.slo_for("time_to_first_token", ROUTE)
+    assert ttft is not None and ttft.latency is not None and ttft.latency.threshold_ms == 2000
+    assert ttft.latency.streaming is True  # the rest of the SLO's latency is inherited
+    assert policy.slo_for("error_rate", ROUTE) is None and policy.slo_for("generation_speed", ROUTE) is None
     assert policy.slo_for("error_rate", ("openai", "gpt-5", "acme")) is not None
+
+
+def test_an_override_sets_a_routes_generation_speed_and_the_requests_it_counts() -> None:
+    policy = with_overrides({"match": {"model": "gpt-4", "slo": "generation_speed"},
+                             "latency": {"threshold_ms": 20, "min_output_tokens": 64}})
+    speed = policy.slo_for("generation_speed", ROUTE)
+    assert speed is not None and speed.latency is not None
+    assert (speed.latency.threshold_ms, speed.latency.min_output_tokens, speed.latency.on_rollup) == (20, 64, True)
+    default = policy.slo_for("generation_speed", ("openai", "gpt-5", "acme"))
+    assert default is not None and default.latency is not None and default.latency.measure.min_tokens == 16
+    with pytest.raises(ValueError, match="min_output_tokens applies to time_per_output_token_ms only"):
+        with_overrides({"match": {"model": "gpt-4", "slo": "time_to_first_token"}, "latency": {"min_output_tokens": 8}})
 
 
 def test_the_api_override_wins_over_the_files_on_the_same_match() -> None:
@@ -95,7 +108,9 @@ def test_check_prints_each_override_in_words() -> None:
     assert "Quiets every route it matches (scope model=free/*): the page channel is told while it is in force" in words
     assert ("opens a ticket when at least 14.4 % of requests fail over both the last 5 minutes and the last minute"
             in words)  # 14.4x of a 1 % budget; page tiers become tickets
-    assert "minutes have a p90 above 30 s (complete time of successful requests)" in words
+    assert "minutes have a p50 above 60 s (time to first token of streamed successful requests)" in words
+    assert ("minutes have a p50 above 50 ms (time per output token of streamed successful requests with at least 16 "
+            "output tokens)") in words
 
 
 def test_overrides_from_the_file_and_the_api_decide_who_pages_from_the_next_tick(

@@ -182,6 +182,6 @@ def test_a_runbook_is_linked_for_the_route_or_said_to_be_missing() -> None:
                                            *DEFAULT_POLICY["slos"][1:]]}
     policy = policy_from_document(document)
     view = route_view(ROUTE, route_window(END, "1h", policy), policy,
-                      [status(), status(slo="latency_p50")], reads())
+                      [status(), status(slo="time_to_first_token")], reads())
     assert [(r.title, r.link) for r in view.runbooks] == [
-        ("Error Rate", "https://runbooks.example/error_rate?m=gpt-4o"), ("Latency (p50)", None)]
+        ("Error Rate", "https://runbooks.example/error_rate?m=gpt-4o"), ("Time to first token (median)", None)]

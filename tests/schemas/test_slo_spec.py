@@ -10,20 +10,24 @@ from pydantic import ValidationError
 from schemas.alert_policy import DEFAULT_POLICY, default_policy, policy_from_document
 
 
-def test_the_default_policy_keeps_the_seed_windows_and_makes_latency_percentiles_per_minute() -> None:
+def test_the_default_policy_keeps_the_seed_windows_and_judges_llm_latency_per_minute() -> None:
     policy = default_policy()
     assert [(s.name, s.kind) for s in policy.slos] == [
-        ("error_rate", "error_rate"), ("latency_p50", "latency_percentile"), ("latency_p90", "latency_percentile")]
+        ("error_rate", "error_rate"), ("time_to_first_token", "latency_percentile"),
+        ("generation_speed", "latency_percentile")]
     for slo in policy.slos:
         assert slo.min_requests == 10 and slo.min_bad_events == 5 and slo.include_byok
         assert [(w.severity, w.long_minutes, w.short_minutes, w.burn_rate) for w in slo.windows] == [
             ("page", 5, 1, Decimal("14.4")), ("page", 30, 3, Decimal("6")), ("ticket", 360, 30, Decimal("1"))]
-    error, p50, p90 = policy.slos
+    error, ttft, speed = policy.slos
     assert error.objective == Decimal("0.999") and error.status_ranges() == [(400, 599)]
-    assert p50.objective == p90.objective == Decimal("0.99") and p50.per_minute and p50.unit == "minute"
-    assert p50.latency is not None and p90.latency is not None
-    assert (p50.latency.percentile, p50.latency.threshold_ms, p50.latency.statuses) == (Decimal(50), 5000, "success")
-    assert (p90.latency.percentile, p90.latency.threshold_ms) == (Decimal(90), 30000)
+    assert ttft.objective == speed.objective == Decimal("0.99") and ttft.per_minute and ttft.unit == "minute"
+    assert ttft.latency is not None and speed.latency is not None
+    assert (ttft.latency.field, ttft.latency.streaming, ttft.latency.percentile, ttft.latency.threshold_ms,
+            ttft.latency.statuses) == ("ttfb_ms", True, Decimal(50), 60000, "success")
+    assert (speed.latency.field, speed.latency.percentile, speed.latency.threshold_ms,
+            speed.latency.measure.min_tokens) == ("time_per_output_token_ms", Decimal(50), 50, 16)
+    assert ttft.latency.on_rollup and speed.latency.on_rollup
     assert policy.page_clients == ("kilo-gateway",) and policy.resolve_after_ticks == 1
     assert (policy.cooldown("page"), policy.cooldown("ticket")) == (900, 14400)
 
@@ -45,6 +49,22 @@ def test_an_slo_overrides_objective_statuses_windows_gates_and_byok() -> None:
 def test_the_seed_request_ratio_stays_available_as_an_explicit_kind() -> None:
     [slo] = policy_from_document(document(kind="latency_ratio", latency={"threshold_ms": 5000, "statuses": "all"})).slos
     assert slo.kind == "latency_ratio" and not slo.per_minute and slo.unit == "request"
+
+
+@pytest.mark.parametrize("latency, rollup", [
+    ({"field": "ttfb_ms", "streaming": True, "threshold_ms": 2000}, True),
+    ({"field": "ttfb_ms", "streaming": False, "threshold_ms": 2000}, True),
+    ({"field": "ttfb_ms", "streaming": True, "threshold_ms": 1999}, False),
+    ({"field": "time_per_output_token_ms", "threshold_ms": 25}, True),
+    ({"field": "time_per_output_token_ms", "threshold_ms": 25, "min_output_tokens": 128}, True),
+    ({"field": "time_per_output_token_ms", "threshold_ms": 25, "min_output_tokens": 100}, False),
+    ({"field": "time_per_output_token_ms", "threshold_ms": 26}, False),
+])
+def test_the_rollup_judges_llm_latency_exactly_on_its_bounds_and_the_raw_table_elsewhere(
+    latency: dict[str, object], rollup: bool
+) -> None:
+    [slo] = policy_from_document(document(kind="latency_percentile", latency={**latency, "percentile": 90})).slos
+    assert slo.latency is not None and slo.latency.on_rollup is rollup
 
 
 def test_runbook_and_dashboard_links_are_templates() -> None:
@@ -88,6 +108,18 @@ def test_runbook_and_dashboard_links_are_templates() -> None:
             "even 2 bad minutes of 2 are not unlikely enough",
         ),
         ({"error_statuses": [">=500"], "runbook_url": "https://wiki/{service}"}, "unknown placeholder {service}"),
+        ({"latency": {"field": "time_per_output_token_ms", "threshold_ms": 50, "percentile": 50, "streaming": False}},
+         "time_per_output_token_ms is measured on streamed requests only"),
+        ({"latency": {"field": "time_per_output_token_ms", "threshold_ms": 50, "percentile": 50, "statuses": "all"}},
+         "time_per_output_token_ms is measured on successful requests only"),
+        ({"latency": {"field": "time_per_output_token_ms", "threshold_ms": 50, "percentile": 50, "min_output_tokens": 1}},
+         "greater than or equal to 2"),
+        ({"latency": {"field": "ttfb_ms", "threshold_ms": 5000, "percentile": 50, "min_output_tokens": 16}},
+         "min_output_tokens applies to time_per_output_token_ms only, not to ttfb_ms"),
+        ({"latency": {"field": "complete_request_ms", "threshold_ms": 5000, "percentile": 50, "streaming": True}},
+         "streaming applies to ttfb_ms (time to first token) only"),
+        ({"latency": {"field": "ttfb_ms", "threshold_ms": 5000, "percentile": 50, "streaming": "sometimes"}},
+         "streaming"),
     ],
 )
 def test_bad_specs_fail_with_a_message_that_says_why(slo: dict[str, object], message: str) -> None:
