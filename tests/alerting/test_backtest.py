@@ -4,7 +4,6 @@ decided tick by tick over the same history, and say what a candidate policy chan
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -14,8 +13,8 @@ from alerting.backtest.report import report_dict, report_table
 from alerting.incidents.alert_log import Decision
 from alerting.incidents.silences import SilenceRequest
 from alerting.policy.store import PolicyStore
-from schemas.alert_policy import DEFAULT_POLICY, AlertPolicy, policy_from_document
-from support.alerting_harness import make_evaluator
+from schemas.alert_policy import DEFAULT_POLICY, AlertPolicy, policy_from_document, seed_policy
+from support.alerting_harness import comparable, make_evaluator
 from support.timeline import Timeline
 
 
@@ -39,24 +38,9 @@ def two_hours(clickhouse: Any) -> tuple[Timeline, dict[str, str]]:
     return timeline, models
 
 
-def comparable(decisions: list[Decision]) -> list[tuple[Any, ...]]:
-    """Decisions with incident ids numbered by first appearance (each run names incidents its own way)."""
-    numbers: dict[str, str] = {}
-    for d in decisions:
-        if d.incident_id:
-            numbers.setdefault(d.incident_id, f"#{len(numbers) + 1}")
-    result = []
-    for d in decisions:
-        detail = d.detail
-        for incident_id, number in numbers.items():
-            detail = detail.replace(incident_id, number)
-        result.append(tuple(vars(replace(d, incident_id=numbers.get(d.incident_id, ""), detail=detail)).values()))
-    return result
-
-
 def test_the_backtest_decides_what_the_evaluator_decided_tick_by_tick(clickhouse: Any, redis_client: Any, slack: Any) -> None:
     timeline, models = two_hours(clickhouse)
-    policy = policy_from_document(DEFAULT_POLICY)
+    policy = seed_policy()  # complete-time SLOs: the slow route pages on them
     evaluator = make_evaluator(clickhouse, redis_client, slack, policy)
     silence = SilenceRequest(model=models["held"], starts_at=timeline.base, ends_at=timeline.base + timedelta(minutes=90),
                              comment="upstream incident").silence("alice", timeline.base)

@@ -92,7 +92,7 @@ def test_filters_keep_what_the_status_api_keeps(query: dict[str, str], kept: lis
 
 
 def test_the_states_are_counted_among_the_rows_the_filters_keep() -> None:
-    statuses = [status(state="incident"), status(slo="latency_p50", state="burning"), status(slo="latency_p90")]
+    statuses = [status(state="incident"), status(slo="time_to_first_token", state="burning"), status(slo="generation_speed")]
     view = overview_view(report(*statuses), SloCounts({}), POLICY, StatusQuery())
     assert view.states == (("incident", 1), ("silenced", 0), ("burning", 1), ("stale", 0), ("ok", 1))
 

@@ -62,8 +62,10 @@ def test_state_budget_left_and_order(clickhouse: Any, redis_client: Any, slack: 
     shown = {**body, "statuses": [s.as_dict() for s in ours]}
     table = status_table(shown).splitlines()
     assert all(line.endswith("(budget left over the 60 min seen of 30 days)") for line in table[2:]), table
-    p50 = [s for s in body["statuses"] if s.dimension[1] == names["healthy"] and s.slo == "latency_p50"]
-    assert [(s.state, s.period.total, s.period.bad) for s in p50] == [("ok", 60, 0)]  # 60 judged minutes, none bad
+    ttft = [s for s in body["statuses"] if s.dimension[1] == names["healthy"] and s.slo == "time_to_first_token"]
+    assert [(s.state, s.period.total, s.period.bad) for s in ttft] == [("ok", 60, 0)]  # 60 judged minutes, none bad
+    speed = [s for s in body["statuses"] if s.dimension[1] == names["healthy"] and s.slo == "generation_speed"]
+    assert [(s.period.total, s.period.bad) for s in speed] == [(0, 0)]  # no answer reported its tokens: none judged
 
 
 def test_an_incident_that_paged_shows_silenced_while_a_silence_holds_it(clickhouse: Any, redis_client: Any, slack: Any) -> None:

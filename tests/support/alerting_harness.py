@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -37,3 +38,18 @@ def make_evaluator(clickhouse: Any, redis: Any, slack: Any, policy: AlertPolicy 
 
 def outcomes(decisions: list[Decision]) -> list[tuple[str, str, str, str]]:
     return [(d.decision, d.severity, d.slo, d.tier) for d in decisions]
+
+
+def comparable(decisions: list[Decision]) -> list[tuple[Any, ...]]:
+    """Decisions with incident ids numbered by first appearance (each run names incidents its own way)."""
+    numbers: dict[str, str] = {}
+    for d in decisions:
+        if d.incident_id:
+            numbers.setdefault(d.incident_id, f"#{len(numbers) + 1}")
+    result = []
+    for d in decisions:
+        detail = d.detail
+        for incident_id, number in numbers.items():
+            detail = detail.replace(incident_id, number)
+        result.append(tuple(vars(replace(d, incident_id=numbers.get(d.incident_id, ""), detail=detail)).values()))
+    return result

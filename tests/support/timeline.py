@@ -106,3 +106,53 @@ def realistic(
         parameters={"base": timeline.base.replace(tzinfo=None), "seed": seed, "count": count, "client": client},
         settings={"max_insert_block_size": 1_000_000},
     )
+
+
+def llm_streams(
+    timeline: Timeline,
+    first: int,
+    last: int,
+    routes: int,
+    per_minute: int,
+    *,
+    seed: int = 11,
+    ttft_ms: tuple[int, ...] = (500, 800, 1200),
+    tpot_ms: tuple[int, ...] = (8, 10, 12, 15, 18),
+    tokens: tuple[int, int, int, int] = (200, 200, 0, 1),
+    slower: tuple[int, int, int, float, float] | None = None,
+    client: str = "kilo-gateway",
+    model: str = "model",
+) -> None:
+    """Streamed LLM answers on `routes` routes (provider-{i % 5}, {model}-{i}) in minutes [first, last): the first token
+    log-normal around the route's `ttft_ms[i % len]` (σ 0.4), then `output_tokens − 1` more at the route's time per
+    output token `tpot_ms[i % len]` (σ 0.15 per answer), so complete = first token + (tokens − 1) × TPOT, as a gateway
+    measures a stream. Output tokens are log-normal (σ 0.8) around a median that moves from `tokens[0]` to `tokens[1]`
+    between minutes `tokens[2]` and `tokens[3]` (geometrically). `slower` = (route, first, last, first-token factor,
+    per-token factor) degrades one route for minutes [first, last)."""
+    count = (last - first) * per_minute * routes
+    route = f"(n % {routes})"
+    minute = f"(intDiv(intDiv(n, {routes}), {per_minute}) + {first})"
+    bad_route, bad_first, bad_last, ttft_factor, tpot_factor = slower or (-1, 0, 0, 1.0, 1.0)
+    degraded = f"({route} = {bad_route} AND {minute} >= {bad_first} AND {minute} < {bad_last})"
+    start, end, shift_first, shift_last = tokens
+    share = f"least(1, greatest(0, ({minute} - {shift_first}) / {max(1, shift_last - shift_first)}))"
+    median_tokens = f"({start} * pow({end} / {start}, {share}))"
+    n_tokens = f"least(32000, greatest(1, toUInt64(round({median_tokens} * exp(0.8 * {_hashed_normal(7)})))))"
+    ttft = (f"toUInt64(round(arrayElement({list(ttft_ms)}, {route} % {len(ttft_ms)} + 1) * if({degraded}, {ttft_factor}, 1)"
+            f" * exp(0.4 * {_hashed_normal(9)})))")
+    tpot = (f"(arrayElement({list(tpot_ms)}, {route} % {len(tpot_ms)} + 1) * if({degraded}, {tpot_factor}, 1)"
+            f" * exp(0.15 * {_hashed_normal(11)}))")
+    timeline.clickhouse.command(
+        "INSERT INTO o11y.api_metrics (event_id, received_at, client_name, kilo_user_id, is_anonymous, is_streaming,"
+        " user_byok, provider, requested_model, resolved_model, tools_available, tools_used, ttfb_ms,"
+        " complete_request_ms, status_code, input_tokens, output_tokens, kafka_topic, kafka_partition, kafka_offset) "
+        f"SELECT generateUUIDv4(), toDateTime64({{base:DateTime64(3)}}, 3, 'UTC') + toIntervalMillisecond("
+        f"{minute} * 60000 + intDiv((intDiv(n, {routes}) % {per_minute}) * 60000, {per_minute})),"
+        f" {{client:String}}, 'user', false, true, false, concat('provider-', toString({route} % 5)),"
+        f" concat({{model:String}}, '-', toString({route})), concat({{model:String}}, '-', toString({route})), [], [],"
+        f" ttft, ttft + toUInt64(round((tokens - 1) * {tpot})), 200, 1000, tokens, 'timeline', 0, 0 "
+        f"FROM (SELECT number AS n, {n_tokens} AS tokens, {ttft} AS ttft FROM numbers({{count:UInt64}}))",
+        parameters={"base": timeline.base.replace(tzinfo=None), "seed": seed, "count": count, "client": client,
+                    "model": model},
+        settings={"max_insert_block_size": 1_000_000},
+    )
