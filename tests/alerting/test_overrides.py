@@ -147,7 +147,8 @@ def test_a_stored_override_that_no_longer_reads_never_holds_up_a_tick(clickhouse
     evaluator = make_evaluator(clickhouse, redis_client, slack)
     columns = ["changed_at", "match_key", "action", "override", "previous", "changed_by"]
     for key, body in ((f"model={model}", {"match": {"model": model}, "objective": "1e-999999999"}),
-                      ("slo=time_to_first_token", {"match": {"slo": "time_to_first_token"}, "latency": {"percentile": "1e-999999999"}})):
+                      ("slo=time_to_first_token",
+                       {"match": {"slo": "time_to_first_token"}, "latency": {"percentile": "1e-999999999"}})):
         clickhouse.insert("o11y.slo_override_changes", [[datetime.now(timezone.utc).replace(tzinfo=None), key, "put",
                                                          json.dumps(body), "", "mallory"]], column_names=columns)
     decisions = evaluator.evaluate_tick(timeline.at(6))
