@@ -55,11 +55,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 
 def _incident(args: argparse.Namespace) -> Any:
-    from o11y.demo import Incident
+    from o11y.demo import INCIDENT_SECONDS, Incident
 
     if args.incident == "none":
         return None
-    duration = args.incident_for if args.incident_for is not None else (420.0 if args.incident == "slow" else 180.0)
+    duration = args.incident_for if args.incident_for is not None else INCIDENT_SECONDS[args.incident]
     return Incident(kind=args.incident, start_s=args.incident_after, duration_s=duration)
 
 
@@ -111,11 +111,17 @@ class ConfiguredIngest:
 
 
 def _demo_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--incident", choices=["errors", "slow", "none"], default="errors",
-                        help="errors: 20%% of one model's requests fail; slow: they take 16-46 s")
+    parser.add_argument("--incident", choices=["errors", "slow", "slow-tokens", "queueing", "none"], default="errors",
+                        help="errors: 20%% of anthropic/claude-sonnet-4.5's requests fail; slow: its answers take "
+                        "16-46 s (a generation_speed page); slow-tokens: it generates at half speed, 36 -> 18 tokens/s "
+                        "(a generation_speed page); "
+                        "queueing: the reasoning model openai/gpt-5.2 waits five times as long for its first token, "
+                        "23 -> 115 s (a time_to_first_token page; a chat model's queueing pages only with a threshold "
+                        "of its own, from `o11y slo baseline`)")
     parser.add_argument("--incident-after", type=float, default=20.0, metavar="SECONDS")
     parser.add_argument("--incident-for", type=float, default=None, metavar="SECONDS",
-                        help="default 180 for errors, 420 for slow (a latency page needs five bad minutes)")
+                        help="default 180 for errors, 420 for the others: a latency page needs five bad minutes, each "
+                        "with at least 10 requests on the route (the default --rate sends some 400 a minute)")
 
 
 def cmd_api(_: argparse.Namespace) -> int:
