@@ -19,6 +19,7 @@ from api.pages.route_reads import RouteReads, route_window
 from api.pages.series import SloCounts
 from api.status_api import StatusQuery, StatusReport
 from schemas.alert_policy import DEFAULT_POLICY, default_policy, policy_from_document
+from schemas.latency_measures import COMPLETE, tpot
 
 END = datetime(2031, 5, 1, 12, 34, tzinfo=timezone.utc)
 ROUTE = ("openai", "gpt-4o", "kilo-gateway")
@@ -142,7 +143,10 @@ def baseline() -> Baseline:
     return Baseline(Selector("gpt-4o", "openai", "kilo-gateway"), END, "error_rate", True,
                     (PeriodErrors(1, 20_000, 3), PeriodErrors(7, 0, 0)), {},
                     ObjectiveSuggestion(Decimal("0.999"), "the worst error rate is low"),
-                    (ThresholdSuggestion("latency_p50", "complete_request_ms", Decimal(50), 900, 2000, "twice the p50"),))
+                    (ThresholdSuggestion("latency_p50", "complete_request_ms", Decimal(50), 900, 2000, "twice the p50",
+                                         COMPLETE),
+                     ThresholdSuggestion("generation_speed", "time_per_output_token_ms", Decimal(50), 50, 40,
+                                         "twice the p50", tpot(16))))
 
 
 def reads(*incidents: dict[str, Any]) -> RouteReads:
@@ -170,7 +174,9 @@ def test_a_route_page_shows_its_slos_incidents_baseline_and_suggestions() -> Non
     assert [(b.over, b.requests, b.errors, b.rate) for b in view.baseline] == [
         ("1d", "20,000", "3", "0.015 %"), ("7d", "0", "0", "–")]
     assert (view.objective.text, view.objective.reason) == ("0.999", "the worst error rate is low")
-    assert [t.text for t in view.thresholds] == ["p50.0 of complete_request_ms now 900 ms, threshold 2,000 ms"]
+    assert [t.text for t in view.thresholds] == [
+        "p50 of complete time now 900 ms, threshold 2,000 ms",
+        "p50 of time per output token now 50 ms (20 tokens/s), threshold 40 ms (25 tokens/s)"]
     assert len(view.charts) == 2 + 2 + 2 * len(POLICY.slos), "traffic, latency, and per SLO burn by tier and budget left"
     drawn = "".join(view.charts)
     assert 'class="band open"' in drawn and 'class="band past"' in drawn, "incidents are shaded on the charts"
