@@ -1,8 +1,9 @@
 """What a route's traffic looked like over the last days, read from the per-minute rollup, and the SLO values it suggests.
 
 One query returns a selection's requests and errors over the last 1, 3 and 7 days and, over the last 3 days, the
-rollup's exact counts of successful requests slower than each latency bound. Percentiles are located between two
-bounds from those counts (never estimated), and the suggestions follow fixed rules written out in each reason.
+rollup's exact counts of successful requests over each bound of each latency measure (`baseline_latency`).
+Percentiles are located between two bounds from those counts (never estimated), and the suggestions follow fixed
+rules written out in each reason.
 """
 
 from __future__ import annotations
@@ -13,41 +14,35 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from alerting.policy.baseline_words import baseline_words, range_words
-from alerting.rules.burn_rate import percentile_exceeds
+from alerting.policy.baseline_latency import (
+    LATENCY_DAYS,
+    METHOD,
+    MIN_REQUESTS,
+    LatencyBaseline,
+    PercentileRange,
+    ThresholdSuggestion,
+    latency_columns,
+    latency_name,
+    read_latencies,
+    suggest_threshold,
+)
+from alerting.policy.baseline_words import baseline_words
 from alerting.rules.message_words import pct
 from alerting.rules.window_query import window_end
 from runtime.clickhouse import ClickHouseClient
 from schemas.alert_policy import AlertPolicy
-from schemas.latency_measures import LATENCY_BOUNDS_MS, LatencyField
+from schemas.latency_measures import LATENCY_BOUNDS_MS
 from schemas.slo_spec import SloSpec
 from storage.events import API_METRICS_1M
 
-METHOD = (
-    "The q-th percentile of n requests lies in (lower_ms, upper_ms], where upper_ms is the smallest bound B of the "
-    "rollup's latency bounds with count(latency > B) <= (1 - q) * n (compared exactly) and lower_ms the bound before it "
-    "(0 for the first); upper_ms is null when more than (1 - q) * n requests exceed even the largest bound."
-)
-"""How the percentiles are computed from the rollup's per-bound counts."""
+__all__ = ["Baseline", "LatencyBaseline", "PercentileRange", "Selector", "ThresholdSuggestion", "build_baseline",
+           "read_baseline"]
 
 PERIOD_DAYS: tuple[int, ...] = (1, 3, 7)
 """Error rates are reported over each of these many days before the window end."""
 
-LATENCY_DAYS = 3
-"""Latency percentiles are computed over this many days, on successful requests (status below 400)."""
-
-LATENCY_FIELDS: tuple[str, ...] = ("ttfb_ms", "complete_ms")
-"""The rollup's latency arrays, named by their column prefix."""
-
-PERCENTILES: dict[str, Fraction] = {"p50": Fraction(1, 2), "p95": Fraction(95, 100), "p99": Fraction(99, 100)}
-
 OBJECTIVES: tuple[Decimal, ...] = tuple(Decimal(o) for o in ("0.9999", "0.9995", "0.999", "0.995", "0.99", "0.98", "0.95", "0.9"))
 """Objectives an error-rate suggestion chooses from, strictest first."""
-
-MIN_REQUESTS = 1000
-"""Fewer requests than this (7 days for the objective, successful ones over 3 days for latency) suggest nothing."""
-
-_ROLLUP_FIELD: dict[LatencyField, str] = {"complete_request_ms": "complete_ms", "ttfb_ms": "ttfb_ms"}
 
 
 @dataclass(frozen=True)
@@ -84,60 +79,10 @@ class PeriodErrors:
 
 
 @dataclass(frozen=True)
-class PercentileRange:
-    """A percentile lies in (lower_ms, upper_ms]; `upper_ms` None: above the largest bound."""
-
-    lower_ms: int
-    upper_ms: int | None
-
-    def words(self) -> str:
-        return range_words(self.lower_ms, self.upper_ms)
-
-
-def percentile_range(over: tuple[int, ...], total: int, quantile: Fraction) -> PercentileRange | None:
-    """Where the `quantile` of `total` latencies lies, given `over[i]` of them exceed LATENCY_BOUNDS_MS[i] (see METHOD)."""
-    if total <= 0:
-        return None
-    for index, bound in enumerate(LATENCY_BOUNDS_MS):
-        count = over[index] if index < len(over) else 0
-        if not percentile_exceeds(count, total, quantile):
-            return PercentileRange(LATENCY_BOUNDS_MS[index - 1] if index else 0, bound)
-    return PercentileRange(LATENCY_BOUNDS_MS[-1], None)
-
-
-@dataclass(frozen=True)
-class LatencyBaseline:
-    """One latency field over LATENCY_DAYS days: successful requests and how many exceeded each bound."""
-
-    field: str
-    requests: int
-    over: tuple[int, ...]
-
-    def percentile(self, quantile: Fraction) -> PercentileRange | None:
-        return percentile_range(self.over, self.requests, quantile)
-
-    @property
-    def percentiles(self) -> dict[str, PercentileRange | None]:
-        return {name: self.percentile(q) for name, q in PERCENTILES.items()}
-
-
-@dataclass(frozen=True)
 class ObjectiveSuggestion:
     """An objective for the error-rate SLO, or None; `reason` says why."""
 
     value: Decimal | None
-    reason: str
-
-
-@dataclass(frozen=True)
-class ThresholdSuggestion:
-    """A `latency.threshold_ms` for one percentile SLO of the policy, or None; `reason` says why."""
-
-    slo: str
-    field: LatencyField
-    percentile: Decimal
-    current_ms: int
-    value: int | None
     reason: str
 
 
@@ -179,29 +124,11 @@ class Baseline:
                 "statuses": "success",
                 "method": METHOD,
                 "bounds_ms": list(LATENCY_BOUNDS_MS),
-                **{
-                    name: {
-                        "requests": latency.requests,
-                        **{
-                            p: None if r is None else {"lower_ms": r.lower_ms, "upper_ms": r.upper_ms}
-                            for p, r in latency.percentiles.items()
-                        },
-                    }
-                    for name, latency in self.latency.items()
-                },
+                **{name: latency.as_dict() for name, latency in self.latency.items()},
             },
             "suggestions": {
                 "objective": {"value": _float(self.objective.value), "reason": self.objective.reason},
-                "thresholds": {
-                    t.slo: {
-                        "field": t.field,
-                        "percentile": float(t.percentile),
-                        "current_ms": t.current_ms,
-                        "threshold_ms": t.value,
-                        "reason": t.reason,
-                    }
-                    for t in self.thresholds
-                },
+                "thresholds": {t.slo: t.as_dict() for t in self.thresholds},
             },
         }
 
@@ -247,16 +174,9 @@ def baseline_sql(selector: Selector, error_slo: SloSpec) -> tuple[str, dict[str,
             f"toUInt64(sumIf(requests, {counted})) AS requests_{days}d",
             f"toUInt64(sumIf(requests, {counted} AND {bad})) AS errors_{days}d",
         ]
-    ok = f"{_since(LATENCY_DAYS)} AND status_code < 400"
-    columns += [f"toUInt64(sumIf(requests, {ok})) AS success_{LATENCY_DAYS}d"]
-    columns += [f"sumForEachMergeIf({field}_over, {ok}) AS {field}_over_{LATENCY_DAYS}d" for field in LATENCY_FIELDS]
+    columns += latency_columns(f"{_since(LATENCY_DAYS)} AND status_code < 400")
     sql = "SELECT\n    " + ",\n    ".join(columns) + f"\nFROM {API_METRICS_1M}\nWHERE " + "\n  AND ".join(where)
     return sql, parameters
-
-
-def _padded(values: Any) -> tuple[int, ...]:
-    counts = [int(v) for v in values or ()]
-    return tuple(counts + [0] * (len(LATENCY_BOUNDS_MS) - len(counts)))
 
 
 def suggest_objective(errors: tuple[PeriodErrors, ...]) -> ObjectiveSuggestion:
@@ -282,47 +202,14 @@ def suggest_objective(errors: tuple[PeriodErrors, ...]) -> ObjectiveSuggestion:
     )
 
 
-def suggest_threshold(slo: SloSpec, latency: LatencyBaseline) -> ThresholdSuggestion:
-    """Twice the SLO's percentile, rounded up to a rollup bound so that the rollup evaluates the SLO exactly."""
-    assert slo.latency is not None and slo.latency.percentile is not None
-    rule = slo.latency
-    p = f"p{rule.percentile}"
-
-    def made(value: int | None, reason: str) -> ThresholdSuggestion:
-        assert rule.percentile is not None
-        return ThresholdSuggestion(slo.name, rule.field, rule.percentile, rule.threshold_ms, value, reason)
-
-    if latency.requests < MIN_REQUESTS:
-        return made(
-            None,
-            f"too little traffic to choose from data: {latency.requests:,} successful requests in {LATENCY_DAYS} days "
-            f"(at least {MIN_REQUESTS:,} needed)",
-        )
-    found = latency.percentile(rule.quantile)
-    assert found is not None
-    if found.upper_ms is None:
-        return made(None, f"the {LATENCY_DAYS}-day {p} of {rule.field} is above the largest bound, {found.lower_ms} ms")
-    twice = 2 * found.upper_ms
-    said = f"the {LATENCY_DAYS}-day {p} of {rule.field} is in ({found.lower_ms}, {found.upper_ms}] ms"
-    value = next((b for b in LATENCY_BOUNDS_MS if b >= twice), None)
-    if value is None:
-        return made(None, f"{said}; twice {found.upper_ms} ms is above the largest bound, {LATENCY_BOUNDS_MS[-1]} ms")
-    return made(value, f"{said}; {value} ms is the smallest rollup bound at least twice {found.upper_ms} ms")
-
-
 def build_baseline(policy: AlertPolicy, selector: Selector, end: datetime, values: dict[str, Any]) -> Baseline:
     """The baseline from the query's row (column name to value)."""
     error_slo = _error_slo(policy)
     errors = tuple(PeriodErrors(d, int(values[f"requests_{d}d"]), int(values[f"errors_{d}d"])) for d in PERIOD_DAYS)
-    success = int(values[f"success_{LATENCY_DAYS}d"])
-    latency = {
-        field: LatencyBaseline(field, success, _padded(values[f"{field}_over_{LATENCY_DAYS}d"])) for field in LATENCY_FIELDS
-    }
-    thresholds = tuple(
-        suggest_threshold(slo, latency[_ROLLUP_FIELD[slo.latency.field]])
-        for slo in policy.slos
-        if slo.kind == "latency_percentile" and slo.latency is not None
-    )
+    judged = [slo for slo in policy.slos if slo.kind == "latency_percentile" and slo.latency is not None]
+    latency = read_latencies((slo.latency.measure for slo in judged if slo.latency is not None), values)
+    thresholds = tuple(suggest_threshold(slo, latency.get(latency_name(slo.latency.measure)))
+                       for slo in judged if slo.latency is not None)
     return Baseline(selector, end, error_slo.name, error_slo.include_byok, errors, latency, suggest_objective(errors), thresholds)
 
 

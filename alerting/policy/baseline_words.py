@@ -6,6 +6,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
+from alerting.policy.baseline_latency import PERCENTILES
 from alerting.rules.message_words import pct
 
 
@@ -28,17 +29,27 @@ def _error_rates(body: dict[str, Any]) -> str:
     return f"error rate{'' if body['include_byok'] else ' (BYOK excluded)'}  " + "   ".join(periods)
 
 
+def _speed_words(speed: dict[str, Any]) -> str:
+    lower, upper = speed["lower"], speed["upper"]
+    return f"≥ {lower:.3g}" if upper is None else f"{lower:.3g}–{upper:.3g}"
+
+
 def _latency(latency: dict[str, Any]) -> list[str]:
     lines = []
     for name, field in latency.items():
         if not isinstance(field, dict):
             continue  # days, start, method…: about every field
+        counted = field.get("counted", "successful requests")
         if not field["requests"]:
-            lines.append(f"{name} no successful requests in {latency['days']} days")
+            lines.append(f"{name} no {counted} in {latency['days']} days")
             continue
-        ranges = "   ".join(f"{p} {range_words(r['lower_ms'], r['upper_ms'])}" for p, r in field.items()
-                           if isinstance(r, dict))
-        lines.append(f"{name} {ranges}   ({field['requests']:,} successful requests, {latency['days']} days)")
+        ranges = "   ".join(f"{p} {range_words(field[p]['lower_ms'], field[p]['upper_ms'])}" for p in PERCENTILES
+                           if field.get(p) is not None)
+        lines.append(f"{name} {ranges}   ({field['requests']:,} {counted}, {latency['days']} days)")
+        speeds = field.get("tokens_per_second") or {}
+        if any(speeds.values()):
+            said = "   ".join(f"{p} {_speed_words(speeds[p])}" for p in PERCENTILES if speeds.get(p) is not None)
+            lines.append(f"{name} as output tokens/s (1000 / time per output token; p95: the slowest 5 %)  {said}")
     return lines
 
 
@@ -47,8 +58,10 @@ def _suggestions(suggestions: dict[str, Any]) -> list[str]:
     lines = [f"no objective suggested: {objective['reason']}" if objective["value"] is None
              else f"suggested objective {objective['value']}: {objective['reason']}"]
     for slo, t in suggestions["thresholds"].items():
+        speed = (t.get("tokens_per_second") or {}).get("current")
+        now = f"now {t['current_ms']}" + ("" if speed is None else f", {speed:.3g} tokens/s")
         lines.append(f"no threshold suggested for {slo}: {t['reason']}" if t["threshold_ms"] is None
-                     else f"suggested {slo} threshold_ms {t['threshold_ms']} (now {t['current_ms']}): {t['reason']}")
+                     else f"suggested {slo} threshold_ms {t['threshold_ms']} ({now}): {t['reason']}")
     return lines
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from alerting.policy.baseline import Baseline
+from alerting.policy.baseline import Baseline, ThresholdSuggestion
 from api.pages import formats
+from schemas.latency_measures import tokens_per_second
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,14 @@ def suggestions(baseline: Baseline) -> tuple[Suggestion, tuple[Suggestion, ...]]
     """(the error-rate SLO's objective, a latency threshold per percentile SLO)."""
     value = baseline.objective.value
     objective = Suggestion("objective", "none" if value is None else str(float(value)), baseline.objective.reason)
-    thresholds = tuple(Suggestion(t.slo, f"p{float(t.percentile)} of {t.field} now {formats.ms(t.current_ms)}, threshold "
-                                         f"{formats.ms(t.value)}", t.reason) for t in baseline.thresholds)
+    thresholds = tuple(Suggestion(t.slo, _threshold_text(t), t.reason) for t in baseline.thresholds)
     return objective, thresholds
+
+
+def _threshold_text(t: ThresholdSuggestion) -> str:
+    """'p50 of time per output token now 50 ms (20 tokens/s), threshold 40 ms (25 tokens/s)'."""
+    def said(value: int | None) -> str:
+        speed = f" ({formats.speed(tokens_per_second(value))})" if t.measure.per_token and value is not None else ""
+        return formats.ms(value) + speed
+
+    return f"p{float(t.percentile):g} of {t.measure.words} now {said(t.current_ms)}, threshold {said(t.value)}"

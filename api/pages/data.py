@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -124,23 +125,31 @@ def usage_points(clickhouse: ClickHouseClient, prices: PriceTable, now: datetime
     return points
 
 
+ROUTE_DIGESTS = {"complete_ms": "complete_ms_digest", "ttfb_ms": "ttfb_ms_digest", "ttft_ms": "ttft_ms_digest",
+                 "tpot_ms": "tpot_ms_digest"}
+"""What a route's latency charts read: complete time, time to first byte, time to first token (streamed requests) and
+time per output token (streamed answers of 16+ tokens), each a t-digest of the per-minute rollup."""
+
+
 def route_latency(clickhouse: ClickHouseClient, route: Dimension, start: datetime, end: datetime,
                   step_s: int) -> dict[str, dict[datetime, dict[str, float]]]:
-    """p50/p90/p99 of complete time and TTFB of one route's successful requests per bucket, merged from the per-minute
-    rollup's t-digests (the levels of the latency SLOs): {"complete_ms" | "ttfb_ms": {bucket: {level: ms}}}."""
+    """p50/p90/p99 of each of ROUTE_DIGESTS over one route's successful requests per bucket, merged from the rollup's
+    t-digests (the levels of the latency SLOs): {"complete_ms" | "ttfb_ms" | "ttft_ms" | "tpot_ms": {bucket: {level:
+    ms}}}; a bucket where a measure counted nothing (no streamed request) has no levels for it."""
     provider, model, client = route
+    merged = ", ".join(f"quantilesTDigestMerge(0.5, 0.9, 0.99)({digest}) AS {name}" for name, digest in ROUTE_DIGESTS.items())
     result = clickhouse.query(
-        f"SELECT toStartOfInterval(minute, INTERVAL {int(step_s)} SECOND) AS t, "
-        "quantilesTDigestMerge(0.5, 0.9, 0.99)(complete_ms_digest) AS complete_ms, "
-        f"quantilesTDigestMerge(0.5, 0.9, 0.99)(ttfb_ms_digest) AS ttfb_ms FROM {API_METRICS_1M} "
+        f"SELECT toStartOfInterval(minute, INTERVAL {int(step_s)} SECOND) AS t, {merged} FROM {API_METRICS_1M} "
         "WHERE minute >= {start:DateTime} AND minute < {end:DateTime} AND provider = {provider:String} "
         "AND resolved_model = {model:String} AND client_name = {client:String} AND status_code < 400 GROUP BY t",
         {"start": start.replace(tzinfo=None), "end": end.replace(tzinfo=None), "provider": provider, "model": model,
          "client": client})
-    found: dict[str, dict[datetime, dict[str, float]]] = {"complete_ms": {}, "ttfb_ms": {}}
-    for at, complete, ttfb in result.result_rows:
-        for name, values in (("complete_ms", complete), ("ttfb_ms", ttfb)):
-            found[name][_utc(at)] = dict(zip(LATENCY_LEVELS, map(float, values), strict=True))
+    found: dict[str, dict[datetime, dict[str, float]]] = {name: {} for name in ROUTE_DIGESTS}
+    for at, *measures in result.result_rows:
+        for name, values in zip(ROUTE_DIGESTS, measures, strict=True):
+            levels = {level: float(v) for level, v in zip(LATENCY_LEVELS, values, strict=True) if math.isfinite(v)}
+            if levels:
+                found[name][_utc(at)] = levels
     return found
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 
+from api.pages.axis import plain
+
 
 def pct(value: float | None, digits: int = 1) -> str:
     """A share as a percentage, as the charts write it: 99.9 %, −8,900.0 %."""
@@ -20,6 +22,11 @@ def when(value: str | datetime | None) -> str:
 
 def ms(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f} ms"
+
+
+def speed(value: float | None) -> str:
+    """Output tokens per second: 20 tokens/s, 66.7 tokens/s."""
+    return "–" if value is None or not math.isfinite(value) else f"{plain(value)} tokens/s"
 
 
 def usd(value: float | None) -> str:

@@ -1,4 +1,5 @@
-"""A route's charts (pure): error rate and requests, latency, and per SLO the burn by tier and the budget burn-down."""
+"""A route's charts (pure): error rate and requests, latency and generation speed, and per SLO the burn by tier and the
+budget burn-down."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from alerting.rules.period_cache import floor_to
 from api.pages.series import LATENCY_LEVELS, SloCounts, burn_down, rolling_burn
 from api.pages.svg import Band, Chart, Series, Threshold, line_chart
 from schemas.alert_policy import AlertPolicy, Dimension
+from schemas.latency_measures import COMPLETE, DEFAULT_MIN_OUTPUT_TOKENS, TTFB, TTFT, tokens_per_second
 from schemas.slo_spec import SloSpec
 
 
@@ -51,18 +53,43 @@ def _traffic(policy: AlertPolicy, d: RouteData) -> list[Markup]:
             line_chart(Chart("Requests", [requests], d.start, d.end, "", (), d.bands))]
 
 
+_MS_CHARTS = (("complete_ms", COMPLETE.key, "Latency, complete request"),
+              ("ttft_ms", TTFT.key, "Latency, time to first token (streamed requests)"),
+              ("ttfb_ms", TTFB.key, "Latency, time to first byte"))
+"""(what `RouteData.latency` keeps it under, the measure whose SLOs are drawn on it, the title)."""
+SPEED_LEVELS = {"p50": "p50", "p90": "p90: slowest 10 %", "p99": "p99: slowest 1 %"}
+"""Output tokens per second is 1000 / time per output token: its p90 line is the speed of the slowest 10 %."""
+
+
 def _latency(policy: AlertPolicy, d: RouteData) -> list[Markup]:
     at = [datetime.fromisoformat(p["t"]) for p in d.points]
+    specs = [(declared.name, spec) for declared in policy.slos
+             if (spec := policy.slo_for(declared.name, d.route)) is not None and spec.latency is not None]
     charts = []
-    for field, title in (("complete_ms", "Latency, complete request"), ("ttfb_ms", "Latency, time to first byte")):
-        lines = [Series(level, [(t, d.latency[field].get(t, {}).get(level)) for t in at], f"s{i}")
+    for kept, key, title in _MS_CHARTS:
+        lines = [Series(level, [(t, d.latency.get(kept, {}).get(t, {}).get(level)) for t in at], f"s{i}")
                  for i, level in enumerate(LATENCY_LEVELS)]
-        rule_field = "complete_request_ms" if field == "complete_ms" else "ttfb_ms"
-        rules = [Threshold(f"{declared.name}: {_rule(spec)}", float(spec.latency.threshold_ms))
-                 for declared in policy.slos if (spec := policy.slo_for(declared.name, d.route)) is not None
-                 and spec.latency is not None and spec.latency.field == rule_field]
+        rules = [Threshold(f"{name}: {_rule(spec)}", float(spec.latency.threshold_ms))
+                 for name, spec in specs if spec.latency is not None and spec.latency.measure.key == key]
         charts.append(line_chart(Chart(title, lines, d.start, d.end, "ms", rules, d.bands)))
+    charts.insert(2, _speed(specs, d, at))
     return charts
+
+
+def _speed(specs: list[tuple[str, SloSpec]], d: RouteData, at: list[datetime]) -> Markup:
+    """Output tokens per second of streamed answers with at least DEFAULT_MIN_OUTPUT_TOKENS tokens, from the time per
+    output token's percentiles, with each TPOT SLO's threshold as a speed."""
+    tpot = d.latency.get("tpot_ms", {})
+    lines = [Series(name, [(t, _per_second(tpot.get(t, {}).get(level))) for t in at], f"s{i}")
+             for i, (level, name) in enumerate(SPEED_LEVELS.items())]
+    rules = [Threshold(f"{name}: {_rule(spec)}", tokens_per_second(spec.latency.threshold_ms))
+             for name, spec in specs if spec.latency is not None and spec.latency.measure.per_token]
+    title = f"Output tokens per second (streamed answers of {DEFAULT_MIN_OUTPUT_TOKENS}+ tokens)"
+    return line_chart(Chart(title, lines, d.start, d.end, "tok/s", rules, d.bands))
+
+
+def _per_second(tpot_ms: float | None) -> float | None:
+    return None if tpot_ms is None or tpot_ms <= 0 else tokens_per_second(tpot_ms)
 
 
 def _budget(policy: AlertPolicy, d: RouteData, name: str) -> list[Markup]:
@@ -89,6 +116,10 @@ def _rule(spec: SloSpec) -> str:
     rule = spec.latency
     if rule is None:
         return ""
+    if rule.measure.per_token:
+        tokens = "" if rule.measure.min_tokens == DEFAULT_MIN_OUTPUT_TOKENS else f", answers of {rule.measure.min_tokens}+ tokens"
+        speed = f"{tokens_per_second(rule.threshold_ms):,.3g} tokens/s ({rule.threshold_ms:,} ms per token{tokens})"
+        return f"p{rule.percentile} ≥ {speed}" if rule.percentile is not None else f"≥ {speed} for {spec.objective} of answers"
     if rule.percentile is not None:
         return f"p{rule.percentile} ≤ {rule.threshold_ms:,} ms"
     return f"≤ {rule.threshold_ms:,} ms for {spec.objective} of requests"

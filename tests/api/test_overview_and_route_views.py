@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,7 @@ from api.pages.route_reads import RouteReads, route_window
 from api.pages.series import SloCounts
 from api.status_api import StatusQuery, StatusReport
 from schemas.alert_policy import DEFAULT_POLICY, default_policy, policy_from_document
+from schemas.latency_measures import COMPLETE, tpot
 
 END = datetime(2031, 5, 1, 12, 34, tzinfo=timezone.utc)
 ROUTE = ("openai", "gpt-4o", "kilo-gateway")
@@ -142,11 +144,15 @@ def baseline() -> Baseline:
     return Baseline(Selector("gpt-4o", "openai", "kilo-gateway"), END, "error_rate", True,
                     (PeriodErrors(1, 20_000, 3), PeriodErrors(7, 0, 0)), {},
                     ObjectiveSuggestion(Decimal("0.999"), "the worst error rate is low"),
-                    (ThresholdSuggestion("latency_p50", "complete_request_ms", Decimal(50), 900, 2000, "twice the p50"),))
+                    (ThresholdSuggestion("latency_p50", "complete_request_ms", Decimal(50), 900, 2000, "twice the p50",
+                                         COMPLETE),
+                     ThresholdSuggestion("generation_speed", "time_per_output_token_ms", Decimal(50), 50, 40,
+                                         "twice the p50", tpot(16))))
 
 
-def reads(*incidents: dict[str, Any]) -> RouteReads:
-    return RouteReads([], {"complete_ms": {}, "ttfb_ms": {}}, SloCounts({}), SloCounts({}), list(incidents), baseline())
+def reads(*incidents: dict[str, Any], points: list[dict[str, Any]] | None = None,
+          latency: dict[str, dict[datetime, dict[str, float]]] | None = None) -> RouteReads:
+    return RouteReads(points or [], latency or {}, SloCounts({}), SloCounts({}), list(incidents), baseline())
 
 
 def incident(status: str, resolved: str | None) -> dict[str, Any]:
@@ -170,8 +176,11 @@ def test_a_route_page_shows_its_slos_incidents_baseline_and_suggestions() -> Non
     assert [(b.over, b.requests, b.errors, b.rate) for b in view.baseline] == [
         ("1d", "20,000", "3", "0.015 %"), ("7d", "0", "0", "–")]
     assert (view.objective.text, view.objective.reason) == ("0.999", "the worst error rate is low")
-    assert [t.text for t in view.thresholds] == ["p50.0 of complete_request_ms now 900 ms, threshold 2,000 ms"]
-    assert len(view.charts) == 2 + 2 + 2 * len(POLICY.slos), "traffic, latency, and per SLO burn by tier and budget left"
+    assert [t.text for t in view.thresholds] == [
+        "p50 of complete time now 900 ms, threshold 2,000 ms",
+        "p50 of time per output token now 50 ms (20 tokens/s), threshold 40 ms (25 tokens/s)"]
+    assert len(view.charts) == 2 + 4 + 2 * len(POLICY.slos), ("traffic, latency and speed, and per SLO burn by tier and "
+                                                              "budget left")
     drawn = "".join(view.charts)
     assert 'class="band open"' in drawn and 'class="band past"' in drawn, "incidents are shaded on the charts"
     assert "error budget left over the 2 h seen of 30 days" in drawn
@@ -185,3 +194,42 @@ def test_a_runbook_is_linked_for_the_route_or_said_to_be_missing() -> None:
                       [status(), status(slo="time_to_first_token")], reads())
     assert [(r.title, r.link) for r in view.runbooks] == [
         ("Error Rate", "https://runbooks.example/error_rate?m=gpt-4o"), ("Time to first token (median)", None)]
+
+
+def chart(view: Any, title: str) -> str:
+    [found] = [str(c) for c in view.charts if f"<figcaption>{title}<" in str(c)]
+    return found
+
+
+def heights(drawn: str) -> dict[str, float]:
+    """Each line's first y and each threshold's y (smaller is higher on the chart)."""
+    lines = {m[1]: float(m[2]) for m in re.finditer(r'data-series="([^"]+)" data-points="\d+" d="M[\d.]+,([\d.]+)', drawn)}
+    return {**lines, **{m[1]: float(m[2]) for m in re.finditer(r'data-threshold="([^"]+)" x1="[\d.]+" x2="[\d.]+" y1="([\d.]+)"',
+                                                               drawn)}}
+
+
+def test_a_route_with_streamed_traffic_charts_time_to_first_token_and_output_tokens_per_second() -> None:
+    window = route_window(END, "1h", POLICY)
+    minutes = [window.start + timedelta(minutes=m) for m in range(60)]
+    points = [{"t": t.isoformat(), "requests": 10, "errors": {"4xx": 0, "5xx": 0}} for t in minutes]
+    streamed = minutes[30:]  # streamed answers from half an hour ago
+    latency = {"complete_ms": {t: {"p50": 3000.0, "p90": 6000.0, "p99": 9000.0} for t in minutes},
+               "ttft_ms": {t: {"p50": 800.0, "p90": 2000.0, "p99": 70_000.0} for t in streamed},
+               "tpot_ms": {t: {"p50": 25.0, "p90": 50.0, "p99": 100.0} for t in streamed}}
+    view = route_view(ROUTE, window, POLICY, [], reads(points=points, latency=latency))
+
+    first_token = chart(view, "Latency, time to first token (streamed requests)")
+    assert re.findall(r'data-series="(p\d+)" data-points="(\d+)"', first_token) == [("p50", "30"), ("p90", "30"),
+                                                                                   ("p99", "30")]
+    found = heights(first_token)
+    limit = found["time_to_first_token: p50 ≤ 60,000 ms"]
+    assert found["p50"] > limit > found["p99"], "the p99 of 70 s is drawn above the SLO's 60 s, the p50 below"
+    assert "time_to_first_token" not in chart(view, "Latency, time to first byte"), "drawn where it is judged only"
+
+    speed = chart(view, "Output tokens per second (streamed answers of 16+ tokens)")
+    assert re.findall(r'data-series="([^"]+)" data-points="(\d+)"', speed) == [
+        ("p50", "30"), ("p90: slowest 10 %", "30"), ("p99: slowest 1 %", "30")]
+    found = heights(speed)
+    limit = found["generation_speed: p50 ≥ 20 tokens/s (50 ms per token)"]
+    # 1000 / 25 ms = 40 tokens/s above the line; the slowest 10 % at exactly 20; the slowest 1 % at 10, below it.
+    assert found["p50"] < limit == found["p90: slowest 10 %"] < found["p99: slowest 1 %"]

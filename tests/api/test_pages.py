@@ -48,10 +48,11 @@ def history(clickhouse: Any, redis_client: Any, slack: Any) -> Iterator[History]
     tag = uuid.uuid4().hex[:6]
     model, clients = f"anthropic/claude-sonnet-4-5-{tag}", (f"alpha-{tag}", f"beta-{tag}")  # names as long as real ones
     timeline = Timeline(clickhouse)
+    streamed = {"complete_ms": 900, "output_tokens": 101}  # first byte at 50 ms, then 8.5 ms per output token
     for client in clients:
-        timeline.traffic(0, 35, 40, model=model, client=client, complete_ms=900)
-    timeline.traffic(35, NOW_MINUTE, 40, 0.3, model=model, client=clients[0], complete_ms=900)
-    timeline.traffic(35, NOW_MINUTE, 40, model=model, client=clients[1], complete_ms=900)
+        timeline.traffic(0, 35, 40, model=model, client=client, **streamed)
+    timeline.traffic(35, NOW_MINUTE, 40, 0.3, model=model, client=clients[0], **streamed)
+    timeline.traffic(35, NOW_MINUTE, 40, model=model, client=clients[1], **streamed)
     evaluator = make_evaluator(clickhouse, redis_client, slack)
     for minute in range(36, NOW_MINUTE + 1):
         evaluator.evaluate_tick(timeline.at(minute))
@@ -175,6 +176,13 @@ async def test_every_page_renders_and_agrees_with_the_api(history: History, devi
         await page.goto(f"{history.url}/ui/route?provider=openai&model={history.model}&client={alpha}&range=1h")
         drawn = await drawn_points(page)
         assert (drawn["requests"], drawn["5xx"], drawn["p90"]) == (60, NOW_MINUTE, NOW_MINUTE), drawn  # a point a minute
+        for title in ("Latency, time to first token (streamed requests)",
+                      "Output tokens per second (streamed answers of 16+ tokens)"):
+            chart = page.locator("figure.panel", has=page.locator("figcaption", has_text=title))
+            assert await chart.locator("path.line").evaluate_all("paths => paths.map(p => p.dataset.points)") == [
+                str(NOW_MINUTE)] * 3, title
+        assert await page.locator("line[data-threshold^='generation_speed: p50 ≥ 20 tokens/s']").count() == 1
+        assert await page.locator("line[data-threshold^='time_to_first_token: p50 ≤ 60,000 ms']").count() == 1
 
         await page.goto(f"{history.url}/ui/usage?range=24h&group_by=client")
         stats = await api(history.url, f"/v1/usage/stats?from={history.timeline.at(-24 * 60 + NOW_MINUTE, 0).isoformat()}"

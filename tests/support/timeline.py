@@ -23,18 +23,21 @@ class Timeline:
         return self.base + timedelta(minutes=minute, seconds=second)
 
     def requests(self, minute: int, count: int, *, status: int = 200, complete_ms: int = 300, ttfb_ms: int = 50,
-                 client: str = "kilo-gateway", provider: str = "openai", model: str = "gpt-4", byok: bool = False) -> None:
+                 client: str = "kilo-gateway", provider: str = "openai", model: str = "gpt-4", byok: bool = False,
+                 streaming: bool = True, output_tokens: int | None = None) -> None:
+        """`count` requests spread over the minute; `output_tokens` None: the gateway reported none."""
         if count <= 0:
             return
         start = self.base + timedelta(minutes=minute)
         self.clickhouse.command(
             "INSERT INTO o11y.api_metrics (event_id, received_at, client_name, kilo_user_id, is_anonymous, is_streaming,"
             " user_byok, provider, requested_model, resolved_model, tools_available, tools_used, ttfb_ms,"
-            " complete_request_ms, status_code, kafka_topic, kafka_partition, kafka_offset) "
+            " complete_request_ms, status_code, output_tokens, kafka_topic, kafka_partition, kafka_offset) "
             "SELECT generateUUIDv4(), "
             "toDateTime64({start:DateTime64(3)}, 3, 'UTC') + toIntervalMillisecond(intDiv(number * 60000, {count:UInt64})),"
-            " {client:String}, 'user', false, true, {byok:Bool}, {provider:String}, {model:String}, {model:String},"
-            " [], [], {ttfb:UInt64}, {complete:UInt64}, {status:UInt16}, 'timeline', 0, 0 FROM numbers({count:UInt64})",
+            " {client:String}, 'user', false, {streaming:Bool}, {byok:Bool}, {provider:String}, {model:String},"
+            " {model:String}, [], [], {ttfb:UInt64}, {complete:UInt64}, {status:UInt16}, {output:Nullable(UInt64)},"
+            " 'timeline', 0, 0 FROM numbers({count:UInt64})",
             parameters={
                 "start": start.replace(tzinfo=None),
                 "client": client,
@@ -44,6 +47,8 @@ class Timeline:
                 "ttfb": ttfb_ms,
                 "complete": complete_ms,
                 "status": status,
+                "streaming": streaming,
+                "output": output_tokens,
                 "count": count,
             },
         )
