@@ -22,6 +22,11 @@ def ms(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f} ms"
 
 
+def per_second(value: float | None) -> str:
+    """Output tokens per second: 45 tok/s."""
+    return "–" if value is None else f"{value:,.0f} tok/s"
+
+
 def usd(value: float | None) -> str:
     return "unpriced" if value is None else f"${value:,.2f}"
 
