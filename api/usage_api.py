@@ -24,6 +24,7 @@ from api.usage_query import (
     timeseries_sql,
 )
 from runtime.clickhouse import ClickHouseClient
+from schemas.latency_measures import DEFAULT_MIN_OUTPUT_TOKENS, tokens_per_second
 from schemas.prices import PriceTable
 from schemas.usage_columns import ACCURACY, LEVELS
 
@@ -31,7 +32,9 @@ log = logging.getLogger(__name__)
 
 PERCENTILES = (f"p{round(level * 100)}" for level in LEVELS)
 METHOD = (f"Successful requests (status < 400) only. Each percentile is within {ACCURACY:.0%} of the exact value at rank "
-          "floor(q × (n − 1)) of the sorted latencies (0-based), from mergeable DDSketch sketches.")
+          "floor(q × (n − 1)) of the sorted latencies (0-based), from mergeable DDSketch sketches. ttft_ms: streamed "
+          "requests only. output_tokens_per_second: 1000 / the time per output token's percentile, of streamed requests "
+          f"with at least {DEFAULT_MIN_OUTPUT_TOKENS} output tokens; its p95 is the speed 95 % of them reach or beat.")
 _NULL_WHEN_EMPTY = ("inference_provider", "organization")
 _LEVEL_NAMES = tuple(PERCENTILES)
 
@@ -48,11 +51,23 @@ def query_values(request: web.Request, model: type[BaseModel]) -> dict[str, Any]
     return values
 
 
-def _percentiles(values: Any) -> dict[str, float | None]:
+def _levels(values: Any) -> dict[str, float | None]:
+    """A merged sketch's percentiles by name, unrounded; None each when the sketch counted nothing."""
     numbers = list(values or [])
     if len(numbers) != len(_LEVEL_NAMES) or any(math.isnan(v) for v in numbers):
         return dict.fromkeys(_LEVEL_NAMES)
-    return {name: round(v, 1) for name, v in zip(_LEVEL_NAMES, numbers, strict=True)}
+    return dict(zip(_LEVEL_NAMES, numbers, strict=True))
+
+
+def _percentiles(values: Any) -> dict[str, float | None]:
+    return {name: None if v is None else round(v, 1) for name, v in _levels(values).items()}
+
+
+def _speeds(tpot_ms: Any) -> dict[str, float | None]:
+    """Output tokens per second from the time per output token's percentiles: at TPOT's p95, the speed 95 % of the
+    answers reach or beat (the slower answers have the higher TPOT). None at a TPOT of 0 ms: no speed to measure."""
+    return {name: None if tpot is None or tpot <= 0 else round(tokens_per_second(tpot), 1)
+            for name, tpot in _levels(tpot_ms).items()}
 
 
 def usage_entry(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -65,6 +80,8 @@ def usage_entry(values: Mapping[str, Any]) -> dict[str, Any]:
         "error_rate": round((e4 + e5) / requests, 6) if requests else None,
         "ttfb_ms": _percentiles(values["ttfb_ms"]),
         "complete_ms": _percentiles(values["complete_ms"]),
+        "ttft_ms": _percentiles(values["ttft_ms"]),
+        "output_tokens_per_second": _speeds(values["tpot_ms"]),
         "tokens": {"input": int(values["input_tokens"]), "output": int(values["output_tokens"]),
                    "cache_write": int(values["cache_write_tokens"]), "cache_hit": int(values["cache_hit_tokens"]),
                    "total": int(values["total_tokens"])},

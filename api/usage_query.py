@@ -320,6 +320,7 @@ AGGREGATES = (
     "sum(m_output_tokens) AS output_tokens, sum(m_cache_write_tokens) AS cache_write_tokens, "
     "sum(m_cache_hit_tokens) AS cache_hit_tokens, sum(m_total_tokens) AS total_tokens, "
     f"{_SKETCH_MERGE}(m_ttfb_ms_sketch) AS ttfb_ms, {_SKETCH_MERGE}(m_complete_ms_sketch) AS complete_ms, "
+    f"{_SKETCH_MERGE}(m_ttft_ms_sketch) AS ttft_ms, {_SKETCH_MERGE}(m_tpot_ms_sketch) AS tpot_ms, "
     "sum(m_cost) AS cost_usd, sum(m_priced) AS priced_requests, sum(m_unpriced) AS unpriced_requests, "
     "arraySort(groupUniqArrayArray(20)(m_unpriced_models)) AS unpriced_models"
 )

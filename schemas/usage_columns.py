@@ -7,12 +7,18 @@ the raw table `e` (`e.ttfb_ms`), so that a measure's alias is never taken for th
 
 from __future__ import annotations
 
+from schemas.latency_measures import DEFAULT_MIN_OUTPUT_TOKENS, tpot_counts, tpot_value
+
 LEVELS = (0.5, 0.95, 0.99)
 """Latency percentiles the usage sketches answer."""
 ACCURACY = 0.01
 """The sketches' relative accuracy: a percentile is within 1 % of the exact one (DDSketch)."""
 SKETCH = f"quantilesDD({ACCURACY}, {', '.join(map(str, LEVELS))})"
 SKETCH_TYPE = f"AggregateFunction({SKETCH}, Nullable(UInt64))"
+TPOT_SKETCH_TYPE = f"AggregateFunction({SKETCH}, Nullable(Float64))"
+"""Time per output token is a quotient (a fraction of a millisecond per token): its sketch takes Float64."""
+_STATE, _MERGE = SKETCH.replace("quantilesDD", "quantilesDDState"), SKETCH.replace("quantilesDD", "quantilesDDMerge")
+_SINCE_12 = "From schema version 12: hours and days rolled up before it have an empty sketch (no requests counted)."
 
 SUCCESS = "e.status_code < 400"
 ANONYMOUS_USER = "anonymous"
@@ -48,13 +54,18 @@ MEASURES: dict[str, tuple[str, str, str]] = {
                      "All tokens, as providers counted them."),
     "uncached_input_tokens": ("SimpleAggregateFunction(sum, UInt64)", f"sum({UNCACHED_INPUT})",
                               "Per request `input − cache_hit − cache_write` (at least 0): the tokens priced as input."),
-    "ttfb_ms_sketch": (SKETCH_TYPE, f"{SKETCH.replace('quantilesDD', 'quantilesDDState')}(if({SUCCESS}, e.ttfb_ms, NULL))",
-                       f"Time to first byte of successful requests: `{SKETCH.replace('quantilesDD', 'quantilesDDMerge')}"
-                       "(ttfb_ms_sketch)` gives p50, p95, p99 within 1 %."),
-    "complete_ms_sketch": (SKETCH_TYPE,
-                           f"{SKETCH.replace('quantilesDD', 'quantilesDDState')}(if({SUCCESS}, e.complete_request_ms, NULL))",
-                           "Complete time of successful requests: "
-                           f"`{SKETCH.replace('quantilesDD', 'quantilesDDMerge')}(complete_ms_sketch)`."),
+    "ttfb_ms_sketch": (SKETCH_TYPE, f"{_STATE}(if({SUCCESS}, e.ttfb_ms, NULL))",
+                       f"Time to first byte of successful requests: `{_MERGE}(ttfb_ms_sketch)` gives p50, p95, p99 within 1 %."),
+    "complete_ms_sketch": (SKETCH_TYPE, f"{_STATE}(if({SUCCESS}, e.complete_request_ms, NULL))",
+                           f"Complete time of successful requests: `{_MERGE}(complete_ms_sketch)`."),
+    "ttft_ms_sketch": (SKETCH_TYPE, f"{_STATE}(if({SUCCESS} AND e.is_streaming, e.ttfb_ms, NULL))",
+                       f"Time to first token: `ttfb_ms` of streamed successful requests, `{_MERGE}(ttft_ms_sketch)`. "
+                       f"{_SINCE_12}"),
+    "tpot_ms_sketch": (TPOT_SKETCH_TYPE,
+                       f"{_STATE}(if({tpot_counts(DEFAULT_MIN_OUTPUT_TOKENS, 'e.')}, toFloat64({tpot_value('e.')}), NULL))",
+                       "Time per output token (ms), `(complete_request_ms − ttfb_ms) / (output_tokens − 1)` of streamed "
+                       f"successful requests with at least {DEFAULT_MIN_OUTPUT_TOKENS} output tokens: "
+                       f"`{_MERGE}(tpot_ms_sketch)`; 1000 / TPOT is output tokens per second. {_SINCE_12}"),
 }
 """Measure → (column type, expression over raw events, meaning)."""
 

@@ -21,7 +21,9 @@ from api.pages.svg import Chart, Series, bars, line_chart
 
 GROUPS = ("model", "provider", "client")
 COST_BARS = 15
+LEVELS = ("p50", "p95", "p99")
 CSV_COLUMNS = ("requests", "errors_4xx", "errors_5xx", "error_rate", "complete_p50_ms", "complete_p95_ms", "complete_p99_ms",
+               *(f"ttft_{level}_ms" for level in LEVELS), *(f"output_tokens_per_second_{level}" for level in LEVELS),
                "input_tokens", "output_tokens", "total_tokens", "cost_usd", "unpriced_requests")
 
 
@@ -50,6 +52,10 @@ class UsageRow:
     p99: str
     """Of the complete request time."""
     ttfb_p50: str
+    ttft: str
+    """p50 / p95 / p99 of the time to first token (streamed requests)."""
+    speed: str
+    """p50 / p95 / p99 of output tokens per second: p95 is the speed 95 % of the answers reach or beat."""
     input_tokens: str
     output_tokens: str
     cost: str
@@ -87,7 +93,7 @@ def usage_range(now: datetime, span: str) -> tuple[datetime, datetime]:
 
 
 def totals(total: Mapping[str, Any]) -> Totals:
-    complete = " / ".join(formats.ms(total["complete_ms"][level]) for level in ("p50", "p95", "p99"))
+    complete = " / ".join(formats.ms(total["complete_ms"][level]) for level in LEVELS)
     unpriced = total["cost"]["unpriced_requests"]
     return Totals(formats.count(total["requests"]), formats.pct(total["error_rate"], 2), complete,
                   formats.count(total["tokens"]["total"]), formats.usd(total["cost"]["usd"]),
@@ -100,6 +106,8 @@ def usage_row(entry: Mapping[str, Any], group: str) -> UsageRow:
         str(entry[group]), entry["requests"], formats.count(entry["requests"]), formats.count(errors["4xx"]),
         formats.count(errors["5xx"]), formats.pct(entry["error_rate"], 2), formats.ms(complete["p50"]),
         formats.ms(complete["p95"]), formats.ms(complete["p99"]), formats.ms(entry["ttfb_ms"]["p50"]),
+        " / ".join(formats.ms(entry["ttft_ms"][level]) for level in LEVELS),
+        " / ".join(formats.speed(entry["output_tokens_per_second"][level]) for level in LEVELS),
         formats.count(tokens["input"]), formats.count(tokens["output"]), formats.usd(entry["cost"]["usd"]))
 
 
@@ -132,8 +140,9 @@ def usage_view(span: str, group: str, start: datetime, end: datetime, groups: Se
 def table_csv(groups: Sequence[Mapping[str, Any]], group: str) -> str:
     """The page's table as CSV, a header first: unrounded numbers, one row per group."""
     rows: list[list[Any]] = [[group, *CSV_COLUMNS]]
-    rows += [[g[group], g["requests"], g["errors"]["4xx"], g["errors"]["5xx"], g["error_rate"], g["complete_ms"]["p50"],
-              g["complete_ms"]["p95"], g["complete_ms"]["p99"], g["tokens"]["input"], g["tokens"]["output"],
+    rows += [[g[group], g["requests"], g["errors"]["4xx"], g["errors"]["5xx"], g["error_rate"],
+              *(g["complete_ms"][level] for level in LEVELS), *(g["ttft_ms"][level] for level in LEVELS),
+              *(g["output_tokens_per_second"][level] for level in LEVELS), g["tokens"]["input"], g["tokens"]["output"],
               g["tokens"]["total"], g["cost"]["usd"], g["cost"]["unpriced_requests"]] for g in groups]
     return csv_text(rows)
 

@@ -210,7 +210,9 @@ CREATE TABLE IF NOT EXISTS o11y.usage_1d_local ON CLUSTER 'o11y' (
     total_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'All tokens, as providers counted them.',
     uncached_input_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Per request `input − cache_hit − cache_write` (at least 0): the tokens priced as input.',
     ttfb_ms_sketch AggregateFunction(quantilesDD(0.01, 0.5, 0.95, 0.99), Nullable(UInt64)) COMMENT 'Time to first byte of successful requests: `quantilesDDMerge(0.01, 0.5, 0.95, 0.99)(ttfb_ms_sketch)` gives p50, p95, p99 within 1 %.',
-    complete_ms_sketch AggregateFunction(quantilesDD(0.01, 0.5, 0.95, 0.99), Nullable(UInt64)) COMMENT 'Complete time of successful requests: `quantilesDDMerge(0.01, 0.5, 0.95, 0.99)(complete_ms_sketch)`.'
+    complete_ms_sketch AggregateFunction(quantilesDD(0.01, 0.5, 0.95, 0.99), Nullable(UInt64)) COMMENT 'Complete time of successful requests: `quantilesDDMerge(0.01, 0.5, 0.95, 0.99)(complete_ms_sketch)`.',
+    ttft_ms_sketch AggregateFunction(quantilesDD(0.01, 0.5, 0.95, 0.99), Nullable(UInt64)) COMMENT 'Time to first token: `ttfb_ms` of streamed successful requests, `quantilesDDMerge(0.01, 0.5, 0.95, 0.99)(ttft_ms_sketch)`. From schema version 12: hours and days rolled up before it have an empty sketch (no requests counted).',
+    tpot_ms_sketch AggregateFunction(quantilesDD(0.01, 0.5, 0.95, 0.99), Nullable(Float64)) COMMENT 'Time per output token (ms), `(complete_request_ms − ttfb_ms) / (output_tokens − 1)` of streamed successful requests with at least 16 output tokens: `quantilesDDMerge(0.01, 0.5, 0.95, 0.99)(tpot_ms_sketch)`; 1000 / TPOT is output tokens per second. From schema version 12: hours and days rolled up before it have an empty sketch (no requests counted).'
 ) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/o11y/usage_1d_local', '{replica}')
 PARTITION BY toYYYYMM(day)
 ORDER BY (day, client_name, provider, resolved_model, inference_provider, user_byok)
@@ -235,7 +237,9 @@ CREATE TABLE IF NOT EXISTS o11y.usage_1h_local ON CLUSTER 'o11y' (
     total_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'All tokens, as providers counted them.',
     uncached_input_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Per request `input − cache_hit − cache_write` (at least 0): the tokens priced as input.',
     ttfb_ms_sketch AggregateFunction(quantilesDD(0.01, 0.5, 0.95, 0.99), Nullable(UInt64)) COMMENT 'Time to first byte of successful requests: `quantilesDDMerge(0.01, 0.5, 0.95, 0.99)(ttfb_ms_sketch)` gives p50, p95, p99 within 1 %.',
-    complete_ms_sketch AggregateFunction(quantilesDD(0.01, 0.5, 0.95, 0.99), Nullable(UInt64)) COMMENT 'Complete time of successful requests: `quantilesDDMerge(0.01, 0.5, 0.95, 0.99)(complete_ms_sketch)`.'
+    complete_ms_sketch AggregateFunction(quantilesDD(0.01, 0.5, 0.95, 0.99), Nullable(UInt64)) COMMENT 'Complete time of successful requests: `quantilesDDMerge(0.01, 0.5, 0.95, 0.99)(complete_ms_sketch)`.',
+    ttft_ms_sketch AggregateFunction(quantilesDD(0.01, 0.5, 0.95, 0.99), Nullable(UInt64)) COMMENT 'Time to first token: `ttfb_ms` of streamed successful requests, `quantilesDDMerge(0.01, 0.5, 0.95, 0.99)(ttft_ms_sketch)`. From schema version 12: hours and days rolled up before it have an empty sketch (no requests counted).',
+    tpot_ms_sketch AggregateFunction(quantilesDD(0.01, 0.5, 0.95, 0.99), Nullable(Float64)) COMMENT 'Time per output token (ms), `(complete_request_ms − ttfb_ms) / (output_tokens − 1)` of streamed successful requests with at least 16 output tokens: `quantilesDDMerge(0.01, 0.5, 0.95, 0.99)(tpot_ms_sketch)`; 1000 / TPOT is output tokens per second. From schema version 12: hours and days rolled up before it have an empty sketch (no requests counted).'
 ) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/o11y/usage_1h_local', '{replica}')
 PARTITION BY toYYYYMM(hour)
 ORDER BY (hour, client_name, provider, resolved_model, inference_provider, user_byok)
@@ -339,7 +343,9 @@ SELECT
     sum(ifNull(e.total_tokens, 0)) AS total_tokens,
     sum(toUInt64(greatest(toInt64(ifNull(e.input_tokens, 0)) - toInt64(ifNull(e.cache_hit_tokens, 0)) - toInt64(ifNull(e.cache_write_tokens, 0)), 0))) AS uncached_input_tokens,
     quantilesDDState(0.01, 0.5, 0.95, 0.99)(if(e.status_code < 400, e.ttfb_ms, NULL)) AS ttfb_ms_sketch,
-    quantilesDDState(0.01, 0.5, 0.95, 0.99)(if(e.status_code < 400, e.complete_request_ms, NULL)) AS complete_ms_sketch
+    quantilesDDState(0.01, 0.5, 0.95, 0.99)(if(e.status_code < 400, e.complete_request_ms, NULL)) AS complete_ms_sketch,
+    quantilesDDState(0.01, 0.5, 0.95, 0.99)(if(e.status_code < 400 AND e.is_streaming, e.ttfb_ms, NULL)) AS ttft_ms_sketch,
+    quantilesDDState(0.01, 0.5, 0.95, 0.99)(if((e.is_streaming AND e.status_code < 400 AND e.complete_request_ms >= e.ttfb_ms AND ifNull(e.output_tokens, 0) >= greatest(16, 2)), toFloat64(((e.complete_request_ms - e.ttfb_ms) / (toInt64(ifNull(e.output_tokens, 0)) - 1))), NULL)) AS tpot_ms_sketch
 FROM o11y.api_metrics_local AS e
 GROUP BY day, client_name, provider, resolved_model, inference_provider, user_byok;
 
@@ -362,6 +368,8 @@ SELECT
     sum(ifNull(e.total_tokens, 0)) AS total_tokens,
     sum(toUInt64(greatest(toInt64(ifNull(e.input_tokens, 0)) - toInt64(ifNull(e.cache_hit_tokens, 0)) - toInt64(ifNull(e.cache_write_tokens, 0)), 0))) AS uncached_input_tokens,
     quantilesDDState(0.01, 0.5, 0.95, 0.99)(if(e.status_code < 400, e.ttfb_ms, NULL)) AS ttfb_ms_sketch,
-    quantilesDDState(0.01, 0.5, 0.95, 0.99)(if(e.status_code < 400, e.complete_request_ms, NULL)) AS complete_ms_sketch
+    quantilesDDState(0.01, 0.5, 0.95, 0.99)(if(e.status_code < 400, e.complete_request_ms, NULL)) AS complete_ms_sketch,
+    quantilesDDState(0.01, 0.5, 0.95, 0.99)(if(e.status_code < 400 AND e.is_streaming, e.ttfb_ms, NULL)) AS ttft_ms_sketch,
+    quantilesDDState(0.01, 0.5, 0.95, 0.99)(if((e.is_streaming AND e.status_code < 400 AND e.complete_request_ms >= e.ttfb_ms AND ifNull(e.output_tokens, 0) >= greatest(16, 2)), toFloat64(((e.complete_request_ms - e.ttfb_ms) / (toInt64(ifNull(e.output_tokens, 0)) - 1))), NULL)) AS tpot_ms_sketch
 FROM o11y.api_metrics_local AS e
 GROUP BY hour, client_name, provider, resolved_model, inference_provider, user_byok;

@@ -20,6 +20,9 @@ def entry(name: str, requests: int, usd: float | None, unpriced: int = 0) -> dic
     """One group (or the total) as `/v1/usage/stats` answers it."""
     return {"model": name, "requests": requests, "errors": {"4xx": 2, "5xx": 1, "total": 3}, "error_rate": 3 / requests,
             "complete_ms": {"p50": 900.0, "p95": 1500.5, "p99": None}, "ttfb_ms": {"p50": 120.0, "p95": 300.0, "p99": 400.0},
+            "ttft_ms": {"p50": 310.0, "p95": 1240.5, "p99": 2480.0},
+            "output_tokens_per_second": {"p50": 62.5, "p95": 25.0, "p99": 12.3} if usd is not None else
+            {"p50": None, "p95": None, "p99": None},
             "tokens": {"input": 12_000, "output": 3_400, "total": 15_400},
             "cost": {"usd": usd, "priced_requests": requests - unpriced, "unpriced_requests": unpriced}}
 
@@ -51,6 +54,9 @@ def test_the_usage_page_shows_totals_rows_and_cost_bars_in_the_tables_money_form
     assert [(r.name, r.requests, r.requests_text, r.error_rate, r.cost) for r in view.rows] == [
         ("gpt-4o", 3000, "3,000", "0.10 %", "$12.50"), ("free-model", 100, "100", "3.00 %", "unpriced"),
         ("o3", 1000, "1,000", "0.30 %", "$1,234.50")]
+    assert [(r.ttft, r.speed) for r in view.rows[:2]] == [
+        ("310 ms / 1,240 ms / 2,480 ms", "62.5 tokens/s / 25 tokens/s / 12.3 tokens/s"),
+        ("310 ms / 1,240 ms / 2,480 ms", "– / – / –")]
     bars = str(view.cost_bars)
     assert bars.index("o3") < bars.index("gpt-4o") < bars.index("free-model"), "most expensive first, unpriced last"
     assert ">$1,234.50</text>" in bars and ">unpriced</text>" in bars
@@ -69,7 +75,9 @@ def test_a_range_without_requests_shows_neither_totals_nor_cost_bars() -> None:
 def test_the_table_as_csv_keeps_exact_numbers_and_defuses_formulas() -> None:
     lines = table_csv([entry("=cmd|' /C calc'!A0", 4000, 12.5)], "model").splitlines()
     assert lines[0].startswith('"model","requests","errors_4xx"') and lines[0].endswith('"cost_usd","unpriced_requests"')
-    assert lines[1] == "\"'=cmd|' /C calc'!A0\",4000,2,1,0.00075,900.0,1500.5,\"\",12000,3400,15400,12.5,0"
+    assert "ttft_p95_ms" in lines[0] and "output_tokens_per_second_p95" in lines[0]
+    assert lines[1] == ("\"'=cmd|' /C calc'!A0\",4000,2,1,0.00075,900.0,1500.5,\"\",310.0,1240.5,2480.0,62.5,25.0,12.3,"
+                        "12000,3400,15400,12.5,0")
 
 
 def incident(status: str, **more: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from jsonschema import ValidationError
@@ -39,7 +40,7 @@ A_TTFB = [120, 250, 300, 410, 800, 1200, 1500, 3000, 9000, 20000]
 B_TTFB = [100, 200, 300, 400]
 
 
-def at_rank(values: list[int], q: float) -> int:
+def at_rank(values: list[int] | list[float], q: float) -> float:
     """The documented percentile: the value at rank floor(q × (n − 1)) of the sorted values (0-based)."""
     ordered = sorted(values)
     return ordered[int(q * (len(ordered) - 1))]
@@ -370,3 +371,89 @@ def test_the_rollups_and_the_raw_table_give_the_same_answer(clickhouse: Any, his
         (mixed, by_rollup), (raw, by_raw) = answers
         assert (mixed, raw) == (expected, "raw")
         assert by_rollup == by_raw and len(by_rollup[0]) == 2
+
+
+class Streams:
+    """One client's answers, streamed or not, around two hour boundaries: 00:00 is `base`; the question is 00:10 → 02:20."""
+
+    def __init__(self, clickhouse: Any) -> None:
+        self.client, self.base = f"streams-{uuid.uuid4().hex[:8]}", unique_base().replace(minute=0)
+        self.rows: list[list[Any]] = []
+        self.counted: list[tuple[int, int, int | None]] = []
+        """(ttfb, complete, output tokens) of m-s's streamed successful answers: what time to first token counts."""
+        for minute, ttfb, generating, tokens in ((15, 200, 150, 16), (25, 350, 380, 20), (35, 420, 1225, 50),
+                                                 (65, 600, 1584, 100), (75, 800, 2500, 201), (85, 950, 1596, 400),
+                                                 (95, 1300, 2016, 64), (125, 2000, 1600, 33), (130, 4500, 640, 17),
+                                                 (135, 9000, 7992, 1000)):  # 10, 20, 25, 16, 12.5, 4, 32, 50, 40, 8 ms
+            self.add(minute, "m-s", ttfb, ttfb + generating, tokens)
+        # Each of these would make the answers far faster if it counted toward tokens per second.
+        self.add(20, "m-s", 250, 264, 15)  # fewer than 16 output tokens: time to first token only
+        self.add(70, "m-s", 300, 301, None)  # no token counts: time to first token only
+        self.add(80, "m-s", 2, 3, 2)  # 2 output tokens: time to first token only
+        self.add(90, "m-s", 3, 8, 500, streamed=False)  # not streamed: neither
+        self.add(128, "m-s", 1, 2, 100, streamed=False)
+        self.add(40, "m-s", 2, 3, 100, status=500)  # errors: neither
+        self.add(100, "m-s", 5, 6, 300, status=429)
+        self.add(30, "m-buffered", 400, 900, 100, streamed=False)  # a group with nothing to count
+        self.add(110, "m-buffered", 500, 800, 100, streamed=False)
+        self.add(5, "m-s", 1, 2, 100)  # before `from`
+        clickhouse.insert("o11y.api_metrics", self.rows, column_names=COLUMNS)
+
+    def add(self, minute: int, model: str, ttfb: int, complete: int, output: int | None, *, streamed: bool = True,
+            status: int = 200) -> None:
+        if streamed and status < 400 and minute >= 10:
+            self.counted.append((ttfb, complete, output))
+        self.rows.append([uuid.uuid4(), self.base + timedelta(minutes=minute, seconds=7), self.client, "u1", "o1", False,
+                          streamed, False, "openai", model, model, "azure", [], [], ttfb, complete, status,
+                          None if output is None else 100, output, 0, 0, None, "usage-test", 0, len(self.rows)])
+
+    def ttft(self) -> list[int]:
+        return [ttfb for ttfb, _, _ in self.counted]
+
+    def tpot(self) -> list[float]:
+        """Time per output token of the answers with at least 16 output tokens."""
+        return [(complete - ttfb) / (tokens - 1) for ttfb, complete, tokens in self.counted
+                if tokens is not None and tokens >= 16]
+
+    def window(self) -> dict[str, Any]:
+        return {"client": [self.client], "from": self.base + timedelta(minutes=10), "to": self.base + timedelta(minutes=140)}
+
+
+def speed_close(got: float | None, tpot_ms: float) -> bool:
+    """Tokens per second at a time per output token the sketch knows within 1 % (and the answer's rounding)."""
+    return got is not None and 1000 / (tpot_ms * 1.01) - 0.05 <= got <= 1000 / (tpot_ms * 0.99) + 0.05
+
+
+async def test_time_to_first_token_and_tokens_per_second_per_group_count_streamed_answers_only(
+        api: Any, clickhouse: Any) -> None:
+    streams = Streams(clickhouse)
+    window = streams.window()
+    query = f"client={streams.client}&from={quote(window['from'].isoformat())}&to={quote(window['to'].isoformat())}"
+    body = await get(api, f"/v1/usage/stats?{query}&group_by=model")
+    assert body["source"] == "rollup+raw"
+    streamed, buffered = body["groups"]
+    assert (streamed["model"], streamed["requests"], buffered["model"], buffered["requests"]) == ("m-s", 17, "m-buffered", 2)
+    assert len(streams.ttft()) == 13 and len(streams.tpot()) == 10
+    for level, name in ((0.5, "p50"), (0.95, "p95"), (0.99, "p99")):
+        assert close(streamed["ttft_ms"][name], at_rank(streams.ttft(), level)), (name, streamed["ttft_ms"])
+        assert speed_close(streamed["output_tokens_per_second"][name], at_rank(streams.tpot(), level)), (
+            name, streamed["output_tokens_per_second"])
+    assert streamed["output_tokens_per_second"]["p50"] > streamed["output_tokens_per_second"]["p95"], "p95: the slow end"
+    none = {"p50": None, "p95": None, "p99": None}
+    assert (buffered["ttft_ms"], buffered["output_tokens_per_second"]) == (none, none)
+    assert buffered["ttfb_ms"]["p50"] is not None, "an answer not streamed has a first byte, not a first token"
+    assert body["total"]["output_tokens_per_second"] == streamed["output_tokens_per_second"]
+
+
+def test_the_rollups_and_the_raw_table_give_the_same_llm_latency(clickhouse: Any) -> None:
+    streams = Streams(clickhouse)
+    query = StatsQuery.model_validate({**streams.window(), "group_by": "model"})
+    answers = []
+    for force_raw in (False, True):
+        built = stats_sql(query, PriceTable(), streams.base, force_raw=force_raw)
+        result = clickhouse.query(built.sql, built.params)
+        answers.append((built.source, shape(built, list(result.column_names), result.result_rows)))
+    (mixed, by_rollup), (raw, by_raw) = answers
+    assert (mixed, raw) == ("rollup+raw", "raw")
+    assert by_rollup == by_raw
+    assert by_rollup[0][0]["output_tokens_per_second"]["p50"] is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -53,6 +54,44 @@ def test_an_older_schema_is_upgraded_in_place_and_its_rows_rolled_up(tmp_path: P
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[(2, 1)]"  # the old rows, one counted above 5000 ms
+
+
+VERSION_12 = """
+import json
+import sys
+from runtime.clickhouse import connect
+from storage.events import USAGE_VIEWS
+from storage.schema import migrate
+
+NEW = ("ttft_ms_sketch", "tpot_ms_sketch")
+ROW = ("INSERT INTO o11y.api_metrics (event_id, received_at, client_name, kilo_user_id, is_anonymous, is_streaming,"
+       " user_byok, provider, requested_model, resolved_model, tools_available, tools_used, ttfb_ms, complete_request_ms,"
+       " status_code, output_tokens, kafka_topic, kafka_partition, kafka_offset) VALUES (generateUUIDv4(), now64(3), 'old',"
+       " 'u', false, true, false, 'p', 'm', 'm', [], [], {ttfb}, {complete}, 200, 100, 't', 0, {offset})")
+c = connect(sys.argv[1])
+assert migrate(c, target=11)[-1] == 11
+for view in USAGE_VIEWS:  # the usage rollups as version 11 made them: without the sketches
+    lines = [line for line in view.query().splitlines() if not line.rstrip(",").endswith(NEW)]
+    c.command(f"ALTER TABLE {view} MODIFY QUERY " + "\\n".join(lines).replace(",\\nFROM", "\\nFROM"))
+    c.command(f"ALTER TABLE {view.target} " + ", ".join(f"DROP COLUMN {name}" for name in NEW))
+c.command(ROW.format(ttfb=100, complete=200, offset=0))
+assert migrate(c) == [12]
+c.command(ROW.format(ttfb=700, complete=1690, offset=1))
+MERGED = ", ".join(f"quantilesDDMerge(0.01, 0.5, 0.95, 0.99)({name})" for name in NEW)
+for table in ("usage_1h", "usage_1d"):
+    print(json.dumps(c.query(f"SELECT sum(requests), {MERGED} FROM o11y.{table} WHERE client_name = 'old'").result_rows[0]))
+"""
+
+
+def test_version_12_adds_the_llm_latency_sketches_to_usage_rollups_filled_before(tmp_path: Path) -> None:
+    """The hours rolled up before have empty sketches; a request loaded after counts (ttfb 700 ms, 10 ms per token)."""
+    out = subprocess.run(
+        [sys.executable, "-c", VERSION_12, f"chdb://{tmp_path / 'ch'}"], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    for line in out.stdout.strip().splitlines()[-2:]:
+        requests, ttft, tpot = json.loads(line)
+        assert requests == 2 and abs(ttft[0] - 700) <= 7 and abs(tpot[0] - 10) <= 0.1, line
 
 
 def loader_env(kafka: EmbeddedKafka, topic: str, path: Path, port: int) -> dict[str, str]:
