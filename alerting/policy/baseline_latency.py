@@ -18,11 +18,12 @@ from schemas.latency_measures import (
     COMPLETE,
     DEFAULT_MIN_OUTPUT_TOKENS,
     MIN_OUTPUT_TOKENS_BOUNDS,
-    TPOT_SLOT,
+    TPOT_HISTOGRAM,
     TTFB,
     TTFT,
     LatencyField,
     Measure,
+    histogram_counts,
     tokens_per_second,
     tpot,
 )
@@ -50,7 +51,6 @@ REPORTED: tuple[Measure, ...] = (COMPLETE, TTFB, TTFT, tpot(DEFAULT_MIN_OUTPUT_T
 `min_output_tokens`) adds its own."""
 
 _ON_ROLLUP: tuple[Measure, ...] = (*REPORTED, BUFFERED_TTFB)
-_TPOT_LENGTH = TPOT_SLOT * len(MIN_OUTPUT_TOKENS_BOUNDS)
 
 
 def latency_name(measure: Measure) -> str:
@@ -74,7 +74,7 @@ def latency_columns(ok: str) -> list[str]:
     counts = dict.fromkeys(m.rollup_count for m in _ON_ROLLUP if m.rollup_count)
     arrays = dict.fromkeys(m.rollup_over for m in _ON_ROLLUP)
     return [*(f"toUInt64(sumIf({c}, {ok})) AS ok_{c}" for c in counts),
-            *(f"sumForEachMergeIf({a}, {ok}) AS ok_{a}" for a in arrays)]
+            *(f"{'sumMapMergeIf' if a == TPOT_HISTOGRAM else 'sumForEachMergeIf'}({a}, {ok}) AS ok_{a}" for a in arrays)]
 
 
 def _padded(values: Any, length: int) -> tuple[int, ...]:
@@ -145,12 +145,10 @@ def read_latency(measure: Measure, values: dict[str, Any]) -> LatencyBaseline | 
     if not measure.per_token:
         return LatencyBaseline(measure, int(values[f"ok_{measure.rollup_count}"]),
                                _padded(values[f"ok_{measure.rollup_over}"], len(measure.bounds)))
-    slot = measure.slot()
-    if slot is None:
+    if measure.slot() is None or measure.min_tokens is None:
         return None
-    flat = _padded(values[f"ok_{measure.rollup_over}"], _TPOT_LENGTH)
-    start = slot * TPOT_SLOT
-    return LatencyBaseline(measure, flat[start], flat[start + 1:start + TPOT_SLOT])
+    keys, counts = values[f"ok_{measure.rollup_over}"]
+    return LatencyBaseline(measure, *histogram_counts([int(k) for k in keys], [int(c) for c in counts], measure.min_tokens))
 
 
 def read_latencies(measures: Iterable[Measure], values: dict[str, Any]) -> dict[str, LatencyBaseline]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from alerting.rules.burn_rate import WindowCount
 from schemas.alert_policy import AlertPolicy, Dimension
-from schemas.latency_measures import TPOT_SLOT, Measure
+from schemas.latency_measures import Measure, histogram_counted, histogram_over
 from schemas.slo_spec import BurnWindow, SloSpec
 from storage.events import API_METRICS, API_METRICS_1M
 
@@ -106,15 +106,14 @@ class _Source:
                     f"countIf({_all(where, measure.above(threshold_ms))}) AS b_{name}"]
         index = measure.bound_index(threshold_ms)
         assert index is not None
-        over = f"sumForEachMergeIf({measure.rollup_over}, {cond or 'true'})"
         if not measure.per_token:
-            counts = [f"{self.count(cond, measure.rollup_count)} AS n_{name}", f"{over} AS h_{name}"]
+            counts = [f"{self.count(cond, measure.rollup_count)} AS n_{name}",
+                      f"sumForEachMergeIf({measure.rollup_over}, {cond or 'true'}) AS h_{name}"]
         else:
-            slot = measure.slot()
-            assert slot is not None
-            start = slot * TPOT_SLOT + 1
-            counts = [f"{over} AS s_{name}", f"s_{name}[{start}] AS n_{name}",
-                      f"arraySlice(s_{name}, {start + 1}, {TPOT_SLOT - 1}) AS h_{name}"]
+            assert measure.min_tokens is not None
+            counts = [f"sumMapMergeIf({measure.rollup_over}, {cond or 'true'}) AS s_{name}",
+                      f"{histogram_counted(f's_{name}', measure.min_tokens)} AS n_{name}",
+                      f"{histogram_over(f's_{name}', measure.min_tokens)} AS h_{name}"]
         return [*counts, f"h_{name}[{index + 1}] AS b_{name}"]
 
 

@@ -29,6 +29,12 @@ def speed(value: float | None) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{plain(value)} tokens/s"
 
 
+def levels(values: list[float | None], unit: str) -> str:
+    """Percentiles in a table cell, two significant digits below 10: '0.31 / 1.2 / 25 s', '62 / 25 / –'."""
+    shown = ["–" if v is None or not math.isfinite(v) else f"{v:,.0f}" if v >= 10 else f"{v:.2g}" for v in values]
+    return " / ".join(shown) + unit
+
+
 def usd(value: float | None) -> str:
     return "unpriced" if value is None else f"${value:,.2f}"
 

@@ -47,13 +47,10 @@ class UsageRow:
     errors_4xx: str
     errors_5xx: str
     error_rate: str
-    p50: str
-    p95: str
-    p99: str
-    """Of the complete request time."""
-    ttfb_p50: str
+    complete: str
+    """p50 / p95 / p99 of the complete request time, in seconds (the CSV has every level in ms)."""
     ttft: str
-    """p50 / p95 / p99 of the time to first token (streamed requests)."""
+    """p50 / p95 / p99 of the time to first token (streamed requests), in seconds."""
     speed: str
     """p50 / p95 / p99 of output tokens per second: p95 is the speed 95 % of the answers reach or beat."""
     input_tokens: str
@@ -104,10 +101,10 @@ def usage_row(entry: Mapping[str, Any], group: str) -> UsageRow:
     complete, errors, tokens = entry["complete_ms"], entry["errors"], entry["tokens"]
     return UsageRow(
         str(entry[group]), entry["requests"], formats.count(entry["requests"]), formats.count(errors["4xx"]),
-        formats.count(errors["5xx"]), formats.pct(entry["error_rate"], 2), formats.ms(complete["p50"]),
-        formats.ms(complete["p95"]), formats.ms(complete["p99"]), formats.ms(entry["ttfb_ms"]["p50"]),
-        " / ".join(formats.ms(entry["ttft_ms"][level]) for level in LEVELS),
-        " / ".join(formats.speed(entry["output_tokens_per_second"][level]) for level in LEVELS),
+        formats.count(errors["5xx"]), formats.pct(entry["error_rate"], 2),
+        formats.levels([None if v is None else v / 1000 for v in (complete[level] for level in LEVELS)], " s"),
+        formats.levels([None if v is None else v / 1000 for v in (entry["ttft_ms"][level] for level in LEVELS)], " s"),
+        formats.levels([entry["output_tokens_per_second"][level] for level in LEVELS], ""),
         formats.count(tokens["input"]), formats.count(tokens["output"]), formats.usd(entry["cost"]["usd"]))
 
 

@@ -54,9 +54,8 @@ def test_the_usage_page_shows_totals_rows_and_cost_bars_in_the_tables_money_form
     assert [(r.name, r.requests, r.requests_text, r.error_rate, r.cost) for r in view.rows] == [
         ("gpt-4o", 3000, "3,000", "0.10 %", "$12.50"), ("free-model", 100, "100", "3.00 %", "unpriced"),
         ("o3", 1000, "1,000", "0.30 %", "$1,234.50")]
-    assert [(r.ttft, r.speed) for r in view.rows[:2]] == [
-        ("310 ms / 1,240 ms / 2,480 ms", "62.5 tokens/s / 25 tokens/s / 12.3 tokens/s"),
-        ("310 ms / 1,240 ms / 2,480 ms", "– / – / –")]
+    assert [(r.complete, r.ttft, r.speed) for r in view.rows[:2]] == [
+        ("0.9 / 1.5 / – s", "0.31 / 1.2 / 2.5 s", "62 / 25 / 12"), ("0.9 / 1.5 / – s", "0.31 / 1.2 / 2.5 s", "– / – / –")]
     bars = str(view.cost_bars)
     assert bars.index("o3") < bars.index("gpt-4o") < bars.index("free-model"), "most expensive first, unpriced last"
     assert ">$1,234.50</text>" in bars and ">unpriced</text>" in bars

@@ -74,9 +74,9 @@ FROM (
         sumIf(streamed_requests, status_code < 400) AS n_time_to_first_token,
         sumForEachMergeIf(streamed_ttfb_ms_over, status_code < 400) AS h_time_to_first_token,
         h_time_to_first_token[14] AS b_time_to_first_token,
-        sumForEachMergeIf(tpot_over, status_code < 400) AS s_generation_speed,
-        s_generation_speed[43] AS n_generation_speed,
-        arraySlice(s_generation_speed, 44, 20) AS h_generation_speed,
+        sumMapMergeIf(tpot_histogram, status_code < 400) AS s_generation_speed,
+        arraySum(arrayMap((k, v) -> if(intDiv(k, 32) >= 3, v, 0), s_generation_speed.1, s_generation_speed.2)) AS n_generation_speed,
+        arrayMap(i -> arraySum(arrayMap((k, v) -> if(intDiv(k, 32) >= 3 AND k % 32 > i, v, 0), s_generation_speed.1, s_generation_speed.2)), range(20)) AS h_generation_speed,
         h_generation_speed[13] AS b_generation_speed
     FROM o11y.api_metrics_1m
     WHERE minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 360 MINUTE AND minute < toDateTime('2026-11-22 16:30:00', 'UTC')
