@@ -33,10 +33,10 @@ DEFAULT_MIN_OUTPUT_TOKENS = 16
 """Fewer output tokens say little of the speed: the first chunks of a stream often carry several tokens at once."""
 
 TPOT_HISTOGRAM = "tpot_histogram"
-"""The rollup's TPOT counts: a `sumMap` of key → requests, key = class × 32 + bucket, where class is how many of
-`MIN_OUTPUT_TOKENS_BOUNDS` the request's output tokens reach and bucket how many TPOT bounds it exceeds. One key per
-request keeps the rollup's view cheap (a per-request array of every class × bound made inserts four times slower);
-each `min_output_tokens` and bound is summed from it exactly."""
+"""The rollup's TPOT counts: a `sumMap` (a simple aggregate, which reads fast) of key → requests, where key = class ×
+32 + bucket, class is how many of `MIN_OUTPUT_TOKENS_BOUNDS` the request's output tokens reach and bucket how many TPOT
+bounds it exceeds. One key per request keeps the rollup's view cheap (a per-request array of every class and bound made
+inserts four times slower); each `min_output_tokens` and bound is summed from it exactly."""
 _CLASS = 32
 
 BOUNDS_ARRAY = "[" + ", ".join(str(b) for b in LATENCY_BOUNDS_MS) + "]"
@@ -71,20 +71,22 @@ def tpot_histogram_state() -> str:
     counted = tpot_counts(MIN_OUTPUT_TOKENS_BOUNDS[0])
     key = (f"if({counted}, arrayCount(m -> ifNull(output_tokens, 0) >= m, {MIN_TOKENS_ARRAY}) * {_CLASS} "
            f"+ arrayCount(b -> {tpot_above('b')}, {TPOT_BOUNDS_ARRAY}), 0)")
-    return f"sumMapState([toUInt16({key})], [toUInt64({counted})])"
+    return f"sumMap(([toUInt16({key})], [toUInt64({counted})]))"
 
 
-def histogram_counted(merged: str, min_tokens: int) -> str:
-    """SQL: from a merged `tpot_histogram` (`(keys, values)`), the requests with at least `min_tokens` output tokens."""
+def histogram_counted(merged: str, min_tokens: int, above: int = -1) -> str:
+    """SQL: from a merged `tpot_histogram` (`(keys, values)`), the requests with at least `min_tokens` output tokens
+    (`above`: and a TPOT above bound number `above`, from 0)."""
     least = MIN_OUTPUT_TOKENS_BOUNDS.index(min_tokens) + 1
-    return f"arraySum(arrayMap((k, v) -> if(intDiv(k, {_CLASS}) >= {least}, v, 0), {merged}.1, {merged}.2))"
+    return (f"arraySum(arrayMap((k, v) -> if(intDiv(k, {_CLASS}) >= {least} AND k % {_CLASS} > {above}, v, 0), "
+            f"tupleElement({merged}, 1), tupleElement({merged}, 2)))")
 
 
 def histogram_over(merged: str, min_tokens: int) -> str:
     """SQL: of those, how many exceed each TPOT bound (an array as long as the bounds)."""
     least = MIN_OUTPUT_TOKENS_BOUNDS.index(min_tokens) + 1
     return (f"arrayMap(i -> arraySum(arrayMap((k, v) -> if(intDiv(k, {_CLASS}) >= {least} AND k % {_CLASS} > i, v, 0), "
-            f"{merged}.1, {merged}.2)), range({len(TPOT_BOUNDS_MS)}))")
+            f"tupleElement({merged}, 1), tupleElement({merged}, 2))), range({len(TPOT_BOUNDS_MS)}))")
 
 
 def histogram_counts(keys: list[int], values: list[int], min_tokens: int) -> tuple[int, tuple[int, ...]]:

@@ -95,10 +95,10 @@ API_METRICS_1M = Table(
                "Requests not streamed (from version 11)."),
         Column("buffered_ttfb_ms_over", "AggregateFunction(sumForEach, Array(UInt64))",
                _OVER.format(what="first byte, requests not streamed", name="buffered_ttfb_ms_over")),
-        Column(TPOT_HISTOGRAM, "AggregateFunction(1, sumMap, Array(UInt16), Array(UInt64))",
+        Column(TPOT_HISTOGRAM, "SimpleAggregateFunction(sumMap, Tuple(Array(UInt16), Array(UInt64)))",
                f"Time per output token, exact: streamed successful requests by key = 32 × (how many of "
                f"{MIN_TOKENS_ARRAY} their output tokens reach) + (how many of {TPOT_BOUNDS_ARRAY} ms their time per "
-               f"output token exceeds). `sumMapMerge({TPOT_HISTOGRAM})` gives (keys, requests)."),
+               f"output token exceeds). `sumMap({TPOT_HISTOGRAM})` gives (keys, requests)."),
         Column("ttft_ms_digest", "AggregateFunction(quantilesTDigest(0.5, 0.9, 0.99), UInt64)",
                "Sketch of the time to first token of streamed requests: "
                "`quantilesTDigestMerge(0.5, 0.9, 0.99)(ttft_ms_digest)`."),

@@ -74,7 +74,7 @@ def latency_columns(ok: str) -> list[str]:
     counts = dict.fromkeys(m.rollup_count for m in _ON_ROLLUP if m.rollup_count)
     arrays = dict.fromkeys(m.rollup_over for m in _ON_ROLLUP)
     return [*(f"toUInt64(sumIf({c}, {ok})) AS ok_{c}" for c in counts),
-            *(f"{'sumMapMergeIf' if a == TPOT_HISTOGRAM else 'sumForEachMergeIf'}({a}, {ok}) AS ok_{a}" for a in arrays)]
+            *(f"{'sumMapIf' if a == TPOT_HISTOGRAM else 'sumForEachMergeIf'}({a}, {ok}) AS ok_{a}" for a in arrays)]
 
 
 def _padded(values: Any, length: int) -> tuple[int, ...]:

@@ -109,11 +109,11 @@ class _Source:
         if not measure.per_token:
             counts = [f"{self.count(cond, measure.rollup_count)} AS n_{name}",
                       f"sumForEachMergeIf({measure.rollup_over}, {cond or 'true'}) AS h_{name}"]
-        else:
+        else:  # per bound only over whole windows (`_outer`): per minute, the counted and those above the threshold
             assert measure.min_tokens is not None
-            counts = [f"sumMapMergeIf({measure.rollup_over}, {cond or 'true'}) AS s_{name}",
-                      f"{histogram_counted(f's_{name}', measure.min_tokens)} AS n_{name}",
-                      f"{histogram_over(f's_{name}', measure.min_tokens)} AS h_{name}"]
+            return [f"sumMapIf({measure.rollup_over}, {cond or 'true'}) AS s_{name}",
+                    f"{histogram_counted(f's_{name}', measure.min_tokens)} AS n_{name}",
+                    f"{histogram_counted(f's_{name}', measure.min_tokens, index)} AS b_{name}"]
         return [*counts, f"h_{name}[{index + 1}] AS b_{name}"]
 
 
@@ -148,7 +148,18 @@ def _minute_bad(slo: SloSpec, name: str, window: BurnWindow | None = None) -> st
     return f"(b_{name} > 0 AND {ratio_reaches_sql(f'b_{name}', f'n_{name}', window.threshold * slo.budget)})"
 
 
-def _outer(slo: SloSpec, end: str, name: str, details: bool = True) -> list[str]:
+def _over_in_window(slo: SloSpec, name: str, within: str, rollup: bool) -> str:
+    """How many requests of the window exceed each bound: summed per-minute arrays, or for TPOT on the rollup the
+    window's merged histogram read once."""
+    assert slo.latency is not None
+    measure = slo.latency.measure
+    if rollup and measure.per_token:
+        assert measure.min_tokens is not None
+        return histogram_over(f"sumMapIf(s_{name}, {within})", measure.min_tokens)
+    return f"sumForEachIf(h_{name}, {within})"
+
+
+def _outer(slo: SloSpec, end: str, name: str, details: bool = True, rollup: bool = True) -> list[str]:
     """Window columns of one SLO: totals and bad counts, and (`details`) what the messages say of its long windows."""
 
     def within(minutes: int) -> str:
@@ -169,7 +180,8 @@ def _outer(slo: SloSpec, end: str, name: str, details: bool = True) -> list[str]
             columns += [f"sumIf(c429_{name}, {within(m)}) AS k429_{name}_{m}",
                         f"sumIf(c5xx_{name}, {within(m)}) AS k5xx_{name}_{m}"]
         else:
-            columns += [f"sumForEachIf(h_{name}, {within(m)}) AS o_{name}_{m}", f"sumIf(n_{name}, {within(m)}) AS r_{name}_{m}"]
+            columns += [f"{_over_in_window(slo, name, within(m), rollup)} AS o_{name}_{m}",
+                        f"sumIf(n_{name}, {within(m)}) AS r_{name}_{m}"]
     for w in slo.windows:
         alias = f"f_{name}_{w.long_minutes}_{w.short_minutes}"
         columns.append(f"minIf(minute, {_minute_bad(slo, name, w)} AND {within(w.long_minutes)}) AS {alias}")
@@ -187,7 +199,7 @@ def build_query(policy: AlertPolicy, end_at: datetime, raw: bool = False, detail
     dims = "provider, resolved_model, client_name"
     minute = "minute" if source.rollup else "toStartOfMinute(received_at) AS minute"
     inner = ",\n        ".join(c for name, slo in policy.columns() for c in _inner(slo, source, name))
-    outer = ",\n    ".join(c for name, slo in policy.columns() for c in _outer(slo, end, name, details))
+    outer = ",\n    ".join(c for name, slo in policy.columns() for c in _outer(slo, end, name, details, source.rollup))
     return (
         f"SELECT\n    {dims},\n    {outer}\nFROM (\n    SELECT {dims}, {minute},\n        {inner}\n"
         f"    FROM {source.table}\n"

@@ -60,7 +60,7 @@ def test_only_streamed_successful_answers_with_enough_tokens_have_a_time_per_out
     assert derived == [(1000, 30.0), (800, 20.0), (700, None), (300, None), (None, None), (900, None), (600, None),
                        (1000, 50.0)]
 
-    [(keys, values)] = clickhouse.query("SELECT sumMapMerge(tpot_histogram) FROM o11y.api_metrics_1m "
+    [(keys, values)] = clickhouse.query("SELECT sumMap(tpot_histogram) FROM o11y.api_metrics_1m "
                                         "WHERE resolved_model = {m:String}", parameters={"m": model}).result_rows[0]
     counted = {m: histogram_counts(keys, values, m) for m in MIN_OUTPUT_TOKENS_BOUNDS}
     assert {m: n for m, (n, _) in counted.items()} == {4: 3, 8: 3, 16: 2, 32: 2, 64: 2, 128: 0}
@@ -120,10 +120,10 @@ def test_answers_growing_tenfold_longer_page_nobody_with_the_default_policy(
     clickhouse: Any, redis_client: Any, slack: Any
 ) -> None:
     """Six hours of healthy streams on 50 routes while the median answer grows from 200 to 2,000 tokens over two hours,
-    at the same first-token time and generation speed: the seed's complete-time SLOs page and ticket all over; the
-    LLM-native default stays quiet."""
+    at the same first-token time and generation speed, with random errors at half the error budget: the seed's
+    complete-time SLOs page and ticket all over; the LLM-native default stays quiet."""
     timeline = Timeline(clickhouse)
-    llm_streams(timeline, -360, 360, routes=50, per_minute=20, tokens=(200, 2000, 60, 180))
+    llm_streams(timeline, -360, 360, routes=50, per_minute=20, tokens=(200, 2000, 60, 180), error_rate=0.0005)
     by_tick = run(clickhouse, redis_client, slack, timeline, default_policy(), 1, 361)
     assert slack.posts == [], slack.dump()
     assert [d for ds in by_tick.values() for d in ds if d.decision == "fired"] == []

@@ -125,6 +125,7 @@ def llm_streams(
     tpot_ms: tuple[int, ...] = (8, 10, 12, 15, 18),
     tokens: tuple[int, int, int, int] = (200, 200, 0, 1),
     slower: tuple[int, int, int, float, float] | None = None,
+    error_rate: float = 0.0,
     client: str = "kilo-gateway",
     model: str = "model",
 ) -> None:
@@ -133,7 +134,7 @@ def llm_streams(
     output token `tpot_ms[i % len]` (σ 0.15 per answer), so complete = first token + (tokens − 1) × TPOT, as a gateway
     measures a stream. Output tokens are log-normal (σ 0.8) around a median that moves from `tokens[0]` to `tokens[1]`
     between minutes `tokens[2]` and `tokens[3]` (geometrically). `slower` = (route, first, last, first-token factor,
-    per-token factor) degrades one route for minutes [first, last)."""
+    per-token factor) degrades one route for minutes [first, last); `error_rate` of the answers fail (500)."""
     count = (last - first) * per_minute * routes
     route = f"(n % {routes})"
     minute = f"(intDiv(intDiv(n, {routes}), {per_minute}) + {first})"
@@ -155,7 +156,9 @@ def llm_streams(
         f"{minute} * 60000 + intDiv((intDiv(n, {routes}) % {per_minute}) * 60000, {per_minute})),"
         f" {{client:String}}, 'user', false, true, false, concat('provider-', toString({route} % 5)),"
         f" concat({{model:String}}, '-', toString({route})), concat({{model:String}}, '-', toString({route})), [], [],"
-        f" ttft, ttft + toUInt64(round((tokens - 1) * {tpot})), 200, 1000, tokens, 'timeline', 0, 0 "
+        f" ttft, ttft + toUInt64(round((tokens - 1) * {tpot})),"
+        f" if((cityHash64(n, {{seed:UInt64}}, 13) % 1000000) < {int(error_rate * 1_000_000)}, 500, 200), 1000, tokens,"
+        " 'timeline', 0, 0 "
         f"FROM (SELECT number AS n, {n_tokens} AS tokens, {ttft} AS ttft FROM numbers({{count:UInt64}}))",
         parameters={"base": timeline.base.replace(tzinfo=None), "seed": seed, "count": count, "client": client,
                     "model": model},
