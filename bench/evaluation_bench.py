@@ -107,7 +107,7 @@ def main() -> None:
     rows = args.rate * seconds
     now = datetime.now(timezone.utc).replace(second=5, microsecond=0)
     start = now.replace(second=0) - timedelta(seconds=seconds)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # chDB may still be merging parts
         client = connect(f"chdb://{tmp}/ch")
         migrate(client)
         generate_s = generate(client, start, rows, seconds, args.dimensions)

@@ -32,12 +32,10 @@ MIN_OUTPUT_TOKENS_BOUNDS: tuple[int, ...] = (4, 8, 16, 32, 64, 128)
 DEFAULT_MIN_OUTPUT_TOKENS = 16
 """Fewer output tokens say little of the speed: the first chunks of a stream often carry several tokens at once."""
 
-TPOT_HISTOGRAM = "tpot_histogram"
-"""The rollup's TPOT counts: a `sumMap` (a simple aggregate, which reads fast) of key → requests, where key = class ×
-32 + bucket, class is how many of `MIN_OUTPUT_TOKENS_BOUNDS` the request's output tokens reach and bucket how many TPOT
-bounds it exceeds. One key per request keeps the rollup's view cheap (a per-request array of every class and bound made
-inserts four times slower); each `min_output_tokens` and bound is summed from it exactly."""
-_CLASS = 32
+TPOT_OVER = "tpot_over"
+TPOT_SLOT = 1 + len(TPOT_BOUNDS_MS)
+"""The rollup's `tpot_over` holds one slot per `MIN_OUTPUT_TOKENS_BOUNDS` value: the requests with at least that many
+output tokens, then how many of them exceed each TPOT bound."""
 
 BOUNDS_ARRAY = "[" + ", ".join(str(b) for b in LATENCY_BOUNDS_MS) + "]"
 """The bounds as a ClickHouse array literal, for the rollup's view, the tick's raw query and `o11y_count_over`."""
@@ -66,34 +64,17 @@ def tpot_value(e: str = "") -> str:
     return f"(({e}complete_request_ms - {e}ttfb_ms) / (toInt64(ifNull({e}output_tokens, 0)) - 1))"
 
 
-def tpot_histogram_state() -> str:
-    """SQL of the rollup's view: each request's key in `tpot_histogram` (key 0, value 0 for those no class counts)."""
+def tpot_over_state() -> str:
+    """SQL of the rollup's view: each request's `tpot_over` slots, built without a per-element function (one ran for
+    every slot and bound, and made inserts four times slower): the request counts in the first `class` slots (how many
+    of `MIN_OUTPUT_TOKENS_BOUNDS` its output tokens reach), and in each it exceeds the first `bucket` bounds."""
     counted = tpot_counts(MIN_OUTPUT_TOKENS_BOUNDS[0])
-    key = (f"if({counted}, arrayCount(m -> ifNull(output_tokens, 0) >= m, {MIN_TOKENS_ARRAY}) * {_CLASS} "
-           f"+ arrayCount(b -> {tpot_above('b')}, {TPOT_BOUNDS_ARRAY}), 0)")
-    return f"sumMap(([toUInt16({key})], [toUInt64({counted})]))"
-
-
-def histogram_counted(merged: str, min_tokens: int, above: int = -1) -> str:
-    """SQL: from a merged `tpot_histogram` (`(keys, values)`), the requests with at least `min_tokens` output tokens
-    (`above`: and a TPOT above bound number `above`, from 0)."""
-    least = MIN_OUTPUT_TOKENS_BOUNDS.index(min_tokens) + 1
-    return (f"arraySum(arrayMap((k, v) -> if(intDiv(k, {_CLASS}) >= {least} AND k % {_CLASS} > {above}, v, 0), "
-            f"tupleElement({merged}, 1), tupleElement({merged}, 2)))")
-
-
-def histogram_over(merged: str, min_tokens: int) -> str:
-    """SQL: of those, how many exceed each TPOT bound (an array as long as the bounds)."""
-    least = MIN_OUTPUT_TOKENS_BOUNDS.index(min_tokens) + 1
-    return (f"arrayMap(i -> arraySum(arrayMap((k, v) -> if(intDiv(k, {_CLASS}) >= {least} AND k % {_CLASS} > i, v, 0), "
-            f"tupleElement({merged}, 1), tupleElement({merged}, 2))), range({len(TPOT_BOUNDS_MS)}))")
-
-
-def histogram_counts(keys: list[int], values: list[int], min_tokens: int) -> tuple[int, tuple[int, ...]]:
-    """`histogram_counted` and `histogram_over` of a merged `tpot_histogram` read into Python."""
-    least = MIN_OUTPUT_TOKENS_BOUNDS.index(min_tokens) + 1
-    kept = [(k % _CLASS, v) for k, v in zip(keys, values, strict=True) if k // _CLASS >= least]
-    return sum(v for _, v in kept), tuple(sum(v for b, v in kept if b > i) for i in range(len(TPOT_BOUNDS_MS)))
+    slots = f"toUInt8(if({counted}, arrayCount(m -> ifNull(output_tokens, 0) >= m, {MIN_TOKENS_ARRAY}), 0))"
+    bucket = f"toUInt8(arrayCount(b -> {tpot_above('b')}, {TPOT_BOUNDS_ARRAY}))"
+    slot = (f"arrayConcat([toUInt64(1)], arrayResize(arrayWithConstant({bucket}, toUInt64(1)), {len(TPOT_BOUNDS_MS)}, "
+            "toUInt64(0)))")
+    return (f"sumForEachState(arrayFlatten(arrayResize(arrayWithConstant({slots}, {slot}), {len(MIN_OUTPUT_TOKENS_BOUNDS)}, "
+            f"arrayWithConstant({TPOT_SLOT}, toUInt64(0)))))")
 
 
 TPOT_COLUMN = f"if({tpot_counts(2)}, {tpot_value()}, NULL)"
@@ -114,7 +95,7 @@ class Measure:
     value: str
     """The raw column compared with a bound (unused for TPOT, compared in integers by `tpot_above`)."""
     rollup_count: str
-    """The rollup column counting those requests ('' for TPOT: counted in `tpot_histogram`)."""
+    """The rollup column counting those requests ('' for TPOT: its slot in `tpot_over`)."""
     rollup_over: str
     min_tokens: int | None = None
 
@@ -131,7 +112,7 @@ class Measure:
         return self.bounds.index(threshold_ms) if threshold_ms in self.bounds else None
 
     def slot(self) -> int | None:
-        """TPOT: which `min_output_tokens` class of `tpot_histogram` this is (None: only the raw table can answer)."""
+        """TPOT: where `tpot_over` keeps this `min_output_tokens` (None: only the raw table can answer)."""
         assert self.min_tokens is not None
         return MIN_OUTPUT_TOKENS_BOUNDS.index(self.min_tokens) if self.min_tokens in MIN_OUTPUT_TOKENS_BOUNDS else None
 
@@ -150,7 +131,7 @@ BUFFERED_TTFB = Measure("buffered_ttfb", "time to first byte of answers not stre
 
 
 def tpot(min_tokens: int) -> Measure:
-    return Measure("tpot", "time per output token", TPOT_BOUNDS_MS, tpot_counts(min_tokens), TPOT_FIELD, "", TPOT_HISTOGRAM,
+    return Measure("tpot", "time per output token", TPOT_BOUNDS_MS, tpot_counts(min_tokens), TPOT_FIELD, "", TPOT_OVER,
                    min_tokens)
 
 

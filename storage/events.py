@@ -9,11 +9,11 @@ from schemas.latency_measures import (
     TPOT_BOUNDS_ARRAY,
     TPOT_COLUMN,
     TPOT_FIELD,
-    TPOT_HISTOGRAM,
+    TPOT_OVER,
     TTFT_COLUMN,
     TTFT_FIELD,
     tpot_counts,
-    tpot_histogram_state,
+    tpot_over_state,
     tpot_value,
 )
 from schemas.request_event import message_fields
@@ -95,10 +95,10 @@ API_METRICS_1M = Table(
                "Requests not streamed (from version 11)."),
         Column("buffered_ttfb_ms_over", "AggregateFunction(sumForEach, Array(UInt64))",
                _OVER.format(what="first byte, requests not streamed", name="buffered_ttfb_ms_over")),
-        Column(TPOT_HISTOGRAM, "SimpleAggregateFunction(sumMap, Tuple(Array(UInt16), Array(UInt64)))",
-               f"Time per output token, exact: streamed successful requests by key = 32 × (how many of "
-               f"{MIN_TOKENS_ARRAY} their output tokens reach) + (how many of {TPOT_BOUNDS_ARRAY} ms their time per "
-               f"output token exceeds). `sumMap({TPOT_HISTOGRAM})` gives (keys, requests)."),
+        Column(TPOT_OVER, "AggregateFunction(sumForEach, Array(UInt64))",
+               f"Time per output token, exact: for each `min_output_tokens` of {MIN_TOKENS_ARRAY} in turn, the "
+               f"streamed successful requests with at least that many output tokens, then how many of them took "
+               f"longer per token than each of {TPOT_BOUNDS_ARRAY} ms."),
         Column("ttft_ms_digest", "AggregateFunction(quantilesTDigest(0.5, 0.9, 0.99), UInt64)",
                "Sketch of the time to first token of streamed requests: "
                "`quantilesTDigestMerge(0.5, 0.9, 0.99)(ttft_ms_digest)`."),
@@ -124,7 +124,7 @@ SELECT
     sumForEachState(arrayMap(b -> toUInt64(is_streaming AND ttfb_ms > b), {BOUNDS_ARRAY})) AS streamed_ttfb_ms_over,
     countIf(NOT is_streaming) AS buffered_requests,
     sumForEachState(arrayMap(b -> toUInt64(NOT is_streaming AND ttfb_ms > b), {BOUNDS_ARRAY})) AS buffered_ttfb_ms_over,
-    {tpot_histogram_state()} AS {TPOT_HISTOGRAM},
+    {tpot_over_state()} AS {TPOT_OVER},
     quantilesTDigestStateIf(0.5, 0.9, 0.99)(ttfb_ms, is_streaming) AS ttft_ms_digest,
     quantilesTDigestStateIf(0.5, 0.9, 0.99)(toFloat64({tpot_value()}), {tpot_counts(DEFAULT_MIN_OUTPUT_TOKENS)})
         AS tpot_ms_digest

@@ -18,12 +18,11 @@ from schemas.latency_measures import (
     COMPLETE,
     DEFAULT_MIN_OUTPUT_TOKENS,
     MIN_OUTPUT_TOKENS_BOUNDS,
-    TPOT_HISTOGRAM,
+    TPOT_SLOT,
     TTFB,
     TTFT,
     LatencyField,
     Measure,
-    histogram_counts,
     tokens_per_second,
     tpot,
 )
@@ -74,7 +73,7 @@ def latency_columns(ok: str) -> list[str]:
     counts = dict.fromkeys(m.rollup_count for m in _ON_ROLLUP if m.rollup_count)
     arrays = dict.fromkeys(m.rollup_over for m in _ON_ROLLUP)
     return [*(f"toUInt64(sumIf({c}, {ok})) AS ok_{c}" for c in counts),
-            *(f"{'sumMapIf' if a == TPOT_HISTOGRAM else 'sumForEachMergeIf'}({a}, {ok}) AS ok_{a}" for a in arrays)]
+            *(f"sumForEachMergeIf({a}, {ok}) AS ok_{a}" for a in arrays)]
 
 
 def _padded(values: Any, length: int) -> tuple[int, ...]:
@@ -145,10 +144,12 @@ def read_latency(measure: Measure, values: dict[str, Any]) -> LatencyBaseline | 
     if not measure.per_token:
         return LatencyBaseline(measure, int(values[f"ok_{measure.rollup_count}"]),
                                _padded(values[f"ok_{measure.rollup_over}"], len(measure.bounds)))
-    if measure.slot() is None or measure.min_tokens is None:
+    slot = measure.slot()
+    if slot is None:
         return None
-    keys, counts = values[f"ok_{measure.rollup_over}"]
-    return LatencyBaseline(measure, *histogram_counts([int(k) for k in keys], [int(c) for c in counts], measure.min_tokens))
+    flat = _padded(values[f"ok_{measure.rollup_over}"], TPOT_SLOT * len(MIN_OUTPUT_TOKENS_BOUNDS))
+    start = slot * TPOT_SLOT
+    return LatencyBaseline(measure, flat[start], flat[start + 1:start + TPOT_SLOT])
 
 
 def read_latencies(measures: Iterable[Measure], values: dict[str, Any]) -> dict[str, LatencyBaseline]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alerting.rules.message_words import latency_words, ms, pct
+from alerting.rules.message_words import latency_words, ms, pct, speed
 from schemas.alert_policy import AlertPolicy
 from schemas.slo_overrides import SloOverride
 from schemas.slo_spec import BurnWindow, SloSpec
@@ -34,7 +34,8 @@ def tier_rule(slo: SloSpec, window: BurnWindow, severity: str | None = None) -> 
         gate = f"with at least {slo.min_requests} requests and {slo.min_bad_events} slow ones"
     else:
         assert slo.latency is not None
-        what = (f"{share} of minutes have a p{slo.latency.percentile} above {ms(slo.latency.threshold_ms)} "
+        slower = f", slower than {speed(slo.latency.threshold_ms)}" if slo.latency.measure.per_token else ""
+        what = (f"{share} of minutes have a p{slo.latency.percentile} above {ms(slo.latency.threshold_ms)}{slower} "
                 f"({latency_words(slo)})")
         gate = (f"counting minutes with at least {slo.min_requests} requests, and at least {slo.min_bad_events} "
                 "bad minutes")

@@ -13,7 +13,7 @@ from typing import Any
 
 from alerting.rules.burn_rate import WindowCount
 from schemas.alert_policy import AlertPolicy, Dimension
-from schemas.latency_measures import Measure, histogram_counted, histogram_over
+from schemas.latency_measures import TPOT_SLOT, Measure
 from schemas.slo_spec import BurnWindow, SloSpec
 from storage.events import API_METRICS, API_METRICS_1M
 
@@ -109,11 +109,12 @@ class _Source:
         if not measure.per_token:
             counts = [f"{self.count(cond, measure.rollup_count)} AS n_{name}",
                       f"sumForEachMergeIf({measure.rollup_over}, {cond or 'true'}) AS h_{name}"]
-        else:  # per bound only over whole windows (`_outer`): per minute, the counted and those above the threshold
-            assert measure.min_tokens is not None
-            return [f"sumMapIf({measure.rollup_over}, {cond or 'true'}) AS s_{name}",
-                    f"{histogram_counted(f's_{name}', measure.min_tokens)} AS n_{name}",
-                    f"{histogram_counted(f's_{name}', measure.min_tokens, index)} AS b_{name}"]
+        else:
+            slot = measure.slot()
+            assert slot is not None
+            start = slot * TPOT_SLOT + 1
+            counts = [f"sumForEachMergeIf({measure.rollup_over}, {cond or 'true'}) AS s_{name}",
+                      f"s_{name}[{start}] AS n_{name}", f"arraySlice(s_{name}, {start + 1}, {TPOT_SLOT - 1}) AS h_{name}"]
         return [*counts, f"h_{name}[{index + 1}] AS b_{name}"]
 
 
@@ -148,18 +149,7 @@ def _minute_bad(slo: SloSpec, name: str, window: BurnWindow | None = None) -> st
     return f"(b_{name} > 0 AND {ratio_reaches_sql(f'b_{name}', f'n_{name}', window.threshold * slo.budget)})"
 
 
-def _over_in_window(slo: SloSpec, name: str, within: str, rollup: bool) -> str:
-    """How many requests of the window exceed each bound: summed per-minute arrays, or for TPOT on the rollup the
-    window's merged histogram read once."""
-    assert slo.latency is not None
-    measure = slo.latency.measure
-    if rollup and measure.per_token:
-        assert measure.min_tokens is not None
-        return histogram_over(f"sumMapIf(s_{name}, {within})", measure.min_tokens)
-    return f"sumForEachIf(h_{name}, {within})"
-
-
-def _outer(slo: SloSpec, end: str, name: str, details: bool = True, rollup: bool = True) -> list[str]:
+def _outer(slo: SloSpec, end: str, name: str, details: bool = True) -> list[str]:
     """Window columns of one SLO: totals and bad counts, and (`details`) what the messages say of its long windows."""
 
     def within(minutes: int) -> str:
@@ -180,8 +170,7 @@ def _outer(slo: SloSpec, end: str, name: str, details: bool = True, rollup: bool
             columns += [f"sumIf(c429_{name}, {within(m)}) AS k429_{name}_{m}",
                         f"sumIf(c5xx_{name}, {within(m)}) AS k5xx_{name}_{m}"]
         else:
-            columns += [f"{_over_in_window(slo, name, within(m), rollup)} AS o_{name}_{m}",
-                        f"sumIf(n_{name}, {within(m)}) AS r_{name}_{m}"]
+            columns += [f"sumForEachIf(h_{name}, {within(m)}) AS o_{name}_{m}", f"sumIf(n_{name}, {within(m)}) AS r_{name}_{m}"]
     for w in slo.windows:
         alias = f"f_{name}_{w.long_minutes}_{w.short_minutes}"
         columns.append(f"minIf(minute, {_minute_bad(slo, name, w)} AND {within(w.long_minutes)}) AS {alias}")
@@ -199,7 +188,7 @@ def build_query(policy: AlertPolicy, end_at: datetime, raw: bool = False, detail
     dims = "provider, resolved_model, client_name"
     minute = "minute" if source.rollup else "toStartOfMinute(received_at) AS minute"
     inner = ",\n        ".join(c for name, slo in policy.columns() for c in _inner(slo, source, name))
-    outer = ",\n    ".join(c for name, slo in policy.columns() for c in _outer(slo, end, name, details, source.rollup))
+    outer = ",\n    ".join(c for name, slo in policy.columns() for c in _outer(slo, end, name, details))
     return (
         f"SELECT\n    {dims},\n    {outer}\nFROM (\n    SELECT {dims}, {minute},\n        {inner}\n"
         f"    FROM {source.table}\n"

@@ -5,12 +5,12 @@ Minutes rolled up before this version have no streamed/buffered split and no TPO
 not judge them (no requests counted, never as good or bad); the rebuild procedure recounts them from the raw table.
 """
 
-from schemas.latency_measures import TPOT_FIELD, TPOT_HISTOGRAM, TTFT_FIELD
+from schemas.latency_measures import TPOT_FIELD, TPOT_OVER, TTFT_FIELD
 from storage.events import API_METRICS, API_METRICS_1M, API_METRICS_1M_MV
 from storage.migrations.migration import Migration
 from storage.table import Retention
 
-_ROLLUP = ("streamed_requests", "streamed_ttfb_ms_over", "buffered_requests", "buffered_ttfb_ms_over", TPOT_HISTOGRAM,
+_ROLLUP = ("streamed_requests", "streamed_ttfb_ms_over", "buffered_requests", "buffered_ttfb_ms_over", TPOT_OVER,
            "ttft_ms_digest", "tpot_ms_digest")
 
 

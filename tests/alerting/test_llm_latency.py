@@ -14,7 +14,7 @@ from alerting.backtest.replay import history_start, replay
 from alerting.incidents.alert_log import Decision
 from alerting.rules.window_query import build_query, parse_rows, window_end
 from schemas.alert_policy import DEFAULT_POLICY, AlertPolicy, default_policy, policy_from_document, seed_policy
-from schemas.latency_measures import MIN_OUTPUT_TOKENS_BOUNDS, histogram_counts
+from schemas.latency_measures import MIN_OUTPUT_TOKENS_BOUNDS, TPOT_SLOT
 from support.alerting_harness import comparable, make_evaluator
 from support.timeline import Timeline, llm_streams
 
@@ -60,9 +60,10 @@ def test_only_streamed_successful_answers_with_enough_tokens_have_a_time_per_out
     assert derived == [(1000, 30.0), (800, 20.0), (700, None), (300, None), (None, None), (900, None), (600, None),
                        (1000, 50.0)]
 
-    [(keys, values)] = clickhouse.query("SELECT sumMap(tpot_histogram) FROM o11y.api_metrics_1m "
-                                        "WHERE resolved_model = {m:String}", parameters={"m": model}).result_rows[0]
-    counted = {m: histogram_counts(keys, values, m) for m in MIN_OUTPUT_TOKENS_BOUNDS}
+    [slots] = clickhouse.query("SELECT sumForEachMerge(tpot_over) FROM o11y.api_metrics_1m WHERE resolved_model = {m:String}",
+                               parameters={"m": model}).result_rows[0]
+    counted = {m: (slots[i * TPOT_SLOT], slots[i * TPOT_SLOT + 1:(i + 1) * TPOT_SLOT])
+               for i, m in enumerate(MIN_OUTPUT_TOKENS_BOUNDS)}
     assert {m: n for m, (n, _) in counted.items()} == {4: 3, 8: 3, 16: 2, 32: 2, 64: 2, 128: 0}
     # over 25 ms a token: the 30 ms answer and the one at exactly 50 ms; over 50 ms: none (50 is not above 50)
     assert [(over[9], over[12]) for _, over in (counted[16], counted[4])] == [(2, 0), (2, 0)]

@@ -109,8 +109,8 @@ def test_check_prints_each_override_in_words() -> None:
     assert ("opens a ticket when at least 14.4 % of requests fail over both the last 5 minutes and the last minute"
             in words)  # 14.4x of a 1 % budget; page tiers become tickets
     assert "minutes have a p50 above 60 s (time to first token of streamed successful requests)" in words
-    assert ("minutes have a p50 above 50 ms (time per output token of streamed successful requests with at least 16 "
-            "output tokens)") in words
+    assert ("minutes have a p50 above 50 ms, slower than 20 tokens/s (time per output token of streamed successful "
+            "requests with at least 16 output tokens)") in words
 
 
 def test_overrides_from_the_file_and_the_api_decide_who_pages_from_the_next_tick(

@@ -52,15 +52,15 @@ SELECT
     countIf((n_generation_speed >= 10 AND (n_generation_speed > 0 AND b_generation_speed * 2 > 1 * n_generation_speed)) AND minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 30 MINUTE) AS b_generation_speed_30,
     countIf(n_generation_speed >= 10 AND minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 360 MINUTE) AS t_generation_speed_360,
     countIf((n_generation_speed >= 10 AND (n_generation_speed > 0 AND b_generation_speed * 2 > 1 * n_generation_speed)) AND minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 360 MINUTE) AS b_generation_speed_360,
-    arrayMap(i -> arraySum(arrayMap((k, v) -> if(intDiv(k, 32) >= 3 AND k % 32 > i, v, 0), tupleElement(sumMapIf(s_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 1 MINUTE), 1), tupleElement(sumMapIf(s_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 1 MINUTE), 2))), range(20)) AS o_generation_speed_1,
+    sumForEachIf(h_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 1 MINUTE) AS o_generation_speed_1,
     sumIf(n_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 1 MINUTE) AS r_generation_speed_1,
-    arrayMap(i -> arraySum(arrayMap((k, v) -> if(intDiv(k, 32) >= 3 AND k % 32 > i, v, 0), tupleElement(sumMapIf(s_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 3 MINUTE), 1), tupleElement(sumMapIf(s_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 3 MINUTE), 2))), range(20)) AS o_generation_speed_3,
+    sumForEachIf(h_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 3 MINUTE) AS o_generation_speed_3,
     sumIf(n_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 3 MINUTE) AS r_generation_speed_3,
-    arrayMap(i -> arraySum(arrayMap((k, v) -> if(intDiv(k, 32) >= 3 AND k % 32 > i, v, 0), tupleElement(sumMapIf(s_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 5 MINUTE), 1), tupleElement(sumMapIf(s_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 5 MINUTE), 2))), range(20)) AS o_generation_speed_5,
+    sumForEachIf(h_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 5 MINUTE) AS o_generation_speed_5,
     sumIf(n_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 5 MINUTE) AS r_generation_speed_5,
-    arrayMap(i -> arraySum(arrayMap((k, v) -> if(intDiv(k, 32) >= 3 AND k % 32 > i, v, 0), tupleElement(sumMapIf(s_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 30 MINUTE), 1), tupleElement(sumMapIf(s_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 30 MINUTE), 2))), range(20)) AS o_generation_speed_30,
+    sumForEachIf(h_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 30 MINUTE) AS o_generation_speed_30,
     sumIf(n_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 30 MINUTE) AS r_generation_speed_30,
-    arrayMap(i -> arraySum(arrayMap((k, v) -> if(intDiv(k, 32) >= 3 AND k % 32 > i, v, 0), tupleElement(sumMapIf(s_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 360 MINUTE), 1), tupleElement(sumMapIf(s_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 360 MINUTE), 2))), range(20)) AS o_generation_speed_360,
+    sumForEachIf(h_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 360 MINUTE) AS o_generation_speed_360,
     sumIf(n_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 360 MINUTE) AS r_generation_speed_360,
     minIf(minute, (n_generation_speed >= 10 AND (n_generation_speed > 0 AND b_generation_speed * 2 > 1 * n_generation_speed)) AND minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 5 MINUTE) AS f_generation_speed_5_1,
     minIf(minute, (n_generation_speed >= 10 AND (n_generation_speed > 0 AND b_generation_speed * 2 > 1 * n_generation_speed)) AND minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 30 MINUTE) AS f_generation_speed_30_3,
@@ -74,9 +74,10 @@ FROM (
         sumIf(streamed_requests, status_code < 400) AS n_time_to_first_token,
         sumForEachMergeIf(streamed_ttfb_ms_over, status_code < 400) AS h_time_to_first_token,
         h_time_to_first_token[14] AS b_time_to_first_token,
-        sumMapIf(tpot_histogram, status_code < 400) AS s_generation_speed,
-        arraySum(arrayMap((k, v) -> if(intDiv(k, 32) >= 3 AND k % 32 > -1, v, 0), tupleElement(s_generation_speed, 1), tupleElement(s_generation_speed, 2))) AS n_generation_speed,
-        arraySum(arrayMap((k, v) -> if(intDiv(k, 32) >= 3 AND k % 32 > 12, v, 0), tupleElement(s_generation_speed, 1), tupleElement(s_generation_speed, 2))) AS b_generation_speed
+        sumForEachMergeIf(tpot_over, status_code < 400) AS s_generation_speed,
+        s_generation_speed[43] AS n_generation_speed,
+        arraySlice(s_generation_speed, 44, 20) AS h_generation_speed,
+        h_generation_speed[13] AS b_generation_speed
     FROM o11y.api_metrics_1m
     WHERE minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 360 MINUTE AND minute < toDateTime('2026-11-22 16:30:00', 'UTC')
     GROUP BY provider, resolved_model, client_name, minute
