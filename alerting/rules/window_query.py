@@ -22,6 +22,8 @@ StatusClasses = tuple[int, int, int]
 
 Key = tuple[str, int]
 """(SLO name, window minutes)"""
+DIMS = "provider, resolved_model, client_name"
+"""A route's columns, in the seed's order."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,13 @@ class _Source:
         if not cond:
             return f"sum({column})" if self.rollup else "count()"
         return f"sumIf({column}, {cond})" if self.rollup else f"countIf({cond})"
+
+    def minutes(self, groups: list[tuple[str, SloSpec]], where: str) -> str:
+        """The inner query: one row per route and minute where `where`, with every group's per-minute columns."""
+        minute = "minute" if self.rollup else "toStartOfMinute(received_at) AS minute"
+        inner = ",\n        ".join(c for name, slo in groups for c in _inner(slo, self, name))
+        return (f"(\n    SELECT {DIMS}, {minute},\n        {inner}\n    FROM {self.table}\n    WHERE {where}\n"
+                f"    GROUP BY {DIMS}, minute\n)")
 
     def latency(self, measure: Measure, threshold_ms: int, cond: str, name: str) -> list[str]:
         """Per-minute columns of a latency SLO: `n_` requests measured, `h_` how many exceed each of the measure's
@@ -185,16 +194,9 @@ def build_query(policy: AlertPolicy, end_at: datetime, raw: bool = False, detail
     minute)."""
     source = _Source(uses_rollup(policy) and not raw)
     end = f"toDateTime('{end_at:%Y-%m-%d %H:%M:%S}', 'UTC')"
-    dims = "provider, resolved_model, client_name"
-    minute = "minute" if source.rollup else "toStartOfMinute(received_at) AS minute"
-    inner = ",\n        ".join(c for name, slo in policy.columns() for c in _inner(slo, source, name))
     outer = ",\n    ".join(c for name, slo in policy.columns() for c in _outer(slo, end, name, details))
-    return (
-        f"SELECT\n    {dims},\n    {outer}\nFROM (\n    SELECT {dims}, {minute},\n        {inner}\n"
-        f"    FROM {source.table}\n"
-        f"    WHERE {source.time} >= {end} - INTERVAL {longest_window(policy)} MINUTE AND {source.time} < {end}\n"
-        f"    GROUP BY {dims}, minute\n)\nGROUP BY {dims}"
-    )
+    where = f"{source.time} >= {end} - INTERVAL {longest_window(policy)} MINUTE AND {source.time} < {end}"
+    return f"SELECT\n    {DIMS},\n    {outer}\nFROM {source.minutes(policy.columns(), where)}\nGROUP BY {DIMS}"
 
 
 def period_query(policy: AlertPolicy, end_at: datetime, days: int) -> str:
@@ -209,9 +211,6 @@ def period_range_query(policy: AlertPolicy, start: datetime, end: datetime, by_h
     (`first_minute`); with `by_hour`, per route and hour (`hour`); with `step_s`, per route and bucket of that many
     seconds (`bucket`); `route` keeps one route only."""
     source = _Source(uses_rollup(policy))
-    dims = "provider, resolved_model, client_name"
-    minute = "minute" if source.rollup else "toStartOfMinute(received_at) AS minute"
-    inner = ",\n        ".join(c for name, slo in policy.columns() for c in _inner(slo, source, name))
     outer = ["min(minute) AS first_minute"]
     for name, slo in policy.columns():
         if slo.per_minute:
@@ -225,12 +224,8 @@ def period_range_query(policy: AlertPolicy, start: datetime, end: datetime, by_h
         time, group = f", toStartOfInterval(minute, INTERVAL {int(step_s)} SECOND) AS bucket", ", bucket"
     where = f"{source.time} >= {_sql_time(start)} AND {source.time} < {_sql_time(end)}"
     if route is not None:
-        where += "".join(f" AND {column} = {_sql_text(value)}" for column, value in zip(dims.split(", "), route, strict=True))
-    return (
-        f"SELECT {dims}{time}, {', '.join(outer)}\nFROM (\n    SELECT {dims}, {minute},\n        {inner}\n"
-        f"    FROM {source.table}\n    WHERE {where}\n"
-        f"    GROUP BY {dims}, minute\n)\nGROUP BY {dims}{group}"
-    )
+        where += "".join(f" AND {column} = {_sql_text(value)}" for column, value in zip(DIMS.split(", "), route, strict=True))
+    return f"SELECT {DIMS}{time}, {', '.join(outer)}\nFROM {source.minutes(policy.columns(), where)}\nGROUP BY {DIMS}{group}"
 
 
 def _sql_text(value: str) -> str:
@@ -249,16 +244,11 @@ def minute_rows_query(specs: list[SloSpec], start: datetime, end: datetime) -> s
     """Per route and minute of [start, end): for each spec i, `n{i}` (counted units) and `b{i}` (bad ones; for
     per-minute SLOs the requests above the threshold). The same per-minute columns as the tick's query, for a replay."""
     source = _Source(on_rollup(specs))
-    dims = "provider, resolved_model, client_name"
-    minute = "minute" if source.rollup else "toStartOfMinute(received_at) AS minute"
-    inner = ",\n        ".join(c for i, spec in enumerate(specs) for c in _inner(spec, source, f"g{i}"))
     picked = ", ".join(f"toUInt64(n_g{i}) AS n{i}, toUInt64(b_g{i}) AS b{i}" for i in range(len(specs)))
-    return (
-        f"SELECT {ROUTE_HASH} AS route, toUInt32(dateDiff('minute', {_sql_time(start)}, minute)) AS at, {picked}\n"
-        f"FROM (\n    SELECT {dims}, {minute},\n        {inner}\n    FROM {source.table}\n"
-        f"    WHERE {source.time} >= {_sql_time(start)} AND {source.time} < {_sql_time(end)}\n"
-        f"    GROUP BY {dims}, minute\n)"
-    )
+    where = f"{source.time} >= {_sql_time(start)} AND {source.time} < {_sql_time(end)}"
+    groups = [(f"g{i}", spec) for i, spec in enumerate(specs)]
+    return (f"SELECT {ROUTE_HASH} AS route, toUInt32(dateDiff('minute', {_sql_time(start)}, minute)) AS at, {picked}\n"
+            f"FROM {source.minutes(groups, where)}")
 
 
 def routes_query(rollup: bool, start: datetime, end: datetime) -> str:
