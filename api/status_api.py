@@ -82,7 +82,7 @@ def read_status(clickhouse: ClickHouseClient, policy: AlertPolicy, settings: Set
                 cache: PeriodCache | None = None, ticks: TickCounts | None = None) -> StatusReport:
     """Reads the tick's window counts (unless `ticks` has this minute's), the period's counts (what `cache` does not
     keep), open incidents and silences, loader progress."""
-    store = AlertStore(clickhouse, settings.kafka_topic)
+    store = AlertStore(clickhouse, settings.event_topics())
     policy, ignored = store.live_policy(policy)
     end = window_end(now)
     counts = (ticks or TickCounts()).read(store, end, policy)

@@ -80,7 +80,7 @@ def loader_peak(kafka: EmbeddedKafka, topic: str, events: int, source: str | Non
             except OSError:
                 continue
             loaded = next((float(line.split()[1]) for line in text.splitlines()
-                           if line.startswith("o11y_loader_rows_loaded_total ")), 0.0)
+                           if line.startswith('o11y_loader_rows_loaded_total{event_type="api-metrics"} ')), 0.0)
         peak = peak_rss_mb(loader.pid)
         loader.terminate()
         loader.wait(60)

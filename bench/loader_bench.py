@@ -47,6 +47,9 @@ from schemas.api_metrics import ApiMetricsParams  # noqa: E402
 from schemas.event_message import encode_message, message_from_event, message_key  # noqa: E402
 from storage.schema import migrate  # noqa: E402
 
+LOADED = {"event_type": "api-metrics"}
+"""The request loader's series of the loader's metrics."""
+
 EVENT = {
     "kiloUserId": "user_123", "organizationId": "org_456", "isAnonymous": False, "isStreaming": True,
     "userByok": False, "mode": "build", "provider": "openai", "requestedModel": "kilo/auto",
@@ -151,10 +154,10 @@ def load(servers: str, topic: str, events: int, client: ClickHouseClient, horizo
 
     thread = threading.Thread(target=run)
     thread.start()
-    while not registry.get_sample_value("o11y_loader_assignments_total"):
+    while not registry.get_sample_value("o11y_loader_assignments_total", LOADED):
         time.sleep(0.005)
     started, busy = time.monotonic(), machine_busy_s()  # from the assignment, as the raw reader from its first message
-    while (registry.get_sample_value("o11y_loader_rows_loaded_total") or 0) < events:
+    while (registry.get_sample_value("o11y_loader_rows_loaded_total", LOADED) or 0) < events:
         time.sleep(0.05)
     elapsed, busy = time.monotonic() - started, machine_busy_s() - busy
     stop.set()

@@ -253,7 +253,7 @@ def _freshness_guard(settings: Settings) -> str:
     if not settings.clickhouse_url:
         return "not checked (O11Y_CLICKHOUSE_URL is not set)"
     try:
-        store = AlertStore(connect(settings.clickhouse_url), settings.kafka_topic)
+        store = AlertStore(connect(settings.clickhouse_url), settings.event_topics())
         progress = tuple(store.progress())
     except Exception as err:  # noqa: BLE001 - reported, not fatal: the policy itself is valid
         return f"not checked ({type(err).__name__}: {str(err)[:200]})"

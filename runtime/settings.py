@@ -114,6 +114,7 @@ class Settings(BaseSettings):
 
     kafka_bootstrap_servers: str | None = None
     kafka_topic: str = "api-metrics"
+    kafka_session_topic: str = "session-metrics"
     kafka_partitions: int = Field(default=6, gt=0)
     kafka_ack_timeout_ms: int = Field(default=5000, gt=0, le=30000)
     kafka_linger_ms: int = Field(default=0, ge=0)
@@ -240,8 +241,26 @@ class Settings(BaseSettings):
                         raise ValueError(f"O11Y_{other.upper()} and O11Y_{field.upper()} share a secret: give each role its own")
         return self
 
-    def topic_dlq(self) -> str:
-        return f"{self.kafka_topic}-dlq"
+    def topic_for(self, event_type: str) -> str:
+        """The topic of an event type, by its name (`schemas.event_registry`): `O11Y_KAFKA_TOPIC` for requests,
+        `O11Y_KAFKA_SESSION_TOPIC` for sessions."""
+        topics = {"api-metrics": self.kafka_topic, "session-metrics": self.kafka_session_topic}
+        return topics[event_type]
+
+    def topic_dlq(self, event_type: str = "api-metrics") -> str:
+        return f"{self.topic_for(event_type)}-dlq"
+
+    def loader_group_for(self, event_type: str) -> str:
+        """The consumer group of an event type's loader: `O11Y_LOADER_GROUP_ID` for requests, `<it>-<type>` for others."""
+        return self.loader_group_id if event_type == "api-metrics" else f"{self.loader_group_id}-{event_type}"
+
+    def event_topics(self) -> list[str]:
+        """Every event type's topic: what the loaders read and the stale-data guard watches."""
+        return [self.topic_for(event_type) for event_type in ("api-metrics", "session-metrics")]
+
+    def all_topics(self) -> list[str]:
+        """Every event topic and its dead-letter topic."""
+        return [name for topic in self.event_topics() for name in (topic, f"{topic}-dlq")]
 
     def local_url(self, port: int) -> str:
         """This machine's address for a port o11y listens on: the host it binds, or loopback when it binds every address."""

@@ -165,6 +165,21 @@ SEED_WINDOWS: list[dict[str, Any]] = [
     {"severity": "ticket", "long_minutes": 360, "short_minutes": 30, "burn_rate": "1"},
 ]
 
+SESSION_WINDOWS: list[dict[str, Any]] = [
+    {"severity": "page", "long_minutes": 15, "short_minutes": 3, "burn_rate": "14.4"},
+    {"severity": "page", "long_minutes": 360, "short_minutes": 30, "burn_rate": "6"},
+    {"severity": "ticket", "long_minutes": 1440, "short_minutes": 120, "burn_rate": "1"},
+]
+"""Sessions arrive a few a minute per route, each after minutes of work: a 3-minute short window holds enough of them to
+judge (10), where the request tiers' one minute would not; 15 minutes at 14.4× (28.8 % of sessions failing) pages a
+real breakage within minutes, and a day-long ticket tier catches a slow leak of failed sessions."""
+TOOL_WINDOWS: list[dict[str, Any]] = [
+    {"severity": "ticket", "long_minutes": 30, "short_minutes": 3, "burn_rate": "3"},
+    {"severity": "ticket", "long_minutes": 360, "short_minutes": 30, "burn_rate": "1.5"},
+]
+"""Tickets only: a tool type that fails is a tool's bug or its users' environment, for its owners by day; when it makes
+sessions fail, `session_failures` pages."""
+
 DEFAULT_POLICY: dict[str, Any] = {
     "page_clients": ["kilo-gateway"],
     "page_models": [],
@@ -182,10 +197,17 @@ DEFAULT_POLICY: dict[str, Any] = {
         {"name": "generation_speed", "title": "Generation speed (median)", "kind": "latency_percentile",
          "objective": "0.99", "latency": {"percentile": 50, "field": "time_per_output_token_ms", "threshold_ms": 50,
                                           "min_output_tokens": 16, "statuses": "success"}},
+        {"name": "session_failures", "title": "Agent session failures", "kind": "session_failure_rate",
+         "objective": "0.98", "failure_reasons": ["error"], "stuck_tool_calls_fail": True, "windows": SESSION_WINDOWS,
+         "min_requests": 10},
+        {"name": "tool_errors", "title": "Tool call errors", "kind": "tool_error_rate", "objective": "0.9",
+         "windows": TOOL_WINDOWS, "min_requests": 20, "min_bad_events": 10},
     ],
 }
 
 
+SESSION_SLOS: list[dict[str, Any]] = [slo for slo in DEFAULT_POLICY["slos"]
+                                      if slo["kind"] in ("session_failure_rate", "tool_error_rate")]
 SEED_LATENCY_SLOS: list[dict[str, Any]] = [
     {"name": "latency_p50", "title": "Latency (p50)", "kind": "latency_percentile", "objective": "0.99",
      "latency": {"percentile": 50, "field": "complete_request_ms", "threshold_ms": 5000, "statuses": "success"}},
@@ -198,7 +220,8 @@ traffic (`bench/`), and as the example of complete-time SLOs."""
 
 
 def seed_policy() -> AlertPolicy:
-    """The default policy with the seed's complete-time SLOs instead of the LLM-native ones."""
+    """The seed's policy: the default's error rate with the seed's complete-time SLOs instead of the LLM-native ones,
+    and nothing over sessions."""
     error_rate = [slo for slo in DEFAULT_POLICY["slos"] if slo["kind"] == "error_rate"]
     return policy_from_document({**DEFAULT_POLICY, "slos": [*error_rate, *SEED_LATENCY_SLOS]})
 

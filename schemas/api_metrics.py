@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from pydantic import BaseModel
 
 from schemas.event_types import (
     CANONICAL_UUID,
@@ -65,15 +66,16 @@ def _drop_null(prop: dict[str, Any]) -> None:
         del prop["default"]
 
 
-def wire_json_schema() -> dict[str, Any]:
-    """JSON Schema of one event as gateways send it (camelCase)."""
-    schema = ApiMetricsParams.model_json_schema(by_alias=True)
+def wire_json_schema(wire: type[BaseModel] = ApiMetricsParams, path: str = "/ingest/api-metrics",
+                     what: str = "One LLM gateway request") -> dict[str, Any]:
+    """JSON Schema of one event as clients send it (camelCase): a request, or another event type's `wire` model."""
+    schema = wire.model_json_schema(by_alias=True)
     for definition in [schema, *schema.get("$defs", {}).values()]:
         for prop in definition.get("properties", {}).values():
             _drop_null(prop)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["description"] = (
-        "One LLM gateway request reported to POST /ingest/api-metrics. Unknown keys are ignored; "
+        f"{what} reported to POST {path}. Unknown keys are ignored; "
         "optional keys may be omitted but not null. clientSecret may instead be sent as "
         "'Authorization: Bearer <secret>' or 'X-O11Y-Client-Secret'."
     )

@@ -88,3 +88,24 @@ def encode_event(event: ApiMetricsParams, client_json: bytes, received_text: str
 
 def encode_message(message: dict[str, Any]) -> bytes:
     return pydantic_core.to_json(message)
+
+
+class RequestKind:
+    """The request event as a pipeline `Kind` (`schemas.event_kinds`): its generated models and fast encoder."""
+
+    name = "api-metrics"
+    noun = "LLM gateway request"
+    wire = ApiMetricsParams
+    message = EventMessage
+
+    def event_id(self, event: ApiMetricsParams) -> str | None:
+        return event.event_id
+
+    def encode(self, event: ApiMetricsParams, client_json: bytes, received_text: str, event_id: str) -> bytes:
+        return encode_event(event, client_json, received_text, event_id)
+
+    def key(self, event: ApiMetricsParams, client: str) -> bytes:
+        return partition_key(client, event.provider, event.resolved_model)
+
+
+REQUESTS = RequestKind()

@@ -31,8 +31,16 @@ def type_and_rule(prop: dict[str, Any], definitions: dict[str, Any]) -> str:
     kind = prop.get("type")
     if prop.get("format") == "uuid":
         return "UUID string"
+    if "enum" in prop:
+        return "one of " + ", ".join(f"`{value}`" for value in prop["enum"])
     if kind == "string":
         return _length(prop, "string")
+    if kind == "number":
+        return f"number, {prop.get('minimum', 0)} to {prop['maximum']:,.0f}" if "maximum" in prop else "number"
+    if kind == "object" and "additionalProperties" in prop:
+        key = _length(prop.get("propertyNames", {}), "name")
+        return (f"object of at most {prop['maxProperties']} entries (may be empty): {key} → "
+                f"{type_and_rule(prop['additionalProperties'], definitions)}")
     if kind == "integer":
         return _integer(prop)
     if kind == "array":
@@ -43,13 +51,20 @@ def type_and_rule(prop: dict[str, Any], definitions: dict[str, Any]) -> str:
 
 def _rows(definition: dict[str, Any], definitions: dict[str, Any]) -> list[str]:
     required = set(definition.get("required", []))
-    return [f"| `{name}` | {type_and_rule(prop, definitions)} | {'yes' if name in required else 'no'} | "
+    return [f"| `{name}` | {type_and_rule(prop, definitions)} | {_required(name in required, prop)} | "
             f"{prop.get('description', '')} |" for name, prop in definition["properties"].items()]
 
 
-def field_table() -> str:
-    """Markdown: every field of one event, then every field of each nested object."""
-    schema = wire_json_schema()
+def _required(required: bool, prop: dict[str, Any]) -> str:
+    if required:
+        return "yes"
+    return f"no (`{prop['default']!r}`)".replace("'", '"') if "default" in prop and prop["default"] is not None else "no"
+
+
+def field_table(schema: dict[str, Any] | None = None) -> str:
+    """Markdown: every field of one event (a request's, unless `schema` is another type's), then every field of each
+    nested object."""
+    schema = schema or wire_json_schema()
     definitions = schema.get("$defs", {})
     lines = ["| field | type and rule | required | meaning |", "|---|---|---|---|", *_rows(schema, definitions)]
     for name, definition in definitions.items():

@@ -16,7 +16,18 @@ from schemas.latency_measures import TPOT_FIELD, LatencyField, Measure, Streamin
 from schemas.noise import significant
 
 Severity = Literal["page", "ticket"]
-SloKind = Literal["error_rate", "latency_percentile", "latency_ratio"]
+SloKind = Literal["error_rate", "latency_percentile", "latency_ratio", "session_failure_rate", "tool_error_rate"]
+Source = Literal["requests", "sessions", "tools"]
+"""What an SLO counts: gateway requests per (provider, model, client); agent sessions per (platform, model, client);
+tool calls per (tool type, platform, client)."""
+SOURCES: dict[SloKind, Source] = {"session_failure_rate": "sessions", "tool_error_rate": "tools"}
+ROUTE_WORDS: dict[Source, tuple[str, str, str]] = {
+    "requests": ("provider", "model", "client"),
+    "sessions": ("platform", "model", "client"),
+    "tools": ("tool", "platform", "client"),
+}
+"""What the three parts of a route are called, per source (messages, pages, `o11y slo check`)."""
+TerminationReason = Literal["completed", "error", "interrupted", "abandoned", "unknown"]
 TEMPLATE_FIELDS = frozenset({"slo", "severity", "provider", "model", "client", "incident_id", "tick"})
 
 _STATUS_RULE = re.compile(r"^\s*(?:>=\s*(\d{3})|(\d{3})\s*-\s*(\d{3})|(\d{3}))\s*$")
@@ -126,6 +137,10 @@ class SloSpec(_Spec):
     min_bad_events: Requests = 5
     confidence: Share = Field(default=Decimal("0.999"), ge=0, lt=1)
     include_byok: bool = True
+    failure_reasons: tuple[TerminationReason, ...] | None = Field(default=None, min_length=1, max_length=5)
+    """`session_failure_rate` only: the termination reasons that make a session bad (default `error`)."""
+    stuck_tool_calls_fail: bool | None = None
+    """`session_failure_rate` only: a session with a stuck tool call is bad too (default true)."""
     runbook_url: str | None = Field(default=None, max_length=2000)
     dashboard_url: str | None = Field(default=None, max_length=2000)
 
@@ -182,6 +197,15 @@ class SloSpec(_Spec):
 
     def _check_kind(self) -> None:
         where = f"SLO {self.name}"
+        session_only = [f for f in ("failure_reasons", "stuck_tool_calls_fail") if getattr(self, f) is not None]
+        if self.kind in SOURCES:
+            if self.error_statuses is not None or self.latency is not None:
+                raise ValueError(f"{where}: kind {self.kind} counts {self.unit}s: give neither error_statuses nor latency")
+            if self.kind == "tool_error_rate" and session_only:
+                raise ValueError(f"{where}: {', '.join(session_only)} belong to kind session_failure_rate only")
+            return
+        if session_only:
+            raise ValueError(f"{where}: {', '.join(session_only)} belong to kind session_failure_rate only")
         if self.kind is None and self.error_statuses is not None:
             raise ValueError(f"{where}: give error_statuses (kind error_rate) or latency, not both")
         if self.kind is None:
@@ -217,7 +241,30 @@ class SloSpec(_Spec):
 
     @property
     def unit(self) -> str:
+        if self.kind == "session_failure_rate":
+            return "session"
+        if self.kind == "tool_error_rate":
+            return "tool call"
         return "minute" if self.per_minute else "request"
+
+    @property
+    def source(self) -> Source:
+        """What the SLO counts (and so which table its tick query reads and what its routes are)."""
+        return SOURCES.get(self.kind, "requests") if self.kind is not None else "requests"
+
+    @property
+    def route_words(self) -> tuple[str, str, str]:
+        """What the three parts of one of its routes are called: provider, model, client for requests."""
+        return ROUTE_WORDS[self.source]
+
+    @property
+    def bad_reasons(self) -> tuple[str, ...]:
+        """`session_failure_rate`: the termination reasons of a bad session."""
+        return self.failure_reasons or ("error",)
+
+    @property
+    def stuck_is_bad(self) -> bool:
+        return self.stuck_tool_calls_fail is not False
 
     @cached_property
     def budget(self) -> Fraction:

@@ -18,20 +18,12 @@ from schemas.latency_measures import (
 )
 from schemas.request_event import message_fields
 from schemas.usage_columns import MEASURES, ROLLUPS, usage_rollup_columns, usage_rollup_select
-from storage.table import DB, DEDUP, Column, Retention, Table, View
+from storage.event_tables import ENVELOPE, SOURCE, raw_ttl
+from storage.table import DB, DEDUP, Column, Table, View
 
 ROUTE_SHARDING = "cityHash64(client_name, provider, resolved_model)"
 
 
-def _raw_ttl(retention: Retention) -> str:
-    return f"toDateTime(received_at) + INTERVAL {retention.raw_days} DAY"
-
-
-_ENVELOPE = (
-    Column("event_id", "UUID", "Unique per accepted event, assigned by ingest."),
-    Column("received_at", "DateTime64(3, 'UTC')", "When ingest received the event (UTC)."),
-    Column("client_name", "LowCardinality(String)", "The authenticated client (gateway)."),
-)
 _DERIVED = {
     "status_code": (Column("is_error", "Bool", "`status_code >= 400`. Select it by name: `SELECT *` leaves it out.",
                            "MATERIALIZED status_code >= 400"),),
@@ -44,28 +36,22 @@ _DERIVED = {
     ),
 }
 """Columns ClickHouse computes, after the field they are computed from."""
-_SOURCE = (
-    Column("kafka_topic", "LowCardinality(String)", "The Kafka topic the event was read from."),
-    Column("kafka_partition", "UInt32", "Its partition."),
-    Column("kafka_offset", "UInt64", "Its offset: with topic and partition, where in the log the row came from."),
-    Column("loaded_at", "DateTime64(3, 'UTC')", "When the loader inserted the row (UTC).", "DEFAULT now64(3)"),
-)
 
 
 def _event_columns() -> tuple[Column, ...]:
     """The envelope, every field the message carries (from `schemas.request_event`), what ClickHouse derives, the source."""
-    columns = list(_ENVELOPE)
+    columns = list(ENVELOPE)
     for field in message_fields():
         assert field.column is not None
         columns.append(Column(field.name, field.column, field.comment or field.description))
         columns += _DERIVED.get(field.name, ())
-    return (*columns, *_SOURCE)
+    return (*columns, *SOURCE)
 
 
 API_METRICS = Table(
     "api_metrics", "One row per accepted event (a gateway request), stored once whatever the retries.", _event_columns(),
     engine="MergeTree", order_by="(client_name, provider, resolved_model, received_at)", since=1,
-    partition_by="toDate(received_at)", ttl=_raw_ttl, settings=f"{DEDUP}, ttl_only_drop_parts = 1",
+    partition_by="toDate(received_at)", ttl=raw_ttl, settings=f"{DEDUP}, ttl_only_drop_parts = 1",
     sharding=ROUTE_SHARDING,
 )
 

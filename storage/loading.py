@@ -15,9 +15,10 @@ LOADED_OFFSETS = Table(
     engine="AggregatingMergeTree", order_by="(kafka_topic, kafka_partition)", since=1, settings=DEDUP,
     sharding="kafka_partition",
 )
-LOADED_OFFSETS_MV = View("loaded_offsets_mv", LOADED_OFFSETS, """
+_LOADED_OFFSETS = """
 SELECT kafka_topic, kafka_partition, max(kafka_offset) AS max_offset
-FROM {source} GROUP BY kafka_topic, kafka_partition""", API_METRICS)
+FROM {source} GROUP BY kafka_topic, kafka_partition"""
+LOADED_OFFSETS_MV = View("loaded_offsets_mv", LOADED_OFFSETS, _LOADED_OFFSETS, API_METRICS)
 
 EVENT_IDS = Table(
     "event_ids", "The ids of the events of the dedup horizon, with where they came from: an event already here is not "
@@ -34,8 +35,17 @@ EVENT_IDS = Table(
     ttl=lambda r: f"toDateTime(received_at) + INTERVAL {r.event_id_days()} DAY",
     settings=f"{DEDUP}, ttl_only_drop_parts = 1",
 )
-EVENT_IDS_MV = View("event_ids_mv", EVENT_IDS, (
-    "SELECT event_id, client_name, received_at, kafka_topic, kafka_partition, kafka_offset FROM {source}"), API_METRICS)
+_EVENT_IDS = "SELECT event_id, client_name, received_at, kafka_topic, kafka_partition, kafka_offset FROM {source}"
+EVENT_IDS_MV = View("event_ids_mv", EVENT_IDS, _EVENT_IDS, API_METRICS)
+
+
+def bookkeeping_views(raw: Table) -> tuple[View, View]:
+    """What every raw table feeds besides its rollups, for the loader that fills it: the highest offset loaded per
+    partition and the event ids of the dedup horizon (the request table's were the first, under their own names)."""
+    if raw == API_METRICS:
+        return LOADED_OFFSETS_MV, EVENT_IDS_MV
+    return (View(f"loaded_offsets_{raw.name}_mv", LOADED_OFFSETS, _LOADED_OFFSETS, raw),
+            View(f"event_ids_{raw.name}_mv", EVENT_IDS, _EVENT_IDS, raw))
 
 
 def event_ids_backfill(retention: Retention) -> str:

@@ -164,7 +164,7 @@ def specs_of(*policies: AlertPolicy) -> list[SloSpec]:
 def read_minutes(client: MinuteSource, specs: list[SloSpec], start: datetime, end: datetime) -> Minutes:
     """Two queries over [start, end): the routes, then every route-minute's counts for each spec (one pass)."""
     rollup = on_rollup(specs)
-    listed = client.query(routes_query(rollup, start, end)).result_rows
+    listed = client.query(routes_query(rollup, start, end, specs)).result_rows
     found = sorted((int(h), (str(p), str(m), str(c))) for h, p, m, c in listed)
     count = int((end - start) / MINUTE)
     hashes = np.array([h for h, _ in found], dtype=np.uint64)

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from alerting.incidents.incidents import Incident, Notice
 from alerting.rules.decisions import TierReading
 from alerting.rules.message_words import burn, clock, counted, duration, tier_words, times, what_happened
+from schemas.slo_spec import Source
 
 Body = dict[str, Any]
 ICONS = {"page": ":rotating_light: PAGE", "ticket": ":ticket: TICKET"}
@@ -34,14 +35,21 @@ def _context(lines: list[str]) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": "\n".join(line for line in lines if line)}]}
 
 
+def _route_fields(reading: TierReading) -> list[dict[str, Any]]:
+    """The route's first two parts, named as the SLO's source names them (provider and model for requests; platform
+    and model for sessions; tool and platform for tool calls)."""
+    first, second, _ = reading.dimension
+    word_first, word_second, _ = reading.slo.route_words
+    return [{"type": "mrkdwn", "text": f"*{word_first.title()}:*\n{said(first)}"},
+            {"type": "mrkdwn", "text": f"*{word_second.title()}:*\n{said(second or '(none)')}"}]
+
+
 def _fields(reading: TierReading) -> dict[str, Any]:
     """The seed's fields: provider, model, the long window's burn rate against the tier's, the window."""
-    provider, model, _ = reading.dimension
     return {
         "type": "section",
         "fields": [
-            {"type": "mrkdwn", "text": f"*Provider:*\n{said(provider)}"},
-            {"type": "mrkdwn", "text": f"*Model:*\n{said(model)}"},
+            *_route_fields(reading),
             {"type": "mrkdwn", "text": f"*Burn rate:*\n{burn(reading.burn_long)} (threshold: {reading.window.burn_rate}x)"},
             {"type": "mrkdwn", "text": f"*Window:*\n{reading.window.long_minutes} min"},
         ],
@@ -51,13 +59,11 @@ def _fields(reading: TierReading) -> dict[str, Any]:
 def _resolved_fields(reading: TierReading, incident: Incident) -> dict[str, Any]:
     """A resolve's fields: the short window's burn now (what ended it) beside the peak, never a burn that reads as
     still tripping."""
-    provider, model, _ = reading.dimension
     window = reading.window
     return {
         "type": "section",
         "fields": [
-            {"type": "mrkdwn", "text": f"*Provider:*\n{said(provider)}"},
-            {"type": "mrkdwn", "text": f"*Model:*\n{said(model)}"},
+            *_route_fields(reading),
             {"type": "mrkdwn", "text": f"*Burn rate now:*\n{burn(reading.burn_short)} over the last {window.short_minutes} "
                                        f"min (trips at {window.burn_rate}x)"},
             {"type": "mrkdwn", "text": f"*Peak burn:*\n{burn(incident.peak_burn)}"},
@@ -73,13 +79,18 @@ def _links(incident: Incident, reading: TierReading) -> list[str]:
     return [f"<{runbook}|Runbook>" if runbook else "", f"<{dashboard}|Dashboard>" if dashboard else ""]
 
 
-def page_links(incident: Incident, public_url: str | None) -> list[str]:
-    """Links to the route's page and to the incident on the incidents page, when the pages' address is known."""
+def page_links(incident: Incident, public_url: str | None, source: Source = "requests") -> list[str]:
+    """Links to the route's page (for sessions and tools, the sessions page filtered to the route) and to the incident
+    on the incidents page, when the pages' address is known."""
     if not public_url:
         return []
-    _, _, provider, model, client = incident.key
+    _, _, first, second, client = incident.key
     base = public_url.rstrip("/")
-    route = f"{base}/ui/route?{urlencode({'provider': provider, 'model': model, 'client': client})}"
+    if source == "requests":
+        route = f"{base}/ui/route?{urlencode({'provider': first, 'model': second, 'client': client})}"
+    else:
+        names = ("platform", "model") if source == "sessions" else ("tool", "platform")
+        route = f"{base}/ui/sessions?{urlencode({names[0]: first, names[1]: second, 'client': client})}"
     return [f"<{route}|Route page>", f"<{base}/ui/incidents#incident-{incident.id}|Incident>"]
 
 
@@ -109,7 +120,8 @@ def alert_message(notice: Notice, also: tuple[str, ...] = (), public_url: str | 
     if also:
         context.append(f"Also failing on {said(incident.key[2])}: {counted(len(also), 'more model')} "
                        f"({', '.join(said(m) for m in also[:5])}{', …' if len(also) > 5 else ''}).")
-    context.append(" · ".join(link for link in [*page_links(incident, public_url), *_links(incident, reading)] if link))
+    links = [*page_links(incident, public_url, reading.slo.source), *_links(incident, reading)]
+    context.append(" · ".join(link for link in links if link))
     return {
         "text": f"{header}: {_route(incident)}",
         "blocks": [
@@ -149,7 +161,8 @@ def resolve_message(notice: Notice, public_url: str | None = None) -> Body:
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": header}}]
     if reading is not None:
         blocks.append(_resolved_fields(reading, incident))
-    context = " · ".join([f"Incident `{incident.id}`", *page_links(incident, public_url)])
+    source = reading.slo.source if reading is not None else "requests"
+    context = " · ".join([f"Incident `{incident.id}`", *page_links(incident, public_url, source)])
     blocks += [_section("\n".join(lines) + f"\nClient: {said(incident.key[4])}"), _context([context])]
     return {"text": f"{header}: {_route(incident)}", "blocks": blocks}
 

@@ -38,7 +38,7 @@ def stale_message(incident: Incident, freshness: Freshness, topic: str, open_inc
     watermark = freshness.watermark
     since = (f"since {clock(watermark)} ({duration(freshness.now - watermark)} ago)" if watermark
              else "since the loader started")
-    lagging = ", ".join(_partition(p.partition, p.lag, p.reached_end_at) for p in freshness.lagging()[:12])
+    lagging = ", ".join(_partition(p.name, p.lag, p.reached_end_at) for p in freshness.lagging()[:12])
     lines = [
         f"*The loader has not loaded everything in `{topic}` {since}.*",
         f"Lagging partitions: {lagging}.",
@@ -64,6 +64,6 @@ def fresh_message(incident: Incident, topic: str) -> Body:
     ]}
 
 
-def _partition(partition: int, lag: int, reached: datetime | None) -> str:
+def _partition(partition: str, lag: int, reached: datetime | None) -> str:
     when = f"last caught up {clock(reached)}" if reached else "never caught up"
     return f"{partition} ({when}, {lag:,} behind)"

@@ -48,9 +48,10 @@ def _naive(value: datetime | None) -> datetime | None:
 class AlertStore:
     """Reads may raise (the tick cannot be judged without them); writes log and go on, the pager must not stop."""
 
-    def __init__(self, client: ClickHouseClient, topic: str, evaluator: str = "") -> None:
+    def __init__(self, client: ClickHouseClient, topics: str | list[str], evaluator: str = "") -> None:
+        """`topics`: every event topic whose loading the SLOs wait for (the stale-data guard watches each)."""
         self._client = client
-        self._topic = topic
+        self._topics = [topics] if isinstance(topics, str) else list(topics)
         self._evaluator = evaluator
         self._contexts: dict[str, Any] = {}
         self.policy = PolicyStore(client)
@@ -68,20 +69,23 @@ class AlertStore:
         return self.policy.silences(ended_after=since)
 
     def progress(self) -> list[PartitionProgress]:
-        """The loader's progress per partition; of several consumer groups, the one furthest ahead counts."""
+        """The loaders' progress per topic and partition; of several consumer groups, the one furthest ahead counts."""
         rows = self._client.query(
-            f"SELECT kafka_partition, max(reached_end_at), argMaxMerge(lag), max(updated_at) FROM {LOADER_PROGRESS} "
-            "WHERE kafka_topic = {topic:String} GROUP BY kafka_partition, consumer_group",
-            parameters={"topic": self._topic},
+            f"SELECT kafka_topic, kafka_partition, max(reached_end_at), argMaxMerge(lag), max(updated_at) "
+            f"FROM {LOADER_PROGRESS} WHERE kafka_topic IN {{topics:Array(String)}} "
+            "GROUP BY kafka_topic, kafka_partition, consumer_group",
+            parameters={"topics": self._topics},
         ).result_rows
-        best: dict[int, PartitionProgress] = {}
-        for partition, reached, lag, updated in rows:
+        best: dict[tuple[str, int], PartitionProgress] = {}
+        several = len(self._topics) > 1
+        for topic, partition, reached, lag, updated in rows:
             current = PartitionProgress(
-                int(partition), _utc(reached), int(lag), _utc(updated) or datetime.min.replace(tzinfo=timezone.utc)
+                int(partition), _utc(reached), int(lag), _utc(updated) or datetime.min.replace(tzinfo=timezone.utc),
+                str(topic) if several else "",
             )
-            known = best.get(current.partition)
+            known = best.get((current.topic, current.partition))
             if known is None or (current.reached_end_at or current.updated_at) > (known.reached_end_at or known.updated_at):
-                best[current.partition] = current
+                best[(current.topic, current.partition)] = current
         return [best[p] for p in sorted(best)]
 
     def last_judged(self) -> datetime | None:

@@ -9,6 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from schemas.alert_policy import AlertPolicy, default_policy, policy_from_document
+from storage.agent_sessions import SESSION_METRICS_1M, SESSION_TOOLS_1M
 from storage.events import API_METRICS, API_METRICS_1M
 
 
@@ -47,4 +48,9 @@ def describe(policy: AlertPolicy, rollup: bool) -> str:
     body["evaluated_from"] = (
         f"{API_METRICS_1M} (rollup)" if rollup else f"{API_METRICS} (raw: a latency threshold is not a rollup bound)"
     )
+    sources = {slo.source for slo in policy.slos}
+    if "sessions" in sources:
+        body["evaluated_from"] += f", {SESSION_METRICS_1M} (sessions)"
+    if "tools" in sources:
+        body["evaluated_from"] += f", {SESSION_TOOLS_1M} (tool calls)"
     return yaml.safe_dump(body, sort_keys=False)

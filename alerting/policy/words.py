@@ -28,6 +28,13 @@ def tier_rule(slo: SloSpec, window: BurnWindow, severity: str | None = None) -> 
     verb = {"page": "pages", "ticket": "opens a ticket"}[severity or window.severity]
     if slo.kind == "error_rate":
         what, gate = f"{share} of requests fail", f"with at least {slo.min_requests} requests and {slo.min_bad_events} failures"
+    elif slo.kind == "session_failure_rate":
+        reasons = " or ".join(slo.bad_reasons) + (", or have a stuck tool call" if slo.stuck_is_bad else "")
+        what = f"{share} of sessions of a platform and model end {reasons}"
+        gate = f"with at least {slo.min_requests} sessions and {slo.min_bad_events} failed ones"
+    elif slo.kind == "tool_error_rate":
+        what = f"{share} of a tool type's calls fail (on one platform)"
+        gate = f"with at least {slo.min_requests} calls and {slo.min_bad_events} failed ones"
     elif slo.kind == "latency_ratio":
         assert slo.latency is not None
         what = f"{share} of requests are slower than {ms(slo.latency.threshold_ms)} ({latency_words(slo)})"

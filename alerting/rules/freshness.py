@@ -19,6 +19,12 @@ class PartitionProgress:
     reached_end_at: datetime | None
     lag: int
     updated_at: datetime
+    topic: str = ""
+    """Its topic, when the guard watches several (each event type's)."""
+
+    @property
+    def name(self) -> str:
+        return f"{self.topic}/{self.partition}" if self.topic else str(self.partition)
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,8 @@ class Freshness:
     def lagging(self) -> list[PartitionProgress]:
         """The partitions behind the bound, oldest first."""
         behind = [p for p in self.partitions if p.reached_end_at is None or self.now - p.reached_end_at > self.stale_after]
-        return sorted(behind, key=lambda p: (p.reached_end_at is not None, p.reached_end_at or p.updated_at, p.partition))
+        return sorted(behind, key=lambda p: (p.reached_end_at is not None, p.reached_end_at or p.updated_at, p.topic,
+                                             p.partition))
 
     def stale_since(self) -> datetime | None:
         return self.watermark
@@ -68,7 +75,7 @@ class Freshness:
         if not self.active:
             return "inactive: no loader progress recorded (fresh install or rows written straight into ClickHouse)"
         if self.stale:
-            return f"stale: partitions {', '.join(str(p.partition) for p in self.lagging())} behind"
+            return f"stale: partitions {', '.join(p.name for p in self.lagging())} behind"
         return f"fresh: loaded up to {self.watermark:%Y-%m-%d %H:%M:%S} UTC"
 
 

@@ -114,6 +114,14 @@ def what_happened(reading: TierReading) -> list[str]:
         lines = [f"*{pct(long.fraction())} of requests failed* over the last {minutes} min "
                  f"({long.bad:,} of {long.total:,}); {allows}.", status_split(classes)]
         return [line for line in lines if line]
+    if slo.kind == "session_failure_rate":
+        bad = " or ".join(f"`{reason}`" for reason in slo.bad_reasons) + (
+            ", or had a stuck tool call" if slo.stuck_is_bad else "")
+        return [f"*{pct(long.fraction())} of sessions failed* (ended {bad}) over the last {minutes} min "
+                f"({long.bad:,} of {long.total:,}); {allows}."]
+    if slo.kind == "tool_error_rate":
+        return [f"*{pct(long.fraction())} of this tool's calls failed* over the last {minutes} min "
+                f"({long.bad:,} of {long.total:,}); {allows}."]
     assert slo.latency is not None
     threshold = ms(slo.latency.threshold_ms)
     if slo.kind == "latency_ratio":

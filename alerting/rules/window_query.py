@@ -14,8 +14,10 @@ from typing import Any
 from alerting.rules.burn_rate import WindowCount
 from schemas.alert_policy import AlertPolicy, Dimension
 from schemas.latency_measures import TPOT_SLOT, Measure
-from schemas.slo_spec import BurnWindow, SloSpec
+from schemas.slo_spec import BurnWindow, SloSpec, Source
+from storage.agent_sessions import SESSION_METRICS_1M, SESSION_TOOLS_1M
 from storage.events import API_METRICS, API_METRICS_1M
+from storage.table import Table
 
 StatusClasses = tuple[int, int, int]
 """Bad requests answered 429, 5xx, and any other status."""
@@ -84,25 +86,76 @@ def percentile_exceeds_sql(over: str, total: str, quantile: Fraction) -> str:
     return f"({total} > 0 AND {over} * {rest.denominator} > {rest.numerator} * {total})"
 
 
+@dataclass(frozen=True)
+class _Counted:
+    """Where one source's minutes are: its per-minute rollup (and raw table), and which columns make its routes."""
+
+    rollup: Table
+    raw: Table | None
+    first: str
+    """The route's first part: the provider, the platform, the tool type."""
+    second: str
+    """Its second: the model, or the platform for tools."""
+    units: str
+    """The rollup's count column."""
+
+
+COUNTED: dict[Source, _Counted] = {
+    "requests": _Counted(API_METRICS_1M, API_METRICS, "provider", "resolved_model", "requests"),
+    "sessions": _Counted(SESSION_METRICS_1M, None, "platform", "model", "sessions"),
+    "tools": _Counted(SESSION_TOOLS_1M, None, "tool_type", "platform", "calls"),
+}
+"""Each source's tables. Every branch names its route `provider, resolved_model, client_name` (the tick's route columns);
+an SLO's words for them are `SloSpec.route_words`."""
+
+
+def _sources(groups: list[tuple[str, SloSpec]]) -> list[Source]:
+    found = [slo.source for _, slo in groups]
+    return [source for source in COUNTED if source in found] or ["requests"]
+
+
 class _Source:
-    """The rollup or the raw table: how the inner query counts, filters and reads latency arrays."""
+    """The rollup or the raw table of each source the SLOs count: how the inner query counts, filters and reads
+    latency arrays. Several sources are read by one query: a branch each, UNION ALL, every branch with every group's
+    columns (zero where the group counts another source)."""
 
-    def __init__(self, rollup: bool) -> None:
-        self.rollup = rollup
-        self.table = str(API_METRICS_1M if rollup else API_METRICS)
-        self.time = "minute" if rollup else "received_at"
+    def __init__(self, rollup: bool, source: Source = "requests") -> None:
+        counted = COUNTED[source]
+        self.source = source
+        self.rollup = rollup or counted.raw is None
+        self.table = str(counted.rollup if self.rollup else counted.raw)
+        self.time = "minute" if self.rollup else "received_at"
+        self.units = counted.units
+        self.route = ", ".join(column if column == name else f"{column} AS {name}"
+                               for column, name in zip((counted.first, counted.second, "client_name"), DIMS.split(", "),
+                                                       strict=True))
 
-    def count(self, cond: str, column: str = "requests") -> str:
+    def count(self, cond: str, column: str | None = None) -> str:
+        column = column or self.units
         if not cond:
             return f"sum({column})" if self.rollup else "count()"
         return f"sumIf({column}, {cond})" if self.rollup else f"countIf({cond})"
 
     def minutes(self, groups: list[tuple[str, SloSpec]], where: str) -> str:
-        """The inner query: one row per route and minute where `where`, with every group's per-minute columns."""
+        """The inner query: one row per route and minute where `where` (`{time}` standing for the time column, `{window}`
+        for the longest window of the groups the branch counts), with every group's per-minute columns; a branch per
+        source the groups count."""
+        branches = []
+        for source in _sources(groups):
+            branch = self if source == self.source else _Source(self.rollup, source)
+            window = max((w.long_minutes for _, slo in groups if slo.source == source for w in slo.windows), default=1)
+            branches.append(branch._branch(groups, where.replace("{time}", branch.time).replace("{window}", str(window))))
+        return "(\n" + "\n    UNION ALL\n".join(branches) + "\n)"
+
+    def _branch(self, groups: list[tuple[str, SloSpec]], where: str) -> str:
         minute = "minute" if self.rollup else "toStartOfMinute(received_at) AS minute"
-        inner = ",\n        ".join(c for name, slo in groups for c in _inner(slo, self, name))
-        return (f"(\n    SELECT {DIMS}, {minute},\n        {inner}\n    FROM {self.table}\n    WHERE {where}\n"
-                f"    GROUP BY {DIMS}, minute\n)")
+        columns = []
+        for name, slo in groups:
+            own = _inner(slo, self if slo.source == self.source else _Source(True, slo.source), name)
+            columns += own if slo.source == self.source else [_nothing(column) for column in own]
+        inner = ",\n        ".join(columns)
+        return (f"    SELECT {self.route}, {minute},\n        {inner}\n    FROM {self.table}\n    WHERE {where}\n"
+                f"    GROUP BY {DIMS}, minute")
 
     def latency(self, measure: Measure, threshold_ms: int, cond: str, name: str) -> list[str]:
         """Per-minute columns of a latency SLO: `n_` requests measured, `h_` how many exceed each of the measure's
@@ -127,6 +180,12 @@ class _Source:
         return [*counts, f"h_{name}[{index + 1}] AS b_{name}"]
 
 
+def _nothing(column: str) -> str:
+    """A group's column in a branch of another source: zero, or an empty array, under the same name."""
+    alias = column.rsplit(" AS ", 1)[1]
+    empty = "CAST([], 'Array(UInt64)')" if alias[:2] in ("h_", "s_") else "toUInt64(0)"
+    return f"{empty} AS {alias}"
+
 def _all(*conditions: str) -> str:
     return " AND ".join(c for c in conditions if c)
 
@@ -137,6 +196,12 @@ def _status_predicate(slo: SloSpec) -> str:
 
 def _inner(slo: SloSpec, source: _Source, name: str) -> list[str]:
     """Per-minute columns of one SLO (`name`: its column group)."""
+    if slo.source == "sessions":
+        reasons = ", ".join(f"'{reason}'" for reason in slo.bad_reasons)
+        bad = f"termination_reason IN ({reasons})" + (" OR stuck" if slo.stuck_is_bad else "")
+        return [f"{source.count('')} AS n_{name}", f"{source.count(f'({bad})')} AS b_{name}"]
+    if slo.source == "tools":
+        return [f"sum(calls) AS n_{name}", f"sum(errors) AS b_{name}"]
     base = "" if slo.include_byok else "NOT user_byok"
     if slo.latency is None:
         bad = _all(base, _status_predicate(slo))
@@ -174,7 +239,7 @@ def _outer(slo: SloSpec, end: str, name: str, details: bool = True) -> list[str]
             columns += [f"sumIf(n_{name}, {within(m)}) AS t_{name}_{m}", f"sumIf(b_{name}, {within(m)}) AS b_{name}_{m}"]
     if not details:
         return columns
-    for m in _detail_minutes(slo):
+    for m in _detail_minutes(slo) if slo.source == "requests" else ():
         if slo.latency is None:
             columns += [f"sumIf(c429_{name}, {within(m)}) AS k429_{name}_{m}",
                         f"sumIf(c5xx_{name}, {within(m)}) AS k5xx_{name}_{m}"]
@@ -195,7 +260,7 @@ def build_query(policy: AlertPolicy, end_at: datetime, raw: bool = False, detail
     source = _Source(uses_rollup(policy) and not raw)
     end = f"toDateTime('{end_at:%Y-%m-%d %H:%M:%S}', 'UTC')"
     outer = ",\n    ".join(c for name, slo in policy.columns() for c in _outer(slo, end, name, details))
-    where = f"{source.time} >= {end} - INTERVAL {longest_window(policy)} MINUTE AND {source.time} < {end}"
+    where = f"{{time}} >= {end} - INTERVAL {{window}} MINUTE AND {{time}} < {end}"
     return f"SELECT\n    {DIMS},\n    {outer}\nFROM {source.minutes(policy.columns(), where)}\nGROUP BY {DIMS}"
 
 
@@ -222,7 +287,7 @@ def period_range_query(policy: AlertPolicy, start: datetime, end: datetime, by_h
         time, group = ", toStartOfHour(minute) AS hour", ", hour"
     elif step_s is not None:
         time, group = f", toStartOfInterval(minute, INTERVAL {int(step_s)} SECOND) AS bucket", ", bucket"
-    where = f"{source.time} >= {_sql_time(start)} AND {source.time} < {_sql_time(end)}"
+    where = f"{{time}} >= {_sql_time(start)} AND {{time}} < {_sql_time(end)}"
     if route is not None:
         where += "".join(f" AND {column} = {_sql_text(value)}" for column, value in zip(DIMS.split(", "), route, strict=True))
     return f"SELECT {DIMS}{time}, {', '.join(outer)}\nFROM {source.minutes(policy.columns(), where)}\nGROUP BY {DIMS}{group}"
@@ -245,17 +310,21 @@ def minute_rows_query(specs: list[SloSpec], start: datetime, end: datetime) -> s
     per-minute SLOs the requests above the threshold). The same per-minute columns as the tick's query, for a replay."""
     source = _Source(on_rollup(specs))
     picked = ", ".join(f"toUInt64(n_g{i}) AS n{i}, toUInt64(b_g{i}) AS b{i}" for i in range(len(specs)))
-    where = f"{source.time} >= {_sql_time(start)} AND {source.time} < {_sql_time(end)}"
+    where = f"{{time}} >= {_sql_time(start)} AND {{time}} < {_sql_time(end)}"
     groups = [(f"g{i}", spec) for i, spec in enumerate(specs)]
     return (f"SELECT {ROUTE_HASH} AS route, toUInt32(dateDiff('minute', {_sql_time(start)}, minute)) AS at, {picked}\n"
             f"FROM {source.minutes(groups, where)}")
 
 
-def routes_query(rollup: bool, start: datetime, end: datetime) -> str:
-    """The routes with data in [start, end), by the hash `minute_rows_query` names them with."""
-    table, time = (API_METRICS_1M, "minute") if rollup else (API_METRICS, "received_at")
-    return (f"SELECT DISTINCT {ROUTE_HASH}, provider, resolved_model, client_name FROM {table} "
-            f"WHERE {time} >= {_sql_time(start)} AND {time} < {_sql_time(end)}")
+def routes_query(rollup: bool, start: datetime, end: datetime, specs: list[SloSpec] | None = None) -> str:
+    """The routes with data in [start, end) of every source the `specs` count (requests without them), by the hash
+    `minute_rows_query` names them with."""
+    branches = []
+    for source in _sources([("", spec) for spec in specs or []]):
+        counted = _Source(rollup, source)
+        branches.append(f"SELECT {counted.route} FROM {counted.table} "
+                        f"WHERE {counted.time} >= {_sql_time(start)} AND {counted.time} < {_sql_time(end)}")
+    return f"SELECT DISTINCT {ROUTE_HASH}, {DIMS} FROM ({' UNION ALL '.join(branches)})"
 
 
 def _first_bad(value: Any) -> datetime | None:
@@ -288,7 +357,7 @@ def _parse_row(policy: AlertPolicy, dimension: Dimension, values: dict[str, Any]
         name, slo, column = declared.name, resolved.spec, resolved.column
         for m in window_minutes(slo):
             counts[(name, m)] = WindowCount(int(values[f"b_{column}_{m}"]), int(values[f"t_{column}_{m}"]))
-        for m in _detail_minutes(slo):
+        for m in _detail_minutes(slo) if slo.source == "requests" else ():
             if not _has_details(values, column, m):
                 break
             if slo.latency is None:

@@ -75,9 +75,9 @@ def build_evaluator(settings: Settings, policy: AlertPolicy, clickhouse: ClickHo
     models: Callable[[], frozenset[str] | None] = _no_recommended_models
     if settings.recommended_models_url:
         models = RecommendedModels(settings.recommended_models_url, redis).current
-    options = EvaluatorOptions(settings.kafka_topic, timedelta(seconds=settings.alert_stale_after_s),
+    options = EvaluatorOptions(", ".join(settings.event_topics()), timedelta(seconds=settings.alert_stale_after_s),
                                settings.alert_data_wait_s, public_url=settings.public_url)
-    store = AlertStore(clickhouse, settings.kafka_topic, f"{socket.gethostname()}:{os.getpid()}")
+    store = AlertStore(clickhouse, settings.event_topics(), f"{socket.gethostname()}:{os.getpid()}")
     marks: Marks = RedisMarks(redis, metrics.redis_degraded.inc) if redis is not None else LocalMarks()
     return Evaluator(policy, store, marks, sender, models, options, write=write)
 

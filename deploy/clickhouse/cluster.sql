@@ -255,6 +255,132 @@ CREATE TABLE IF NOT EXISTS o11y.revoked_sessions_local ON CLUSTER 'o11y' (
 ORDER BY session_id
 TTL expires_at;
 
+CREATE TABLE IF NOT EXISTS o11y.session_metrics_local ON CLUSTER 'o11y' (
+    event_id UUID COMMENT 'Unique per accepted event, assigned by ingest.',
+    received_at DateTime64(3, 'UTC') COMMENT 'When ingest received the event (UTC).',
+    client_name LowCardinality(String) COMMENT 'The authenticated client (gateway).',
+    kilo_user_id String COMMENT 'The user; `anonymous` for every anonymous user (`anon:…` ids carry the IP address).',
+    organization_id String COMMENT 'The user\'s organization; empty when there is none.',
+    session_id String COMMENT 'The agent session\'s id.',
+    platform LowCardinality(String) COMMENT 'The client surface the session ran on, e.g. an editor or the CLI.',
+    session_duration_ms UInt64 COMMENT 'Milliseconds from the session\'s start to its end.',
+    time_to_first_response_ms Nullable(UInt64) COMMENT 'Milliseconds to the first response; NULL when not sent.',
+    total_turns UInt64 COMMENT 'User turns in the session.',
+    total_steps UInt64 COMMENT 'Agent steps (model calls) in the session.',
+    tool_calls_by_type Map(LowCardinality(String), UInt64) COMMENT 'Tool calls per tool type, e.g. `{"read_file": 12}`.',
+    tool_errors_by_type Map(LowCardinality(String), UInt64) COMMENT 'Tool calls that failed, per tool type.',
+    tool_calls UInt64 MATERIALIZED arraySum(mapValues(tool_calls_by_type)) COMMENT 'All tool calls: `arraySum(mapValues(tool_calls_by_type))`. Select it by name.',
+    tool_errors UInt64 MATERIALIZED arraySum(mapValues(tool_errors_by_type)) COMMENT 'All failed tool calls: `arraySum(mapValues(tool_errors_by_type))`. Select it by name.',
+    total_errors UInt64 COMMENT 'Errors in the session, of any type.',
+    errors_by_type Map(LowCardinality(String), UInt64) COMMENT 'Errors per error type.',
+    stuck_tool_call_count UInt64 COMMENT 'Tool calls that never finished.',
+    input_tokens UInt64 COMMENT 'Prompt tokens sent to the model over the session.',
+    output_tokens UInt64 COMMENT 'Tokens the model generated over the session.',
+    reasoning_tokens UInt64 COMMENT 'Reasoning tokens the model generated over the session.',
+    cache_read_tokens UInt64 COMMENT 'Prompt tokens read from the provider\'s prompt cache.',
+    cache_write_tokens UInt64 COMMENT 'Prompt tokens written to the provider\'s prompt cache.',
+    total_cost Float64 COMMENT 'What the session cost, in USD.',
+    compaction_count UInt64 COMMENT 'Times the context was compacted.',
+    auto_compaction_count UInt64 COMMENT 'Of those, compactions the agent started by itself.',
+    termination_reason LowCardinality(String) COMMENT 'How the session ended: one of `completed`, `error`, `interrupted`, `abandoned`, `unknown`.',
+    model LowCardinality(String) COMMENT 'The session\'s model; empty when not sent.',
+    ingest_version UInt64 COMMENT 'The sender\'s schema version: lets a rolling deploy tell old senders from new.',
+    kafka_topic LowCardinality(String) COMMENT 'The Kafka topic the event was read from.',
+    kafka_partition UInt32 COMMENT 'Its partition.',
+    kafka_offset UInt64 COMMENT 'Its offset: with topic and partition, where in the log the row came from.',
+    loaded_at DateTime64(3, 'UTC') DEFAULT now64(3) COMMENT 'When the loader inserted the row (UTC).'
+) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/o11y/session_metrics_local', '{replica}')
+PARTITION BY toDate(received_at)
+ORDER BY (client_name, platform, model, received_at)
+TTL toDateTime(received_at) + INTERVAL 90 DAY
+SETTINGS replicated_deduplication_window = 1000, ttl_only_drop_parts = 1;
+
+CREATE TABLE IF NOT EXISTS o11y.session_metrics_1m_local ON CLUSTER 'o11y' (
+    minute DateTime('UTC') COMMENT '`toStartOfMinute(received_at)`.',
+    client_name LowCardinality(String) COMMENT 'The authenticated client.',
+    platform LowCardinality(String) COMMENT 'The client surface the sessions ran on.',
+    model LowCardinality(String) COMMENT 'The sessions\' model (empty when not sent).',
+    termination_reason LowCardinality(String) COMMENT 'How the sessions ended.',
+    stuck Bool COMMENT 'True for sessions with at least one stuck tool call.',
+    sessions SimpleAggregateFunction(sum, UInt64) COMMENT 'Sessions: aggregate with `sum(sessions)`.'
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/o11y/session_metrics_1m_local', '{replica}')
+PARTITION BY toDate(minute)
+ORDER BY (minute, client_name, platform, model, termination_reason, stuck)
+TTL minute + INTERVAL 400 DAY
+SETTINGS replicated_deduplication_window = 1000, ttl_only_drop_parts = 1;
+
+CREATE TABLE IF NOT EXISTS o11y.session_tools_1m_local ON CLUSTER 'o11y' (
+    minute DateTime('UTC') COMMENT '`toStartOfMinute(received_at)`.',
+    client_name LowCardinality(String) COMMENT 'The authenticated client.',
+    platform LowCardinality(String) COMMENT 'The client surface the sessions ran on.',
+    model LowCardinality(String) COMMENT 'The sessions\' model (empty when not sent).',
+    tool_type LowCardinality(String) COMMENT 'The tool type (a key of `tool_calls_by_type` or `tool_errors_by_type`).',
+    calls SimpleAggregateFunction(sum, UInt64) COMMENT 'Tool calls: aggregate with `sum(calls)`.',
+    errors SimpleAggregateFunction(sum, UInt64) COMMENT 'Failed tool calls: aggregate with `sum(errors)`.'
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/o11y/session_tools_1m_local', '{replica}')
+PARTITION BY toDate(minute)
+ORDER BY (minute, client_name, tool_type, platform, model)
+TTL minute + INTERVAL 400 DAY
+SETTINGS replicated_deduplication_window = 1000, ttl_only_drop_parts = 1;
+
+CREATE TABLE IF NOT EXISTS o11y.sessions_1h_local ON CLUSTER 'o11y' (
+    hour DateTime('UTC') COMMENT '`toStartOfHour(received_at)`.',
+    client_name LowCardinality(String) COMMENT 'The authenticated client.',
+    platform LowCardinality(String) COMMENT 'The client surface the sessions ran on.',
+    model LowCardinality(String) COMMENT 'The sessions\' model (empty when not sent).',
+    termination_reason LowCardinality(String) COMMENT 'How the sessions ended.',
+    sessions SimpleAggregateFunction(sum, UInt64) COMMENT 'Sessions: `sum(sessions)`.',
+    stuck_sessions SimpleAggregateFunction(sum, UInt64) COMMENT 'Sessions with at least one stuck tool call.',
+    stuck_tool_calls SimpleAggregateFunction(sum, UInt64) COMMENT 'Tool calls that never finished.',
+    turns SimpleAggregateFunction(sum, UInt64) COMMENT 'User turns.',
+    steps SimpleAggregateFunction(sum, UInt64) COMMENT 'Agent steps.',
+    tool_calls SimpleAggregateFunction(sum, UInt64) COMMENT 'Tool calls.',
+    tool_errors SimpleAggregateFunction(sum, UInt64) COMMENT 'Failed tool calls.',
+    errors SimpleAggregateFunction(sum, UInt64) COMMENT 'Errors of any type.',
+    duration_ms SimpleAggregateFunction(sum, UInt64) COMMENT 'Session time, summed (ms).',
+    input_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Prompt tokens.',
+    output_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Generated tokens.',
+    reasoning_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Reasoning tokens.',
+    cache_read_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Prompt tokens read from the cache.',
+    cache_write_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Prompt tokens written to the cache.',
+    cost_usd SimpleAggregateFunction(sum, Float64) COMMENT 'Cost in USD, summed.',
+    first_response_ms_digest AggregateFunction(quantilesTDigest(0.5, 0.95, 0.99), UInt64) COMMENT 'Sketch of the time to first response: `quantilesTDigestMerge(0.5, 0.95, 0.99)(first_response_ms_digest)`.',
+    duration_ms_digest AggregateFunction(quantilesTDigest(0.5, 0.95, 0.99), UInt64) COMMENT 'Sketch of the session duration: `quantilesTDigestMerge(0.5, 0.95, 0.99)(duration_ms_digest)`.'
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/o11y/sessions_1h_local', '{replica}')
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, client_name, platform, model, termination_reason)
+TTL hour + INTERVAL 400 DAY
+SETTINGS replicated_deduplication_window = 1000, ttl_only_drop_parts = 1;
+
+CREATE TABLE IF NOT EXISTS o11y.sessions_1d_local ON CLUSTER 'o11y' (
+    day DateTime('UTC') COMMENT '`toStartOfDay(received_at)`.',
+    client_name LowCardinality(String) COMMENT 'The authenticated client.',
+    platform LowCardinality(String) COMMENT 'The client surface the sessions ran on.',
+    model LowCardinality(String) COMMENT 'The sessions\' model (empty when not sent).',
+    termination_reason LowCardinality(String) COMMENT 'How the sessions ended.',
+    sessions SimpleAggregateFunction(sum, UInt64) COMMENT 'Sessions: `sum(sessions)`.',
+    stuck_sessions SimpleAggregateFunction(sum, UInt64) COMMENT 'Sessions with at least one stuck tool call.',
+    stuck_tool_calls SimpleAggregateFunction(sum, UInt64) COMMENT 'Tool calls that never finished.',
+    turns SimpleAggregateFunction(sum, UInt64) COMMENT 'User turns.',
+    steps SimpleAggregateFunction(sum, UInt64) COMMENT 'Agent steps.',
+    tool_calls SimpleAggregateFunction(sum, UInt64) COMMENT 'Tool calls.',
+    tool_errors SimpleAggregateFunction(sum, UInt64) COMMENT 'Failed tool calls.',
+    errors SimpleAggregateFunction(sum, UInt64) COMMENT 'Errors of any type.',
+    duration_ms SimpleAggregateFunction(sum, UInt64) COMMENT 'Session time, summed (ms).',
+    input_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Prompt tokens.',
+    output_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Generated tokens.',
+    reasoning_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Reasoning tokens.',
+    cache_read_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Prompt tokens read from the cache.',
+    cache_write_tokens SimpleAggregateFunction(sum, UInt64) COMMENT 'Prompt tokens written to the cache.',
+    cost_usd SimpleAggregateFunction(sum, Float64) COMMENT 'Cost in USD, summed.',
+    first_response_ms_digest AggregateFunction(quantilesTDigest(0.5, 0.95, 0.99), UInt64) COMMENT 'Sketch of the time to first response: `quantilesTDigestMerge(0.5, 0.95, 0.99)(first_response_ms_digest)`.',
+    duration_ms_digest AggregateFunction(quantilesTDigest(0.5, 0.95, 0.99), UInt64) COMMENT 'Sketch of the session duration: `quantilesTDigestMerge(0.5, 0.95, 0.99)(duration_ms_digest)`.'
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/o11y/sessions_1d_local', '{replica}')
+PARTITION BY toYYYYMM(day)
+ORDER BY (day, client_name, platform, model, termination_reason)
+TTL day + INTERVAL 400 DAY
+SETTINGS replicated_deduplication_window = 1000, ttl_only_drop_parts = 1;
+
 CREATE FUNCTION IF NOT EXISTS o11y_count_over ON CLUSTER 'o11y' AS (counts, ms) -> if(indexOf([100, 250, 500, 1000, 2000, 3000, 5000, 7500, 10000, 15000, 20000, 30000, 45000, 60000, 90000, 120000, 180000, 300000], ms) = 0, throwIf(1, 'o11y_count_over: the rollup counts only above 100, 250, 500, 1000, 2000, 3000, 5000, 7500, 10000, 15000, 20000, 30000, 45000, 60000, 90000, 120000, 180000, 300000 ms'), counts[indexOf([100, 250, 500, 1000, 2000, 3000, 5000, 7500, 10000, 15000, 20000, 30000, 45000, 60000, 90000, 120000, 180000, 300000], ms)]);
 
 CREATE TABLE IF NOT EXISTS o11y.api_metrics ON CLUSTER 'o11y' AS o11y.api_metrics_local
@@ -295,6 +421,21 @@ ENGINE = Distributed('o11y', o11y, usage_1h_local, cityHash64(client_name, provi
 
 CREATE TABLE IF NOT EXISTS o11y.revoked_sessions ON CLUSTER 'o11y' AS o11y.revoked_sessions_local
 ENGINE = Distributed('o11y', o11y, revoked_sessions_local, cityHash64(session_id));
+
+CREATE TABLE IF NOT EXISTS o11y.session_metrics ON CLUSTER 'o11y' AS o11y.session_metrics_local
+ENGINE = Distributed('o11y', o11y, session_metrics_local, cityHash64(client_name, platform, model));
+
+CREATE TABLE IF NOT EXISTS o11y.session_metrics_1m ON CLUSTER 'o11y' AS o11y.session_metrics_1m_local
+ENGINE = Distributed('o11y', o11y, session_metrics_1m_local, cityHash64(client_name, platform, model));
+
+CREATE TABLE IF NOT EXISTS o11y.session_tools_1m ON CLUSTER 'o11y' AS o11y.session_tools_1m_local
+ENGINE = Distributed('o11y', o11y, session_tools_1m_local, cityHash64(client_name, platform, model));
+
+CREATE TABLE IF NOT EXISTS o11y.sessions_1h ON CLUSTER 'o11y' AS o11y.sessions_1h_local
+ENGINE = Distributed('o11y', o11y, sessions_1h_local, cityHash64(client_name, platform, model));
+
+CREATE TABLE IF NOT EXISTS o11y.sessions_1d ON CLUSTER 'o11y' AS o11y.sessions_1d_local
+ENGINE = Distributed('o11y', o11y, sessions_1d_local, cityHash64(client_name, platform, model));
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS o11y.loaded_offsets_mv ON CLUSTER 'o11y' TO o11y.loaded_offsets_local AS 
 SELECT kafka_topic, kafka_partition, max(kafka_offset) AS max_offset
@@ -371,3 +512,50 @@ SELECT
     quantilesDDState(0.01, 0.5, 0.95, 0.99)(if((e.is_streaming AND e.status_code < 400 AND e.complete_request_ms >= e.ttfb_ms AND ifNull(e.output_tokens, 0) >= greatest(16, 2)), toFloat64(((e.complete_request_ms - e.ttfb_ms) / (toInt64(ifNull(e.output_tokens, 0)) - 1))), NULL)) AS tpot_ms_sketch
 FROM o11y.api_metrics_local AS e
 GROUP BY hour, client_name, provider, resolved_model, inference_provider, user_byok;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS o11y.session_metrics_1m_mv ON CLUSTER 'o11y' TO o11y.session_metrics_1m_local AS 
+SELECT toStartOfMinute(received_at) AS minute, client_name, platform, model, termination_reason,
+    stuck_tool_call_count > 0 AS stuck, count() AS sessions
+FROM o11y.session_metrics_local
+GROUP BY minute, client_name, platform, model, termination_reason, stuck;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS o11y.session_tools_1m_mv ON CLUSTER 'o11y' TO o11y.session_tools_1m_local AS 
+SELECT toStartOfMinute(received_at) AS minute, client_name, platform, model, tool_type,
+    sum(tool_calls_by_type[tool_type]) AS calls, sum(tool_errors_by_type[tool_type]) AS errors
+FROM o11y.session_metrics_local
+ARRAY JOIN arrayDistinct(arrayConcat(mapKeys(tool_calls_by_type), mapKeys(tool_errors_by_type))) AS tool_type
+GROUP BY minute, client_name, platform, model, tool_type;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS o11y.sessions_1h_mv ON CLUSTER 'o11y' TO o11y.sessions_1h_local AS 
+SELECT toStartOfHour(received_at) AS hour, client_name, platform, model, termination_reason,
+    count() AS sessions, countIf(stuck_tool_call_count > 0) AS stuck_sessions,
+    sum(stuck_tool_call_count) AS stuck_tool_calls, sum(total_turns) AS turns, sum(total_steps) AS steps,
+    sum(tool_calls) AS tool_calls, sum(tool_errors) AS tool_errors, sum(total_errors) AS errors,
+    sum(session_duration_ms) AS duration_ms, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+    sum(reasoning_tokens) AS reasoning_tokens, sum(cache_read_tokens) AS cache_read_tokens,
+    sum(cache_write_tokens) AS cache_write_tokens, sum(total_cost) AS cost_usd,
+    quantilesTDigestStateIf(0.5, 0.95, 0.99)(assumeNotNull(time_to_first_response_ms),
+                                             time_to_first_response_ms IS NOT NULL) AS first_response_ms_digest,
+    quantilesTDigestState(0.5, 0.95, 0.99)(session_duration_ms) AS duration_ms_digest
+FROM o11y.session_metrics_local
+GROUP BY hour, client_name, platform, model, termination_reason;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS o11y.sessions_1d_mv ON CLUSTER 'o11y' TO o11y.sessions_1d_local AS 
+SELECT toStartOfDay(received_at) AS day, client_name, platform, model, termination_reason,
+    count() AS sessions, countIf(stuck_tool_call_count > 0) AS stuck_sessions,
+    sum(stuck_tool_call_count) AS stuck_tool_calls, sum(total_turns) AS turns, sum(total_steps) AS steps,
+    sum(tool_calls) AS tool_calls, sum(tool_errors) AS tool_errors, sum(total_errors) AS errors,
+    sum(session_duration_ms) AS duration_ms, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+    sum(reasoning_tokens) AS reasoning_tokens, sum(cache_read_tokens) AS cache_read_tokens,
+    sum(cache_write_tokens) AS cache_write_tokens, sum(total_cost) AS cost_usd,
+    quantilesTDigestStateIf(0.5, 0.95, 0.99)(assumeNotNull(time_to_first_response_ms),
+                                             time_to_first_response_ms IS NOT NULL) AS first_response_ms_digest,
+    quantilesTDigestState(0.5, 0.95, 0.99)(session_duration_ms) AS duration_ms_digest
+FROM o11y.session_metrics_local
+GROUP BY day, client_name, platform, model, termination_reason;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS o11y.loaded_offsets_session_metrics_mv ON CLUSTER 'o11y' TO o11y.loaded_offsets_local AS 
+SELECT kafka_topic, kafka_partition, max(kafka_offset) AS max_offset
+FROM o11y.session_metrics_local GROUP BY kafka_topic, kafka_partition;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS o11y.event_ids_session_metrics_mv ON CLUSTER 'o11y' TO o11y.event_ids_local AS SELECT event_id, client_name, received_at, kafka_topic, kafka_partition, kafka_offset FROM o11y.session_metrics_local;

@@ -33,9 +33,10 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _route_handler(fn: Callable[[web.Request, handlers.IngestEdge], Awaitable[web.Response]]) -> Handler:
+def _route_handler(fn: Callable[[web.Request, handlers.IngestEdge, handlers.Endpoint], Awaitable[web.Response]],
+                   endpoint: handlers.Endpoint) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
-        return await fn(request, request.app[EDGE])
+        return await fn(request, request.app[EDGE], endpoint)
 
     return handle
 
@@ -181,8 +182,9 @@ def create_app(
     add_health_routes(app, registry, admin, ClientSecrets(settings.admin_tokens))
     quiet_malformed_requests(metrics.requests.labels("malformed", "400").inc)
     app.cleanup_ctx.extend([_publisher_context(settings), _posthog_context(settings), _edge_context(settings, secrets, clock)])
-    app.router.add_post("/ingest/api-metrics", _route_handler(handlers.ingest_one))
-    app.router.add_post("/ingest/api-metrics/batch", _route_handler(handlers.ingest_batch))
+    for endpoint in handlers.endpoints(settings.topic_for):
+        app.router.add_post(f"/ingest/{endpoint.kind.name}", _route_handler(handlers.ingest_one, endpoint))
+        app.router.add_post(f"/ingest/{endpoint.kind.name}/batch", _route_handler(handlers.ingest_batch, endpoint))
     document = openapi_document()
 
     async def openapi(_: web.Request) -> web.Response:

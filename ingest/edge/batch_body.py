@@ -10,13 +10,14 @@ every event is exactly as `WireEvent` takes it; whatever it refuses goes the oth
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ingest.edge import responses
 from ingest.edge.request_body import BodyRejected
@@ -104,7 +105,9 @@ class BatchReader:
         return items
 
 
-_EVENTS = TypeAdapter(list[ApiMetricsParams])
+@functools.cache
+def _adapter(wire: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[wire])  # type: ignore[valid-type]
 _BETWEEN_ITEMS = re.compile(rb"}[ \t\n\r]*,[ \t\n\r]*{")
 COMMAS_PER_EVENT = 64
 CONTAINERS_PER_EVENT = 8
@@ -134,12 +137,14 @@ def fast_batch(body: bytes, max_events: int, max_item_bytes: int) -> list[WireEv
     return events
 
 
-def whole_batch(body: bytes, max_events: int, max_item_bytes: int) -> list[ApiMetricsParams] | None:
-    """Every event of the batch, validated at once; None when the reader must answer (any problem, or a costly shape)."""
+def whole_batch(body: bytes, max_events: int, max_item_bytes: int,
+                wire: type[BaseModel] = ApiMetricsParams) -> list[Any] | None:
+    """Every event of the batch (of the `wire` model), validated at once; None when the reader must answer (any
+    problem, or a costly shape)."""
     if _costly_shape(body, max_events):
         return None
     try:
-        events = _EVENTS.validate_json(body)
+        events = _adapter(wire).validate_json(body)
     except ValidationError:
         return None
     if not 0 < len(events) <= max_events or not _items_in_limit(body, len(events), max_item_bytes):

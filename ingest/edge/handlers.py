@@ -1,4 +1,7 @@
-"""POST /ingest/api-metrics and /ingest/api-metrics/batch: authenticate first, then read, parse, publish.
+"""POST /ingest/<event type> and /ingest/<event type>/batch: authenticate first, then read, parse, publish.
+
+The same handlers serve every event type (`Endpoint`: its model, topic and fast readers); only the request event has
+msgspec readers and the PostHog copy.
 
 Where a secret comes from, the same on both endpoints: `Authorization: Bearer <secret>`, else
 `X-O11Y-Client-Secret`, else `X-O11Y-ADMIN-TOKEN` (where the reference worker's later contract puts it), else
@@ -26,8 +29,10 @@ from ingest.edge.publisher import EventPublisher, PublishFailed
 from ingest.edge.request_body import BodyRejected, InflightBytes, JsonBody
 from ingest.kafka.producers import Record
 from runtime.client_secrets import ClientSecrets
-from schemas.api_metrics import ApiMetricsParams, WireEvent, read_wire_event
-from schemas.event_message import encode_event, encode_wire_event, new_event_ids, partition_key, timestamp_text
+from schemas.api_metrics import WireEvent, read_wire_event
+from schemas.event_kinds import Kind
+from schemas.event_message import REQUESTS, encode_wire_event, new_event_ids, partition_key, timestamp_text
+from schemas.event_registry import EVENT_TYPES
 
 SECRET_HEADER = "X-O11Y-Client-Secret"
 TOKEN_HEADER = "X-O11Y-ADMIN-TOKEN"
@@ -37,6 +42,34 @@ MISSING_SECRET: responses.Issue = {
     "path": ["clientSecret"],
     "message": f"Field required (or send it as 'Authorization: Bearer <secret>' or '{SECRET_HEADER}')",
 }
+
+
+@dataclass(frozen=True)
+class FastReaders:
+    """The request event's msgspec readers: one event, a whole batch (see `ingest.edge.batch_body`)."""
+
+    one: Callable[[bytes], WireEvent | None] = read_wire_event
+    batch: Callable[[bytes, int, int], list[WireEvent] | None] = fast_batch
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One event type at the edge: what validates its body, where its events go."""
+
+    kind: Kind
+    topic: str
+    fast: FastReaders | None = None
+    forwards: bool = False
+    """Accepted events are also sent to PostHog (when it is configured)."""
+
+    def whole(self, body: bytes, max_events: int, max_item_bytes: int) -> list[Any] | None:
+        return whole_batch(body, max_events, max_item_bytes, self.kind.wire)
+
+
+def endpoints(topic_for: Callable[[str], str]) -> list[Endpoint]:
+    """Every registered event type's endpoint (`topic_for`: the type's topic, from the settings)."""
+    return [Endpoint(kind, topic_for(kind.name), FastReaders() if kind is REQUESTS else None, kind is REQUESTS)
+            for kind in EVENT_TYPES.values()]
 
 
 @dataclass(frozen=True)
@@ -54,11 +87,11 @@ class IngestEdge:
     inflight: InflightBytes
     body_timeout_s: float = 10.0
 
-    def records(self, events: list[ApiMetricsParams], client: str, ids: list[str]) -> list[Record]:
+    def records(self, kind: Kind, events: Sequence[Any], client: str, ids: list[str]) -> list[Record]:
         """The events' Kafka records; `ids` are the ids of events that carry no `eventId`, one per event."""
         received_at = timestamp_text(self.clock())
         client_json = pydantic_core.to_json(client)
-        return [(partition_key(client, e.provider, e.resolved_model), encode_event(e, client_json, received_at, new_id))
+        return [(kind.key(e, client), kind.encode(e, client_json, received_at, new_id))
                 for e, new_id in zip(events, ids, strict=True)]
 
     def wire_records(self, events: list[WireEvent], client: str, ids: list[str]) -> list[Record]:
@@ -67,8 +100,8 @@ class IngestEdge:
         return [(partition_key(client, e.provider, e.resolved_model), encode_wire_event(e, client, received_at, new_id))
                 for e, new_id in zip(events, ids, strict=True)]
 
-    def forward(self, events: list[ApiMetricsParams], client: str) -> None:
-        if self.posthog is not None:
+    def forward(self, endpoint: Endpoint, events: Sequence[Any], client: str) -> None:
+        if self.posthog is not None and endpoint.forwards:
             for event in events:
                 self.posthog.forward(event, client)
 
@@ -91,13 +124,13 @@ def _body_secret(value: Any) -> str | None:
     return secret if isinstance(secret, str) else None
 
 
-async def ingest_one(request: web.Request, edge: IngestEdge) -> web.Response:
+async def ingest_one(request: web.Request, edge: IngestEdge, endpoint: Endpoint) -> web.Response:
     from_header = header_secret(request)
     if from_header is not None and edge.secrets.client_for(from_header) is None:
         return edge.refuse(1)
     try:
         async with JsonBody(request, edge.max_body_bytes, edge.body_timeout_s, edge.inflight) as body:
-            return await _one(body, from_header, request.headers.get(idempotency_keys.HEADER), edge)
+            return await _one(body, from_header, request.headers.get(idempotency_keys.HEADER), edge, endpoint)
     except BodyRejected as rejected:
         return rejected.response
 
@@ -121,16 +154,19 @@ def _item_ids(key: str | None, client: str, indexes: Sequence[int], edge: Ingest
         raise
 
 
-async def _one(body: bytes, from_header: str | None, key: str | None, edge: IngestEdge) -> web.Response:
-    if edge.posthog is None and (read := read_wire_event(body)) is not None:
+async def _one(body: bytes, from_header: str | None, key: str | None, edge: IngestEdge,
+               endpoint: Endpoint) -> web.Response:
+    fast = endpoint.fast
+    if fast is not None and edge.posthog is None and (read := fast.one(body)) is not None:
         secret = from_header or (None if isinstance(read.client_secret, msgspec.UnsetType) else read.client_secret)
         if secret is not None:  # else the model's reading answers: the secret is missing
             client = edge.secrets.client_for(secret)
             if client is None:
                 return edge.refuse(1)
-            return await _send(edge.wire_records([read], client, _event_ids(key, client, read.event_id, edge)), edge, _no_content)
+            records = edge.wire_records([read], client, _event_ids(key, client, read.event_id, edge))
+            return await _send(records, endpoint, edge, _no_content)
     try:
-        event = ApiMetricsParams.model_validate_json(body)
+        event: Any = endpoint.kind.wire.model_validate_json(body)
     except ValidationError as err:
         if from_header is None and _unknown(_secret_of(body), edge):
             return edge.refuse(1)
@@ -146,7 +182,7 @@ async def _one(body: bytes, from_header: str | None, key: str | None, edge: Inge
     ids = _event_ids(key, client, event.event_id, edge)
     if key is not None:  # the id PostHog sees too
         event = event.model_copy(update={"event_id": ids[0]})
-    return await _publish([event], client, edge, _no_content, ids)
+    return await _publish([event], client, edge, endpoint, _no_content, ids)
 
 
 def _no_content() -> web.Response:
@@ -165,15 +201,16 @@ def _unknown(secret: str | None, edge: IngestEdge) -> bool:
     return secret is not None and edge.secrets.client_for(secret) is None
 
 
-async def _publish(events: list[ApiMetricsParams], client: str, edge: IngestEdge,
+async def _publish(events: Sequence[Any], client: str, edge: IngestEdge, endpoint: Endpoint,
                    answer: Callable[[], web.Response], ids: list[str]) -> web.Response:
-    return await _send(edge.records(events, client, ids), edge, answer, lambda: edge.forward(events, client))
+    return await _send(edge.records(endpoint.kind, events, client, ids), endpoint, edge, answer,
+                       lambda: edge.forward(endpoint, events, client))
 
 
-async def _send(records: list[Record], edge: IngestEdge, answer: Callable[[], web.Response],
+async def _send(records: list[Record], endpoint: Endpoint, edge: IngestEdge, answer: Callable[[], web.Response],
                 accepted: Callable[[], None] = lambda: None) -> web.Response:
     try:
-        await edge.publisher.publish(records)
+        await edge.publisher.publish(records, endpoint.topic)
     except PublishFailed as failed:
         edge.metrics.count_events("unavailable", len(records))
         return responses.unavailable(failed.reason)
@@ -182,7 +219,7 @@ async def _send(records: list[Record], edge: IngestEdge, answer: Callable[[], we
     return answer()
 
 
-async def ingest_batch(request: web.Request, edge: IngestEdge) -> web.Response:
+async def ingest_batch(request: web.Request, edge: IngestEdge, endpoint: Endpoint) -> web.Response:
     from_header = header_secret(request)
     client = None if from_header is None else edge.secrets.client_for(from_header)
     if from_header is not None and client is None:
@@ -190,16 +227,18 @@ async def ingest_batch(request: web.Request, edge: IngestEdge) -> web.Response:
     key = request.headers.get(idempotency_keys.HEADER)
     try:
         async with JsonBody(request, edge.max_batch_bytes, edge.body_timeout_s, edge.inflight) as body:
-            if client is not None and edge.posthog is None and (read := _whole(fast_batch, body, edge)) is not None:
+            fast = endpoint.fast
+            if (client is not None and fast is not None and edge.posthog is None
+                    and (read := _whole(fast.batch, body, edge)) is not None):
                 answer = {"success": True, "accepted": len(read), "rejected": []}
                 ids = _item_ids(key, client, range(len(read)), edge)
-                return await _send(edge.wire_records(read, client, ids), edge, lambda: web.json_response(answer))
-            if client is not None and (events := _whole(whole_batch, body, edge)) is not None:
+                return await _send(edge.wire_records(read, client, ids), endpoint, edge, lambda: web.json_response(answer))
+            if client is not None and (events := _whole(endpoint.whole, body, edge)) is not None:
                 answer = {"success": True, "accepted": len(events), "rejected": []}
                 ids = _item_ids(key, client, range(len(events)), edge)
-                return await _publish(events, client, edge, lambda: web.json_response(answer), ids)
+                return await _publish(events, client, edge, endpoint, lambda: web.json_response(answer), ids)
             reader = BatchReader(body, edge.max_batch_events, edge.max_body_bytes)
-            return await _batch(reader, from_header, key, edge)
+            return await _batch(reader, from_header, key, edge, endpoint)
     except BodyRejected as rejected:
         return rejected.response
 
@@ -236,7 +275,8 @@ def _same_client(items: list[Item], secret: str | None) -> None:
             raise BodyRejected(responses.invalid_body([issue]))
 
 
-async def _batch(reader: BatchReader, from_header: str | None, key: str | None, edge: IngestEdge) -> web.Response:
+async def _batch(reader: BatchReader, from_header: str | None, key: str | None, edge: IngestEdge,
+                 endpoint: Endpoint) -> web.Response:
     first = reader.next()
     assert first is not None  # an empty array is refused by the reader
     client = _batch_client(first, from_header, edge)
@@ -245,12 +285,12 @@ async def _batch(reader: BatchReader, from_header: str | None, key: str | None, 
     items = [first, *reader.rest()]
     if from_header is None:
         _same_client(items, _body_secret(first.value))
-    accepted: list[ApiMetricsParams] = []
+    accepted: list[Any] = []
     accepted_at: list[int] = []
     rejected: list[dict[str, Any]] = []
     for item in items:
         try:
-            accepted.append(ApiMetricsParams.model_validate_json(item.text))
+            accepted.append(endpoint.kind.wire.model_validate_json(item.text))
             accepted_at.append(item.index)
         except ValidationError as err:
             rejected.append({"index": item.index, "issues": responses.issues_from(err)})
@@ -259,4 +299,5 @@ async def _batch(reader: BatchReader, from_header: str | None, key: str | None, 
     if not accepted:
         body["error"] = "Invalid request body"
         return web.json_response(body, status=400)
-    return await _publish(accepted, client, edge, lambda: web.json_response(body), _item_ids(key, client, accepted_at, edge))
+    return await _publish(accepted, client, edge, endpoint, lambda: web.json_response(body),
+                          _item_ids(key, client, accepted_at, edge))

@@ -9,6 +9,9 @@ import json
 from typing import Any
 
 from schemas.api_metrics import wire_json_schema
+from schemas.event_kinds import Kind
+from schemas.event_message import REQUESTS
+from schemas.event_registry import EVENT_TYPES
 from schemas.idempotency_key import MAX_LENGTH, NAMESPACE
 
 REF = "#/components/schemas/{model}"
@@ -40,80 +43,86 @@ COMMON_ERRORS = {
 }
 
 
-def openapi_document() -> dict[str, Any]:
-    event = wire_json_schema()
+def _component(kind: Kind) -> str:
+    """`ApiMetricsEvent`, `SessionMetricsEvent`: the schema of one event of the type."""
+    return "".join(part.title() for part in kind.name.split("-")) + "Event"
+
+
+def _event_schemas(kind: Kind) -> dict[str, Any]:
+    """The type's event schema and the nested ones it refers to, as OpenAPI components."""
+    event = wire_json_schema(kind.wire, f"/ingest/{kind.name}", f"One {kind.noun}")
     definitions = event.pop("$defs", {})
     event.pop("$schema", None)
-    text = json.dumps(event).replace("#/$defs/", "#/components/schemas/")
-    schemas: dict[str, Any] = {name: json.loads(json.dumps(d).replace("#/$defs/", "#/components/schemas/"))
-                               for name, d in definitions.items()}
-    schemas["ApiMetricsEvent"] = json.loads(text)
+    schemas = {name: json.loads(json.dumps(d).replace("#/$defs/", "#/components/schemas/"))
+               for name, d in definitions.items()}
+    schemas[_component(kind)] = json.loads(json.dumps(event).replace("#/$defs/", "#/components/schemas/"))
+    return schemas
+
+
+def _paths(kind: Kind, security: list[dict[str, list[str]]]) -> dict[str, Any]:
+    """`/ingest/<type>` and `/ingest/<type>/batch`: the same answers for every event type."""
+    ref = {"$ref": REF.format(model=_component(kind))}
+    suffix = "" if kind is REQUESTS else "".join(part.title() for part in kind.name.split("-"))
+    return {
+        f"/ingest/{kind.name}": {
+            "post": {
+                "summary": f"Report one {kind.noun}",
+                "operationId": f"ingestEvent{suffix}",
+                "security": security,
+                "parameters": [{**IDEMPOTENCY_KEY, "description": IDEMPOTENCY_KEY["description"] + (
+                    " A UUID key is the event's id itself, in canonical form; any other key names "
+                    f"uuid5({NAMESPACE}, client name + \"\\n\" + key), so the same key from two clients names two events. "
+                    "With `eventId` in the body too, the id the key names must equal it, else 400 conflicting_event_id."
+                )}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": ref}}},
+                "responses": {"204": {"description": "Acknowledged by the broker"}, **COMMON_ERRORS},
+            }
+        },
+        f"/ingest/{kind.name}/batch": {
+            "post": {
+                "summary": f"Report up to 1000 {kind.noun}s of one client",
+                "operationId": f"ingestBatch{suffix}",
+                "security": security,
+                "parameters": [{**IDEMPOTENCY_KEY, "description": IDEMPOTENCY_KEY["description"] + (
+                    " It names the batch request: an item without `eventId` gets "
+                    f"uuid5({NAMESPACE}, client name + \"\\n\" + key + \"\\n\" + its index in the array), a UUID key "
+                    "in canonical form; an item's own `eventId` is kept."
+                )}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "array", "minItems": 1, "maxItems": 1000, "items": ref}}}},
+                "responses": {
+                    "200": {"description": "Accepted items acknowledged; rejected items listed",
+                            "content": {"application/json": {"schema": BATCH_OK}}},
+                    **COMMON_ERRORS,
+                },
+            }
+        },
+    }
+
+
+BATCH_OK = {"type": "object", "required": ["success", "accepted", "rejected"], "properties": {
+    "success": {"type": "boolean"}, "accepted": {"type": "integer", "minimum": 0},
+    "error": {"type": "string"},
+    "rejected": {"type": "array", "items": {"type": "object", "required": ["index", "issues"], "properties": {
+        "index": {"type": "integer", "minimum": 0}, **ISSUES}}}}}
+
+
+def openapi_document() -> dict[str, Any]:
+    schemas: dict[str, Any] = {name: schema for kind in EVENT_TYPES.values() for name, schema in _event_schemas(kind).items()}
     schemas["Issue"] = {"type": "object", "required": ["code", "path", "message"], "properties": {
         "code": {"type": "string"}, "path": {"type": "array", "items": {"type": ["string", "integer"]}},
         "message": {"type": "string"}}}
-    batch_ok = {"type": "object", "required": ["success", "accepted", "rejected"], "properties": {
-        "success": {"type": "boolean"}, "accepted": {"type": "integer", "minimum": 0},
-        "error": {"type": "string"},
-        "rejected": {"type": "array", "items": {"type": "object", "required": ["index", "issues"], "properties": {
-            "index": {"type": "integer", "minimum": 0}, **ISSUES}}}}}
     security: list[dict[str, list[str]]] = [{}, {"bearer": []}, {"clientSecretHeader": []}, {"adminTokenHeader": []}]
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "o11y ingest API",
             "version": "1",
-            "description": "Per-request metrics from LLM API gateways. A 2xx means the event is in Kafka (acks=all).",
+            "description": "Per-request metrics from LLM API gateways, and finished agent sessions. A 2xx means the "
+                           "event is in Kafka (acks=all).",
         },
         "paths": {
-            "/ingest/api-metrics": {
-                "post": {
-                    "summary": "Report one gateway request",
-                    "operationId": "ingestEvent",
-                    "security": security,
-                    "parameters": [{**IDEMPOTENCY_KEY, "description": IDEMPOTENCY_KEY["description"] + (
-                        " A UUID key is the event's id itself, in canonical form; any other key names "
-                        f"uuid5({NAMESPACE}, client name + \"\\n\" + key), so the same key from two clients names two events. "
-                        "With `eventId` in the body too, the id the key names must equal it, else 400 conflicting_event_id."
-                    )}],
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiMetricsEvent"}}},
-                    },
-                    "responses": {"204": {"description": "Acknowledged by the broker"}, **COMMON_ERRORS},
-                }
-            },
-            "/ingest/api-metrics/batch": {
-                "post": {
-                    "summary": "Report up to 1000 requests of one client",
-                    "operationId": "ingestBatch",
-                    "security": security,
-                    "parameters": [{**IDEMPOTENCY_KEY, "description": IDEMPOTENCY_KEY["description"] + (
-                        " It names the batch request: an item without `eventId` gets "
-                        f"uuid5({NAMESPACE}, client name + \"\\n\" + key + \"\\n\" + its index in the array), a UUID key "
-                        "in canonical form; an item's own `eventId` is kept."
-                    )}],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "array",
-                                    "minItems": 1,
-                                    "maxItems": 1000,
-                                    "items": {"$ref": "#/components/schemas/ApiMetricsEvent"},
-                                }
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": {
-                            "description": "Accepted items acknowledged; rejected items listed",
-                            "content": {"application/json": {"schema": batch_ok}},
-                        },
-                        **COMMON_ERRORS,
-                    },
-                }
-            },
+            **{path: operation for kind in EVENT_TYPES.values() for path, operation in _paths(kind, security).items()},
             "/healthz": {
                 "get": {"summary": "Process alive", "operationId": "healthz", "responses": {"200": {"description": "alive"}}}
             },

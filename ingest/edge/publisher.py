@@ -13,8 +13,8 @@ from ingest.kafka.producers import EventProducer, Record
 
 log = logging.getLogger(__name__)
 
-Call = tuple[Sequence[Record], "_Pending"]
-"""The records of one publish call and what settles it."""
+Call = tuple[str, Sequence[Record], "_Pending"]
+"""The topic and records of one publish call, and what settles it."""
 
 
 class PublishFailed(Exception):
@@ -114,8 +114,9 @@ class EventPublisher:
         self._completions = _Completions(asyncio.get_running_loop())
         self._thread.start()
 
-    async def publish(self, records: Sequence[Record]) -> None:
-        """Return once the broker acknowledged every record; raise PublishFailed otherwise."""
+    async def publish(self, records: Sequence[Record], topic: str | None = None) -> None:
+        """Return once the broker acknowledged every record (to `topic`, by default the publisher's); raise
+        PublishFailed otherwise."""
         count = len(records)
         if self._in_flight + count > self._max_in_flight:
             self._on_outcome("overloaded", 0.0)
@@ -125,7 +126,7 @@ class EventPublisher:
         pending = _Pending(loop.create_future(), count)
         self._in_flight += count
         try:
-            self._dispatch(loop, records, pending)
+            self._dispatch(loop, topic or self._topic, records, pending)
             await pending.future
         except _Timeout:
             self._on_outcome("timeout", loop.time() - started)
@@ -137,20 +138,20 @@ class EventPublisher:
             self._in_flight -= count
         self._on_outcome("acked", loop.time() - started)
 
-    def _dispatch(self, loop: asyncio.AbstractEventLoop, records: Sequence[Record], pending: _Pending) -> None:
+    def _dispatch(self, loop: asyncio.AbstractEventLoop, topic: str, records: Sequence[Record], pending: _Pending) -> None:
         """Records of one loop iteration go to the producer together, so they share produce requests and one timer."""
         if not self._burst:
             loop.call_soon(self._flush_burst, loop)
-        self._burst.append((records, pending))
+        self._burst.append((topic, records, pending))
 
     def _flush_burst(self, loop: asyncio.AbstractEventLoop) -> None:
         burst, self._burst = self._burst, []
         # One bound for the burst, not a timer per request; it holds what settles the calls, not their records.
-        loop.call_later(self._ack_timeout_s, _expire, [pending for _, pending in burst])
+        loop.call_later(self._ack_timeout_s, _expire, [pending for _, _, pending in burst])
         producer = self._producer
-        if producer is not None and not self._reset_requested and producer.ready(self._topic):
-            for records, pending in burst:
-                self._send(producer, records, pending)
+        if producer is not None and not self._reset_requested and all(producer.ready(t) for t in {t for t, _, _ in burst}):
+            for topic, records, pending in burst:
+                self._send(producer, topic, records, pending)
             return
         for call in burst:
             self._queue.put(call)
@@ -179,15 +180,15 @@ class EventPublisher:
 
     def _run(self) -> None:
         while (call := self._queue.get()) is not None:
-            records, pending = call
+            topic, records, pending = call
             try:
                 producer = self._current_producer()
             except Exception as err:  # noqa: BLE001 - any failure means "not acknowledged"
                 self._failed(pending, PublishFailed(f"cannot reach the broker: {type(err).__name__}"))
                 continue
-            self._send(producer, records, pending)
+            self._send(producer, topic, records, pending)
 
-    def _send(self, producer: EventProducer, records: Sequence[Record], pending: _Pending) -> None:
+    def _send(self, producer: EventProducer, topic: str, records: Sequence[Record], pending: _Pending) -> None:
         assert self._completions is not None
         done = self._completions
 
@@ -198,7 +199,7 @@ class EventPublisher:
                 self._failed(pending, PublishFailed(f"the broker did not acknowledge: {err}"))
 
         try:
-            producer.produce(self._topic, records, delivered)
+            producer.produce(topic, records, delivered)
         except Exception as err:  # noqa: BLE001 - any failure means "not acknowledged"
             self._failed(pending, PublishFailed(f"cannot send to the broker: {type(err).__name__}"))
 

@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 
 
 def ensure_topics(settings: Settings) -> None:
-    """Create the event topic and its dead-letter topic when missing (idempotent), with the client `O11Y_KAFKA_CLIENT` names."""
+    """Create every event type's topic and its dead-letter topic when missing (idempotent), with the client
+    `O11Y_KAFKA_CLIENT` names."""
     if settings.kafka_client == "confluent-kafka":
         _ensure_with_confluent(settings)
         return
@@ -33,9 +34,9 @@ def ensure_topics(settings: Settings) -> None:
 
 
 def _missing(settings: Settings, existing: Iterable[str]) -> list[str]:
-    """The event topic and its dead-letter topic, those of them not in `existing`."""
+    """Every event type's topic and its dead-letter topic, those of them not in `existing`."""
     have = set(existing)
-    return [name for name in (settings.kafka_topic, settings.topic_dlq()) if name not in have]
+    return [name for name in settings.all_topics() if name not in have]
 
 
 def _ensure_with_confluent(settings: Settings) -> None:

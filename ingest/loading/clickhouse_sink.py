@@ -12,8 +12,7 @@ from ingest.loading.rows import INSERT_FORMAT, INSERT_SETTINGS, Row
 from runtime.clickhouse import ClickHouseClient
 from storage.events import API_METRICS
 from storage.loading import EVENT_IDS, LOADED_OFFSETS
-
-RAW_TABLE = str(API_METRICS)
+from storage.table import Table
 
 
 class Inserted(NamedTuple):
@@ -50,9 +49,10 @@ def blocks(topic: str, rows: Sequence[Row], leave_out: frozenset[tuple[int, int]
 
 
 class ClickHouseSink:
-    def __init__(self, client: ClickHouseClient, dedup_horizon_s: int = 86_400) -> None:
+    def __init__(self, client: ClickHouseClient, dedup_horizon_s: int = 86_400, table: Table = API_METRICS) -> None:
         self._client = client
         self._horizon_ms = dedup_horizon_s * 1000
+        self._table = str(table)
 
     def insert(self, topic: str, rows: Sequence[Row], abandoned: Callable[[], bool] = lambda: False) -> Inserted:
         """Insert the rows read from `topic` (parsed by ClickHouse itself), each event once; what it took and left out.
@@ -61,7 +61,7 @@ class ClickHouseSink:
         try:
             leave_out: frozenset[tuple[int, int]] = frozenset()
             if self._horizon_ms > 0:
-                leave_out = copies(topic, rows, self._stored(rows))
+                leave_out = copies(topic, rows, self._stored(topic, rows))
         except Exception as err:
             raise InsertFailed(f"event id lookup: {type(err).__name__}: {str(err)[:300]}") from err
         for token, payload in blocks(topic, rows, leave_out):
@@ -69,7 +69,7 @@ class ClickHouseSink:
                 break
             try:
                 self._client.raw_insert(
-                    RAW_TABLE,
+                    self._table,
                     insert_block=payload,
                     fmt=INSERT_FORMAT,
                     settings={
@@ -82,8 +82,9 @@ class ClickHouseSink:
                 raise InsertFailed(f"{type(err).__name__}: {str(err)[:300]}") from err
         return Inserted(time.monotonic() - started, len(leave_out))
 
-    def _stored(self, rows: Sequence[Row]) -> list[tuple[str, str, Place]]:
-        """(client, event_id, place) of the rows' events already stored within the horizon of the rows.
+    def _stored(self, topic: str, rows: Sequence[Row]) -> list[tuple[str, str, Place]]:
+        """(client, event_id, place) of the rows' events already stored from `topic` within the horizon of the rows:
+        ids are unique per client and event type (each type has its topic), so a session and a request may share one.
 
         The ids travel as one string literal that ClickHouse splits itself, through `raw_query`: a literal per id
         (or a bound array) costs ClickHouse's parser, and the driver's escaping and comment stripping, about 15 µs of
@@ -96,6 +97,7 @@ class ClickHouseSink:
         high = max(row.received_ms for row in rows) + self._horizon_ms
         sql = (f"SELECT client_name, toString(event_id), kafka_topic, kafka_partition, kafka_offset FROM {EVENT_IDS} "
                f"WHERE event_id IN (SELECT arrayJoin(splitByChar(',', '{ids}'))::UUID) "
+               f"AND kafka_topic = {_literal(topic)} "
                f"AND received_at BETWEEN fromUnixTimestamp64Milli(toInt64({low})) "
                f"AND fromUnixTimestamp64Milli(toInt64({high}))")
         answer = self._client.raw_query(sql, settings={"max_query_size": len(sql) + 4096}, fmt="JSONCompactEachRow")
@@ -110,3 +112,7 @@ class ClickHouseSink:
             parameters={"topic": topic},
         )
         return {int(p): int(o) for p, o in result.result_rows}
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime, timedelta, timezone
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import msgspec
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
 from ingest.loading.steps.step import InvalidMessage
+from schemas.event_kinds import Kind
 from schemas.event_message import SCHEMA_VERSION, EventMessage, IngestMessage
 from schemas.usage_columns import stored_user
 
@@ -91,12 +92,13 @@ def decode_row(value: bytes | None, topic: str, partition: int, offset: int, tim
 
 
 def decode_row_by_model(value: bytes | None, topic: str, partition: int, offset: int, timestamp_ms: int | None = None,
-                        max_skew: timedelta = DEFAULT_MAX_SKEW) -> Row:
-    """`decode_row` through `EventMessage` alone: the reference for every message, the only way for an invalid one."""
+                        max_skew: timedelta = DEFAULT_MAX_SKEW, model: type[BaseModel] = EventMessage) -> Row:
+    """`decode_row` through the message model alone (`EventMessage`, or another event type's `model`): the reference
+    for every message, the only way for an invalid one, and the way of every event type without a fast reader."""
     if value is None:
         raise InvalidMessage("empty message (tombstone)")
     try:
-        message = EventMessage.model_validate_json(value)
+        message: Any = model.model_validate_json(value)
     except ValidationError as err:
         first = err.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "message"
@@ -105,11 +107,13 @@ def decode_row_by_model(value: bytes | None, topic: str, partition: int, offset:
         raise InvalidMessage(f"schema_version {message.schema_version} is newer than this loader ({SCHEMA_VERSION})")
     received_ms = _epoch_ms(message.received_at)
     _check_clock(message.received_at, received_ms, timestamp_ms, max_skew)
-    if (user := stored_user(message.kilo_user_id, message.is_anonymous)) is not None:
+    user_id = getattr(message, "kilo_user_id", None)  # every type with users keeps anonymous ones' addresses out
+    if user_id is not None and (user := stored_user(user_id, getattr(message, "is_anonymous", False))) is not None:
         message = message.model_copy(update={"kilo_user_id": user})
     line = message.__pydantic_serializer__.to_json(message)
     # The serializer writes the fields in their declared order: the id, in its canonical text, is right after the
-    # schema version. Read there, it costs a slice instead of a UUID's formatting.
+    # schema version (the envelope comes first in every message model). Read there, it costs a slice instead of a
+    # UUID's formatting.
     at = line.index(_EVENT_ID) + len(_EVENT_ID)
     return Row(partition, line[at:at + _ID_LENGTH].decode(), line[:-1] + _source(topic, partition, offset), offset,
                message.client_name, received_ms)
@@ -133,3 +137,15 @@ def _second_ms(text: str) -> int:
 def _text_epoch_ms(text: str) -> int:
     """A `timestamp_text` as epoch milliseconds; ValueError when it names no time (a 13th month)."""
     return _second_ms(text[:19]) + int(text[20:23])
+
+
+class RowDecoder(Protocol):
+    def __call__(self, value: bytes | None, topic: str, partition: int, offset: int, timestamp_ms: int | None = None,
+                 max_skew: timedelta = DEFAULT_MAX_SKEW) -> Row: ...
+
+
+def row_decoder(kind: Kind) -> RowDecoder:
+    """How the loader of an event type reads its messages: the request event's fast reader, else its message model."""
+    if kind.message is EventMessage:
+        return decode_row
+    return functools.partial(decode_row_by_model, model=kind.message)

@@ -28,7 +28,7 @@ from ingest.loading.poison_guard import PoisonGuard
 from ingest.loading.policy import LoaderPolicy
 from ingest.loading.positioning import Positioning
 from ingest.loading.progress import LoaderProgress
-from ingest.loading.rows import LARGEST_ROW_BYTES
+from ingest.loading.rows import LARGEST_ROW_BYTES, row_decoder
 from ingest.loading.steps.backoff import Backoff
 from ingest.loading.steps.batching import BatchLimits
 from ingest.loading.strategy_factory import LoadingFunctions, StrategyFactory
@@ -36,6 +36,10 @@ from runtime.clickhouse import ClickHouseClient
 from runtime.client_secrets import ClientSecrets
 from runtime.health import READINESS, add_health_routes, tcp_reachable
 from runtime.settings import Settings
+from schemas.event_kinds import Kind
+from schemas.event_message import REQUESTS
+from schemas.event_registry import EVENT_TYPES
+from storage.catalog import RAW_TABLES
 
 log = logging.getLogger(__name__)
 
@@ -82,38 +86,48 @@ def dead_letter_producer(settings: Settings) -> Producer:
 
 
 def build_loader(settings: Settings, clickhouse: ClickHouseClient, registry: CollectorRegistry,
-                 consumer: Consumer | None = None) -> Loader:
-    """The loader of `settings`; `consumer` replaces the group member made from `consumer_config`."""
-    letters = DeadLetters(dead_letter_producer(settings), settings.topic_dlq())
+                 consumer: Consumer | None = None, kind: Kind = REQUESTS) -> Loader:
+    """The loader of `settings` for one event type (its topic, consumer group and raw table); `consumer` replaces the
+    group member made from `consumer_config`."""
+    settings = for_type(settings, kind)
+    topic = settings.topic_for(kind.name)
+    letters = DeadLetters(dead_letter_producer(settings), settings.topic_dlq(kind.name))
     member = consumer or group_member(settings)
     policy = LoaderPolicy(batch_rows=settings.loader_batch_rows, batch_age_s=settings.loader_batch_ms / 1000,
                           batch_bytes=settings.loader_batch_bytes,
                           max_skew=timedelta(seconds=settings.loader_max_clock_skew_s),
                           session_timeout_s=settings.loader_session_timeout_ms / 1000,
                           max_poll_interval_s=settings.loader_max_poll_interval_ms / 1000)
-    sink, metrics = ClickHouseSink(clickhouse, settings.dedup_horizon_s), LoaderMetrics.create(registry)
+    sink = ClickHouseSink(clickhouse, settings.dedup_horizon_s, RAW_TABLES[kind.name])
+    metrics = LoaderMetrics.create(registry, kind.name)
     clickhouse_backoff = Backoff("ClickHouse", policy.backoff_initial_s, policy.backoff_max_s)
     factory = StrategyFactory(
-        loading_functions(settings, member, sink, letters, metrics, policy),
+        loading_functions(settings, member, sink, letters, metrics, policy, kind),
         BatchLimits(policy.batch_rows, policy.batch_age_s, policy.batch_bytes),
         clickhouse_backoff, Backoff("offset commit", policy.backoff_initial_s, policy.backoff_max_s), metrics,
     )
-    positioning = Positioning(settings.kafka_topic, sink.loaded_offsets, clickhouse_backoff, metrics)
-    progress = LoaderProgress(clickhouse, settings.kafka_topic, settings.loader_group_id)
-    return Loader(member, settings.kafka_topic, factory, positioning, policy, progress=progress)
+    positioning = Positioning(topic, sink.loaded_offsets, clickhouse_backoff, metrics)
+    progress = LoaderProgress(clickhouse, topic, settings.loader_group_id)
+    return Loader(member, topic, factory, positioning, policy, progress=progress)
+
+
+def for_type(settings: Settings, kind: Kind) -> Settings:
+    """The settings an event type's loader runs with: its own consumer group."""
+    group = settings.loader_group_for(kind.name)
+    return settings if group == settings.loader_group_id else settings.model_copy(update={"loader_group_id": group})
 
 
 def loading_functions(settings: Settings, member: Consumer, sink: ClickHouseSink, letters: DeadLetters,
-                      metrics: LoaderMetrics, policy: LoaderPolicy) -> LoadingFunctions:
+                      metrics: LoaderMetrics, policy: LoaderPolicy, kind: Kind = REQUESTS) -> LoadingFunctions:
     """The functions the generic steps are given, their dependencies bound."""
-    topic = settings.kafka_topic
+    topic = settings.topic_for(kind.name)
 
     def dead_lettering() -> DeadLettering:
         guard = PoisonGuard(settings.loader_dlq_max_run, settings.loader_dlq_max_share)
         return DeadLettering(topic, guard, partial(tasks.dead_letter, letters, topic, metrics))
 
     return LoadingFunctions(
-        decode=partial(tasks.decode, topic, policy.max_skew),
+        decode=partial(tasks.decode, row_decoder(kind), topic, policy.max_skew),
         dead_letters=dead_lettering,
         row_bytes=tasks.row_bytes,
         largest_row=LARGEST_ROW_BYTES,
@@ -137,20 +151,30 @@ def create_loader_app(settings: Settings, clickhouse: ClickHouseClient, registry
 
 def loader_context(settings: Settings, clickhouse: ClickHouseClient,
                    registry: CollectorRegistry) -> Callable[[web.Application], AsyncIterator[None]]:
-    """A cleanup context running the loader on its own thread for the life of the application."""
+    """A cleanup context running one loader per event type, each on its own thread, for the life of the application.
+
+    Readiness names each (`loader` for requests, `loader:<type>` for the others); any of them stopping by itself stops
+    the process."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        loader = await asyncio.to_thread(build_loader, settings, clickhouse, registry)
         stop = threading.Event()
-        thread = threading.Thread(target=loader.run, args=(stop,), name="loader", daemon=True)
-        thread.start()
-        app[READINESS]["loader"] = lambda: _loader_ready(settings, loader, thread)
-        watcher = asyncio.create_task(_stop_process_if_loader_stops(app, loader, thread, stop))
+        running: list[tuple[Loader, threading.Thread]] = []
+        watchers = []
+        for kind in EVENT_TYPES.values():
+            loader = await asyncio.to_thread(build_loader, settings, clickhouse, registry, None, kind)
+            thread = threading.Thread(target=loader.run, args=(stop,), name=f"loader:{kind.name}", daemon=True)
+            thread.start()
+            running.append((loader, thread))
+            check = "loader" if kind is REQUESTS else f"loader:{kind.name}"
+            app[READINESS][check] = partial(_loader_ready, settings, loader, thread)
+            watchers.append(asyncio.create_task(_stop_process_if_loader_stops(app, loader, thread, stop)))
         yield
         stop.set()
-        watcher.cancel()
-        if loader.watch.stalled() is None:  # a stuck loop never ends: the process exits without it
-            await asyncio.to_thread(thread.join, 30)
+        for watcher in watchers:
+            watcher.cancel()
+        for loader, thread in running:
+            if loader.watch.stalled() is None:  # a stuck loop never ends: the process exits without it
+                await asyncio.to_thread(thread.join, 30)
 
     return context
 

@@ -10,15 +10,15 @@ from ingest.kafka.dead_letters import DeadLetters
 from ingest.kafka.ports import Consumer, Partition, PolledRecord
 from ingest.loading.clickhouse_sink import ClickHouseSink, Inserted
 from ingest.loading.metrics import LoaderMetrics
-from ingest.loading.rows import Row, decode_row
+from ingest.loading.rows import Row, RowDecoder
 from ingest.loading.steps.batch import Batch
 from ingest.loading.steps.message import Message
 
 log = logging.getLogger(__name__)
 
 
-def decode(topic: str, max_skew: timedelta, message: Message[PolledRecord]) -> Row:
-    """Raises `InvalidMessage` (from `decode_row`) for a message that can never be loaded."""
+def decode(decode_row: RowDecoder, topic: str, max_skew: timedelta, message: Message[PolledRecord]) -> Row:
+    """Raises `InvalidMessage` (from the event type's `decode_row`) for a message that can never be loaded."""
     record = message.payload
     return decode_row(record.value, topic, message.partition, message.offset, record.timestamp, max_skew)
 
@@ -62,4 +62,4 @@ def commit(consumer: Consumer, letters: DeadLetters, topic: str, metrics: Loader
     for partition, offset in committed.items():
         highwater = consumer.highwater(partition)
         if highwater is not None:
-            metrics.consumer_lag.labels(str(partition.number)).set(max(0, highwater - offset))
+            metrics.lag(partition.number).set(max(0, highwater - offset))

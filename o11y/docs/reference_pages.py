@@ -8,7 +8,9 @@ from api.openapi import api_document
 from ingest.edge.openapi import openapi_document
 from o11y.docs.openapi_markdown import openapi_markdown
 from o11y.docs.schema_reference import Table, schema_reference
+from schemas.api_metrics import wire_json_schema
 from schemas.field_table import field_table
+from schemas.session_event import SessionMetricsParams
 from storage.migrations import migrations
 from storage.table import Retention
 
@@ -47,4 +49,8 @@ def _event_fields() -> str:
     """The event's fields as gateway teams read them (the event fields page includes this section)."""
     return ("\n## Event fields\n\nFrom the JSON Schema of one event (`o11y schema`), which the declaration of the event "
             "(`schemas/request_event.py`) generates.\n\n<!-- --8<-- [start:event-fields] -->\n" + field_table()
-            + "<!-- --8<-- [end:event-fields] -->\n")
+            + "<!-- --8<-- [end:event-fields] -->\n"
+            "\n## Session fields\n\nFrom the JSON Schema of one session (`POST /ingest/session-metrics`), which its "
+            "declaration (`schemas/session_event.py`) generates.\n\n<!-- --8<-- [start:session-fields] -->\n"
+            + field_table(wire_json_schema(SessionMetricsParams, "/ingest/session-metrics", "One finished agent session"))
+            + "<!-- --8<-- [end:session-fields] -->\n")

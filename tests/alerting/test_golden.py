@@ -27,7 +27,7 @@ GOLDEN = Path(__file__).parent / "golden"
 POLICY = seed_policy()
 ERROR, P50, P90 = POLICY.slos
 LLM = default_policy()
-_, TTFT, SPEED = LLM.slos
+_, TTFT, SPEED, SESSIONS, TOOLS = LLM.slos
 PAGE, SLOW_PAGE, TICKET = ERROR.windows
 END = datetime(2026, 11, 22, 16, 30, tzinfo=timezone.utc)
 DIMENSION = ("openai", "anthropic/claude-sonnet-4.5", "kilo-gateway")

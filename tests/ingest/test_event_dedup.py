@@ -22,6 +22,9 @@ from support.kafka_io import produce, read_topic, values
 from support.loader_harness import count, loader_settings, running_loader
 from support.waiting import wait_until
 
+LOADED = {"event_type": "api-metrics"}
+"""The request loader's series of the loader's metrics."""
+
 RAW = "SELECT count() FROM o11y.api_metrics WHERE kafka_topic = {t:String}"
 DISTINCT = "SELECT uniqExact(event_id) FROM o11y.api_metrics WHERE kafka_topic = {t:String}"
 ROLLUP = "SELECT sum(requests) FROM o11y.api_metrics_1m WHERE client_name = {c:String}"
@@ -51,14 +54,14 @@ def test_copies_of_every_message_in_the_log_are_stored_once(
     produce(kafka.bootstrap_servers, topic, records)  # an operator re-produces the whole range
     registry = CollectorRegistry()
     with running_loader(loader_settings(kafka.bootstrap_servers, topic, "copies"), clickhouse, registry):
-        assert wait_until(lambda: registry.get_sample_value("o11y_loader_duplicate_events_total") == 300, 60)
+        assert wait_until(lambda: registry.get_sample_value("o11y_loader_duplicate_events_total", LOADED) == 300, 60)
     assert count(clickhouse, RAW, t=topic) == count(clickhouse, DISTINCT, t=topic) == 300
     assert count(clickhouse, ROLLUP, c=client_name) == 300
 
     produce(kafka.bootstrap_servers, topic, records[:50])  # ...and later, after a restart, some of it once more
     again = CollectorRegistry()
     with running_loader(loader_settings(kafka.bootstrap_servers, topic, "copies"), clickhouse, again):
-        assert wait_until(lambda: again.get_sample_value("o11y_loader_duplicate_events_total") == 50, 60)
+        assert wait_until(lambda: again.get_sample_value("o11y_loader_duplicate_events_total", LOADED) == 50, 60)
     assert count(clickhouse, RAW, t=topic) == 300 and count(clickhouse, ROLLUP, c=client_name) == 300
 
 

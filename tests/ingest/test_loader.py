@@ -23,6 +23,9 @@ from support.kafka_io import produce, read_topic, values
 from support.loader_harness import count, dies_before_every_commit, loader_settings, running_loader
 from support.waiting import wait_until
 
+LOADED = {"event_type": "api-metrics"}
+"""The request loader's series of the loader's metrics."""
+
 RAW_BY_CLIENT = "SELECT count() FROM o11y.api_metrics WHERE client_name = {c:String}"
 DISTINCT_BY_CLIENT = "SELECT uniqExact(event_id) FROM o11y.api_metrics WHERE client_name = {c:String}"
 ROLLUP_BY_CLIENT = "SELECT sum(requests) FROM o11y.api_metrics_1m WHERE client_name = {c:String}"
@@ -79,7 +82,7 @@ def test_redelivered_offsets_are_not_counted_twice(kafka: EmbeddedKafka, topic: 
     registry = CollectorRegistry()
     replay = loader_settings(kafka.bootstrap_servers, topic, "replay-from-earliest")
     with running_loader(replay, clickhouse, registry):
-        assert wait_until(lambda: registry.get_sample_value("o11y_loader_skipped_reloaded_messages_total") == 500)
+        assert wait_until(lambda: registry.get_sample_value("o11y_loader_skipped_reloaded_messages_total", LOADED) == 500)
     assert count(clickhouse, RAW_BY_CLIENT, c=client_name) == 500
     assert count(clickhouse, ROLLUP_BY_CLIENT, c=client_name) == 500
 
@@ -165,10 +168,10 @@ def test_batches_are_cut_by_bytes_so_big_events_cannot_pile_up(
     settings = loader_settings(kafka.bootstrap_servers, topic, "bytes", loader_batch_bytes=1 << 20)
     with running_loader(settings, clickhouse, registry):
         assert wait_until(lambda: count(clickhouse, RAW_BY_CLIENT, c=client_name) == 600)
-    batches = registry.get_sample_value("o11y_loader_batch_rows_count") or 0
-    rows = registry.get_sample_value("o11y_loader_batch_rows_sum") or 0
+    batches = registry.get_sample_value("o11y_loader_batch_rows_count", LOADED) or 0
+    rows = registry.get_sample_value("o11y_loader_batch_rows_sum", LOADED) or 0
     assert rows == 600 and batches >= 6, "1 MiB batches of 10 KB rows: about 100 rows each"
-    assert (registry.get_sample_value("o11y_loader_batch_rows_bucket", {"le": "1000.0"}) or 0) == batches
+    assert (registry.get_sample_value("o11y_loader_batch_rows_bucket", {**LOADED, "le": "1000.0"}) or 0) == batches
 
 
 @pytest.mark.parametrize("kafka_client", CLIENTS)
@@ -181,7 +184,7 @@ def test_clickhouse_outage_commits_nothing_loses_nothing_and_resumes(
     try:
         produce(kafka.bootstrap_servers, topic, event_messages(200, client_name))
         with running_loader(settings, clickhouse, registry) as loader:
-            assert wait_until(lambda: (registry.get_sample_value("o11y_loader_insert_retries_total") or 0) >= 3)
+            assert wait_until(lambda: (registry.get_sample_value("o11y_loader_insert_retries_total", LOADED) or 0) >= 3)
             assert loader.failing
             assert set(committed(kafka.bootstrap_servers, topic, "outage").values()) == {None}
             clickhouse.command("ATTACH TABLE o11y.api_metrics")
@@ -192,7 +195,7 @@ def test_clickhouse_outage_commits_nothing_loses_nothing_and_resumes(
             clickhouse.command("ATTACH TABLE o11y.api_metrics")
     assert sum(v or 0 for v in committed(kafka.bootstrap_servers, topic, "outage").values()) == 200
     assert count(clickhouse, ROLLUP_BY_CLIENT, c=client_name) == 200
-    assert registry.get_sample_value("o11y_loader_rows_loaded_total") == 200
+    assert registry.get_sample_value("o11y_loader_rows_loaded_total", LOADED) == 200
 
 
 def test_migrations_run_twice_are_a_no_op(clickhouse: Any) -> None:
@@ -274,9 +277,9 @@ def test_a_stuck_insert_does_not_hold_a_rebalance_and_the_chain_is_rebuilt_on_as
         with running_loader(settings, clickhouse, second):
             # The revocation waited a third of the session timeout at most: the group moved on, the second loader
             # loads its share while the first loader's insert is still stuck, and the first one took its new share.
-            assert wait_until(lambda: (second.get_sample_value("o11y_loader_rows_loaded_total") or 0) > 0, timeout_s=60)
+            assert wait_until(lambda: (second.get_sample_value("o11y_loader_rows_loaded_total", LOADED) or 0) > 0, timeout_s=60)
             assert not slow.release.is_set()
-            assert wait_until(lambda: first.get_sample_value("o11y_loader_assignments_total") == 2)
+            assert wait_until(lambda: first.get_sample_value("o11y_loader_assignments_total", LOADED) == 2)
             slow.release.set()
             assert wait_until(lambda: count(clickhouse, DISTINCT_BY_CLIENT, c=client_name) == 600, timeout_s=60)
     assert count(clickhouse, ROLLUP_BY_CLIENT, c=client_name) == count(clickhouse, RAW_BY_CLIENT, c=client_name)

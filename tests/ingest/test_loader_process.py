@@ -75,7 +75,7 @@ for view in USAGE_VIEWS:  # the usage rollups as version 11 made them: without t
     c.command(f"ALTER TABLE {view} MODIFY QUERY " + "\\n".join(lines).replace(",\\nFROM", "\\nFROM"))
     c.command(f"ALTER TABLE {view.target} " + ", ".join(f"DROP COLUMN {name}" for name in NEW))
 c.command(ROW.format(ttfb=100, complete=200, offset=0))
-assert migrate(c) == [12]
+assert migrate(c, target=12) == [12]
 c.command(ROW.format(ttfb=700, complete=1690, offset=1))
 MERGED = ", ".join(f"quantilesDDMerge(0.01, 0.5, 0.95, 0.99)({name})" for name in NEW)
 for table in ("usage_1h", "usage_1d"):
@@ -112,7 +112,7 @@ def rows_loaded(port: int) -> float:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             for line in response.read().decode().splitlines():
-                if line.startswith("o11y_loader_rows_loaded_total "):
+                if line.startswith('o11y_loader_rows_loaded_total{event_type="api-metrics"} '):
                     return float(line.split()[1])
     except OSError:
         pass

@@ -20,7 +20,7 @@ from ingest.loading.dead_lettering import DeadLettering
 from ingest.loading.metrics import LoaderMetrics
 from ingest.loading.poison_guard import PoisonGuard, PoisonLimit
 from ingest.loading.positioning import start_of
-from ingest.loading.rows import LARGEST_ROW_BYTES, Row
+from ingest.loading.rows import LARGEST_ROW_BYTES, Row, decode_row
 from ingest.loading.steps.backoff import Backoff
 from ingest.loading.steps.batch import Batch
 from ingest.loading.steps.batching import BatchLimits, BatchStep
@@ -60,7 +60,8 @@ def messages(count: int, partition: int = 0, first_offset: int = 0) -> list[Mess
 def decode_step(after: Collect[Decoded], send: Callable[[Message[PolledRecord], str], None] = lambda m, r: None,
                 guard: PoisonGuard | None = None) -> RunTask[Polled, Row]:
     """The decode step as the loader builds it: `tasks.decode` run by `RunTask`, the dead letters given to `send`."""
-    return RunTask(partial(tasks.decode, TOPIC, timedelta(minutes=5)), after, DeadLettering(TOPIC, guard or PoisonGuard(), send))
+    return RunTask(partial(tasks.decode, decode_row, TOPIC, timedelta(minutes=5)), after,
+                   DeadLettering(TOPIC, guard or PoisonGuard(), send))
 
 
 def decoded(count: int, partition: int = 0, first_offset: int = 0) -> list[Decoded]:
@@ -278,7 +279,7 @@ def strategy_factory(insert: Callable[[Batch[Row]], Inserted], commit: Callable[
     """The loader's factory with the decode of `tasks`, batches of three rows, and `insert` and `commit` given here."""
     clock = Clock()
     functions = LoadingFunctions(
-        decode=partial(tasks.decode, TOPIC, timedelta(minutes=5)),
+        decode=partial(tasks.decode, decode_row, TOPIC, timedelta(minutes=5)),
         dead_letters=lambda: DeadLettering(TOPIC, guard(), lambda m, r: None),
         row_bytes=tasks.row_bytes, largest_row=LARGEST_ROW_BYTES,
         insert=lambda batch, abandoned: insert(batch), count=partial(tasks.count, metrics()), commit=commit,

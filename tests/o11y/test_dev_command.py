@@ -100,7 +100,7 @@ def dev_session(data_dir: Path, user: str) -> tuple[list[str], str]:
 
         def loaded() -> bool:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as metrics:
-                return "o11y_loader_rows_loaded_total 1.0" in metrics.read().decode()
+                return 'o11y_loader_rows_loaded_total{event_type="api-metrics"} 1.0' in metrics.read().decode()
 
         assert wait_until(loaded, timeout_s=60), "the loader of `o11y dev` never stored the event"
         token = (data_dir / "dev-admin-token").read_text().strip()

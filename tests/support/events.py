@@ -51,3 +51,31 @@ def event_messages(count: int, client_name: str, **overrides: Any) -> list[tuple
         message = message_from_event(event, client_name, datetime.now(timezone.utc))
         out.append((message_key(message), encode_message(message)))
     return out
+
+
+def session_event(**overrides: Any) -> dict[str, Any]:
+    """One finished agent session as the reference worker's session-ingest service sends it (every required field)."""
+    event: dict[str, Any] = {
+        "clientSecret": SECRET,
+        "kiloUserId": "user_123",
+        "sessionId": "ses_0001",
+        "platform": "vscode",
+        "sessionDurationMs": 184_000,
+        "timeToFirstResponseMs": 2_300,
+        "totalTurns": 4,
+        "totalSteps": 17,
+        "toolCallsByType": {"read_file": 9, "execute_command": 3},
+        "toolErrorsByType": {"execute_command": 1},
+        "totalErrors": 1,
+        "errorsByType": {"tool_error": 1},
+        "stuckToolCallCount": 0,
+        "totalTokens": {"input": 52_000, "output": 3_100, "reasoning": 800, "cacheRead": 40_000, "cacheWrite": 6_000},
+        "totalCost": 0.4213,
+        "compactionCount": 1,
+        "autoCompactionCount": 1,
+        "terminationReason": "completed",
+        "model": "anthropic/claude-sonnet-4.5",
+        "ingestVersion": 1,
+    }
+    event.update(overrides)
+    return {k: v for k, v in event.items() if v is not ...}

@@ -17,6 +17,8 @@ from ingest.loading.loader import Loader
 from ingest.loading.service import build_loader, consumer_config
 from runtime.clickhouse import ClickHouseClient
 from runtime.settings import Settings
+from schemas.event_kinds import Kind
+from schemas.event_message import REQUESTS
 
 
 def loader_settings(servers: str, topic: str, group: str, **extra: Any) -> Settings:
@@ -110,8 +112,9 @@ def crashable(settings: Settings) -> Crashable | ConfluentCrashable:
 
 @contextmanager
 def running_loader(settings: Settings, clickhouse: ClickHouseClient, registry: CollectorRegistry | None = None,
-                   consumer: Consumer | None = None) -> Iterator[Loader]:
-    loader = build_loader(settings, clickhouse, registry or CollectorRegistry(), consumer)
+                   consumer: Consumer | None = None, kind: Kind = REQUESTS) -> Iterator[Loader]:
+    """The loader of one event type (by default the requests') on a thread."""
+    loader = build_loader(settings, clickhouse, registry or CollectorRegistry(), consumer, kind)
     stop = threading.Event()
     thread = threading.Thread(target=loader.run, args=(stop,), daemon=True)
     thread.start()

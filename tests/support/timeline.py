@@ -63,6 +63,62 @@ class Timeline:
             self.requests(minute, bad, status=bad_status, **kwargs)
 
 
+SESSION_INSERT = (
+    "INSERT INTO o11y.session_metrics (event_id, received_at, client_name, kilo_user_id, session_id, platform,"
+    " session_duration_ms, total_turns, total_steps, tool_calls_by_type, tool_errors_by_type, total_errors,"
+    " errors_by_type, stuck_tool_call_count, input_tokens, output_tokens, reasoning_tokens, cache_read_tokens,"
+    " cache_write_tokens, total_cost, compaction_count, auto_compaction_count, termination_reason, model,"
+    " kafka_topic, kafka_partition, kafka_offset) SELECT generateUUIDv4(),"
+)
+"""The columns a timeline's sessions fill, and the start of the SELECT that fills them."""
+
+
+class SessionTimeline(Timeline):
+    """Finished agent sessions at chosen minutes, straight into `o11y.session_metrics` (its rollups follow)."""
+
+    def sessions(self, minute: int, count: int, *, reason: str = "completed", stuck: int = 0, client: str = "kilo-gateway",
+                 platform: str = "vscode", model: str = "anthropic/claude-sonnet-4.5",
+                 calls: dict[str, int] | None = None, errors: dict[str, int] | None = None) -> None:
+        """`count` sessions spread over the minute, each ended by `reason`, with `stuck` stuck tool calls and these
+        tool calls and failed ones per tool type."""
+        if count <= 0:
+            return
+        self.clickhouse.command(
+            f"{SESSION_INSERT} "
+            "toDateTime64({start:DateTime64(3)}, 3, 'UTC') + toIntervalMillisecond(intDiv(number * 60000, {count:UInt64})),"
+            " {client:String}, 'user', toString(number), {platform:String}, 60000, 3, 10,"
+            " mapFromArrays({call_types:Array(String)}, {calls:Array(UInt64)}),"
+            " mapFromArrays({error_types:Array(String)}, {errors:Array(UInt64)}), 0, map(), {stuck:UInt64},"
+            " 1000, 100, 0, 0, 0, 0.01, 0, 0, {reason:String},"
+            " {model:String}, 'timeline', 0, 0 FROM numbers({count:UInt64})",
+            parameters={"start": (self.base + timedelta(minutes=minute)).replace(tzinfo=None), "client": client,
+                        "platform": platform, "model": model, "call_types": list(calls or {}),
+                        "calls": list((calls or {}).values()), "error_types": list(errors or {}),
+                        "errors": list((errors or {}).values()),
+                        "stuck": stuck, "reason": reason, "count": count},
+        )
+
+    def steady(self, first: int, last: int, per_minute: int, *, failed_per_mille: int, tool_error_per_mille: int,
+               client: str, platform: str, model: str) -> None:
+        """`per_minute` sessions in each minute of [first, last) in one insert: about `failed_per_mille` ‰ of them end
+        in `error` (a hash decides which, the same on every run), each calls `read_file` 10 times and
+        `execute_command` 5 times, and in about `tool_error_per_mille` ‰ of them one `execute_command` call fails."""
+        count = (last - first) * per_minute
+        self.clickhouse.command(
+            f"{SESSION_INSERT} "
+            "toDateTime64({start:DateTime64(3)}, 3, 'UTC') + toIntervalMillisecond(intDiv(number * 60000, {per:UInt64})),"
+            " {client:String}, 'user', toString(number), {platform:String}, 60000, 3, 10,"
+            " map('read_file', 10, 'execute_command', 5),"
+            " map('execute_command', toUInt64(cityHash64(number, {platform:String}, 1) % 1000 < {tool:UInt64})),"
+            " 0, map(), 0, 1000, 100, 0, 0, 0, 0.01, 0, 0,"
+            " if(cityHash64(number, {model:String}) % 1000 < {failed:UInt64}, 'error', 'completed'),"
+            " {model:String}, 'timeline', 0, 0 FROM numbers({count:UInt64})",
+            parameters={"start": (self.base + timedelta(minutes=first)).replace(tzinfo=None), "per": per_minute,
+                        "client": client, "platform": platform, "model": model, "count": count,
+                        "failed": failed_per_mille, "tool": tool_error_per_mille},
+        )
+
+
 def _hashed_normal(salt: int) -> str:
     """A standard normal from two hashed uniforms (Box–Muller): the same rows every run."""
     u1 = f"((cityHash64(n, {{seed:UInt64}}, {salt}) % 1000000000) + 0.5) / 1000000000"

@@ -64,7 +64,34 @@ SELECT
     sumIf(n_generation_speed, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 360 MINUTE) AS r_generation_speed_360,
     minIf(minute, (n_generation_speed >= 10 AND (n_generation_speed > 0 AND b_generation_speed * 2 > 1 * n_generation_speed)) AND minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 5 MINUTE) AS f_generation_speed_5_1,
     minIf(minute, (n_generation_speed >= 10 AND (n_generation_speed > 0 AND b_generation_speed * 2 > 1 * n_generation_speed)) AND minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 30 MINUTE) AS f_generation_speed_30_3,
-    minIf(minute, (n_generation_speed >= 10 AND (n_generation_speed > 0 AND b_generation_speed * 2 > 1 * n_generation_speed)) AND minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 360 MINUTE) AS f_generation_speed_360_30
+    minIf(minute, (n_generation_speed >= 10 AND (n_generation_speed > 0 AND b_generation_speed * 2 > 1 * n_generation_speed)) AND minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 360 MINUTE) AS f_generation_speed_360_30,
+    sumIf(n_session_failures, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 1 MINUTE) AS t_session_failures_1,
+    sumIf(b_session_failures, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 1 MINUTE) AS b_session_failures_1,
+    sumIf(n_session_failures, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 3 MINUTE) AS t_session_failures_3,
+    sumIf(b_session_failures, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 3 MINUTE) AS b_session_failures_3,
+    sumIf(n_session_failures, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 15 MINUTE) AS t_session_failures_15,
+    sumIf(b_session_failures, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 15 MINUTE) AS b_session_failures_15,
+    sumIf(n_session_failures, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 30 MINUTE) AS t_session_failures_30,
+    sumIf(b_session_failures, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 30 MINUTE) AS b_session_failures_30,
+    sumIf(n_session_failures, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 120 MINUTE) AS t_session_failures_120,
+    sumIf(b_session_failures, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 120 MINUTE) AS b_session_failures_120,
+    sumIf(n_session_failures, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 360 MINUTE) AS t_session_failures_360,
+    sumIf(b_session_failures, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 360 MINUTE) AS b_session_failures_360,
+    sumIf(n_session_failures, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 1440 MINUTE) AS t_session_failures_1440,
+    sumIf(b_session_failures, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 1440 MINUTE) AS b_session_failures_1440,
+    minIf(minute, (b_session_failures > 0 AND (n_session_failures > 0 AND b_session_failures * 125 >= 36 * n_session_failures)) AND minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 15 MINUTE) AS f_session_failures_15_3,
+    minIf(minute, (b_session_failures > 0 AND (n_session_failures > 0 AND b_session_failures * 25 >= 3 * n_session_failures)) AND minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 360 MINUTE) AS f_session_failures_360_30,
+    minIf(minute, (b_session_failures > 0 AND (n_session_failures > 0 AND b_session_failures * 50 >= 1 * n_session_failures)) AND minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 1440 MINUTE) AS f_session_failures_1440_120,
+    sumIf(n_tool_errors, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 1 MINUTE) AS t_tool_errors_1,
+    sumIf(b_tool_errors, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 1 MINUTE) AS b_tool_errors_1,
+    sumIf(n_tool_errors, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 3 MINUTE) AS t_tool_errors_3,
+    sumIf(b_tool_errors, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 3 MINUTE) AS b_tool_errors_3,
+    sumIf(n_tool_errors, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 30 MINUTE) AS t_tool_errors_30,
+    sumIf(b_tool_errors, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 30 MINUTE) AS b_tool_errors_30,
+    sumIf(n_tool_errors, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 360 MINUTE) AS t_tool_errors_360,
+    sumIf(b_tool_errors, minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 360 MINUTE) AS b_tool_errors_360,
+    minIf(minute, (b_tool_errors > 0 AND (n_tool_errors > 0 AND b_tool_errors * 10 >= 3 * n_tool_errors)) AND minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 30 MINUTE) AS f_tool_errors_30_3,
+    minIf(minute, (b_tool_errors > 0 AND (n_tool_errors > 0 AND b_tool_errors * 20 >= 3 * n_tool_errors)) AND minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 360 MINUTE) AS f_tool_errors_360_30
 FROM (
     SELECT provider, resolved_model, client_name, minute,
         sum(requests) AS n_error_rate,
@@ -77,8 +104,52 @@ FROM (
         sumForEachMergeIf(tpot_over, status_code < 400) AS s_generation_speed,
         s_generation_speed[43] AS n_generation_speed,
         arraySlice(s_generation_speed, 44, 20) AS h_generation_speed,
-        h_generation_speed[13] AS b_generation_speed
+        h_generation_speed[13] AS b_generation_speed,
+        toUInt64(0) AS n_session_failures,
+        toUInt64(0) AS b_session_failures,
+        toUInt64(0) AS n_tool_errors,
+        toUInt64(0) AS b_tool_errors
     FROM o11y.api_metrics_1m
+    WHERE minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 360 MINUTE AND minute < toDateTime('2026-11-22 16:30:00', 'UTC')
+    GROUP BY provider, resolved_model, client_name, minute
+    UNION ALL
+    SELECT platform AS provider, model AS resolved_model, client_name, minute,
+        toUInt64(0) AS n_error_rate,
+        toUInt64(0) AS b_error_rate,
+        toUInt64(0) AS c429_error_rate,
+        toUInt64(0) AS c5xx_error_rate,
+        toUInt64(0) AS n_time_to_first_token,
+        CAST([], 'Array(UInt64)') AS h_time_to_first_token,
+        toUInt64(0) AS b_time_to_first_token,
+        CAST([], 'Array(UInt64)') AS s_generation_speed,
+        toUInt64(0) AS n_generation_speed,
+        CAST([], 'Array(UInt64)') AS h_generation_speed,
+        toUInt64(0) AS b_generation_speed,
+        sum(sessions) AS n_session_failures,
+        sumIf(sessions, (termination_reason IN ('error') OR stuck)) AS b_session_failures,
+        toUInt64(0) AS n_tool_errors,
+        toUInt64(0) AS b_tool_errors
+    FROM o11y.session_metrics_1m
+    WHERE minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 1440 MINUTE AND minute < toDateTime('2026-11-22 16:30:00', 'UTC')
+    GROUP BY provider, resolved_model, client_name, minute
+    UNION ALL
+    SELECT tool_type AS provider, platform AS resolved_model, client_name, minute,
+        toUInt64(0) AS n_error_rate,
+        toUInt64(0) AS b_error_rate,
+        toUInt64(0) AS c429_error_rate,
+        toUInt64(0) AS c5xx_error_rate,
+        toUInt64(0) AS n_time_to_first_token,
+        CAST([], 'Array(UInt64)') AS h_time_to_first_token,
+        toUInt64(0) AS b_time_to_first_token,
+        CAST([], 'Array(UInt64)') AS s_generation_speed,
+        toUInt64(0) AS n_generation_speed,
+        CAST([], 'Array(UInt64)') AS h_generation_speed,
+        toUInt64(0) AS b_generation_speed,
+        toUInt64(0) AS n_session_failures,
+        toUInt64(0) AS b_session_failures,
+        sum(calls) AS n_tool_errors,
+        sum(errors) AS b_tool_errors
+    FROM o11y.session_tools_1m
     WHERE minute >= toDateTime('2026-11-22 16:30:00', 'UTC') - INTERVAL 360 MINUTE AND minute < toDateTime('2026-11-22 16:30:00', 'UTC')
     GROUP BY provider, resolved_model, client_name, minute
 )
