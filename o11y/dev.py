@@ -20,7 +20,8 @@ from pydantic import SecretStr
 from o11y.embedded import EmbeddedKafka, EmbeddedRedis
 from runtime.logs import configure_logging
 from runtime.settings import Settings
-from storage.events import API_METRICS
+from schemas.event_registry import EVENT_TYPES
+from storage.catalog import RAW_TABLES
 from storage.loading import LOADED_OFFSETS
 
 log = logging.getLogger("o11y.dev")
@@ -154,8 +155,9 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
                                 shutdown_timeout=5)
     await api_runner.setup()
     await web.TCPSite(api_runner, settings.http_host, api_port).start()
-    _announce("ingest", f"http://{settings.http_host}:{settings.http_port}/ingest/api-metrics")
-    _announce("loader", f"{settings.kafka_topic} → {API_METRICS} (group {settings.loader_group_id})")
+    for name in EVENT_TYPES:
+        _announce("ingest", f"http://{settings.http_host}:{settings.http_port}/ingest/{name}")
+        _announce("loader", f"{settings.topic_for(name)} → {RAW_TABLES[name]} (group {settings.loader_group_for(name)})")
     where = "Slack webhooks" if settings.slack_page_webhook_url or settings.slack_ticket_webhook_url else "this console"
     _announce("alerting", f"every minute at :05, notifying {where}")
     _announce("api", f"http://{settings.http_host}:{api_port}/v1/usage/stats (and /v1/slo/status, /v1/incidents, /openapi.json)")

@@ -91,7 +91,8 @@ def page_links(incident: Incident, public_url: str | None, source: Source = "req
     else:
         names = ("platform", "model") if source == "sessions" else ("tool", "platform")
         route = f"{base}/ui/sessions?{urlencode({names[0]: first, names[1]: second, 'client': client})}"
-    return [f"<{route}|Route page>", f"<{base}/ui/incidents#incident-{incident.id}|Incident>"]
+    label = "Route page" if source == "requests" else "Sessions page"
+    return [f"<{route}|{label}>", f"<{base}/ui/incidents#incident-{incident.id}|Incident>"]
 
 
 def _title(incident: Incident, reading: TierReading) -> str:

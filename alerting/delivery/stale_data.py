@@ -34,7 +34,10 @@ def judge_stale(incident: Incident | None, freshness: Freshness, end: datetime,
 
 
 def stale_message(incident: Incident, freshness: Freshness, topic: str, open_incidents: int) -> Body:
+    """`topic`: the watched topics; the message names those of the lagging partitions when it knows them."""
     header = ":warning: PAGE — o11y data is stale: SLOs cannot be judged"
+    behind = sorted({p.topic for p in freshness.lagging() if p.topic})
+    topic = ", ".join(behind) if behind else topic
     watermark = freshness.watermark
     since = (f"since {clock(watermark)} ({duration(freshness.now - watermark)} ago)" if watermark
              else "since the loader started")

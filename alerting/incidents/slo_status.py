@@ -93,9 +93,10 @@ def statuses(policy: AlertPolicy, end: datetime, now: dict[Dimension, WindowCoun
     at `asked_at` (default `end`), so that a silence made a moment ago holds already."""
     found = []
     for dimension in sorted(set(now) | set(period.counts)):
+        counted = _sources(policy, dimension, now.get(dimension), period.counts.get(dimension, {}))
         for declared in policy.slos:
             resolved = policy.resolve(declared.name, dimension)
-            if resolved is None or not resolved.enabled:
+            if resolved is None or not resolved.enabled or declared.source not in counted:
                 continue
             spec = resolved.spec
             tiers = []
@@ -116,6 +117,16 @@ def statuses(policy: AlertPolicy, end: datetime, now: dict[Dimension, WindowCoun
                                    open_incident.id if open_incident else None, period.first_seen.get(dimension)))
     return sorted(found, key=lambda s: (s.budget_left is None, s.budget_left if s.budget_left is not None else 0.0,
                                         s.slo, s.dimension))
+
+
+def _sources(policy: AlertPolicy, dimension: Dimension, now: WindowCounts | None,
+             spent: dict[str, WindowCount]) -> set[str]:
+    """What a route is: requests, sessions or tool calls (whichever its SLOs counted any of, now or over the period).
+    A route of sessions has no request SLOs to show, nor a route of requests session ones."""
+    found = {name for name, count in spent.items() if count.total}
+    if now is not None:
+        found |= {name for (name, _), count in now.counts.items() if count.total}
+    return {slo.source for slo in policy.slos if slo.name in found}
 
 
 def _state(stale: bool, incident: Incident | None, silences: list[Silence], at: datetime, tiers: list[TierBurn]) -> str:

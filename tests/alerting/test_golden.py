@@ -153,6 +153,22 @@ CASES = {
 HOSTILE = ("<!here> & co", "<!channel> <https://evil.example/login|Open runbook>", "<@U024BE7LH>")
 HOSTILE_KEY = ("page", "error_rate", *HOSTILE)
 HOSTILE_READING = TierReading(LINKED, LINKED.windows[0], HOSTILE, END, OPEN.counts)
+SESSION_ROUTE = ("vscode", "anthropic/claude-sonnet-4.5", "kilo-sessions")
+TOOL_ROUTE = ("execute_command", "cli", "kilo-sessions")
+
+
+def session_reading(slo: SloSpec, route: tuple[str, str, str], long: tuple[int, int], short: tuple[int, int]) -> TierReading:
+    window = slo.windows[0]
+    counts = {(slo.name, window.long_minutes): WindowCount(*long), (slo.name, window.short_minutes): WindowCount(*short)}
+    return TierReading(slo, window, route, END, WindowCounts(counts, {}, {}, {}, {}))
+
+
+CASES["slack_page_session_failures.json"] = alert_message(Notice(
+    "opened", incident(slo="session_failures", key=("page", "session_failures", *SESSION_ROUTE), tier="15m/3m"),
+    session_reading(SESSIONS, SESSION_ROUTE, (41, 120), (15, 24))), (), "https://o11y.example.com")
+CASES["slack_ticket_tool_errors.json"] = alert_message(Notice(
+    "opened", incident("ticket", "tool_errors", key=("ticket", "tool_errors", *TOOL_ROUTE), tier="30m/3m"),
+    session_reading(TOOLS, TOOL_ROUTE, (310, 600), (31, 60))), (), "https://o11y.example.com")
 CASES["slack_page_hostile_names.json"] = alert_message(
     Notice("opened", incident(key=HOSTILE_KEY), HOSTILE_READING, held_by="Held back by silence s1 by <!channel> (x)"),
     ("<!everyone>",), "https://o11y.example.com")

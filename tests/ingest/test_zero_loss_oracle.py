@@ -14,6 +14,8 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -25,12 +27,16 @@ from redis import Redis
 
 from ingest.edge.app import create_app
 from ingest.loading.loader import Loader
-from ingest.loading.service import build_loader
+from ingest.loading.service import build_loader, for_type
 from o11y.embedded import EmbeddedKafka, EmbeddedRedis
 from runtime.settings import Settings
 from schemas.alert_policy import DEFAULT_POLICY, policy_from_document
+from schemas.event_kinds import Kind
+from schemas.event_message import REQUESTS
+from schemas.session_event import SESSIONS
+from storage.catalog import RAW_TABLES
 from support.alerting_harness import make_evaluator
-from support.events import seed_event
+from support.events import seed_event, session_event
 from support.kafka_io import produce, read_topic
 from support.live_server import LiveServer
 from support.loader_harness import ConfluentCrashable, Crashable, count, crashable, loader_settings
@@ -42,11 +48,40 @@ SECRET = "oracle-secret-value"
 BAD_MODEL = "oracle/failing-model"
 
 
+def request(marker: str, n: int) -> dict[str, Any]:
+    """A request event marked by its user: a third on the failing model, half of those answered 500."""
+    bad = n % 3 == 0
+    return seed_event(clientSecret=..., kiloUserId=marker, resolvedModel=BAD_MODEL if bad else "oracle/healthy",
+                      statusCode=500 if bad and n % 2 == 0 else 200)
+
+
+def session(marker: str, n: int) -> dict[str, Any]:
+    """A session event marked by its user."""
+    return session_event(clientSecret=..., kiloUserId=marker, sessionId=f"s-{marker}",
+                         terminationReason="error" if n % 5 == 0 else "completed")
+
+
+@dataclass(frozen=True)
+class Oracle:
+    """One event type's side of the oracle: what is sent, where it lands, what its rollup counts."""
+
+    kind: Kind
+    event: Callable[[str, int], dict[str, Any]]
+    rollup: str
+    """The per-minute rollup's count of the client's events (`{client}` in the text)."""
+
+
+REQUESTS_ORACLE = Oracle(REQUESTS, request, "SELECT sum(requests) FROM o11y.api_metrics_1m WHERE client_name = '{client}'")
+SESSIONS_ORACLE = Oracle(SESSIONS, session,
+                         "SELECT sum(sessions) FROM o11y.session_metrics_1m WHERE client_name = '{client}'")
+
+
 class Load:
     """Concurrent senders; remembers every status per marker."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url + "/ingest/api-metrics"
+    def __init__(self, url: str, oracle: Oracle = REQUESTS_ORACLE) -> None:
+        self.url = f"{url}/ingest/{oracle.kind.name}"
+        self.event = oracle.event
         self.statuses: dict[str, int] = {}
         self.stop = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
@@ -60,9 +95,7 @@ class Load:
         while not self.stop.is_set():
             marker = f"w{worker}-{n}"
             n += 1
-            bad = n % 3 == 0
-            event = seed_event(clientSecret=..., kiloUserId=marker, resolvedModel=BAD_MODEL if bad else "oracle/healthy",
-                               statusCode=500 if bad and n % 2 == 0 else 200)
+            event = self.event(marker, n)
             try:
                 async with session.post(self.url, json=event, timeout=aiohttp.ClientTimeout(total=10)) as response:
                     self.statuses[marker] = response.status
@@ -83,9 +116,9 @@ class LoaderThread:
     """A loader on a thread of its own; `kill` ends it the way SIGKILL ends a process: nothing flushed, nothing
     committed, no goodbye to the group (which notices at the session timeout)."""
 
-    def __init__(self, settings: Settings, clickhouse: Any) -> None:
-        consumer = crashable(settings)
-        self._loader = build_loader(settings, clickhouse, CollectorRegistry(), consumer)
+    def __init__(self, settings: Settings, clickhouse: Any, kind: Kind = REQUESTS) -> None:
+        consumer = crashable(for_type(settings, kind))
+        self._loader = build_loader(settings, clickhouse, CollectorRegistry(), consumer, kind)
         self._stop, self._kill = threading.Event(), threading.Event()
         self._thread = threading.Thread(target=self._run, args=(self._loader, consumer), daemon=True)
         self._thread.start()
@@ -112,32 +145,37 @@ class LoaderThread:
         assert not self._thread.is_alive(), "the loader did not stop"
 
 
-@pytest.mark.parametrize("kafka_client", ["kafka-python", "confluent-kafka"])
-def test_every_acknowledged_event_is_counted_exactly_once_through_faults(clickhouse: Any, slack: Any,
-                                                                         kafka_client: Any) -> None:
-    topic, client = f"oracle-{kafka_client}", f"oracle-gateway-{kafka_client}"  # each run's rows its own
+def exactly_once_through_faults(clickhouse: Any, kafka_client: str, oracle: Oracle) -> datetime:
+    """Load with faults injected; every acknowledged event of the type is then stored exactly once, and its rollup
+    counts what analysts count. Returns when the load ended."""
+    name = oracle.kind.name
+    topic, client = f"oracle-{name}-{kafka_client}", f"oracle-gateway-{name}-{kafka_client}"  # each run's rows its own
+    raw = str(RAW_TABLES[name])
     with EmbeddedKafka() as kafka:
         servers = kafka.bootstrap_servers
-        ingest_settings = Settings(kafka_bootstrap_servers=servers, kafka_topic=topic, kafka_ack_timeout_ms=1500,
+        requests = oracle.kind is REQUESTS  # the type's topic is `topic`, the other's another
+        ingest_settings = Settings(kafka_bootstrap_servers=servers, kafka_ack_timeout_ms=1500,
+                                   kafka_topic=topic if requests else f"{topic}-requests",
+                                   kafka_session_topic=f"{topic}-sessions" if requests else topic,
                                    client_secrets={client: [SecretStr(SECRET)]})
         settings = loader_settings(servers, topic, "oracle-loader", kafka_client=kafka_client,
-                                   loader_max_poll_interval_ms=10_000)
-        with LiveServer(lambda: create_app(ingest_settings)) as ingest, Load(ingest.url) as load:
-            first = LoaderThread(settings, clickhouse)
+                                   loader_max_poll_interval_ms=10_000, kafka_session_topic=topic)
+        with LiveServer(lambda: create_app(ingest_settings)) as ingest, Load(ingest.url, oracle) as load:
+            first = LoaderThread(settings, clickhouse, oracle.kind)
             time.sleep(3)
-            second = LoaderThread(settings, clickhouse)       # fault 1: a second loader joins: a rebalance mid-load
+            second = LoaderThread(settings, clickhouse, oracle.kind)  # fault 1: a second loader joins: a rebalance
             time.sleep(4)
             first.kill()                                      # fault 2: a loader killed (its partitions move at the
-            first = LoaderThread(settings, clickhouse)        # session timeout) and started again
+            first = LoaderThread(settings, clickhouse, oracle.kind)  # session timeout) and started again
             time.sleep(3)
             copies = read_topic(servers, topic, 300)[:300]    # fault 3: a range of the log is produced once more
             produce(servers, topic, [(m.key, m.value) for m in copies])
             time.sleep(3)
-            clickhouse.command("DETACH TABLE o11y.api_metrics")  # fault 4: ClickHouse inserts fail
+            clickhouse.command(f"DETACH TABLE {raw}")          # fault 4: ClickHouse inserts fail
             time.sleep(3)
-            clickhouse.command("ATTACH TABLE o11y.api_metrics")
+            clickhouse.command(f"ATTACH TABLE {raw}")
             second.kill()                                     # fault 5: the other loader killed, and started again
-            second = LoaderThread(settings, clickhouse)
+            second = LoaderThread(settings, clickhouse, oracle.kind)
             time.sleep(3)
             kafka.pause()                                     # fault 6: the broker stops answering
             time.sleep(3)
@@ -149,13 +187,13 @@ def test_every_acknowledged_event_is_counted_exactly_once_through_faults(clickho
         assert set(statuses) <= {204, 503}, statuses          # valid input never got another 5xx
         assert statuses[503] > 0 and len(acked) > 500, statuses
 
-        markers = f"SELECT kilo_user_id, count() FROM o11y.api_metrics WHERE kafka_topic = '{topic}' GROUP BY kilo_user_id"
+        markers = f"SELECT kilo_user_id, count() FROM {raw} WHERE kafka_topic = '{topic}' GROUP BY kilo_user_id"
         if not wait_until(lambda: acked <= {r[0] for r in clickhouse.query(markers).result_rows}, timeout_s=60):
             missing = acked - {r[0] for r in clickhouse.query(markers).result_rows}
             logged = read_topic(servers, topic, len(acked))
             in_log = {json.loads(m.value)["kilo_user_id"]: (m.partition, m.offset) for m in logged}
             where = sorted(in_log.get(m, (-1, -1)) for m in missing)
-            loaded = clickhouse.query(f"SELECT kafka_partition, max(kafka_offset), count() FROM o11y.api_metrics "
+            loaded = clickhouse.query(f"SELECT kafka_partition, max(kafka_offset), count() FROM {raw} "
                                       f"WHERE kafka_topic = '{topic}' GROUP BY kafka_partition ORDER BY 1").result_rows
             raise AssertionError(f"{len(missing)} acknowledged events not loaded, at {where[:5]}..{where[-5:]}; "
                                  f"loaded per partition {loaded}")
@@ -165,8 +203,21 @@ def test_every_acknowledged_event_is_counted_exactly_once_through_faults(clickho
         assert {m for m in acked if stored.get(m) != 1} == set(), "every acknowledged event exactly once"
         assert set(stored) <= set(load.statuses), "nothing appears that was never sent"
         assert all(n == 1 for n in stored.values()), "nothing appears twice"
-        rollup = count(clickhouse, f"SELECT sum(requests) FROM o11y.api_metrics_1m WHERE client_name = '{client}'")
+        rollup = count(clickhouse, oracle.rollup.format(client=client))
         assert rollup == len(stored), "the evaluator counts what analysts count"
+    return load_ended
+
+
+def test_every_acknowledged_session_is_counted_exactly_once_through_faults(clickhouse: Any) -> None:
+    """The same faults, through the same edge and loader, for the second event type."""
+    exactly_once_through_faults(clickhouse, "confluent-kafka", SESSIONS_ORACLE)
+
+
+@pytest.mark.parametrize("kafka_client", ["kafka-python", "confluent-kafka"])
+def test_every_acknowledged_event_is_counted_exactly_once_through_faults(clickhouse: Any, slack: Any,
+                                                                         kafka_client: Any) -> None:
+    load_ended = exactly_once_through_faults(clickhouse, kafka_client, REQUESTS_ORACLE)
+    client = f"oracle-gateway-{REQUESTS.name}-{kafka_client}"
 
     # Alerting through faults: Redis down and Slack failing; the page still goes out, exactly once.
     policy = policy_from_document({**DEFAULT_POLICY, "page_clients": [client]})
