@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from alerting.backtest.run import BacktestSource
 from api.auth import ApiAuth
 from api.backtest_api import BacktestApi
+from api.export import ExportKind, Exports
 from api.incidents_api import IncidentsApi
 from api.openapi import api_document
 from api.pages.app import add_page_routes
@@ -21,13 +22,16 @@ from api.pages.context import PageContext
 from api.pages.render import Renderer
 from api.pages.sign_in import SignIn
 from api.policy_api import PolicyApi
+from api.session_api import SessionsApi
+from api.session_list import SESSION_FIELDS, sessions_sql
+from api.session_query import SessionExportQuery
 from api.session_revocations import Revocations
 from api.sessions import Sessions
 from api.signed_in import session_middleware
 from api.sql_api import SqlApi, SqlLimits
 from api.status_api import StatusApi
 from api.usage_api import UsageApi
-from api.usage_export import UsageExport
+from api.usage_query import EVENT_FIELDS, ExportQuery, events_sql
 from runtime.clickhouse import ClickHouseClient, RawClient, connect_raw
 from runtime.client_secrets import ClientSecrets
 from runtime.health import READINESS, add_health_routes
@@ -62,7 +66,8 @@ def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHou
             return connect_raw(url)
     prices = prices if prices is not None else load_prices(settings.prices)
     UsageApi(auth, clickhouse, prices).add_routes(app)
-    UsageExport(auth, clickhouse, prices, more_clients, settings.api_export_write_timeout_s).add_routes(app)
+    SessionsApi(auth, clickhouse).add_routes(app)
+    _add_exports(app, Exports(auth, clickhouse, more_clients, settings.api_export_write_timeout_s), prices)
     SqlApi(auth, more_clients, SqlLimits.of(settings)).add_routes(app)
     document = api_document()
 
@@ -74,6 +79,14 @@ def create_api_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHou
     SignIn(auth, sessions, revocations, render, now, token_file).add_routes(app)
     add_page_routes(app, PageContext(policy, clickhouse, status, prices, sessions, render, now))
     return harden(app)
+
+
+def _add_exports(app: web.Application, exports: Exports, prices: PriceTable) -> None:
+    """Usage and sessions share one limit on exports at a time."""
+    exports.add_route(app, ExportKind("/v1/usage/export", ExportQuery, lambda q, now: events_sql(q, prices, now, None),
+                                      EVENT_FIELDS, "usage"))
+    exports.add_route(app, ExportKind("/v1/sessions/export", SessionExportQuery, lambda q, now: sessions_sql(q, now, None),
+                                      SESSION_FIELDS, "sessions"))
 
 
 async def _clickhouse_ready(clickhouse: ClickHouseClient) -> str | None:

@@ -8,6 +8,7 @@ from alerting.incidents.silences import SilenceRequest
 from api.backtest_api import BacktestRequest
 from api.incidents_api import IncidentQuery
 from api.openapi_schemas import SCHEMAS, ref
+from api.openapi_sessions import SESSION_SCHEMAS, session_paths
 from api.sql_api import SqlRequest
 from api.status_api import StatusQuery
 from api.usage_query import ExportQuery, RecentQuery, StatsQuery, TimeseriesQuery
@@ -76,6 +77,9 @@ def _pages() -> dict[str, Any]:
                                                      required=("provider", "model", "client"))}},
         "/ui/usage": {"get": {**page["get"], "summary": "Usage and cost for a range (`format=csv`: the table)",
                               "parameters": _strings("range", "group_by", "format")}},
+        "/ui/sessions": {"get": {**page["get"], "summary": "Agent sessions: termination reasons over time, tool errors by "
+                                                           "tool type, stuck tool calls",
+                                 "parameters": _strings("range", "platform", "model", "client", "tool")}},
         "/ui/incidents": {"get": {**page["get"], "summary": "Open incidents, silences, history"}},
         "/ui/silences": {"post": {"summary": "Silence an incident's route (admin session, CSRF token)",
                                   "security": cookie, "requestBody": form, "responses": seen}},
@@ -118,6 +122,7 @@ def api_document() -> dict[str, Any]:
             "responses": {"200": {"description": "The events, in storage order", "content": {
                 "application/x-ndjson": {"schema": ref("UsageEvent")}, "text/csv": {"schema": {"type": "string"}}}},
                 **read, **_errors(429)}}},
+        **session_paths(_query, _answer, read, _errors(429)),
         "/v1/sql": {"post": {
             "summary": "A read-only query (admin): ClickHouse's JSONCompact, CSVWithNames or TSVWithNames",
             "security": BEARER, "requestBody": _body(SqlRequest),
@@ -160,10 +165,11 @@ def api_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "o11y read API", "version": "1",
-                 "description": "Usage and cost, SLO status, incidents, overrides, silences, baselines and read-only SQL. "
+                 "description": "Usage and cost, agent sessions, SLO status, incidents, overrides, silences, baselines and "
+                                "read-only SQL. "
                                 "Bearer: a read token, or an admin token (which may also write)."},
         "paths": paths,
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                                            "session": {"type": "apiKey", "in": "cookie", "name": "o11y_session"}},
-                       "schemas": SCHEMAS},
+                       "schemas": {**SCHEMAS, **SESSION_SCHEMAS}},
     }

@@ -1,8 +1,7 @@
-"""`/v1/usage/…`: requests, errors, latency percentiles, tokens and cost; recent events (the export: usage_export)."""
+"""`/v1/usage/…`: requests, errors, latency percentiles, tokens and cost; recent events (the export: api.export)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from collections.abc import Callable, Mapping
@@ -10,10 +9,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
 
 from api.auth import ApiAuth
-from api.responses import bad_request, json_response, unavailable
+from api.read_answers import Build, ask
+from api.responses import json_response
 from api.usage_query import (
     Built,
     RecentQuery,
@@ -37,18 +36,6 @@ METHOD = (f"Successful requests (status < 400) only. Each percentile is within {
           f"with at least {DEFAULT_MIN_OUTPUT_TOKENS} output tokens; its p95 is the speed 95 % of them reach or beat.")
 _NULL_WHEN_EMPTY = ("inference_provider", "organization")
 _LEVEL_NAMES = tuple(PERCENTILES)
-
-
-def query_values(request: web.Request, model: type[BaseModel]) -> dict[str, Any]:
-    """The query string as the model wants it: every value of a repeatable parameter, the one value of the others."""
-    repeatable = {name for name, info in model.model_fields.items() if "tuple" in str(info.annotation)}
-    values: dict[str, Any] = {}
-    for key in request.query:
-        if key in values:
-            continue
-        found = request.query.getall(key)
-        values[key] = found if key in repeatable or len(found) > 1 else found[0]
-    return values
 
 
 def _levels(values: Any) -> dict[str, float | None]:
@@ -129,24 +116,8 @@ class UsageApi:
         app.router.add_get("/v1/usage/timeseries", self.timeseries)
         app.router.add_get("/v1/usage/recent", self.recent)
 
-    def _parse(self, request: web.Request, model: type[Any]) -> Any:
-        self._auth.caller(request, "read")
-        return model.model_validate(query_values(request, model))
-
-    async def _ask(self, request: web.Request, model: type[Any],
-                   build: Callable[[Any, datetime], tuple[str, dict[str, Any]]]) -> tuple[Any, Any] | web.Response:
-        """(the validated query, ClickHouse's result), or the answer that says why not: 400 with reasons, or 503."""
-        try:
-            query = self._parse(request, model)
-            sql, params = build(query, datetime.now(timezone.utc))
-        except ValidationError as err:
-            return bad_request(err)
-        except ValueError as err:
-            return bad_request([str(err)])
-        try:
-            return query, await asyncio.to_thread(self._clickhouse.query, sql, params)
-        except Exception as err:  # noqa: BLE001 - the input was valid: what failed is ClickHouse
-            return unavailable(err)
+    async def _ask(self, request: web.Request, model: type[Any], build: Build) -> tuple[Any, Any] | web.Response:
+        return await ask(request, self._auth, self._clickhouse, model, build)
 
     async def _measured(self, request: web.Request, model: type[Any], sql_of: Callable[[Any, PriceTable, datetime], Built],
                         answer: Callable[[Any, list[dict[str, Any]], dict[str, Any] | None], dict[str, Any]]) -> web.Response:

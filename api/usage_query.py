@@ -7,24 +7,30 @@ expressions (`schemas.usage_columns`), so the answer is exact for any range. Cos
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
-    BaseModel,
+    AfterValidator,
     BeforeValidator,
-    ConfigDict,
     Field,
-    StringConstraints,
-    field_validator,
-    model_validator,
 )
 
 from alerting.rules.period_cache import floor_to, split
-from schemas.api_metrics import MAX_NAME
+from api.read_question import (
+    INTERVALS,
+    Bucketed,
+    ExportRange,
+    Name,
+    Sql,
+    TimeRange,
+    at,
+    distinct,
+    points_in,
+    spans,
+    split_names,
+)
 from schemas.prices import PriceTable
 from schemas.usage_columns import ACCURACY, LEVELS, MASKED_USER, MEASURES, ROLLUPS, UNCACHED_INPUT
 from storage.events import API_METRICS, USAGE_1D, USAGE_1H
@@ -41,35 +47,15 @@ _COLUMNS: dict[str, tuple[str | None, str]] = {
     "organization": (None, "ifNull(e.organization_id, '')"),
 }
 """API name → (rollup column, or None when only the raw table knows it; expression over the raw table `e`)."""
-INTERVALS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "6h": 21_600, "1d": 86_400}
 HOUR = 3600
-MAX_SPAN = timedelta(days=400)
-EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(2299, 12, 31, 23, 59, 59, 999_000, tzinfo=timezone.utc)
-HELD = "ClickHouse's DateTime64 holds 1900-01-01T00:00:00Z to 2299-12-31T23:59:59.999Z"
-MAX_POINTS = 10_000
-DEFAULT_SPAN = timedelta(hours=24)
 ROLLUP, RAW = str(USAGE_1H), str(API_METRICS)
 ROLLUP_TABLES = {table.name: table for table in (USAGE_1D, USAGE_1H)}
 _SKETCH_MERGE = f"quantilesDDMerge({ACCURACY}, {', '.join(map(str, LEVELS))})"
 _SKETCH_MERGE_STATE = f"quantilesDDMergeState({ACCURACY}, {', '.join(map(str, LEVELS))})"
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME)]
 
-
-def _split(value: Any) -> Any:
-    """`group_by=model,client` and `group_by=model&group_by=client` alike."""
-    if isinstance(value, str):
-        value = [value]
-    if isinstance(value, list | tuple):
-        return tuple(part.strip() for item in value for part in str(item).split(",") if part.strip())
-    return value
-
-
-class UsageFilters(BaseModel):
+class UsageFilters(TimeRange):
     """Filters every usage question takes; a repeated parameter (`model=a&model=b`) means any of them."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     client: tuple[Name, ...] = Field(default=(), max_length=100, description="Client name(s).")
     provider: tuple[Name, ...] = Field(default=(), max_length=100, description="Provider id(s).")
@@ -79,44 +65,6 @@ class UsageFilters(BaseModel):
                                    description="User id(s); `anonymous` for every anonymous user.")
     organization: tuple[Name, ...] = Field(default=(), max_length=100, description="Organization id(s).")
     byok: bool | None = Field(default=None, description="Only requests on the user's own key (true) or not (false).")
-    start: AwareDatetime | None = Field(default=None, alias="from",
-                                        description="Start, inclusive (ISO 8601 with offset; default: 24 h before `to`).")
-    end: AwareDatetime | None = Field(default=None, alias="to", description="End, exclusive (default: now).")
-
-    @field_validator("start", "end")
-    @classmethod
-    def _held(cls, value: datetime | None) -> datetime | None:
-        """A time ClickHouse cannot hold is refused here, not by ClickHouse (a 503) or by Python's datetime (a 500)."""
-        if value is None:
-            return None
-        try:
-            utc = value.astimezone(timezone.utc)
-        except OverflowError:
-            raise ValueError(f"out of range: {HELD}") from None
-        if not EARLIEST <= utc <= LATEST:
-            raise ValueError(f"out of range: {HELD}")
-        return utc
-
-    @model_validator(mode="after")
-    def _ordered(self) -> UsageFilters:
-        if self.start is not None and self.end is not None:
-            if self.start >= self.end:
-                raise ValueError("from must be before to")
-            if self.end - self.start > MAX_SPAN:
-                raise ValueError(f"from and to are more than {MAX_SPAN.days} days apart")
-        return self
-
-    def span(self, now: datetime) -> tuple[datetime, datetime]:
-        """[start, end) in UTC; the defaults filled in and checked like given values."""
-        end = (self.end or now).astimezone(timezone.utc)
-        if self.start is None and end - EARLIEST < DEFAULT_SPAN:
-            raise ValueError(f"from (24 hours before to) is out of range: {HELD}")
-        start = (self.start or end - DEFAULT_SPAN).astimezone(timezone.utc)
-        if start >= end:
-            raise ValueError("from must be before to (to defaults to now)")
-        if end - start > MAX_SPAN:
-            raise ValueError(f"from and to are more than {MAX_SPAN.days} days apart (to defaults to now)")
-        return start, end
 
     def filters(self) -> dict[str, tuple[Any, ...]]:
         found: dict[str, tuple[Any, ...]] = {d: getattr(self, d) for d in DIMENSIONS if d != "byok" and getattr(self, d)}
@@ -126,47 +74,21 @@ class UsageFilters(BaseModel):
 
 
 class StatsQuery(UsageFilters):
-    group_by: Annotated[tuple[Dimension, ...], BeforeValidator(_split)] = Field(
+    group_by: Annotated[tuple[Dimension, ...], BeforeValidator(split_names), AfterValidator(distinct)] = Field(
         default=(), description="Comma-separated: any of client, provider, model, inference_provider, byok, user, organization.")
     limit: int = Field(default=1000, ge=1, le=10_000, description="At most this many groups, most requests first.")
 
-    @model_validator(mode="after")
-    def _distinct(self) -> StatsQuery:
-        if len(set(self.group_by)) != len(self.group_by):
-            raise ValueError("group_by names a dimension twice")
-        return self
 
-
-class TimeseriesQuery(StatsQuery):
-    interval: Literal["1m", "5m", "15m", "1h", "6h", "1d"] = Field(default="1h", description="Bucket width.")
-    limit: int = Field(default=MAX_POINTS, ge=1, le=MAX_POINTS, description="At most this many points.")
+class TimeseriesQuery(Bucketed, StatsQuery):
+    pass
 
 
 class RecentQuery(UsageFilters):
     limit: int = Field(default=100, ge=1, le=1000, description="At most this many events, newest first.")
 
 
-class ExportQuery(UsageFilters):
-    start: AwareDatetime = Field(alias="from", description="Start, inclusive (ISO 8601 with offset).")
-    end: AwareDatetime = Field(alias="to", description="End, exclusive.")
-    format: Literal["ndjson", "csv"] = Field(default="ndjson", description="Newline-delimited JSON, or CSV with a header.")
-
-
-@dataclass
-class Sql:
-    """A query and its parameters, built up piece by piece."""
-
-    params: dict[str, Any] = field(default_factory=dict)
-
-    def bind(self, name: str, value: Any, kind: str) -> str:
-        self.params[name] = value
-        return f"{{{name}:{kind}}}"
-
-
-def _at(at: datetime, ms: bool = False) -> str:
-    """A UTC time as a query parameter: `DateTime64(3)` with `ms`, else `DateTime` (whole seconds)."""
-    text = at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return text[:-3] if ms else text[:19]
+class ExportQuery(ExportRange, UsageFilters):
+    pass
 
 
 def _where(filters: dict[str, tuple[Any, ...]], sql: Sql, raw: bool) -> list[str]:
@@ -209,7 +131,7 @@ def row_set(filters: dict[str, tuple[Any, ...]], dims: tuple[str, ...], start: d
         table, time = tables[grain]
         keys = tuple(dict.fromkeys((*dims, "model", "provider")))
         columns = ", ".join(f"{_COLUMNS[d][0]} AS d_{d}" for d in keys)
-        where = " AND ".join([_spans(time, ranges, f"{table.name}_", "DateTime", sql), *_where(filters, sql, raw=False)])
+        where = " AND ".join([spans(time, ranges, f"{table.name}_", "DateTime", sql), *_where(filters, sql, raw=False)])
         rows = f"SELECT toStartOfInterval({time}, INTERVAL {step or grain} SECOND) AS t, {columns}, {_measures()} " \
                f"FROM {table} WHERE {where}"
         index, rates = price_index(prices, "d_model", "d_provider", "t", sql)
@@ -223,22 +145,12 @@ def row_set(filters: dict[str, tuple[Any, ...]], dims: tuple[str, ...], start: d
     return " UNION ALL ".join(parts), "+".join(dict.fromkeys(sources))
 
 
-def _spans(column: str, ranges: list[tuple[datetime, datetime]], prefix: str, kind: str, sql: Sql) -> str:
-    """`column` in any of the ranges, each bound as `kind` (`DateTime`, or `DateTime64(3)` to the millisecond)."""
-    ms = kind != "DateTime"
-    found = []
-    for i, (a, b) in enumerate(ranges):
-        low, high = sql.bind(f"{prefix}a{i}", _at(a, ms), kind), sql.bind(f"{prefix}b{i}", _at(b, ms), kind)
-        found.append(f"({column} >= {low} AND {column} < {high})")
-    return f"({' OR '.join(found)})"
-
-
 def _raw_part(filters: dict[str, tuple[Any, ...]], dims: tuple[str, ...], ranges: list[tuple[datetime, datetime]],
               step: int | None, start: datetime, prices: PriceTable, sql: Sql, names: str) -> str:
     columns = "".join(f", {_COLUMNS[d][1]} AS d_{d}" for d in dims)
-    where = " AND ".join([_spans("e.received_at", ranges, "raw_", "DateTime64(3)", sql), *_where(filters, sql, raw=True)])
+    where = " AND ".join([spans("e.received_at", ranges, "raw_", "DateTime64(3)", sql), *_where(filters, sql, raw=True)])
     bucket = (f"toDateTime(toStartOfInterval(e.received_at, INTERVAL {step} SECOND), 'UTC')" if step
-              else f"toDateTime({sql.bind('whole', _at(start), 'DateTime')}, 'UTC')")
+              else f"toDateTime({sql.bind('whole', at(start), 'DateTime')}, 'UTC')")
     index, rates = price_index(prices, "e.resolved_model", "e.provider", "e.received_at", sql)
     cost = cost_expression("e.price", rates, UNCACHED_INPUT, "ifNull(e.cache_hit_tokens, 0)",
                            "ifNull(e.cache_write_tokens, 0)", "ifNull(e.output_tokens, 0)")
@@ -359,10 +271,7 @@ def timeseries_sql(query: TimeseriesQuery, prices: PriceTable, now: datetime) ->
     """One row per bucket (and group); with no group_by, buckets without traffic are there with zeros."""
     start, end = query.span(now)
     step = INTERVALS[query.interval]
-    points = math.ceil((end - floor_to(start, step)).total_seconds() / step)
-    if points > MAX_POINTS:
-        raise ValueError(f"interval {query.interval} from {start.isoformat()} to {end.isoformat()} is {points} points "
-                         f"(at most {MAX_POINTS}): choose a longer interval or a shorter range")
+    points_in(start, end, step, query.interval)
     sql = Sql()
     priced, source = row_set(query.filters(), query.group_by, start, end, step, prices, sql)
     keys = tuple(f"d_{d}" for d in query.group_by)
@@ -370,8 +279,8 @@ def timeseries_sql(query: TimeseriesQuery, prices: PriceTable, now: datetime) ->
     group = ", ".join(["bucket", *keys])
     fill = ""
     if not keys:
-        first = sql.bind("fill_from", _at(floor_to(start, step)), "DateTime")
-        last = sql.bind("fill_to", _at(end), "DateTime")
+        first = sql.bind("fill_from", at(floor_to(start, step)), "DateTime")
+        last = sql.bind("fill_to", at(end), "DateTime")
         fill = f" WITH FILL FROM {first} TO {last} STEP {step}"
     text = (f"SELECT {bucket} AS bucket{''.join(', ' + k for k in keys)}, {AGGREGATES} FROM ({priced}) "
             f"GROUP BY {group} ORDER BY bucket{fill}{''.join(', ' + k for k in keys)} LIMIT {query.limit + 1}")
@@ -411,8 +320,8 @@ def events_sql(query: UsageFilters, prices: PriceTable, now: datetime, limit: in
     """Events of the range with their cost (NULL: unpriced, or no token counts), newest first when limited."""
     start, end = query.span(now)
     sql = Sql()
-    where = " AND ".join([f"e.received_at >= {sql.bind('a', _at(start, ms=True), 'DateTime64(3)')}",
-                          f"e.received_at < {sql.bind('b', _at(end, ms=True), 'DateTime64(3)')}",
+    where = " AND ".join([f"e.received_at >= {sql.bind('a', at(start, ms=True), 'DateTime64(3)')}",
+                          f"e.received_at < {sql.bind('b', at(end, ms=True), 'DateTime64(3)')}",
                           *_where(query.filters(), sql, raw=True)])
     index, arrays = price_index(prices, "e.resolved_model", "e.provider", "e.received_at", sql)
     cost = cost_expression("e.price_number", arrays, UNCACHED_INPUT, "ifNull(e.cache_hit_tokens, 0)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from api.pages.agent_sessions import SessionsPage
 from api.pages.context import PageContext
 from api.pages.guard import signed_in
 from api.pages.incidents import IncidentsPage
@@ -24,6 +25,7 @@ def add_page_routes(app: web.Application, context: PageContext) -> None:
     app.router.add_get("/ui/", signed_in(OverviewPage(context), render))
     app.router.add_get("/ui/route", signed_in(RoutePage(context), render))
     app.router.add_get("/ui/usage", signed_in(UsagePage(context), render))
+    app.router.add_get("/ui/sessions", signed_in(SessionsPage(context), render))
     app.router.add_get("/ui/incidents", signed_in(IncidentsPage(context), render))
     app.router.add_post("/ui/silences", signed_in(silences.add, render))
     app.router.add_post("/ui/silences/{silence_id}/expire", signed_in(silences.expire, render))

@@ -25,6 +25,10 @@ def usage(**parameters: str) -> str:
     return "/ui/usage?" + urlencode(parameters)
 
 
+def sessions(**parameters: str) -> str:
+    return "/ui/sessions?" + urlencode(parameters)
+
+
 def usage_export(start: datetime, end: datetime) -> str:
     """Every event of [start, end) as CSV, from the read API (a session may read it)."""
     return "/v1/usage/export?" + urlencode({"from": start.isoformat(), "to": end.isoformat(), "format": "csv"})

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 
 from alerting.rules.burn_rate import WindowCount, burn_rate
-from api.usage_query import INTERVALS
+from api.read_question import INTERVALS
 from schemas.alert_policy import Dimension
 
 RANGES: dict[str, tuple[timedelta, int]] = {

@@ -19,8 +19,8 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from api.app import create_api_app
+from api.export import stream_query
 from api.usage_api import shape
-from api.usage_export import stream_query
 from api.usage_query import ExportQuery, StatsQuery, events_sql, stats_sql
 from runtime.clickhouse import connect_raw
 from runtime.settings import Settings

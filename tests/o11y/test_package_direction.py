@@ -148,13 +148,14 @@ def test_only_storage_names_a_table() -> None:
 
 PAGES = ROOT / "api" / "pages"
 PAGES_MAY_USE_OF_API = {"api.auth", "api.sessions", "api.session_revocations", "api.status_api", "api.usage_api",
-                        "api.usage_query", "api.incidents_api", "api.responses", "api.csv_text"}
+                        "api.usage_query", "api.incidents_api", "api.responses", "api.csv_text", "api.read_question",
+                        "api.session_api", "api.session_query", "api.session_list"}
 """Of the rest of `api`, the pages use the read API's readers and question models, auth and sessions: never a handler's
 wiring (`api.app`) or an endpoint of its own."""
 DRAWING = ("axis", "svg", "series", "formats", "links", "route_charts", "baseline_view")
 """The pages' pure modules: what they draw and write is a function of plain data."""
 IO_LIBRARIES = {"aiohttp", "jinja2", "clickhouse_connect", "chdb", "redis"}
-IO_MODULES = {"runtime.clickhouse", "api.pages.data", "api.pages.route_reads", "api.pages.context"}
+IO_MODULES = {"runtime.clickhouse", "api.pages.data", "api.pages.route_reads", "api.pages.context", "api.pages.session_reads"}
 
 
 def test_only_the_api_app_wires_the_pages() -> None:

@@ -1,8 +1,8 @@
-"""`GET /v1/usage/export`: every event of a range, streamed with flat memory, as NDJSON or CSV.
+"""`GET /v1/usage/export` and `/v1/sessions/export`: every event of a range, streamed with flat memory, as NDJSON or CSV.
 
-At most `max_exports` run at a time per process; another gets 429. A client that closes early ends its export with one
-log line. A client that stops reading is cut off when a piece of `WRITE_PIECE` bytes is not taken within the write
-timeout (`O11Y_API_EXPORT_WRITE_TIMEOUT_S`), so that nobody holds a slot by not reading.
+At most `max_exports` run at a time per process, of every kind together; another gets 429. A client that closes early
+ends its export with one log line. A client that stops reading is cut off when a piece of `WRITE_PIECE` bytes is not
+taken within the write timeout (`O11Y_API_EXPORT_WRITE_TIMEOUT_S`), so that nobody holds a slot by not reading.
 """
 
 from __future__ import annotations
@@ -11,19 +11,16 @@ import asyncio
 import logging
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from typing import Any, cast
 
 from aiohttp import web
-from pydantic import ValidationError
 
 from api.auth import ApiAuth
 from api.csv_text import JsonRowsToCsv, csv_text
-from api.responses import bad_request, json_response, unavailable
-from api.usage_api import query_values
-from api.usage_query import EVENT_FIELDS, ExportQuery, events_sql
+from api.read_answers import Build, parsed
+from api.responses import json_response, unavailable
 from runtime.clickhouse import ClickHouseClient, RawClient
-from schemas.prices import PriceTable
 
 log = logging.getLogger(__name__)
 
@@ -35,32 +32,43 @@ EXPORT_SETTINGS = ("SETTINGS output_format_json_quote_64bit_integers = 0, date_t
 """In the query, not per call: a per-call setting makes chDB's client materialize the whole answer before streaming."""
 
 
-class UsageExport:
-    def __init__(self, auth: ApiAuth, clickhouse: ClickHouseClient, prices: PriceTable,
-                 connect: Callable[[], RawClient] | None, write_timeout_s: float, max_exports: int = 2) -> None:
-        self._auth, self._clickhouse, self._prices, self._connect = auth, clickhouse, prices, connect
+@dataclass(frozen=True)
+class ExportKind:
+    """What one export route streams: its question (with `start`, `end`, `format`), its SQL, its columns, its file name."""
+
+    path: str
+    model: type[Any]
+    build: Build
+    fields: tuple[str, ...]
+    name: str
+    """The file is `o11y-<name>-<from>-<to>.<format>`."""
+
+
+class Exports:
+    def __init__(self, auth: ApiAuth, clickhouse: ClickHouseClient, connect: Callable[[], RawClient] | None,
+                 write_timeout_s: float, max_exports: int = 2) -> None:
+        self._auth, self._clickhouse, self._connect = auth, clickhouse, connect
         self._write_timeout_s = write_timeout_s
         self._exports = asyncio.Semaphore(max_exports)
 
-    def add_routes(self, app: web.Application) -> None:
-        app.router.add_get("/v1/usage/export", self.export)
+    def add_route(self, app: web.Application, kind: ExportKind) -> None:
+        async def export(request: web.Request) -> web.StreamResponse:
+            return await self.export(request, kind)
 
-    async def export(self, request: web.Request) -> web.StreamResponse:
-        self._auth.caller(request, "read")
-        try:
-            query = ExportQuery.model_validate(query_values(request, ExportQuery))
-            sql, params = events_sql(query, self._prices, datetime.now(timezone.utc), None)
-        except ValidationError as err:
-            return bad_request(err)
-        except ValueError as err:
-            return bad_request([str(err)])
+        app.router.add_get(kind.path, export)
+
+    async def export(self, request: web.Request, kind: ExportKind) -> web.StreamResponse:
+        found = parsed(request, self._auth, kind.model, kind.build)
+        if isinstance(found, web.Response):
+            return found
         if self._exports.locked():
             return json_response({"success": False, "error": "as many exports as allowed are running: retry later"},
                                  429, {"Retry-After": "30"})
         async with self._exports:
-            return await self._stream(request, query, sql, params)
+            return await self._stream(request, kind, *found)
 
-    async def _stream(self, request: web.Request, query: ExportQuery, sql: str, params: dict[str, Any]) -> web.StreamResponse:
+    async def _stream(self, request: web.Request, kind: ExportKind, query: Any, sql: str,
+                      params: dict[str, Any]) -> web.StreamResponse:
         fmt = "JSONEachRow" if query.format == "ndjson" else "JSONCompactEachRow"
         shared = cast(RawClient, self._clickhouse)
         chunks = stream_query(self._connect or (lambda: shared), sql, params, fmt, owned=self._connect is not None)
@@ -70,12 +78,12 @@ class UsageExport:
             await chunks.aclose()
             return unavailable(err)
         stamp = f"{query.start:%Y%m%dT%H%M%S}-{query.end:%Y%m%dT%H%M%S}"
-        kind = "application/x-ndjson" if query.format == "ndjson" else "text/csv; charset=utf-8"
+        content = "application/x-ndjson" if query.format == "ndjson" else "text/csv; charset=utf-8"
         response = web.StreamResponse(headers={
-            "Content-Type": kind, "Content-Disposition": f'attachment; filename="o11y-usage-{stamp}.{query.format}"'})
+            "Content-Type": content, "Content-Disposition": f'attachment; filename="o11y-{kind.name}-{stamp}.{query.format}"'})
         try:
             await response.prepare(request)
-            await self._body(response, first, chunks, JsonRowsToCsv() if query.format == "csv" else None)
+            await self._body(response, first, chunks, JsonRowsToCsv() if query.format == "csv" else None, kind.fields)
             await response.write_eof()
         except ConnectionError:  # reset, broken pipe, or aiohttp's own "Connection lost" while draining
             log.info("export stopped: the client closed the connection")
@@ -91,9 +99,9 @@ class UsageExport:
         return response
 
     async def _body(self, response: web.StreamResponse, first: bytes, rest: AsyncIterator[bytes],
-                    csv: JsonRowsToCsv | None) -> None:
+                    csv: JsonRowsToCsv | None, fields: tuple[str, ...]) -> None:
         if csv is not None:
-            await self._send(response, csv_text([EVENT_FIELDS]).encode())
+            await self._send(response, csv_text([fields]).encode())
         await self._send(response, csv.feed(first) if csv is not None else first)
         async for chunk in rest:
             await self._send(response, csv.feed(chunk) if csv is not None else chunk)
