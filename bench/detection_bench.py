@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from o11y.demo import ROUTES, Incident, run_demo  # noqa: E402
+from o11y.demo import run_demo  # noqa: E402
+from o11y.demo_requests import ROUTES, Incident  # noqa: E402
 from o11y.embedded import free_port, wait_for_port  # noqa: E402
 from support.fake_slack import FakeSlack  # noqa: E402
 from support.processes import clean_env  # noqa: E402

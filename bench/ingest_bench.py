@@ -1,4 +1,5 @@
-"""Ingest throughput: POST /ingest/api-metrics vs a bare aiohttp handler, same machine, same run.
+"""Ingest throughput: POST /ingest/api-metrics vs a bare aiohttp handler, and POST /ingest/session-metrics vs the
+request endpoint, same machine, same run.
 
 Usage: python bench/ingest_bench.py [--seconds 20] [--connections 64] [--clients kafka-python,confluent-kafka]
 Needs `wrk` (Debian package) as the load generator, in its own process, and `hey` (Debian package) for the latency at
@@ -37,6 +38,17 @@ EVENT = {
     "ipAddress": "203.0.113.9", "clientSecret": SECRET,
     "tokens": {"inputTokens": 1000, "outputTokens": 200, "cacheWriteTokens": 0, "cacheHitTokens": 300, "totalTokens": 1200},
 }
+SESSION = {
+    "kiloUserId": "user_123", "organizationId": "org_456", "sessionId": "ses_0001", "platform": "vscode",
+    "sessionDurationMs": 184000, "timeToFirstResponseMs": 2300, "totalTurns": 4, "totalSteps": 17,
+    "toolCallsByType": {"read_file": 6, "search_files": 2, "write_to_file": 2, "execute_command": 3},
+    "toolErrorsByType": {"execute_command": 1}, "totalErrors": 1, "errorsByType": {"tool_error": 1}, "stuckToolCallCount": 0,
+    "totalTokens": {"input": 52000, "output": 3100, "reasoning": 800, "cacheRead": 40000, "cacheWrite": 6000},
+    "totalCost": 0.4213, "compactionCount": 1, "autoCompactionCount": 1, "terminationReason": "completed",
+    "model": "anthropic/claude-sonnet-4.5", "ingestVersion": 1, "clientSecret": SECRET,
+}
+"""A finished agent session of about the request's size, every map filled."""
+REQUESTS, SESSIONS = "/ingest/api-metrics", "/ingest/session-metrics"
 
 
 def wrk(url: str, body: bytes, seconds: int, connections: int) -> dict[str, float]:
@@ -116,8 +128,9 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def batch_rate(port: int, seconds: int, size: int = 1000, connections: int = 8) -> float:
-    """Events/s through POST /ingest/api-metrics/batch with 1000-event batches, from a client process."""
+def batch_rate(port: int, seconds: int, path: str = REQUESTS, event: dict[str, object] = EVENT, size: int = 1000,
+               connections: int = 8) -> float:
+    """Events/s through POST `path`/batch with 1000-event batches, from a client process."""
     script = f"""
 import asyncio, json, sys, time
 import aiohttp
@@ -125,7 +138,7 @@ EVENT = json.loads(sys.argv[1]); EVENT.pop("clientSecret")
 BODY = json.dumps([EVENT] * {size}).encode()
 async def worker(session, deadline, done):
     while time.monotonic() < deadline:
-        async with session.post("http://127.0.0.1:{port}/ingest/api-metrics/batch", data=BODY,
+        async with session.post("http://127.0.0.1:{port}{path}/batch", data=BODY,
                                 headers={{"Content-Type": "application/json", "Authorization": "Bearer {SECRET}"}}) as r:
             assert r.status == 200, r.status
             done[0] += (await r.json())["accepted"]
@@ -137,7 +150,7 @@ async def main():
         print(done[0] / (time.monotonic() - started))
 asyncio.run(main())
 """
-    out = subprocess.run([sys.executable, "-c", script, json.dumps(EVENT)], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", script, json.dumps(event)], capture_output=True, text=True, check=True)
     return round(float(out.stdout.strip()))
 
 
@@ -145,6 +158,16 @@ def start(cmd: list[str], port: int, env: dict[str, str] | None = None) -> subpr
     process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(port, process, cmd[-1])
     return process
+
+
+def session_rates(port: int, seconds: int, connections: int, single_baseline: float, batch_baseline: float) -> dict[str, object]:
+    """The session endpoint, single events and batches, measured as the request endpoint was just before, and the ratio of
+    each to the request endpoint's rate (its baseline: the same edge, another event type)."""
+    single = wrk(f"http://127.0.0.1:{port}{SESSIONS}", json.dumps(SESSION).encode(), seconds, connections)
+    batch = batch_rate(port, seconds, SESSIONS, SESSION)
+    return {"sessions": single, "session_batch_events_per_s": batch,
+            "ratio_sessions_vs_requests": round(single["requests_per_s"] / single_baseline, 3),
+            "ratio_session_batch_vs_request_batch": round(batch / batch_baseline, 3)}
 
 
 DEFAULT_CLIENT = "confluent-kafka"
@@ -191,6 +214,8 @@ def main() -> None:
                                                 found["ingest"]["requests_per_s"] / 2, args.seconds)  # type: ignore[index]
                 found["ingest_peak_rss_mb"] = peak_rss_mb(ingest.pid)
                 found["batch_events_per_s"] = batch_rate(port, args.seconds)
+                found.update(session_rates(port, args.seconds, args.connections,
+                                           found["ingest"]["requests_per_s"], found["batch_events_per_s"]))  # type: ignore[index,arg-type]
             finally:
                 ingest.terminate()
                 ingest.wait()
@@ -203,13 +228,15 @@ def main() -> None:
             half = found["at_half_rate"]
             print(f"{client}: {found['ingest']['requests_per_s']:.0f} req/s "  # type: ignore[index]
                   f"({found['ratio_ingest_vs_bare']:.2f}x bare), batch {found['batch_events_per_s']:,} events/s; "
-                  f"at half rate ({half['rate']}/s) p50 {half['p50_ms']} ms, p99 {half['p99_ms']} ms", flush=True)  # type: ignore[index]
+                  f"at half rate ({half['rate']}/s) p50 {half['p50_ms']} ms, p99 {half['p99_ms']} ms; sessions "  # type: ignore[index]
+                  f"{found['ratio_sessions_vs_requests']:.2f}x requests single, "
+                  f"{found['ratio_session_batch_vs_request_batch']:.2f}x batch", flush=True)
     results["clients"] = clients
     results.update(clients[DEFAULT_CLIENT] if DEFAULT_CLIENT in clients else next(iter(clients.values())))
     out = ROOT / "bench" / "results" / "ingest.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"{'target':<8} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
-    for name in ("bare", "ingest"):
+    for name in ("bare", "ingest", "sessions"):
         r = results[name]
         print(f"{name:<8} {r['requests_per_s']:>10.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['non_2xx']:>8}")  # type: ignore[index]
     if floor := results.get("broker_ack_at_half_rate"):
@@ -217,6 +244,8 @@ def main() -> None:
               f"p50 {floor['p50_ms']} ms, p99 {floor['p99_ms']} ms to the acknowledgement")  # type: ignore[index]
     print(f"ingest / bare = {results['ratio_ingest_vs_bare']:.2f}; batch endpoint {results['batch_events_per_s']:,} events/s; "
           f"ingest peak RSS {results['ingest_peak_rss_mb']} MB  (written to {out.relative_to(ROOT)})")
+    print(f"sessions / requests = {results['ratio_sessions_vs_requests']:.2f} single, "
+          f"{results['ratio_session_batch_vs_request_batch']:.2f} batch ({results['session_batch_events_per_s']:,} events/s)")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,10 @@ def summary(quick: bool) -> None:
             "",
         ),
         ("ingest batch endpoint", f"{ingest['batch_events_per_s']:,} events/s", "", "≥ 50,000"),
+        ("ingest sessions, single", f"{ingest['sessions']['requests_per_s']:,.0f} req/s",
+         f"{ingest['ratio_sessions_vs_requests']:.2f}x the request endpoint", ""),
+        ("ingest sessions, batch", f"{ingest['session_batch_events_per_s']:,} events/s",
+         f"{ingest['ratio_session_batch_vs_request_batch']:.2f}x the request batch endpoint", ""),
         ("ingest peak RSS", f"{ingest['ingest_peak_rss_mb']} MB", "", "≤ 200 MB"),
         (
             "loader",

@@ -55,7 +55,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 
 def _incident(args: argparse.Namespace) -> Any:
-    from o11y.demo import INCIDENT_SECONDS, Incident
+    from o11y.demo_requests import INCIDENT_SECONDS, Incident
 
     if args.incident == "none":
         return None
@@ -111,17 +111,20 @@ class ConfiguredIngest:
 
 
 def _demo_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--incident", choices=["errors", "slow", "slow-tokens", "queueing", "none"], default="errors",
+    parser.add_argument("--incident", choices=["errors", "slow", "slow-tokens", "queueing", "tool-errors", "none"],
+                        default="errors",
                         help="errors: 20%% of anthropic/claude-sonnet-4.5's requests fail; slow: its answers take "
                         "16-46 s (a generation_speed page); slow-tokens: it generates at half speed, 36 -> 18 tokens/s "
                         "(a generation_speed page); "
                         "queueing: the reasoning model openai/gpt-5.2 waits five times as long for its first token, "
                         "23 -> 115 s (a time_to_first_token page; a chat model's queueing pages only with a threshold "
-                        "of its own, from `o11y slo baseline`)")
+                        "of its own, from `o11y slo baseline`); tool-errors: half the execute_command calls of agent "
+                        "sessions on vscode fail (a tool_errors ticket; the sessions end as before, so nobody is paged)")
     parser.add_argument("--incident-after", type=float, default=20.0, metavar="SECONDS")
     parser.add_argument("--incident-for", type=float, default=None, metavar="SECONDS",
-                        help="default 180 for errors, 420 for the others: a latency page needs five bad minutes, each "
-                        "with at least 10 requests on the route (the default --rate sends some 400 a minute)")
+                        help="default 180 for errors, 300 for tool-errors, 420 for the others: a latency page needs five "
+                        "bad minutes, each with at least 10 requests on the route (the default --rate sends some 400 a "
+                        "minute)")
 
 
 def cmd_api(_: argparse.Namespace) -> int:
@@ -268,10 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--demo", action="store_true", help="also send demo traffic with a scripted incident to itself")
     _demo_options(dev)
     dev.set_defaults(run=cmd_dev)
-    demo = sub.add_parser("demo", help="send realistic gateway traffic (and an incident) to an ingest URL")
+    demo = sub.add_parser("demo", help="send realistic gateway traffic and agent sessions (and an incident) to an ingest URL")
     demo.add_argument("--url", default=ConfiguredIngest(),
                       help="the ingest to send to (default: this machine's, on O11Y_HTTP_PORT: %(default)s)")
-    demo.add_argument("--rate", type=float, default=20.0, help="events per second")
+    demo.add_argument("--rate", type=float, default=20.0,
+                      help="requests per second; a finished agent session follows every 20 requests")
     demo.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="default: until Ctrl-C")
     _demo_options(demo)
     demo.set_defaults(run=cmd_demo)

@@ -174,7 +174,8 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
         demo_secrets = {name: values[0].get_secret_value() for name, values in settings.client_secrets.items()}
         url = settings.local_url(settings.http_port)
         demo_task = asyncio.create_task(run_demo(url, demo_secrets, 20.0, None, demo))
-        _announce("demo", f"20 events/s to {url}" + (f", {demo.kind} incident after {demo.start_s:.0f}s" if demo else ""))
+        _announce("demo", f"20 requests/s and a session a second to {url}"
+                  + (f", {demo.kind} incident after {demo.start_s:.0f}s" if demo else ""))
     await stop.wait()
     if demo_task is not None:
         demo_task.cancel()
