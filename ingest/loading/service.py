@@ -188,7 +188,7 @@ async def _stop_process_if_loader_stops(app: web.Application, loader: Loader, th
         await asyncio.sleep(check_every_s)
         stalled = loader.watch.stalled()
     why = stalled or loader.fatal
-    if why is None or stop.is_set():
+    if why is None or stop.is_set() or app[LOADER_STOPPED]:  # another type's loader stopped the process already
         return
     if stalled is not None:
         log.error("%s", stalled)  # the loader logged its own fatal line

@@ -352,7 +352,7 @@ def test_time_to_first_token_and_time_per_output_token_suggest_the_default_polic
 def test_each_percentile_slo_is_suggested_from_the_measure_it_judges(clickhouse: Any) -> None:
     timeline, model = Timeline(clickhouse), unique_model()
     streamed_traffic(timeline, model)
-    error_rate, _, speed = DEFAULT_POLICY["slos"]
+    error_rate, _, speed, *_ = DEFAULT_POLICY["slos"]
 
     def variant(name: str, **latency: Any) -> dict[str, Any]:
         return {**speed, "name": name, "latency": {**speed["latency"], **latency}}

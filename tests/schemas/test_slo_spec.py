@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -14,12 +15,20 @@ def test_the_default_policy_keeps_the_seed_windows_and_judges_llm_latency_per_mi
     policy = default_policy()
     assert [(s.name, s.kind) for s in policy.slos] == [
         ("error_rate", "error_rate"), ("time_to_first_token", "latency_percentile"),
-        ("generation_speed", "latency_percentile")]
-    for slo in policy.slos:
+        ("generation_speed", "latency_percentile"), ("session_failures", "session_failure_rate"),
+        ("tool_errors", "tool_error_rate")]
+    error, ttft, speed, sessions, tools = policy.slos
+    for slo in (error, ttft, speed):
         assert slo.min_requests == 10 and slo.min_bad_events == 5 and slo.include_byok
         assert [(w.severity, w.long_minutes, w.short_minutes, w.burn_rate) for w in slo.windows] == [
             ("page", 5, 1, Decimal("14.4")), ("page", 30, 3, Decimal("6")), ("ticket", 360, 30, Decimal("1"))]
-    error, ttft, speed = policy.slos
+    assert (sessions.objective, sessions.bad_reasons, sessions.stuck_is_bad, sessions.min_requests) == (
+        Decimal("0.98"), ("error",), True, 10)
+    assert [(w.severity, w.long_minutes, w.short_minutes, w.burn_rate) for w in sessions.windows] == [
+        ("page", 15, 3, Decimal("14.4")), ("page", 360, 30, Decimal("6")), ("ticket", 1440, 120, Decimal("1"))]
+    assert (tools.objective, tools.min_requests, tools.min_bad_events, {w.severity for w in tools.windows}) == (
+        Decimal("0.9"), 20, 10, {"ticket"})
+    assert (sessions.source, sessions.unit, tools.source, tools.unit) == ("sessions", "session", "tools", "tool call")
     assert error.objective == Decimal("0.999") and error.status_ranges() == [(400, 599)]
     assert ttft.objective == speed.objective == Decimal("0.99") and ttft.per_minute and ttft.unit == "minute"
     assert ttft.latency is not None and speed.latency is not None
@@ -144,3 +153,18 @@ def test_the_deploy_slo_file_equals_the_built_in_default() -> None:
 
     path = Path(__file__).resolve().parents[2] / "deploy" / "slo.yaml"
     assert policy_from_document(yaml.safe_load(path.read_text())) == default_policy()
+
+
+@pytest.mark.parametrize(("slo", "refusal"), [
+    ({"kind": "session_failure_rate", "error_statuses": [">=400"]}, "give neither error_statuses nor latency"),
+    ({"kind": "tool_error_rate", "latency": {"threshold_ms": 100, "percentile": 50}}, "give neither error_statuses"),
+    ({"kind": "tool_error_rate", "failure_reasons": ["error"]}, "belong to kind session_failure_rate only"),
+    ({"kind": "error_rate", "error_statuses": [">=400"], "stuck_tool_calls_fail": False},
+     "belong to kind session_failure_rate only"),
+    ({"kind": "session_failure_rate", "failure_reasons": ["crashed"]}, "failure_reasons.0"),
+    ({"kind": "session_failure_rate", "failure_reasons": []}, "failure_reasons"),
+])
+def test_session_slos_are_refused_with_the_reason_when_they_mix_kinds(slo: dict[str, Any], refusal: str) -> None:
+    document = {**DEFAULT_POLICY, "slos": [{"name": "s", "title": "S", **slo}]}
+    with pytest.raises(ValueError, match=refusal.replace(".", r"\.")):
+        policy_from_document(document)
