@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from o11y.embedded import EmbeddedKafka
+from schemas.session_event import SESSIONS
 from support.docs_pages import code_blocks, doc_page
-from support.events import event_messages
+from support.events import event_messages, session_messages
 from support.kafka_io import produce
 from support.loader_harness import count, loader_settings, running_loader
 from support.waiting import wait_until
@@ -28,10 +29,16 @@ def loaded(kafka: EmbeddedKafka, clickhouse: Any) -> str:
         + event_messages(10, "analyst-client", isAnonymous=True, kiloUserId="anon:1.2.3.4", completeRequestMs=16000)
     )
     produce(kafka.bootstrap_servers, topic, records)
-    with running_loader(loader_settings(kafka.bootstrap_servers, topic, "analysts"), clickhouse):
+    sessions = f"{topic}-sessions"  # the session examples read sessions: a few of them, through their own loader
+    produce(kafka.bootstrap_servers, sessions, session_messages(5, "analyst-client", toolErrorsByType={})
+            + session_messages(2, "analyst-client", toolErrorsByType={}, terminationReason="error", platform="cli"))
+    settings = loader_settings(kafka.bootstrap_servers, topic, "analysts", kafka_session_topic=sessions)
+    with running_loader(settings, clickhouse), running_loader(settings, clickhouse, kind=SESSIONS):
         assert wait_until(
             lambda: count(clickhouse, "SELECT count() FROM o11y.api_metrics WHERE kafka_topic = 'analyst-examples'") == 50
         )
+        assert wait_until(lambda: count(clickhouse, f"SELECT count() FROM o11y.session_metrics "
+                                                    f"WHERE kafka_topic = '{sessions}'") == 7)
     return topic
 
 

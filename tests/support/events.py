@@ -79,3 +79,19 @@ def session_event(**overrides: Any) -> dict[str, Any]:
     }
     event.update(overrides)
     return {k: v for k, v in event.items() if v is not ...}
+
+
+def session_messages(count: int, client_name: str, **overrides: Any) -> list[tuple[bytes, bytes]]:
+    """Encoded (key, value) pairs of sessions exactly as ingest produces them."""
+    import pydantic_core
+
+    from schemas.event_message import new_event_ids, timestamp_text
+    from schemas.session_event import SESSIONS, SessionMetricsParams
+
+    received = timestamp_text(datetime.now(timezone.utc))
+    out = []
+    for i, event_id in enumerate(new_event_ids(count)):
+        event = SessionMetricsParams.model_validate(session_event(**{"sessionId": f"ses-{i}", **overrides}))
+        out.append((SESSIONS.key(event, client_name),
+                    SESSIONS.encode(event, pydantic_core.to_json(client_name), received, event_id)))
+    return out
