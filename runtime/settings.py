@@ -241,11 +241,13 @@ class Settings(BaseSettings):
                         raise ValueError(f"O11Y_{other.upper()} and O11Y_{field.upper()} share a secret: give each role its own")
         return self
 
-    def topic_for(self, event_type: str) -> str:
-        """The topic of an event type, by its name (`schemas.event_registry`): `O11Y_KAFKA_TOPIC` for requests,
+    def topics(self) -> dict[str, str]:
+        """Each event type's topic, by the type's name (`schemas.event_registry`): `O11Y_KAFKA_TOPIC` for requests,
         `O11Y_KAFKA_SESSION_TOPIC` for sessions."""
-        topics = {"api-metrics": self.kafka_topic, "session-metrics": self.kafka_session_topic}
-        return topics[event_type]
+        return {"api-metrics": self.kafka_topic, "session-metrics": self.kafka_session_topic}
+
+    def topic_for(self, event_type: str) -> str:
+        return self.topics()[event_type]
 
     def topic_dlq(self, event_type: str = "api-metrics") -> str:
         return f"{self.topic_for(event_type)}-dlq"
@@ -256,7 +258,7 @@ class Settings(BaseSettings):
 
     def event_topics(self) -> list[str]:
         """Every event type's topic: what the loaders read and the stale-data guard watches."""
-        return [self.topic_for(event_type) for event_type in ("api-metrics", "session-metrics")]
+        return list(self.topics().values())
 
     def all_topics(self) -> list[str]:
         """Every event topic and its dead-letter topic."""

@@ -12,7 +12,7 @@ from ingest.loading.rows import INSERT_FORMAT, INSERT_SETTINGS, Row
 from runtime.clickhouse import ClickHouseClient
 from storage.events import API_METRICS
 from storage.loading import EVENT_IDS, LOADED_OFFSETS
-from storage.table import Table
+from storage.table import Table, quoted
 
 
 class Inserted(NamedTuple):
@@ -97,7 +97,7 @@ class ClickHouseSink:
         high = max(row.received_ms for row in rows) + self._horizon_ms
         sql = (f"SELECT client_name, toString(event_id), kafka_topic, kafka_partition, kafka_offset FROM {EVENT_IDS} "
                f"WHERE event_id IN (SELECT arrayJoin(splitByChar(',', '{ids}'))::UUID) "
-               f"AND kafka_topic = {_literal(topic)} "
+               f"AND kafka_topic = {quoted(topic)} "
                f"AND received_at BETWEEN fromUnixTimestamp64Milli(toInt64({low})) "
                f"AND fromUnixTimestamp64Milli(toInt64({high}))")
         answer = self._client.raw_query(sql, settings={"max_query_size": len(sql) + 4096}, fmt="JSONCompactEachRow")
@@ -112,7 +112,3 @@ class ClickHouseSink:
             parameters={"topic": topic},
         )
         return {int(p): int(o) for p, o in result.result_rows}
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"

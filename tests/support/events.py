@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import pydantic_core
+
 from schemas.api_metrics import ApiMetricsParams
-from schemas.event_message import encode_message, message_from_event, message_key
+from schemas.event_message import encode_message, message_from_event, message_key, new_event_ids, timestamp_text
+from schemas.session_event import SESSIONS, SessionMetricsParams
 
 SECRET = "test-secret-0123456789"
 ROTATED_SECRET = "test-secret-rotated-abcdef"
@@ -83,11 +86,6 @@ def session_event(**overrides: Any) -> dict[str, Any]:
 
 def session_messages(count: int, client_name: str, **overrides: Any) -> list[tuple[bytes, bytes]]:
     """Encoded (key, value) pairs of sessions exactly as ingest produces them."""
-    import pydantic_core
-
-    from schemas.event_message import new_event_ids, timestamp_text
-    from schemas.session_event import SESSIONS, SessionMetricsParams
-
     received = timestamp_text(datetime.now(timezone.utc))
     out = []
     for i, event_id in enumerate(new_event_ids(count)):
