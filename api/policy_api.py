@@ -79,7 +79,7 @@ class PolicyApi:
     async def put_override(self, request: web.Request, caller: Caller) -> web.Response:
         override = _parse(SloOverride, await _body(request))
         try:
-            override.check_against(self._policy.slos)
+            self._policy.check_override(override)
         except ValueError as err:
             raise _BadRequest("override refused", [str(err)]) from None
         stored, _ = await asyncio.to_thread(self._store.overrides)

@@ -157,6 +157,7 @@ def cmd_alert(args: argparse.Namespace) -> int:
 
 
 def cmd_slo_check(_: argparse.Namespace) -> int:
+    from alerting.policy.routing_words import routing_words
     from alerting.policy.slo_config import SloConfigError, describe, load_policy
     from alerting.policy.words import policy_words
     from alerting.rules.window_query import uses_rollup
@@ -172,6 +173,7 @@ def cmd_slo_check(_: argparse.Namespace) -> int:
     print(f"freshness_guard: {_freshness_guard(settings)}")
     print(f"runtime_overrides: {note}\n")
     print("\n".join(policy_words(policy)))
+    print("\n" + "\n".join(routing_words(policy)))
     return 0
 
 

@@ -127,7 +127,7 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
 
     from alerting.policy.slo_config import load_policy
     from alerting.service.app import create_alert_app
-    from alerting.service.scheduler import build_notifier
+    from alerting.service.senders import build_sender
     from api.app import create_api_app
     from ingest.edge.app import create_app
     from ingest.loading.service import create_loader_app
@@ -144,7 +144,8 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
     registry = CollectorRegistry()
     app = create_app(settings, registry=registry)
     create_loader_app(settings, clickhouse, registry, app=app)
-    create_alert_app(settings, policy, clickhouse, build_notifier(settings, console_allowed=True), registry, app=app)
+    alert_sender = build_sender(settings, policy, console_allowed=True)
+    create_alert_app(settings, policy, clickhouse, alert_sender, registry, app=app)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=5, keepalive_timeout=settings.http_keepalive_timeout_s)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
@@ -158,8 +159,7 @@ async def _serve(settings: Settings, demo: Any = None, embedded_kafka: bool = Fa
     for name in EVENT_TYPES:
         _announce("ingest", f"http://{settings.http_host}:{settings.http_port}/ingest/{name}")
         _announce("loader", f"{settings.topic_for(name)} → {RAW_TABLES[name]} (group {settings.loader_group_for(name)})")
-    where = "Slack webhooks" if settings.slack_page_webhook_url or settings.slack_ticket_webhook_url else "this console"
-    _announce("alerting", f"every minute at :05, notifying {where}")
+    _announce("alerting", f"every minute at :05, notifying {alert_sender.where()}")
     _announce("api", f"http://{settings.http_host}:{api_port}/v1/usage/stats (and /v1/slo/status, /v1/incidents, /openapi.json)")
     _announce("pages", f"http://localhost:{api_port}/ui/ (sign in with the admin token)")
     stop = asyncio.Event()

@@ -147,18 +147,19 @@ def _one_tick_evaluator(settings: Settings, dry_run: bool) -> Any:
     """`alert --once`: the evaluator alone; a dry run needs no Redis and no webhooks, and writes nothing."""
     from prometheus_client import CollectorRegistry
 
-    from alerting.delivery.slack_notifier import DryRun
     from alerting.policy.slo_config import load_policy
     from alerting.service.metrics import AlertMetrics
-    from alerting.service.scheduler import build_evaluator, build_notifier, connect_redis, courier
+    from alerting.service.scheduler import build_evaluator, connect_redis
+    from alerting.service.senders import build_sender, dry_run_sender
 
     policy = load_policy(settings.slo_config)
     metrics = AlertMetrics.create(CollectorRegistry())
     if dry_run:
-        return build_evaluator(settings, policy, open_alert_store(settings), None, DryRun(), metrics, write=False)
+        return build_evaluator(settings, policy, open_alert_store(settings), None, dry_run_sender(policy), metrics,
+                               write=False)
     if not settings.redis_url:
         raise ValueError("O11Y_REDIS_URL must be set")
-    sender = courier(settings, build_notifier(settings))
+    sender = build_sender(settings, policy)
     return build_evaluator(settings, policy, open_alert_store(settings), connect_redis(settings.redis_url), sender, metrics)
 
 
@@ -186,20 +187,20 @@ def serve_alert(settings: Settings) -> int:
 
     from alerting.policy.slo_config import load_policy
     from alerting.service.app import create_alert_app
-    from alerting.service.scheduler import build_notifier
+    from alerting.service.senders import build_sender
 
     configure_logging(settings.log_level, settings.log_format)
     try:
         policy = load_policy(settings.slo_config)
         if not settings.redis_url:
             raise ValueError("O11Y_REDIS_URL must be set")
-        notifier = build_notifier(settings)
+        sender = build_sender(settings, policy)
         clickhouse = open_alert_store(settings)
     except _setup_errors() as err:
         log.error("%s", err)
         return 2
     admin = admin_app(settings)
-    app = create_alert_app(settings, policy, clickhouse, notifier, CollectorRegistry(), admin=admin)
+    app = create_alert_app(settings, policy, clickhouse, sender, CollectorRegistry(), admin=admin)
     log.info("alerting every minute; health and metrics on http://%s:%d", settings.http_host, settings.http_port)
     run_http(settings, app, admin, 10)
     return 0

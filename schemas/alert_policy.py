@@ -9,6 +9,16 @@ from typing import Any
 
 from pydantic import Field, PrivateAttr, model_validator
 
+from schemas.receivers import (
+    MAX_RECEIVERS,
+    MAX_ROUTES,
+    Receiver,
+    Route,
+    check_routing,
+    default_receivers,
+    default_routes,
+    route_for,
+)
 from schemas.slo_overrides import SloOverride
 from schemas.slo_spec import Severity, SloSpec, _Spec
 
@@ -53,6 +63,9 @@ class AlertPolicy(_Spec):
     """From the policy file."""
     live_overrides: tuple[SloOverride, ...] = ()
     """Set at runtime through the admin API; on an equal match, a live override wins over the file's."""
+    receivers: tuple[Receiver, ...] = Field(default=(), max_length=MAX_RECEIVERS)
+    """None declared: the two Slack webhooks (`schemas.receivers.default_receivers`)."""
+    routes: tuple[Route, ...] = Field(default=(), max_length=MAX_ROUTES)
     _resolved: dict[tuple[str, Dimension], Resolved | None] = PrivateAttr(default_factory=dict)
     _columns: list[tuple[str, SloSpec]] | None = PrivateAttr(default=None)
     _applied: dict[tuple[int, str], SloSpec] = PrivateAttr(default_factory=dict)
@@ -71,6 +84,8 @@ class AlertPolicy(_Spec):
                 raise ValueError(f"more than one override matches exactly {', '.join(twice)}: merge them")
             for override in overrides:
                 override.check_against(self.slos)
+        named = {f"override {o.match.key()}": o.receivers for o in (*self.overrides, *self.live_overrides) if o.receivers}
+        check_routing(self.receivers, self.routes, named)
         return self
 
     def with_live(self, overrides: list[SloOverride], budget_s: float = LIVE_BUDGET_S,
@@ -88,7 +103,7 @@ class AlertPolicy(_Spec):
                 problems.append(f"{len(overrides) - index} runtime override(s) left out ({why}), from {override.match.key()} on")
                 break
             try:
-                override.check_against(self.slos)
+                self.check_override(override)
             except ValueError as err:
                 problems.append(str(err))
             else:
@@ -96,6 +111,12 @@ class AlertPolicy(_Spec):
         policy = self.model_copy(update={"live_overrides": tuple(kept)})
         policy._resolved, policy._columns, policy._applied = {}, None, {}
         return policy, problems
+
+    def check_override(self, override: SloOverride) -> None:
+        """ValueError, with the reason, when the override fits none of the SLOs or names a receiver not declared."""
+        override.check_against(self.slos)
+        if override.receivers:
+            check_routing(self.receivers, self.routes, {f"override {override.match.key()}": override.receivers})
 
     def _apply(self, override: SloOverride, slo: SloSpec) -> SloSpec:
         """`override.apply(slo)`, validated once per policy (not once per route)."""
@@ -151,6 +172,22 @@ class AlertPolicy(_Spec):
                         columns.append((f"V{len(columns) - len(self.slos) + 1}", spec))
             self._columns = columns
         return self._columns
+
+    def effective_receivers(self) -> tuple[Receiver, ...]:
+        return self.receivers or default_receivers()
+
+    def receivers_for(self, key: tuple[str, str, str, str, str]) -> tuple[str, ...]:
+        """Where an incident's notifications go: the most specific override that names receivers, else the most
+        specific route (the default route last)."""
+        slo, dimension = key[1], (key[2], key[3], key[4])
+        naming = [(o.match.specificity(), source, index, o)
+                  for source, overrides in enumerate((self.overrides, self.live_overrides))
+                  for index, o in enumerate(overrides)
+                  if o.receivers and o.match.matches_slo(slo) and o.match.matches(dimension)]
+        if naming:
+            return max(naming, key=lambda c: c[:3])[3].receivers or ()
+        chosen = route_for(self.routes or default_routes(), key)
+        return chosen.receivers if chosen is not None else ()
 
     def cooldown(self, severity: Severity) -> int:
         return self.page_cooldown_seconds if severity == "page" else self.ticket_cooldown_seconds

@@ -111,14 +111,16 @@ class SloOverride(_Spec):
     windows: tuple[BurnWindow, ...] | None = Field(default=None, min_length=1, max_length=10)
     page: bool | None = None
     """True: may page even where the policy's page_clients/page_models would send a ticket; False: tickets only."""
+    receivers: tuple[str, ...] | None = Field(default=None, min_length=1, max_length=50)
+    """Where this route's notifications go instead of the policy's routes (a team that owns its models)."""
     comment: str | None = Field(default=None, max_length=500)
     scope: str | None = Field(default=None, max_length=1000)
     """The match's key, repeated: says that turning paging off or down for every route the match covers is meant."""
 
     @model_validator(mode="after")
     def _changes_something(self) -> SloOverride:
-        if all(getattr(self, name) is None for name in (*SETTINGS, "enabled", "page")):
-            raise ValueError("an override must set at least one of enabled, page, " + ", ".join(SETTINGS))
+        if all(getattr(self, name) is None for name in (*SETTINGS, "enabled", "page", "receivers")):
+            raise ValueError("an override must set at least one of enabled, page, receivers, " + ", ".join(SETTINGS))
         return self
 
     @model_validator(mode="after")

@@ -12,12 +12,13 @@ _ROUTE = (
 
 ALERT_EVENTS = Table(
     "alert_events", "Every decision of every tick, with its numbers: fired, suppressed, silenced, delivered, failed, "
-                    "unconfirmed, resolved, escalated, stale, degraded.",
+                    "rejected, unconfirmed, resolved, escalated, stale, degraded.",
     (
         Column("event_time", "DateTime64(3, 'UTC')", "When the decision was logged."),
         Column("tick", "DateTime('UTC')", "The minute the decision is about (window end)."),
-        Column("decision", "LowCardinality(String)", "What was decided: fired, suppressed, silenced, delivered, failed, "
-                                                     "unconfirmed, resolved, escalated, stale, degraded."),
+        Column("decision", "LowCardinality(String)", "What was decided: fired, suppressed, silenced, delivered, failed "
+                                                     "(sent again next tick), rejected (refused for good), unconfirmed, "
+                                                     "resolved, escalated, stale, degraded."),
         Column("severity", "LowCardinality(String)", "`page` or `ticket`, after the page-eligibility downgrade."),
         Column("slo", "LowCardinality(String)", "The SLO name, or one of o11y's own: `data_stale`, `paging_reduced`."),
         Column("tier", "LowCardinality(String)", "The tier, e.g. `5m/1m`."),
@@ -36,6 +37,9 @@ ALERT_EVENTS = Table(
         Column("incident_id", "String", "The incident the decision belongs to (empty for `degraded`). Since schema version 3."),
         Column("silence_id", "String", "The silence that held this notification back (decision `silenced`); empty "
                                        "otherwise. Since schema version 6."),
+        Column("receiver", "LowCardinality(String)", "The receiver a delivery row is about (`delivered`, `failed`, "
+                                                     "`rejected`, `unconfirmed`, `dry_run`); empty otherwise. Since "
+                                                     "schema version 14."),
     ),
     engine="MergeTree", order_by="(event_time, slo, provider, model, client_name)", since=1,
     partition_by="toYYYYMM(event_time)", ttl=lambda r: f"toDateTime(event_time) + INTERVAL {r.alert_days} DAY",
@@ -116,4 +120,33 @@ SLO_OVERRIDE_CHANGES = Table(
         Column("changed_by", "String", "Who: the admin token's name."),
     ),
     engine="MergeTree", order_by="(match_key, changed_at)", since=6, sharding="cityHash64(match_key)",
+)
+
+DELIVERIES = Table(
+    "deliveries", "What each receiver has of each incident: every revision kept; the highest `revision` of an "
+                  "(`incident_id`, `receiver`) is its state.",
+    (
+        Column("incident_id", "String", "The incident."),
+        Column("receiver", "LowCardinality(String)", "The receiver's name in the policy (`slack-page` and `slack-ticket` "
+                                                     "are the two webhooks of the zero-configuration default)."),
+        Column("revision", "UInt32", "Revision number: the highest is the state."),
+        Column("updated_at", "DateTime64(3, 'UTC')", "When this revision was written (wall clock)."),
+        Column("kind", "LowCardinality(String)", "The receiver's kind: `slack_webhook`, `slack_app`, `pagerduty`, `webhook`."),
+        Column("step", "String", "The incident's state last sent: `open:N` (N re-opens before it), `resolved:N`, "
+                                 "`escalated`."),
+        Column("outcome", "LowCardinality(String)", "`delivered`, `failed` (sent again next tick), `rejected` (refused "
+                                                    "for good: it needs a person), `unconfirmed` (sent with no answer: "
+                                                    "never sent again), `skipped` (nothing to say: a Slack webhook gets no "
+                                                    "message for an escalation, a webhook with `send_resolved: false` "
+                                                    "none for a resolve) or `dry_run`."),
+        Column("answer", "String", "What the receiver answered, without credentials: e.g. `202`, `ok`, "
+                                   "`channel_not_found`, `HTTP 429`, `timeout`."),
+        Column("attempts", "UInt16", "Sends of this step so far."),
+        Column("thread", "String", "`slack_app`: the channel id and the `ts` of the incident's one message "
+                                   "(`C0123/1700000000.000100`); empty otherwise."),
+        Column("shown", "String", "`slack_app`: the state that message shows (`open`, `reopened:2`, `silenced:<id>`, "
+                                  "`escalated`, `resolved:2`)."),
+    ),
+    engine="ReplacingMergeTree(revision)", order_by="(incident_id, receiver)", since=14,
+    ttl=lambda r: f"toDateTime(updated_at) + INTERVAL {r.alert_days} DAY", sharding="cityHash64(incident_id)",
 )

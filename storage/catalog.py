@@ -4,7 +4,7 @@ check that no other package names a table read."""
 from __future__ import annotations
 
 from storage.agent_sessions import SESSION_METRICS, SESSION_TABLES, SESSION_VIEWS
-from storage.alerting import ALERT_EVENTS, ALERT_TICKS, INCIDENTS, SILENCES, SLO_OVERRIDE_CHANGES
+from storage.alerting import ALERT_EVENTS, ALERT_TICKS, DELIVERIES, INCIDENTS, SILENCES, SLO_OVERRIDE_CHANGES
 from storage.events import API_METRICS, API_METRICS_1M, API_METRICS_1M_MV, USAGE_1D, USAGE_1H, USAGE_VIEWS
 from storage.loading import EVENT_IDS, EVENT_IDS_MV, LOADED_OFFSETS, LOADED_OFFSETS_MV, LOADER_PROGRESS, bookkeeping_views
 from storage.sessions import REVOKED_SESSIONS
@@ -22,7 +22,7 @@ SCHEMA_MIGRATIONS = Table(
 
 TABLES: tuple[Table, ...] = (
     API_METRICS, LOADED_OFFSETS, ALERT_EVENTS, API_METRICS_1M, LOADER_PROGRESS, INCIDENTS, ALERT_TICKS, EVENT_IDS,
-    SILENCES, SLO_OVERRIDE_CHANGES, USAGE_1D, USAGE_1H, REVOKED_SESSIONS, *SESSION_TABLES,
+    SILENCES, SLO_OVERRIDE_CHANGES, USAGE_1D, USAGE_1H, REVOKED_SESSIONS, *SESSION_TABLES, DELIVERIES,
 )
 """The tables o11y's processes use (the migrations' own ledger, `SCHEMA_MIGRATIONS`, aside)."""
 RAW_TABLES: dict[str, Table] = {"api-metrics": API_METRICS, "session-metrics": SESSION_METRICS}

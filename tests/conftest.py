@@ -1,4 +1,4 @@
-"""Real components for the whole test session: a tansu broker, chDB, redis-server, a Slack stand-in; the leak check."""
+"""Real components for the whole test session: a tansu broker, chDB, redis-server, the HTTP stand-ins; the leak check."""
 
 from __future__ import annotations
 
@@ -140,3 +140,48 @@ def slack() -> Iterator[Any]:
 
     with FakeSlack() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def slack_api_server() -> Iterator[Any]:
+    from support.fake_slack_api import FakeSlackApi
+
+    with FakeSlackApi() as server:
+        yield server
+
+
+@pytest.fixture
+def slack_api(slack_api_server: Any) -> Any:
+    """Slack's Web API for one test: the session's server, emptied of the previous test's messages and faults."""
+    slack_api_server.reset()
+    return slack_api_server
+
+
+@pytest.fixture(scope="session")
+def pagerduty_server() -> Iterator[Any]:
+    from support.fake_pagerduty import FakePagerDuty
+
+    with FakePagerDuty() as server:
+        yield server
+
+
+@pytest.fixture
+def pagerduty(pagerduty_server: Any) -> Any:
+    """PagerDuty's Events API v2 for one test (the session's server, reset)."""
+    pagerduty_server.reset()
+    return pagerduty_server
+
+
+@pytest.fixture(scope="session")
+def am_receiver_server() -> Iterator[Any]:
+    from support.fake_alertmanager import FakeAlertmanagerReceiver
+
+    with FakeAlertmanagerReceiver() as server:
+        yield server
+
+
+@pytest.fixture
+def am_receiver(am_receiver_server: Any) -> Any:
+    """A receiver of Alertmanager-format webhooks that requires the bearer token, for one test (reset)."""
+    am_receiver_server.reset()
+    return am_receiver_server

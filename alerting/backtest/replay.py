@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 
@@ -22,6 +21,8 @@ from alerting.evaluation.store import TickRecord
 from alerting.incidents.alert_log import Decision
 from alerting.incidents.incidents import Incident
 from alerting.incidents.silences import Silence
+from alerting.receivers.channels import Parcel, Sent
+from alerting.receivers.receipts import Ledger, Receipt
 from alerting.rules.decisions import IncidentKey
 from alerting.rules.freshness import PartitionProgress
 from alerting.rules.window_query import WindowCounts, longest_window
@@ -56,6 +57,8 @@ class ReplayStore:
         """Routes that may trip at the minute end being judged (set before each tick)."""
         self.spans: list[Span] = []
         self._open: dict[str, Span] = {}
+        self._receipts: dict[str, Ledger] = {}
+        """By incident id: a tick looks up only its own incidents'."""
 
     def progress(self) -> list[PartitionProgress]:
         return []
@@ -82,6 +85,14 @@ class ReplayStore:
 
     def silences(self, since: datetime) -> list[Silence]:
         return [s for s in self._silences if s.ends_at > since]
+
+    def receipts(self, incident_ids: list[str]) -> Ledger:
+        return {key: receipt for i in incident_ids for key, receipt in self._receipts.get(i, {}).items()}
+
+    def save_receipts(self, receipts: list[Receipt]) -> bool:
+        for receipt in receipts:
+            self._receipts.setdefault(receipt.incident_id, {})[(receipt.incident_id, receipt.receiver)] = receipt
+        return True
 
     def save(self, incidents: list[Incident], decisions: list[Decision], ticks: list[TickRecord]) -> bool:
         for incident in incidents:
@@ -110,18 +121,27 @@ class ReplayStore:
 
 
 class CountingSender:
-    """Slack that takes every message and only counts it, per severity and day of the minute judged."""
+    """Receivers that take every message and only count it, per severity and day of the minute judged."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy: AlertPolicy) -> None:
         self.end: datetime | None = None
         self.sent: dict[str, dict[str, int]] = {"page": {}, "ticket": {}}
+        self._kinds = {receiver.name: receiver.kind for receiver in policy.effective_receivers()}
 
-    def deliver(self, messages: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    def kind(self, receiver: str) -> str:
+        return self._kinds.get(receiver, "unknown")
+
+    def send(self, parcels: list[Parcel]) -> list[Sent]:
         day = f"{self.end:%Y-%m-%d}" if self.end else ""
-        for severity, _ in messages:
-            per_day = self.sent.setdefault(severity, {})
+        answers = []
+        for parcel in parcels:
+            if self.kind(parcel.receiver) == "slack_webhook" and parcel.body is None:
+                answers.append(Sent("skipped", "no message for an escalation"))
+                continue
+            per_day = self.sent.setdefault(parcel.notice.incident.severity, {})
             per_day[day] = per_day.get(day, 0) + 1
-        return ["delivered"] * len(messages)
+            answers.append(Sent("delivered", "counted"))
+        return answers
 
 
 @dataclass
@@ -163,7 +183,7 @@ def replay(minutes: Minutes, policy: AlertPolicy, silences: list[Silence], start
     """Judge every minute end in (start, end] as `o11y alert` would have, one tick per minute."""
     began = time.monotonic()
     store = ReplayStore(minutes, silences)
-    sender = CountingSender()
+    sender = CountingSender(policy)
     ids = iter(range(1, 1 << 40))
     evaluator = Evaluator(policy, store, LocalMarks(), sender, lambda: None, EvaluatorOptions(catch_up=1, policy_notices=False),
                           new_id=lambda: f"bt-{name}-{next(ids):06d}")

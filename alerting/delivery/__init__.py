@@ -1,2 +1,2 @@
-"""Getting incidents to people: Slack messages, grouping, o11y's own pages (stale data, paging turned down), claims
-and markers in Redis, the webhooks, the heartbeat. Imports alerting.incidents and alerting.rules."""
+"""What incidents say and who may say it: Slack messages, grouping, o11y's own pages (stale data, paging turned down),
+claims and markers in Redis, the heartbeat. Imports alerting.incidents and alerting.rules."""

@@ -15,9 +15,8 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Protocol
 
-from alerting.delivery.dispatch import Dispatch, Sender, claim_notices, refresh_marks, send
 from alerting.delivery.marks import Marks
-from alerting.delivery.notice_plan import Outbound, also_failing, plan
+from alerting.delivery.notice_plan import also_failing
 from alerting.delivery.paging_notice import Reduction, judge_paging, reduced_message, reductions, restored_message
 from alerting.delivery.slack_messages import Body
 from alerting.delivery.stale_data import STALE_KEY, fresh_message, judge_stale, stale_message
@@ -26,6 +25,8 @@ from alerting.incidents.alert_log import Decision, decision
 from alerting.incidents.incidents import FLAP_WINDOW, Incident, Notice
 from alerting.incidents.judgement import Minute, judge
 from alerting.incidents.silences import Silence, hold_back
+from alerting.receivers.dispatch import Dispatch, Plan, Sender, claim_notices, refresh_marks, send, sync_parcels, synced
+from alerting.receivers.receipts import Ledger, Receipt, pending
 from alerting.rules.decisions import IncidentKey, find_trips
 from alerting.rules.freshness import Freshness, PartitionProgress, ends_to_judge
 from alerting.rules.message_words import clock
@@ -59,6 +60,14 @@ class EvaluatorStore(Protocol):
 
     def silences(self, since: datetime) -> list[Silence]:
         """Silences that end after `since`."""
+        ...
+
+    def receipts(self, incident_ids: list[str]) -> Ledger:
+        """What each receiver has of these incidents."""
+        ...
+
+    def save_receipts(self, receipts: list[Receipt]) -> bool:
+        """Written as soon as a send is answered (never raises): a restart right after never sends it twice."""
         ...
 
     def save(self, incidents: list[Incident], decisions: list[Decision], ticks: list[TickRecord]) -> bool: ...
@@ -154,7 +163,9 @@ class Evaluator:
         for problem in problems:
             log.warning("runtime override left out: %s", problem)
         horizon = label - self._horizon(policy)
-        tick = _Tick(Dispatch(self._store.incidents(horizon)), policy, self._store.silences(horizon), len(problems))
+        incidents = self._store.incidents(horizon)
+        ledger = self._store.receipts([incident.id for incident in incidents.values()])
+        tick = _Tick(Dispatch(incidents, ledger), policy, self._store.silences(horizon), len(problems))
         self._judge_freshness(label, freshness, tick)
         if self._options.policy_notices:
             self._judge_paging(label, tick)
@@ -162,6 +173,7 @@ class Evaluator:
             tick.records.append(TickRecord(label, "stale", freshness.watermark, 0.0, 0))
         else:
             self._judge_minutes(freshness, tick)
+        self._sync(label, tick)
         if self._marks.down:
             tick.dispatch.decisions.append(decision(label, "degraded", "", None, None,
                                                     "Redis unavailable: messages sent without a claim"))
@@ -205,13 +217,23 @@ class Evaluator:
                 self._tell(label, tick, notice, "paging turned down", partial(_paging_body, notice, found))
 
     def _tell(self, label: datetime, tick: _Tick, notice: Notice, what: str, body: Callable[[], Body]) -> None:
-        """A notice about an incident of o11y's own, to the page channel: logged as fired (a resolve is logged by its
-        caller), claimed, then sent."""
+        """A notice about an incident of o11y's own, to its routes (by default the page channel): logged as fired (a
+        resolve is logged by its caller), claimed, then sent."""
         out = tick.dispatch
         if notice.kind != "resolved":
             out.decisions.append(decision(label, "fired", "page", None, notice.incident, what))
         if claim_notices(self._marks, label, self._unsilenced(label, [notice], tick), out):
-            send(self._sender, self._marks, label, [Outbound("page", (notice,), body())], out)
+            how = Plan(tick.policy, lambda n: (), self._options.public_url, own_body=lambda n: body())
+            self._send(label, [notice], how, tick)
+
+    def _send(self, end: datetime, notices: list[Notice], how: Plan, tick: _Tick) -> None:
+        """Send, then write the receivers' receipts at once (a restart right after must not send again)."""
+        if not notices:
+            return
+        send(self._sender, self._marks, end, notices, how, tick.dispatch)
+        if self._write:
+            self._store.save_receipts(tick.dispatch.receipts)
+        tick.dispatch.receipts = []
 
     def _judge_minutes(self, freshness: Freshness, tick: _Tick) -> None:
         out = tick.dispatch
@@ -224,14 +246,31 @@ class Evaluator:
             by_dimension = self._store.window_counts(end, policy)
             tick.dimensions = len(by_dimension)
             trips = find_trips(policy, end, by_dimension, lambda c, m: self.page_eligible(c, m, models))
-            judged = judge(policy, Minute(end, by_dimension), trips, out.incidents, self._new_id)
+            judged = judge(policy, Minute(end, by_dimension), trips, out.incidents, self._new_id,
+                           lambda incident: bool(pending(incident, policy.receivers_for(incident.key), out.ledger)))
             out.incidents = judged.incidents
             out.changed |= judged.changed
             out.decisions += [decision(end, e.decision, e.severity, e.reading, e.incident, e.detail) for e in judged.events]
             notices = claim_notices(self._marks, end, self._unsilenced(end, judged.notices, tick), out)
-            messages = plan(notices, policy.group_notifications_above, also_failing(trips), self._options.public_url)
-            send(self._sender, self._marks, end, messages, out)
+            how = Plan(policy, also_failing(trips), self._options.public_url, self._silence_of(end, tick), _page_of(out))
+            self._send(end, notices, how, tick)
             tick.records.append(TickRecord(end, "judged", freshness.watermark, 0.0, len(judged.events)))
+
+    def _silence_of(self, end: datetime, tick: _Tick) -> Callable[[Incident], Silence | None]:
+        def silence(incident: Incident) -> Silence | None:
+            return next((s for s in tick.silences if s.active(end) and s.matches(incident.key)), None)
+
+        return silence
+
+    def _sync(self, end: datetime, tick: _Tick) -> None:
+        """Bring Slack app messages up to date with their incidents (a silence that began or ended)."""
+        found = sync_parcels(tick.dispatch, Plan(tick.policy, lambda n: (), self._options.public_url,
+                                                  self._silence_of(end, tick), _page_of(tick.dispatch)))
+        if found:
+            synced(self._sender, found, tick.dispatch)
+            if self._write:
+                self._store.save_receipts(tick.dispatch.receipts)
+            tick.dispatch.receipts = []
 
     def _unsilenced(self, end: datetime, notices: list[Notice], tick: _Tick) -> list[Notice]:
         """Notices no silence holds back; each held one is logged with its silence."""
@@ -251,6 +290,15 @@ class Evaluator:
         records = [TickRecord(r.tick, r.outcome, r.watermark, seconds, r.decisions) for r in tick.records]
         changed: list[Incident] = [out.incidents[key] for key in sorted(out.changed)]
         self._store.save(changed, out.decisions, records)
+
+
+def _page_of(out: Dispatch) -> Callable[[Incident], str]:
+    """The page incident that took over an escalated ticket."""
+    def page(incident: Incident) -> str:
+        taken = out.incidents.get(("page", *incident.key[1:])) if incident.status == "escalated" else None
+        return taken.id if taken is not None else ""
+
+    return page
 
 
 def _paging_body(notice: Notice, found: list[Reduction]) -> Body:

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from alerting.evaluation.receipt_store import ReceiptStore
 from alerting.incidents.alert_log import COLUMNS, Decision
 from alerting.incidents.incidents import Incident
 from alerting.incidents.silences import Silence
 from alerting.policy.store import PolicyStore
+from alerting.receivers.receipts import Ledger, Receipt
 from alerting.rules.decisions import IncidentKey
 from alerting.rules.freshness import PartitionProgress
 from alerting.rules.window_query import WindowCounts, build_query, parse_rows
@@ -55,6 +57,13 @@ class AlertStore:
         self._evaluator = evaluator
         self._contexts: dict[str, Any] = {}
         self.policy = PolicyStore(client)
+        self._receipts = ReceiptStore(client)
+
+    def receipts(self, incident_ids: list[str]) -> Ledger:
+        return self._receipts.read(incident_ids)
+
+    def save_receipts(self, receipts: list[Receipt]) -> bool:
+        return self._receipts.write(receipts)
 
     def window_counts(self, end: datetime, policy: AlertPolicy, details: bool = True) -> dict[Dimension, WindowCounts]:
         """The windows' counts per route; `details` (what messages say) only when the tick may notify."""

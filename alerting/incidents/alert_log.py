@@ -17,7 +17,7 @@ COLUMNS = ALERT_EVENTS.column_names
 class Decision:
     tick: str
     decision: str
-    """fired, suppressed, silenced, delivered, failed, unconfirmed, resolved, escalated, stale, degraded, dry_run"""
+    """fired, suppressed, silenced, delivered, failed, rejected, unconfirmed, resolved, escalated, stale, degraded, dry_run"""
     severity: str
     slo: str
     tier: str
@@ -36,6 +36,7 @@ class Decision:
     detail: str
     incident_id: str
     silence_id: str = ""
+    receiver: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,7 +48,7 @@ class Decision:
 
 
 def decision(tick: datetime, what: str, severity: str, reading: TierReading | None, incident: Incident | None,
-             detail: str = "", silence_id: str = "") -> Decision:
+             detail: str = "", silence_id: str = "", receiver: str = "") -> Decision:
     """A decision about a tier reading and/or an incident; numbers are zero when there is no reading."""
     provider, model, client = reading.dimension if reading else (incident.dimension if incident else ("", "", ""))
     slo = reading.slo.name if reading else (incident.slo if incident else "")
@@ -61,4 +62,5 @@ def decision(tick: datetime, what: str, severity: str, reading: TierReading | No
                    "bad_short": reading.short.bad, "total_short": reading.short.total}
     return Decision(tick=tick.isoformat(), decision=what, severity=severity, slo=slo, tier=tier, provider=provider,
                     model=model, client_name=client, observed_p50_ms=None, observed_p90_ms=None, detail=detail,
-                    incident_id=incident.id if incident else "", silence_id=silence_id, **numbers)
+                    incident_id=incident.id if incident else "", silence_id=silence_id, receiver=receiver,
+                    **numbers)

@@ -11,7 +11,7 @@ from alerting.rules.burn_rate import WindowCount
 from alerting.rules.decisions import IncidentKey, TierReading, Trip
 
 Status = Literal["open", "resolved", "escalated"]
-NoticeKind = Literal["opened", "reopened", "resolved"]
+NoticeKind = Literal["opened", "reopened", "resolved", "escalated"]
 FLAP_WINDOW = timedelta(hours=1)
 
 
@@ -124,4 +124,5 @@ def escalate(incident: Incident, end: datetime) -> Incident:
 
 
 def delivered(incident: Incident, kind: NoticeKind) -> Incident:
-    return replace(incident, resolve_notified=True) if kind == "resolved" else replace(incident, notified=True)
+    closing = kind in ("resolved", "escalated")
+    return replace(incident, resolve_notified=True) if closing else replace(incident, notified=True)

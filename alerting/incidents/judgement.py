@@ -39,6 +39,7 @@ class Judgement:
     changed: set[IncidentKey] = field(default_factory=set)
     notices: list[Notice] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    pending: Callable[[Incident], bool] = lambda incident: False
 
     def update(self, incident: Incident) -> None:
         self.incidents[incident.key] = incident
@@ -58,9 +59,11 @@ class Minute:
 
 
 def judge(policy: AlertPolicy, minute: Minute, trips: list[Trip], incidents: dict[IncidentKey, Incident],
-          new_id: Callable[[], str]) -> Judgement:
-    """Pages first, so that a page opened in this minute already holds back its ticket."""
-    result = Judgement(dict(incidents))
+          new_id: Callable[[], str], pending: Callable[[Incident], bool] = lambda incident: False) -> Judgement:
+    """Pages first, so that a page opened in this minute already holds back its ticket.
+
+    `pending` says whether some receiver still lacks an incident's latest step: its notice goes again (to those only)."""
+    result = Judgement(dict(incidents), pending=pending)
     by_key: dict[IncidentKey, list[Trip]] = {}
     for trip in trips:
         by_key.setdefault(trip.key, []).append(trip)
@@ -91,8 +94,11 @@ def _escalate_tickets(end: datetime, result: Judgement) -> None:
     for key, ticket in list(result.incidents.items()):
         page = result.incidents.get(("page", *key[1:]))
         if key[0] == "ticket" and ticket.open and page is not None and page.open:
-            result.update(escalate(ticket, end))
-            result.events.append(Event("escalated", "ticket", None, result.incidents[key], f"now paging as incident {page.id}"))
+            escalated = escalate(ticket, end)
+            result.update(escalated)
+            result.events.append(Event("escalated", "ticket", None, escalated, f"now paging as incident {page.id}"))
+            if escalated.notified:
+                result.notices.append(Notice("escalated", escalated, None))
 
 
 def _judge_key(policy: AlertPolicy, minute: Minute, key: IncidentKey, trips: list[Trip], result: Judgement,
@@ -103,8 +109,10 @@ def _judge_key(policy: AlertPolicy, minute: Minute, key: IncidentKey, trips: lis
         _tripping(policy, minute.end, incident, trips, last, result, new_id)
     elif incident is not None and incident.open:
         _clearing(policy, minute, incident, last, result)
-    elif incident is not None and _resolve_unsent(policy, minute.end, incident):
+    elif incident is not None and _resolve_unsent(policy, minute.end, incident, result.pending):
         result.notices.append(Notice("resolved", incident, _reading(policy, minute, incident)))
+    elif incident is not None and _escalation_unsent(policy, minute.end, incident, result.pending):
+        result.notices.append(Notice("escalated", incident, None))
 
 
 def _tripping(policy: AlertPolicy, end: datetime, incident: Incident | None, trips: list[Trip], last: WindowCount,
@@ -113,6 +121,8 @@ def _tripping(policy: AlertPolicy, end: datetime, incident: Incident | None, tri
     if incident is not None and incident.open:
         updated = still_tripping(incident, trips, end, last)
         detail = "" if updated.notified else "not delivered yet: sending again"
+        if updated.notified and result.pending(updated):
+            detail = "not delivered to every receiver yet: sending again to those that lack it"
     elif incident is not None and recently_resolved(incident, end, cooldown):
         updated = reopen(incident, trips, end, last)
         detail = f"re-opened ({updated.flaps(end)} in the last hour)"
@@ -121,7 +131,7 @@ def _tripping(policy: AlertPolicy, end: datetime, incident: Incident | None, tri
         detail = "opened"
     result.update(updated)
     lead, *others = trips
-    if not updated.notified:
+    if not updated.notified or detail.startswith("not delivered to every"):
         downgrade = "; downgraded to ticket" if lead.downgraded else ""
         result.events.append(Event("fired", lead.severity, lead.reading, updated, detail + downgrade))
         result.notices.append(Notice(updated.opening_kind(), updated, lead.reading, lead.downgraded))
@@ -144,10 +154,18 @@ def _clearing(policy: AlertPolicy, minute: Minute, incident: Incident, last: Win
         result.notices.append(Notice("resolved", updated, reading))
 
 
-def _resolve_unsent(policy: AlertPolicy, end: datetime, incident: Incident) -> bool:
-    """A resolve Slack did not take is tried again, for as long as a re-fire would re-open the incident."""
+def _resolve_unsent(policy: AlertPolicy, end: datetime, incident: Incident, pending: Callable[[Incident], bool]) -> bool:
+    """A resolve a receiver did not take is tried again, for as long as a re-fire would re-open the incident."""
     cooldown = timedelta(seconds=policy.cooldown(incident.severity))  # type: ignore[arg-type]
-    return incident.notified and not incident.resolve_notified and recently_resolved(incident, end, cooldown)
+    unsent = not incident.resolve_notified or pending(incident)
+    return incident.notified and unsent and recently_resolved(incident, end, cooldown)
+
+
+def _escalation_unsent(policy: AlertPolicy, end: datetime, incident: Incident, pending: Callable[[Incident], bool]) -> bool:
+    """An escalation a receiver did not take is tried again within the ticket's cooldown."""
+    cooldown = timedelta(seconds=policy.cooldown(incident.severity))  # type: ignore[arg-type]
+    recent = incident.resolved_at is not None and timedelta(0) < end - incident.resolved_at < cooldown
+    return incident.status == "escalated" and incident.notified and recent and pending(incident)
 
 
 def _reading(policy: AlertPolicy, minute: Minute, incident: Incident) -> TierReading | None:

@@ -127,13 +127,13 @@ class Held:
 
 
 def hold_back(notices: list[Notice], silences: list[Silence], at: datetime) -> tuple[list[Notice], list[Held]]:
-    """Split notices into those to send and those an active silence holds back; resolves always go.
+    """Split notices into those to send and those an active silence holds back; resolves and escalations always go.
 
     A sent opening that a silence held until recently says so (`held_by`)."""
     send: list[Notice] = []
     held: list[Held] = []
     for notice in notices:
-        if notice.kind == "resolved":
+        if notice.kind in ("resolved", "escalated"):
             send.append(notice)
             continue
         silence = next((s for s in silences if s.active(at) and s.matches(notice.incident.key)), None)

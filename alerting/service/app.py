@@ -11,10 +11,10 @@ from prometheus_client import CollectorRegistry
 from redis import Redis
 
 from alerting.delivery.heartbeat import Heartbeat
-from alerting.delivery.slack_notifier import Notifier
 from alerting.evaluation.evaluator import Evaluator
+from alerting.receivers.dispatch import Sender
 from alerting.service.metrics import AlertMetrics
-from alerting.service.scheduler import LeasedTicks, build_evaluator, build_scheduler, connect_redis, courier
+from alerting.service.scheduler import LeasedTicks, build_evaluator, build_scheduler, connect_redis
 from runtime.clickhouse import ClickHouseClient
 from runtime.client_secrets import ClientSecrets
 from runtime.health import NOTES, READINESS, add_health_routes
@@ -24,7 +24,7 @@ from schemas.alert_policy import AlertPolicy
 REDIS = web.AppKey("alert_redis", Redis)
 
 
-def create_alert_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient, notifier: Notifier,
+def create_alert_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient, sender: Sender,
                      registry: CollectorRegistry, app: web.Application | None = None,
                      admin: web.Application | None = None) -> web.Application:
     """`o11y alert`: evaluate `policy` every minute. With `app`, alerting joins that application (as in `o11y dev`)."""
@@ -32,7 +32,7 @@ def create_alert_app(settings: Settings, policy: AlertPolicy, clickhouse: ClickH
         app = web.Application()
         add_health_routes(app, registry, admin, ClientSecrets(settings.admin_tokens))
     metrics = AlertMetrics.create(registry)
-    app.cleanup_ctx.extend([_redis_context(settings), _scheduler_context(settings, policy, clickhouse, notifier, metrics)])
+    app.cleanup_ctx.extend([_redis_context(settings), _scheduler_context(settings, policy, clickhouse, sender, metrics)])
     return app
 
 
@@ -49,12 +49,11 @@ def _redis_context(settings: Settings) -> Callable[[web.Application], AsyncItera
     return context
 
 
-def _scheduler_context(settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient, notifier: Notifier,
+def _scheduler_context(settings: Settings, policy: AlertPolicy, clickhouse: ClickHouseClient, sender: Sender,
                        metrics: AlertMetrics) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
         redis = app[REDIS]
-        evaluator = build_evaluator(settings, policy, clickhouse, redis,
-                                    courier(settings, notifier), metrics)
+        evaluator = build_evaluator(settings, policy, clickhouse, redis, sender, metrics)
         heartbeat = None
         if settings.alert_heartbeat_url:
             heartbeat = Heartbeat(settings.alert_heartbeat_url.get_secret_value(), metrics.heartbeat_failures.inc)

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 class AlertMetrics:
     evaluation_duration: Histogram
     decisions: Counter
+    deliveries: Counter
     redis_degraded: Counter
     ticks_skipped: Counter
     heartbeat_failures: Counter
@@ -28,6 +29,11 @@ class AlertMetrics:
             decisions=Counter(
                 "o11y_alert_decisions_total", "Alerting decisions by severity and outcome.",
                 ["severity", "decision"], registry=registry,
+            ),
+            deliveries=Counter(
+                "o11y_alert_deliveries_total", "What each receiver answered: delivered, failed (sent again next tick), "
+                "rejected (refused for good), unconfirmed (no answer: never sent again), dry_run.",
+                ["receiver", "outcome"], registry=registry,
             ),
             redis_degraded=Counter(
                 "o11y_alert_redis_degraded_total", "Times alerting went on without Redis (messages sent without a claim).",

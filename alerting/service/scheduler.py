@@ -16,14 +16,13 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from redis import Redis
 
-from alerting.delivery.dispatch import Sender
 from alerting.delivery.heartbeat import Heartbeat
 from alerting.delivery.marks import LocalMarks, Marks, RedisMarks
-from alerting.delivery.slack_notifier import ConsoleNotifier, Courier, Delivery, Notifier, SlackWebhooks
 from alerting.evaluation.evaluator import Evaluator, EvaluatorOptions
 from alerting.evaluation.store import AlertStore
 from alerting.incidents.alert_log import Decision
 from alerting.policy.recommended_models import RecommendedModels
+from alerting.receivers.dispatch import Sender
 from alerting.rules.window_query import window_end
 from alerting.service.metrics import AlertMetrics
 from runtime.clickhouse import ClickHouseClient
@@ -34,31 +33,6 @@ log = logging.getLogger(__name__)
 
 TICK_SECOND = 5
 """Ticks run a few seconds after the minute; the freshness watermark decides whether the minute is loaded."""
-
-
-class _PerSeverity:
-    def __init__(self, slack: SlackWebhooks, console: ConsoleNotifier, configured: set[str]) -> None:
-        self._slack, self._console, self._configured = slack, console, configured
-
-    def send(self, severity: str, body: dict[str, Any]) -> Delivery:
-        target: Notifier = self._slack if severity in self._configured else self._console
-        return target.send(severity, body)
-
-
-def missing_webhooks(settings: Settings) -> list[str]:
-    return [f"O11Y_SLACK_{s.upper()}_WEBHOOK_URL" for s, url in
-            (("page", settings.slack_page_webhook_url), ("ticket", settings.slack_ticket_webhook_url)) if not url]
-
-
-def build_notifier(settings: Settings, console_allowed: bool = False) -> Notifier:
-    """Slack per severity; the console stands in for a missing webhook only where that was asked for (`o11y dev`)."""
-    if missing_webhooks(settings) and not console_allowed:
-        raise ValueError(f"{' and '.join(missing_webhooks(settings))} must be set: o11y alert never prints pages instead")
-    page = settings.slack_page_webhook_url.get_secret_value() if settings.slack_page_webhook_url else None
-    ticket = settings.slack_ticket_webhook_url.get_secret_value() if settings.slack_ticket_webhook_url else None
-    slack = SlackWebhooks(page, ticket, timeout_s=settings.alert_send_timeout_s)
-    configured = {s for s, url in (("page", page), ("ticket", ticket)) if url}
-    return _PerSeverity(slack, ConsoleNotifier(), configured)
 
 
 def connect_redis(url: str) -> Redis:
@@ -80,10 +54,6 @@ def build_evaluator(settings: Settings, policy: AlertPolicy, clickhouse: ClickHo
     store = AlertStore(clickhouse, settings.event_topics(), f"{socket.gethostname()}:{os.getpid()}")
     marks: Marks = RedisMarks(redis, metrics.redis_degraded.inc) if redis is not None else LocalMarks()
     return Evaluator(policy, store, marks, sender, models, options, write=write)
-
-
-def courier(settings: Settings, notifier: Notifier) -> Courier:
-    return Courier(notifier, settings.alert_send_budget_s)
 
 
 class LeasedTicks:
@@ -111,6 +81,8 @@ class LeasedTicks:
         self._metrics.evaluation_duration.observe(seconds)
         for d in decisions:
             self._metrics.decisions.labels(d.severity or "none", d.decision).inc()
+            if d.receiver:
+                self._metrics.deliveries.labels(d.receiver, d.decision).inc()
         status = getattr(self._evaluator, "status", None)
         if status is not None:
             self._metrics.data_lag.set(status.data_lag_s)

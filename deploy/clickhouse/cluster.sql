@@ -52,7 +52,7 @@ SETTINGS replicated_deduplication_window = 1000;
 CREATE TABLE IF NOT EXISTS o11y.alert_events_local ON CLUSTER 'o11y' (
     event_time DateTime64(3, 'UTC') COMMENT 'When the decision was logged.',
     tick DateTime('UTC') COMMENT 'The minute the decision is about (window end).',
-    decision LowCardinality(String) COMMENT 'What was decided: fired, suppressed, silenced, delivered, failed, unconfirmed, resolved, escalated, stale, degraded.',
+    decision LowCardinality(String) COMMENT 'What was decided: fired, suppressed, silenced, delivered, failed (sent again next tick), rejected (refused for good), unconfirmed, resolved, escalated, stale, degraded.',
     severity LowCardinality(String) COMMENT '`page` or `ticket`, after the page-eligibility downgrade.',
     slo LowCardinality(String) COMMENT 'The SLO name, or one of o11y\'s own: `data_stale`, `paging_reduced`.',
     tier LowCardinality(String) COMMENT 'The tier, e.g. `5m/1m`.',
@@ -70,7 +70,8 @@ CREATE TABLE IF NOT EXISTS o11y.alert_events_local ON CLUSTER 'o11y' (
     observed_p90_ms Nullable(Float64) COMMENT 'Not filled since schema version 3; kept for older rows.',
     detail String COMMENT 'Why (suppressed, failed, stale, degraded), or the message kind of a delivery row.',
     incident_id String COMMENT 'The incident the decision belongs to (empty for `degraded`). Since schema version 3.',
-    silence_id String COMMENT 'The silence that held this notification back (decision `silenced`); empty otherwise. Since schema version 6.'
+    silence_id String COMMENT 'The silence that held this notification back (decision `silenced`); empty otherwise. Since schema version 6.',
+    receiver LowCardinality(String) COMMENT 'The receiver a delivery row is about (`delivered`, `failed`, `rejected`, `unconfirmed`, `dry_run`); empty otherwise. Since schema version 14.'
 ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/o11y/alert_events_local', '{replica}')
 PARTITION BY toYYYYMM(event_time)
 ORDER BY (event_time, slo, provider, model, client_name)
@@ -381,6 +382,22 @@ ORDER BY (day, client_name, platform, model, termination_reason)
 TTL day + INTERVAL 400 DAY
 SETTINGS replicated_deduplication_window = 1000, ttl_only_drop_parts = 1;
 
+CREATE TABLE IF NOT EXISTS o11y.deliveries_local ON CLUSTER 'o11y' (
+    incident_id String COMMENT 'The incident.',
+    receiver LowCardinality(String) COMMENT 'The receiver\'s name in the policy (`slack-page` and `slack-ticket` are the two webhooks of the zero-configuration default).',
+    revision UInt32 COMMENT 'Revision number: the highest is the state.',
+    updated_at DateTime64(3, 'UTC') COMMENT 'When this revision was written (wall clock).',
+    kind LowCardinality(String) COMMENT 'The receiver\'s kind: `slack_webhook`, `slack_app`, `pagerduty`, `webhook`.',
+    step String COMMENT 'The incident\'s state last sent: `open:N` (N re-opens before it), `resolved:N`, `escalated`.',
+    outcome LowCardinality(String) COMMENT '`delivered`, `failed` (sent again next tick), `rejected` (refused for good: it needs a person), `unconfirmed` (sent with no answer: never sent again), `skipped` (nothing to say: a Slack webhook gets no message for an escalation, a webhook with `send_resolved: false` none for a resolve) or `dry_run`.',
+    answer String COMMENT 'What the receiver answered, without credentials: e.g. `202`, `ok`, `channel_not_found`, `HTTP 429`, `timeout`.',
+    attempts UInt16 COMMENT 'Sends of this step so far.',
+    thread String COMMENT '`slack_app`: the channel id and the `ts` of the incident\'s one message (`C0123/1700000000.000100`); empty otherwise.',
+    shown String COMMENT '`slack_app`: the state that message shows (`open`, `reopened:2`, `silenced:<id>`, `escalated`, `resolved:2`).'
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/o11y/deliveries_local', '{replica}', revision)
+ORDER BY (incident_id, receiver)
+TTL toDateTime(updated_at) + INTERVAL 400 DAY;
+
 CREATE FUNCTION IF NOT EXISTS o11y_count_over ON CLUSTER 'o11y' AS (counts, ms) -> if(indexOf([100, 250, 500, 1000, 2000, 3000, 5000, 7500, 10000, 15000, 20000, 30000, 45000, 60000, 90000, 120000, 180000, 300000], ms) = 0, throwIf(1, 'o11y_count_over: the rollup counts only above 100, 250, 500, 1000, 2000, 3000, 5000, 7500, 10000, 15000, 20000, 30000, 45000, 60000, 90000, 120000, 180000, 300000 ms'), counts[indexOf([100, 250, 500, 1000, 2000, 3000, 5000, 7500, 10000, 15000, 20000, 30000, 45000, 60000, 90000, 120000, 180000, 300000], ms)]);
 
 CREATE TABLE IF NOT EXISTS o11y.api_metrics ON CLUSTER 'o11y' AS o11y.api_metrics_local
@@ -436,6 +453,9 @@ ENGINE = Distributed('o11y', o11y, sessions_1h_local, cityHash64(client_name, pl
 
 CREATE TABLE IF NOT EXISTS o11y.sessions_1d ON CLUSTER 'o11y' AS o11y.sessions_1d_local
 ENGINE = Distributed('o11y', o11y, sessions_1d_local, cityHash64(client_name, platform, model));
+
+CREATE TABLE IF NOT EXISTS o11y.deliveries ON CLUSTER 'o11y' AS o11y.deliveries_local
+ENGINE = Distributed('o11y', o11y, deliveries_local, cityHash64(incident_id));
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS o11y.loaded_offsets_mv ON CLUSTER 'o11y' TO o11y.loaded_offsets_local AS 
 SELECT kafka_topic, kafka_partition, max(kafka_offset) AS max_offset

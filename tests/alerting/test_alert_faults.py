@@ -323,15 +323,27 @@ def test_the_heartbeat_is_called_after_every_completed_tick(clickhouse: Any, red
 def test_webhook_urls_never_reach_a_log_line(slack: Any, caplog: Any) -> None:
     import logging
 
-    from alerting.delivery.slack_notifier import SlackWebhooks
+    from alerting.receivers.slack_webhook import SlackWebhook
     from o11y.embedded import free_port
+    from support.alerting_harness import webhook_parcel
     from support.events import WEBHOOK_TOKEN
 
     caplog.set_level(logging.DEBUG)
     slack.failures, slack.retry_after = [500] * 3 + [429] * 3, "0"
     refused = f"http://127.0.0.1:{free_port()}/services/T0O11Y/ticket/{WEBHOOK_TOKEN}"
-    webhooks = SlackWebhooks(slack.url("page"), refused, timeout_s=2)
-    body = {"text": "test", "blocks": []}
-    assert [webhooks.send("page", body), webhooks.send("page", body), webhooks.send("ticket", body)] == ["failed"] * 3
+    page, ticket = SlackWebhook("slack-page", slack.url("page"), timeout_s=2), SlackWebhook("slack-ticket", refused, timeout_s=2)
+    parcel = webhook_parcel({"text": "test", "blocks": []})
+    answers = [page.send(parcel), page.send(parcel), ticket.send(parcel)]
+    assert [a.outcome for a in answers] == ["failed"] * 3, answers
     assert slack.attempts == 6, "500 and 429 were each tried three times"
     assert caplog.records and WEBHOOK_TOKEN not in caplog.text and "/services/" not in caplog.text
+
+
+def test_a_webhook_that_is_gone_is_refused_for_good_not_posted_every_minute(
+        clickhouse: Any, redis_client: Any, slack: Any) -> None:
+    slack.failures = [404]
+    timeline = failing_burst(clickhouse)
+    evaluator = make_evaluator(clickhouse, redis_client, slack)
+    assert ("rejected", "page", "error_rate", "5m/1m") in outcomes(evaluator.evaluate_tick(timeline.at(2)))
+    later = evaluator.evaluate_tick(timeline.at(3))
+    assert slack.attempts == 1 and [d for d in later if d.receiver] == []

@@ -67,7 +67,7 @@ async def test_readyz_of_the_alert_process_says_whether_the_stale_data_guard_wor
     from pydantic import SecretStr
 
     from alerting.service.app import create_alert_app
-    from alerting.service.scheduler import build_notifier
+    from alerting.service.senders import build_sender
     from runtime.settings import Settings
     from schemas.alert_policy import default_policy
     from support.alerting_harness import forget_alert_state
@@ -76,7 +76,7 @@ async def test_readyz_of_the_alert_process_says_whether_the_stale_data_guard_wor
     settings = Settings(redis_url=redis_server.url, kafka_topic="no-loader-ever-ran",
                         slack_page_webhook_url=SecretStr(slack.url("page")),
                         slack_ticket_webhook_url=SecretStr(slack.url("ticket")))
-    app = create_alert_app(settings, default_policy(), clickhouse, build_notifier(settings), CollectorRegistry())
+    app = create_alert_app(settings, default_policy(), clickhouse, build_sender(settings, default_policy()), CollectorRegistry())
     client = await aiohttp_client(app)
     response = await client.get("/readyz")
     body = await response.json()

@@ -10,7 +10,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from alerting.service.metrics import AlertMetrics
-from alerting.service.scheduler import build_evaluator, build_notifier, courier
+from alerting.service.scheduler import build_evaluator
+from alerting.service.senders import build_sender
 from runtime.settings import Settings
 from schemas.alert_policy import default_policy
 from support.alerting_harness import forget_alert_state
@@ -19,15 +20,15 @@ from support.timeline import Timeline
 
 def test_a_page_on_the_console_is_words_and_its_json_is_for_debug_only(
         clickhouse: Any, redis_client: Any, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="alerting.delivery.slack_notifier")
+    caplog.set_level(logging.DEBUG, logger="alerting.receivers.slack_webhook")
     forget_alert_state(clickhouse)
     model = f"console-{uuid.uuid4().hex[:6]}"
     timeline = Timeline(clickhouse)
     timeline.traffic(0, 12, 100, model=model)
     timeline.traffic(10, 12, 100, 0.3, model=model)
     settings = Settings()  # no webhook: the console stands in, as `o11y dev` wires it
-    notifier = build_notifier(settings, console_allowed=True)
-    evaluator = build_evaluator(settings, default_policy(), clickhouse, redis_client, courier(settings, notifier),
+    sender = build_sender(settings, default_policy(), console_allowed=True)
+    evaluator = build_evaluator(settings, default_policy(), clickhouse, redis_client, sender,
                                 AlertMetrics.create(CollectorRegistry()))
     decisions = evaluator.evaluate_tick(timeline.at(11))
     assert ("delivered", "page") in [(d.decision, d.severity) for d in decisions]

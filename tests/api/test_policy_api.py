@@ -101,6 +101,8 @@ async def test_an_override_is_stored_with_who_and_when_and_can_be_replaced_and_d
     ({"match": {"model": "free/*"}, "page": False}, '\\"scope\\": \\"model=free/*\\"'),
     ({"match": {"model": "free/*"}, "page": False, "scope": "*"}, "scope must repeat the match's key exactly: 'model=free/*'"),
     ([1, 2], "Input should be a valid dictionary"),
+    ({"match": {"model": "team-a/*"}, "receivers": ["team-a-pager"]},
+     "override model=team-a/* names unknown receiver(s) team-a-pager; known: slack-page, slack-ticket"),
 ])
 async def test_a_bad_override_gets_400_with_its_reason(api: Any, body: Any, reason: str) -> None:
     answer = await api.put("/v1/slo/overrides", json=body, headers=ADMIN)

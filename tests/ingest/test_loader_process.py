@@ -42,7 +42,7 @@ assert c.query("SELECT kilo_user_id FROM o11y.api_metrics ORDER BY kafka_offset"
 assert migrate(c) == []
 assert c.query("SELECT sum(requests), sum(errors_5xx) FROM o11y.usage_1h WHERE client_name = 'old'").result_rows == [(2, 1)]
 assert c.query("SELECT name FROM system.columns WHERE database = 'o11y' AND table = 'alert_events' "
-               "ORDER BY position DESC LIMIT 2").result_rows == [("silence_id",), ("incident_id",)]
+               "ORDER BY position DESC LIMIT 3").result_rows == [("receiver",), ("silence_id",), ("incident_id",)]
 print(c.query("SELECT sum(requests), o11y_count_over(sumForEachMerge(complete_ms_over), 5000) "
               "FROM o11y.api_metrics_1m").result_rows)
 """

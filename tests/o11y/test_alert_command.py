@@ -77,7 +77,8 @@ def test_a_dry_run_sends_nothing_and_writes_nothing(seeded: str, redis_server: A
     assert out.returncode == 0, out.stderr[-2000:]
     assert ("fired", "page") in [(d["decision"], d["severity"]) for d in decisions(out.stdout)]
     assert ("dry_run", "page") in [(d["decision"], d["severity"]) for d in decisions(out.stdout)]
-    assert "[WOULD SEND PAGE] :rotating_light: PAGE — LLM Error Rate SLO Breach" in out.stderr
+    assert "would send page to slack-page (slack_webhook), open:0: :rotating_light: PAGE — LLM Error Rate SLO Breach" \
+        in out.stderr
     assert '"blocks"' not in out.stderr and "of requests failed" in out.stderr, "the message in words, not Block Kit"
     assert slack.posts == [] and redis.dbsize() == 0
     counts = query_path(seeded, "SELECT (SELECT count() FROM o11y.alert_events), (SELECT count() FROM o11y.incidents), "

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from alerting.delivery.slack_messages import ICONS
-from alerting.delivery.slack_notifier import ConsoleNotifier
+from alerting.receivers.slack_webhook import ConsoleNotifier
 from alerting.rules.burn_rate import WindowCount
 from alerting.rules.decisions import find_trips
 from alerting.rules.window_query import WindowCounts
@@ -85,7 +85,7 @@ def test_a_scripted_incident_ends_in_its_alert(settings: Settings, clickhouse: A
     assert (severity, f"{ICONS[severity]} — {header}") in slack.headers()
     [body] = [body for sent, body in slack.posts if sent == severity and body["text"].startswith(f"{ICONS[severity]} — {header}")]
     console = io.StringIO()
-    ConsoleNotifier(console).send(severity, body)  # what `o11y dev` prints without a webhook
+    ConsoleNotifier(console).print(severity, body)  # what `o11y dev` prints without a webhook
     assert console.getvalue().startswith(f"[{severity.upper()}] {ICONS[severity]} — {header}: {route[0]} {route[1]} ({route[2]})")
     for table, topic in (("api_metrics", settings.kafka_topic), ("session_metrics", settings.kafka_session_topic)):
         clients = clickhouse.query(f"SELECT DISTINCT client_name FROM o11y.{table} WHERE kafka_topic = {{t:String}} ORDER BY 1",

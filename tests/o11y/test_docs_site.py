@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import re
 from typing import Any
 
 import pytest
+import yaml
 
+from alerting.policy.routing_words import routing_words
 from o11y.cli import build_parser
 from o11y.docs.__main__ import schema_tables
 from o11y.docs.reference_pages import REFERENCE, api_pages, schema_page
+from schemas.alert_policy import DEFAULT_POLICY, AlertPolicy, policy_from_document
 from schemas.event_message import EventMessage
 from schemas.idempotency_key import NAMESPACE
 from schemas.request_event import message_fields
@@ -94,3 +98,53 @@ def test_every_page_of_the_site_is_in_its_navigation() -> None:
     navigation = (ROOT / "mkdocs.yml").read_text()
     pages = {str(path.relative_to(DOCS)) for path in DOCS.rglob("*.md")}
     assert {page for page in pages if page not in navigation} == set()
+
+
+RECEIVERS = "on-call/receivers.md"
+GOLDEN = ROOT / "tests" / "alerting" / "golden"
+
+
+def receivers_examples() -> list[str]:
+    """The policy fragments of the receivers page and of the README's section on it."""
+    readme = (ROOT / "README.md").read_text().split("## Receivers and routes", 1)[1].split("\n## ", 1)[0]
+    return code_blocks(readme, "yaml") + code_blocks(doc_page(RECEIVERS), "yaml")
+
+
+def with_receivers(example: str) -> AlertPolicy:
+    return policy_from_document({**DEFAULT_POLICY, **yaml.safe_load(example)})
+
+
+def test_every_receivers_example_is_a_policy_o11y_loads_and_every_kind_has_one() -> None:
+    kinds = {receiver.kind for example in receivers_examples() for receiver in with_receivers(example).receivers}
+    assert kinds == {"slack_webhook", "slack_app", "pagerduty", "webhook"}
+
+
+def test_the_receivers_page_says_where_notifications_go_as_o11y_slo_check_does() -> None:
+    """The words shown are `o11y slo check`'s for the example just above them."""
+    found = re.search(r"```yaml\n((?:(?!```).)*)```(?:(?!```).)*```text\n(Receivers(?:(?!```).)*)```", doc_page(RECEIVERS), re.S)
+    assert found, "a yaml example followed by the words o11y slo check prints for it"
+    example, words = found.groups()
+    assert words.splitlines() == routing_words(with_receivers(example))
+
+
+def golden(*prefixes: str) -> list[Any]:
+    return [json.loads(path.read_text()) for prefix in prefixes for path in sorted(GOLDEN.glob(f"{prefix}*.json"))]
+
+
+def part_of(shown: Any, whole: Any) -> bool:
+    """Whether a cut-down example says only what `whole` says: some of its keys with the same values, lists item by item."""
+    if isinstance(shown, dict):
+        return isinstance(whole, dict) and all(key in whole and part_of(value, whole[key]) for key, value in shown.items())
+    if isinstance(shown, list):
+        return isinstance(whole, list) and len(shown) <= len(whole) and all(map(part_of, shown, whole))
+    return bool(shown == whole)
+
+
+def test_the_messages_the_receivers_page_shows_are_cut_from_the_golden_files() -> None:
+    page = doc_page(RECEIVERS)
+    texts = {body["text"] for body in golden("slack_")}
+    quoted = [line for block in code_blocks(page, "text") for line in block.splitlines() if line.startswith(":")]
+    assert quoted and [line for line in quoted if line not in texts] == []
+    bodies = golden("pagerduty_", "alertmanager_")
+    shown = [json.loads(block) for block in code_blocks(page, "json")]
+    assert len(shown) == 2 and [body for body in shown if not any(part_of(body, whole) for whole in bodies)] == []

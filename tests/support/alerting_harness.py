@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -10,12 +11,15 @@ from pydantic import SecretStr
 
 from alerting.evaluation.evaluator import Evaluator
 from alerting.incidents.alert_log import Decision
+from alerting.incidents.incidents import Incident, Notice
+from alerting.receivers.channels import Parcel
 from alerting.service.metrics import AlertMetrics
-from alerting.service.scheduler import build_evaluator, build_notifier, courier
+from alerting.service.scheduler import build_evaluator
+from alerting.service.senders import build_sender
 from runtime.settings import Settings
 from schemas.alert_policy import AlertPolicy, default_policy
 
-STATE_TABLES = ("o11y.incidents", "o11y.alert_ticks", "o11y.slo_override_changes", "o11y.silences")
+STATE_TABLES = ("o11y.incidents", "o11y.alert_ticks", "o11y.slo_override_changes", "o11y.silences", "o11y.deliveries")
 
 
 def forget_alert_state(clickhouse: Any) -> None:
@@ -32,7 +36,7 @@ def make_evaluator(clickhouse: Any, redis: Any, slack: Any, policy: AlertPolicy 
         forget_alert_state(clickhouse)
     metrics = AlertMetrics.create(registry or CollectorRegistry())
     return build_evaluator(
-        config, policy or default_policy(), clickhouse, redis, courier(config, build_notifier(config)), metrics
+        config, policy or default_policy(), clickhouse, redis, build_sender(config, policy or default_policy()), metrics
     )
 
 
@@ -53,3 +57,10 @@ def comparable(decisions: list[Decision]) -> list[tuple[Any, ...]]:
             detail = detail.replace(incident_id, number)
         result.append(tuple(vars(replace(d, incident_id=numbers.get(d.incident_id, ""), detail=detail)).values()))
     return result
+
+
+def webhook_parcel(body: dict[str, Any]) -> Parcel:
+    """A Slack webhook message about one opened page, as a tick hands it to its receiver."""
+    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    incident = Incident("incident-1", ("page", "error_rate", "openai", "gpt-4", "kilo-gateway"), "open", "5m/1m", at, at, at)
+    return Parcel("slack-page", (Notice("opened", incident, None),), "open:0", body=body)

@@ -18,8 +18,12 @@ WEBHOOK_TOKEN = "xWebhookToken0o11yTestSecret"
 HEARTBEAT_TOKEN = "hb-token-0o11y-test-secret"
 ADMIN_TOKEN = "admin-token-0123456789abcdef"
 READ_TOKEN = "read-token-0123456789abcdef"
+SLACK_BOT_TOKEN = "xoxb-0o11y-test-bot-token-secret"
+PD_ROUTING_KEY = "R0o11yTestRoutingKeySecret000000"
+"""An Events API v2 integration key: exactly 32 characters, as PagerDuty requires."""
+WEBHOOK_BEARER = "am-bearer-0o11y-test-secret"
 ALL_SECRETS = (SECRET, ROTATED_SECRET, OTHER_CLIENT_SECRET, "oracle-secret-value", "sustained-secret", WEBHOOK_TOKEN,
-               HEARTBEAT_TOKEN, ADMIN_TOKEN, READ_TOKEN)
+               HEARTBEAT_TOKEN, ADMIN_TOKEN, READ_TOKEN, SLACK_BOT_TOKEN, PD_ROUTING_KEY, WEBHOOK_BEARER)
 
 
 def seed_event(**overrides: Any) -> dict[str, Any]:
