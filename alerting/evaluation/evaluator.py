@@ -24,7 +24,7 @@ from alerting.evaluation.store import TickRecord
 from alerting.incidents.alert_log import Decision, decision
 from alerting.incidents.incidents import FLAP_WINDOW, Incident, Notice
 from alerting.incidents.judgement import Minute, judge
-from alerting.incidents.silences import Silence, hold_back
+from alerting.incidents.silences import Silence, hold_back, holding
 from alerting.receivers.dispatch import Dispatch, Plan, Sender, claim_notices, refresh_marks, send, sync_parcels, synced
 from alerting.receivers.receipts import Ledger, Receipt, pending
 from alerting.rules.decisions import IncidentKey, find_trips
@@ -231,6 +231,10 @@ class Evaluator:
         if not notices:
             return
         send(self._sender, self._marks, end, notices, how, tick.dispatch)
+        self._save_receipts(tick)
+
+    def _save_receipts(self, tick: _Tick) -> None:
+        """Right after the sends they record (a restart right after must not send again)."""
         if self._write:
             self._store.save_receipts(tick.dispatch.receipts)
         tick.dispatch.receipts = []
@@ -258,7 +262,7 @@ class Evaluator:
 
     def _silence_of(self, end: datetime, tick: _Tick) -> Callable[[Incident], Silence | None]:
         def silence(incident: Incident) -> Silence | None:
-            return next((s for s in tick.silences if s.active(end) and s.matches(incident.key)), None)
+            return holding(tick.silences, incident.key, end)
 
         return silence
 
@@ -268,9 +272,7 @@ class Evaluator:
                                                   self._silence_of(end, tick), _page_of(tick.dispatch)))
         if found:
             synced(self._sender, found, tick.dispatch)
-            if self._write:
-                self._store.save_receipts(tick.dispatch.receipts)
-            tick.dispatch.receipts = []
+            self._save_receipts(tick)
 
     def _unsilenced(self, end: datetime, notices: list[Notice], tick: _Tick) -> list[Notice]:
         """Notices no silence holds back; each held one is logged with its silence."""

@@ -136,7 +136,7 @@ def hold_back(notices: list[Notice], silences: list[Silence], at: datetime) -> t
         if notice.kind in ("resolved", "escalated"):
             send.append(notice)
             continue
-        silence = next((s for s in silences if s.active(at) and s.matches(notice.incident.key)), None)
+        silence = holding(silences, notice.incident.key, at)
         if silence is not None:
             held.append(Held(notice, silence))
             continue
@@ -147,6 +147,11 @@ def hold_back(notices: list[Notice], silences: list[Silence], at: datetime) -> t
                             f"Held back by {last.words()} until {clock(last.ends_at)}; it still trips.")
         send.append(notice)
     return send, held
+
+
+def holding(silences: list[Silence], key: IncidentKey, at: datetime) -> Silence | None:
+    """The first silence that holds back an incident's notices at `at`."""
+    return next((s for s in silences if s.active(at) and s.matches(key)), None)
 
 
 def held_since(silence: Silence, incident: Incident, at: datetime) -> bool:

@@ -20,10 +20,6 @@ from alerting.receivers.slack_thread_format import parent_state
 from alerting.rules.decisions import IncidentKey
 from schemas.alert_policy import AlertPolicy
 
-DECISIONS = {"delivered": "delivered", "failed": "failed", "unconfirmed": "unconfirmed", "dry_run": "dry_run",
-             "rejected": "rejected"}
-"""The alert log's word for each answer (`skipped` is not logged: nothing was said)."""
-
 
 class Sender(Protocol):
     def kind(self, receiver: str) -> str:
@@ -107,9 +103,9 @@ def send(sender: Sender, marks: Marks, end: datetime, notices: list[Notice], how
         grouped = f"; one message for {len(parcel.notices)} incidents" if len(parcel.notices) > 1 else ""
         for notice in parcel.notices:
             record(out, notice, parcel.receiver, sender.kind(parcel.receiver), sent)
-            if sent.outcome != "skipped":
+            if sent.outcome != "skipped":  # the alert log says each answer by its outcome; a skip said nothing
                 answer = "" if sent.outcome in ("delivered", "dry_run") else f": {sent.answer}"
-                out.decisions.append(decision(end, DECISIONS[sent.outcome], notice.incident.severity, notice.reading,
+                out.decisions.append(decision(end, sent.outcome, notice.incident.severity, notice.reading,
                                               notice.incident, f"{notice.kind}{grouped}{answer}", receiver=parcel.receiver))
             mark = (notice.incident.id, notice.kind)
             taken[mark] = taken.get(mark, False) or sent.outcome not in ("failed",)

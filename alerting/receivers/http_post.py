@@ -85,6 +85,14 @@ def may_retry(answer: Answer, deadline: float, timeout_s: float) -> bool:
     return True
 
 
+def post_within(url: str, body: dict[str, Any], headers: dict[str, str], timeout_s: float, deadline: float) -> Answer:
+    """The POST, and once more when `may_retry` allows it before the tick's deadline."""
+    answer = post_json(url, body, headers, within(timeout_s, deadline))
+    if may_retry(answer, deadline, timeout_s):
+        answer = post_json(url, body, headers, within(timeout_s, deadline))
+    return answer
+
+
 def classify(answer: Answer, taken: str) -> Sent:
     """2xx: delivered; 429, 5xx and connections refused: failed (next tick); other 4xx: rejected; no answer: unconfirmed."""
     if 200 <= answer.status < 300:

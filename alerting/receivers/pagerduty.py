@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from alerting.receivers.channels import Parcel, Sent
-from alerting.receivers.http_post import classify, may_retry, post_json, redact, within
+from alerting.receivers.http_post import classify, post_within, redact
 from alerting.receivers.pagerduty_format import pagerduty_event
 
 log = logging.getLogger(__name__)
@@ -22,9 +22,7 @@ class PagerDuty:
 
     def send(self, parcel: Parcel, deadline: float) -> Sent:
         event = pagerduty_event(parcel.notice, self._key, self._public_url, parcel.slo)
-        answer = post_json(self._url, event, {}, within(self._timeout_s, deadline))
-        if may_retry(answer, deadline, self._timeout_s):
-            answer = post_json(self._url, event, {}, within(self._timeout_s, deadline))
+        answer = post_within(self._url, event, {}, self._timeout_s, deadline)
         sent = classify(answer, f"{answer.status} {event['event_action']}")
         sent = Sent(sent.outcome, redact(sent.answer, self._key))
         if sent.outcome != "delivered":

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from alerting.receivers.alertmanager_format import webhook_message
 from alerting.receivers.channels import Parcel, Sent
-from alerting.receivers.http_post import classify, may_retry, post_json, redact, within
+from alerting.receivers.http_post import classify, post_within, redact
 from schemas.slo_spec import SloSpec
 
 log = logging.getLogger(__name__)
@@ -29,9 +29,7 @@ class AlertmanagerWebhook:
         if parcel.notice.kind in ("resolved", "escalated") and not self._send_resolved:
             return Sent("skipped", "send_resolved is off")
         message = webhook_message(self._name, parcel.notices, self._external_url, self._slos)
-        answer = post_json(self._url, message, self._headers, within(self._timeout_s, deadline))
-        if may_retry(answer, deadline, self._timeout_s):
-            answer = post_json(self._url, message, self._headers, within(self._timeout_s, deadline))
+        answer = post_within(self._url, message, self._headers, self._timeout_s, deadline)
         sent = classify(answer, f"{answer.status} {message['status']}")
         sent = Sent(sent.outcome, redact(sent.answer, *self._secrets))
         if sent.outcome != "delivered":
